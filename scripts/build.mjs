@@ -1,0 +1,63 @@
+// Builds every TypeScript source to dist/ with esbuild.
+// Node code is transpiled file by file (no bundling) so relative URLs such as
+// new URL('./worker-entry.js', import.meta.url) keep pointing at their siblings.
+// The browser build bundles the panel page and the worker entry as separate entry
+// points, because esbuild does not follow new Worker(new URL(...)) by itself.
+import { build } from 'esbuild';
+import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
+import { join, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nodeDirs = ['engine', 'game', 'stress', 'scripts', 'bench', 'test'];
+
+function walk(dir, out) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith('.ts') && !p.endsWith('.d.ts') && !p.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const entryPoints = nodeDirs.flatMap((d) => walk(join(root, d), []));
+await build({
+  entryPoints,
+  outdir: join(root, 'dist'),
+  outbase: root,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+
+const webDir = join(root, 'game', 'web');
+if (existsSync(webDir)) {
+  const webEntries = readdirSync(webDir)
+    .filter((n) => n.endsWith('.entry.ts'))
+    .map((n) => join(webDir, n));
+  if (webEntries.length > 0) {
+    await build({
+      entryPoints: webEntries,
+      outdir: join(root, 'dist', 'web'),
+      entryNames: '[name]',
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'chrome120',
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      external: ['node:*'],
+    });
+  }
+  const staticDir = join(webDir, 'static');
+  if (existsSync(staticDir)) {
+    for (const name of readdirSync(staticDir)) {
+      mkdirSync(join(root, 'dist', 'web'), { recursive: true });
+      copyFileSync(join(staticDir, name), join(root, 'dist', 'web', name));
+    }
+  }
+}
+console.log(`built ${entryPoints.length} modules to ${relative(process.cwd(), join(root, 'dist')) || 'dist'}`);

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export const config = defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Engine tests spawn real worker threads; running files one at a time keeps a
+    // two-core machine from starving heartbeats with unrelated test files.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
+
+export default config;
