@@ -1,0 +1,72 @@
+/**
+ * Host selection: Node worker_threads on Node, Web Workers in a browser, one WorkerHost
+ * interface (api.ts) for both. Also the cross-origin isolation check a browser needs
+ * before it can share memory with workers.
+ *
+ * The Node host is loaded with a dynamic import whose specifier esbuild cannot follow,
+ * so the browser bundle never contains (or tries to load) node:worker_threads.
+ *
+ * Threads: call from the thread that starts the engine.
+ */
+import type { WorkerHost } from './api.js';
+import { EngineError } from './errors.js';
+import { browserHost, hasWebWorkers } from './host-browser.js';
+
+/** True on Node (and on runtimes that present themselves as Node). */
+export function isNodeRuntime(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+// A variable specifier: esbuild leaves `import(spec)` alone instead of bundling host-node
+// (and with it node:worker_threads) into the browser build.
+const NODE_HOST_MODULE = './host-node.js';
+
+/**
+ * The host for this runtime: `nodeHost` on Node, `browserHost` where Web Workers exist.
+ * Throws EngineError('INVALID_OPTION') on a runtime with neither; pass `workers: 0` there.
+ */
+export async function defaultHost(): Promise<WorkerHost> {
+  if (isNodeRuntime()) {
+    const mod = (await import(NODE_HOST_MODULE)) as { nodeHost: WorkerHost };
+    return mod.nodeHost;
+  }
+  if (hasWebWorkers()) return browserHost;
+  throw new EngineError(
+    'INVALID_OPTION',
+    'this runtime has neither node:worker_threads nor Web Workers; start the engine with workers: 0 or pass options.host',
+  );
+}
+
+export interface IsolationStatus {
+  /** SharedArrayBuffer exists and can be posted to workers. Always true on Node. */
+  readonly isolated: boolean;
+  /** Why not, and what to do about it; empty when isolated. */
+  readonly message: string;
+}
+
+/**
+ * Whether shared memory with workers is possible here. In a browser that needs
+ * `crossOriginIsolated`, which the page only gets when served with
+ * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`
+ * (scripts/serve.ts sends both) over a secure origin (https, or http on localhost/127.0.0.1).
+ */
+export function isolationStatus(): IsolationStatus {
+  if (isNodeRuntime()) return { isolated: true, message: '' };
+  const g = globalThis as { crossOriginIsolated?: boolean; isSecureContext?: boolean };
+  if (g.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function') return { isolated: true, message: '' };
+  const why: string[] = ['This page is not cross-origin isolated, so SharedArrayBuffer is unavailable and the engine cannot share memory with workers.'];
+  if (g.isSecureContext === false) {
+    why.push('The origin is not secure: serve it over https or from http://127.0.0.1 / http://localhost.');
+  }
+  why.push(
+    'Serve the page with the headers "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" (npm run panel does), and load every sub-resource from the same origin.',
+  );
+  return { isolated: false, message: why.join(' ') };
+}
+
+/** Throws EngineError('NOT_ISOLATED') with isolationStatus()'s message when memory cannot be shared. */
+export function assertIsolated(): void {
+  const s = isolationStatus();
+  if (!s.isolated) throw new EngineError('NOT_ISOLATED', s.message);
+}
