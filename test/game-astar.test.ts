@@ -14,9 +14,11 @@ function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number, d
   const finder = new PF.AStarFinder({
     diagonalMovement: diagonal ? PF.DiagonalMovement.OnlyWhenNoObstacles : PF.DiagonalMovement.Never,
   });
-  const path = finder.findPath(sx, sy, gx, gy, new PF.Grid(grid.width, grid.height, matrix));
+  const path = finder.findPath(sx, sy, gx, gy, new PF.Grid(matrix));
   if (path.length === 0) return -1;
-  return PF.Util.pathLength(path);
+  let len = 0;
+  for (let i = 1; i < path.length; i++) len += Math.hypot(path[i][0] - path[i - 1][0], path[i][1] - path[i - 1][1]);
+  return len;
 }
 
 function freeCell(grid: NavGrid, rnd: () => number): [number, number] {
