@@ -1,0 +1,103 @@
+/**
+ * Runs kind handlers directly on the calling thread with a private arena: the game's
+ * last-resort path for a deterministic job whose engine job ended without a result
+ * (its worker crashed, the submit was rejected), and the way tests call handlers.
+ * Its results are bit-identical to a worker's because handlers are pure functions of
+ * params, shared data and the arena bytes they are given.
+ *
+ * Threads: one runner per thread; every method on the thread that created it.
+ */
+import type { JobContext, JobKind, WorkerEnv } from '../engine/kind.js';
+import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
+import { EngineError } from '../engine/errors.js';
+
+interface Entry {
+  kind: JobKind<any>;
+  ctx: JobContext<any>;
+  params: Float64Array;
+}
+
+export class KindRunner {
+  readonly env: WorkerEnv;
+  readonly arenaU8: Uint8Array;
+  readonly arenaI32: Int32Array;
+  readonly arenaF32: Float32Array;
+  readonly arenaF64: Float64Array;
+  /** Scratch for results; valid until the next run. */
+  readonly out = new Float64Array(MAX_RESULTS);
+  private readonly entries: Entry[];
+  private readonly byName: Map<string, number>;
+
+  private constructor(env: WorkerEnv, arenaBytes: number, entries: Entry[]) {
+    this.env = env;
+    const buf = new ArrayBuffer(arenaBytes);
+    this.arenaU8 = new Uint8Array(buf);
+    this.arenaI32 = new Int32Array(buf);
+    this.arenaF32 = new Float32Array(buf);
+    this.arenaF64 = new Float64Array(buf);
+    this.entries = entries;
+    this.byName = new Map(entries.map((e, i) => [e.kind.name, i]));
+    for (const e of entries) {
+      const ctx = e.ctx as { -readonly [K in keyof JobContext<any>]: JobContext<any>[K] };
+      ctx.arenaU8 = this.arenaU8;
+      ctx.arenaI32 = this.arenaI32;
+      ctx.arenaF32 = this.arenaF32;
+      ctx.arenaF64 = this.arenaF64;
+    }
+  }
+
+  /** Runs every kind's init once, like a worker does at start. */
+  static async create(kinds: readonly JobKind<any>[], env: WorkerEnv, arenaBytes = 1 << 20): Promise<KindRunner> {
+    if (!Number.isInteger(arenaBytes) || arenaBytes <= 0 || arenaBytes % 8 !== 0) {
+      throw new EngineError('INVALID_OPTION', `KindRunner arenaBytes must be a positive multiple of 8, got ${arenaBytes}`);
+    }
+    const entries: Entry[] = [];
+    for (const kind of kinds) {
+      const state: unknown = kind.init ? await kind.init(env) : undefined;
+      const empty = new Uint8Array(0);
+      entries.push({
+        kind,
+        params: new Float64Array(kind.params.length),
+        ctx: {
+          state, env, jobId: -1, tag: 0, submitFrame: 0, arenaOffset: 0, arenaBytes: 0,
+          arenaU8: empty, arenaI32: new Int32Array(0), arenaF32: new Float32Array(0), arenaF64: new Float64Array(0),
+        },
+      });
+    }
+    return new KindRunner(env, arenaBytes, entries);
+  }
+
+  /** Index of a kind by name; throws EngineError UNKNOWN_KIND. */
+  indexOf(name: string): number {
+    const i = this.byName.get(name);
+    if (i === undefined) throw new EngineError('UNKNOWN_KIND', `no kind named ${JSON.stringify(name)} in this runner`);
+    return i;
+  }
+
+  /**
+   * Runs kind `k` on `params` (its first kind.params.length values) with the arena
+   * slice [0, arenaBytes) of this runner's private arena (default: the kind's own
+   * arenaBytes(params)). Write payload inputs into the arena views first; read results
+   * from `out` and the arena views afterwards.
+   */
+  run(k: number, params: ArrayLike<number>, tag = 0, submitFrame = 0, arenaBytes = -1): Float64Array {
+    const e = this.entries[k];
+    const n = e.kind.params.length;
+    if (params.length < n || n > MAX_PARAMS) throw new EngineError('INVALID_OPTION', `kind ${e.kind.name} takes ${n} params, got ${params.length}`);
+    for (let i = 0; i < n; i++) e.params[i] = params[i];
+    const bytes = arenaBytes >= 0 ? arenaBytes : e.kind.arenaBytes ? e.kind.arenaBytes(e.params) : 0;
+    if (bytes > this.arenaU8.length) throw new EngineError('INVALID_OPTION', `kind ${e.kind.name} needs ${bytes} arena bytes; this runner has ${this.arenaU8.length}`);
+    const ctx = e.ctx;
+    ctx.tag = tag;
+    ctx.submitFrame = submitFrame;
+    ctx.arenaOffset = 0;
+    ctx.arenaBytes = bytes;
+    this.out.fill(0);
+    e.kind.run(e.params, this.out, ctx);
+    return this.out;
+  }
+
+  cleanup(): void {
+    for (const e of this.entries) e.kind.cleanup?.(e.ctx.state);
+  }
+}
