@@ -1,0 +1,110 @@
+/**
+ * Main-thread allocator for the shared arena. Jobs end roughly in the order they were
+ * submitted (they are frame-bounded), so a ring allocator fits: allocations are cut
+ * from the head, and the tail advances past every allocation freed at the oldest end.
+ * An allocation that is freed early waits, as a hole, until the ones before it are
+ * freed too. All bookkeeping is in typed arrays: alloc and free never allocate.
+ *
+ * Threads: main thread only. Workers only read and write the bytes of a slice they
+ * were handed with a job.
+ */
+const ALIGN = 8;
+
+export class ArenaAllocator {
+  readonly bytes: number;
+  private readonly entOffset: Int32Array;
+  private readonly entSize: Int32Array;
+  private readonly entFreed: Uint8Array;
+  /** offset/8 -> entry index + 1, so a caller-allocated slice is found again by offset. */
+  private readonly entryAt: Int32Array;
+  private readonly cap: number;
+  private eHead = 0;
+  private eTail = 0;
+  private eCount = 0;
+  private head = 0;
+  private tail = 0;
+  private usedBytes = 0;
+
+  constructor(bytes: number, maxAllocations: number) {
+    this.bytes = bytes;
+    this.cap = maxAllocations + 1;
+    this.entOffset = new Int32Array(this.cap);
+    this.entSize = new Int32Array(this.cap);
+    this.entFreed = new Uint8Array(this.cap);
+    this.entryAt = new Int32Array(Math.max(1, bytes / ALIGN));
+  }
+
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  /** Returns an 8-aligned offset, or -1 when the arena cannot hold `size` bytes right now. */
+  alloc(size: number): number {
+    const need = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
+    if (need > this.bytes || this.eCount >= this.cap - 2) return -1;
+    if (this.usedBytes + need > this.bytes) return -1;
+    if (this.eCount === 0) {
+      this.head = 0;
+      this.tail = 0;
+    }
+    if (this.head >= this.tail) {
+      // Used space is [tail, head): free space is [head, bytes) and then [0, tail).
+      if (this.bytes - this.head >= need) return this.push(this.head, need, 0);
+      if (this.tail >= need) {
+        // The end is too short: cover it with an already-freed padding entry and wrap.
+        if (this.bytes > this.head) this.push(this.head, this.bytes - this.head, 1);
+        this.head = 0;
+        return this.push(0, need, 0);
+      }
+      return -1;
+    }
+    // Wrapped: used space is [tail, bytes) and [0, head); free space is [head, tail).
+    if (this.tail - this.head >= need) return this.push(this.head, need, 0);
+    return -1;
+  }
+
+  private push(offset: number, size: number, freed: number): number {
+    const e = this.eHead;
+    this.entOffset[e] = offset;
+    this.entSize[e] = size;
+    this.entFreed[e] = freed;
+    this.eHead = (e + 1) % this.cap;
+    this.eCount++;
+    this.usedBytes += size;
+    this.head = offset + size;
+    if (!freed) this.entryAt[offset / ALIGN] = e + 1;
+    else this.collect();
+    return offset;
+  }
+
+  /** Frees the slice that starts at `offset`. Unknown offsets are ignored (returns false). */
+  free(offset: number): boolean {
+    if (offset < 0 || offset >= this.bytes || offset % ALIGN !== 0) return false;
+    const e1 = this.entryAt[offset / ALIGN];
+    if (e1 === 0) return false;
+    this.entryAt[offset / ALIGN] = 0;
+    this.entFreed[e1 - 1] = 1;
+    this.collect();
+    return true;
+  }
+
+  /** True if `offset` is the start of a live slice of at least `size` bytes. */
+  owns(offset: number, size: number): boolean {
+    if (offset < 0 || offset >= this.bytes || offset % ALIGN !== 0) return false;
+    const e1 = this.entryAt[offset / ALIGN];
+    return e1 !== 0 && this.entSize[e1 - 1] >= size;
+  }
+
+  private collect(): void {
+    while (this.eCount > 0 && this.entFreed[this.eTail] === 1) {
+      this.usedBytes -= this.entSize[this.eTail];
+      this.eTail = (this.eTail + 1) % this.cap;
+      this.eCount--;
+      this.tail = this.eCount === 0 ? this.head : this.entOffset[this.eTail];
+    }
+    if (this.eCount === 0) {
+      this.head = 0;
+      this.tail = 0;
+    }
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * Shared-memory layout of one engine: a single SharedArrayBuffer, sized once at start.
+ *
+ * Ring design: one SPSC job ring and one SPSC result ring per worker, with the main
+ * thread as dispatcher. Every head/tail word has exactly one writer, so no CAS is
+ * needed on the ring indices and the steady state costs one release store per
+ * publish. A bounded MPMC ring (per-slot sequence numbers) would balance load by
+ * itself, but every claim would then be a contended CAS across all workers, and a
+ * crashed consumer could leave a claimed-but-unread slot behind. With per-worker
+ * rings, the dispatcher balances by picking the least-loaded live worker, and a dead
+ * worker's queued records can be moved elsewhere safely because nobody else reads
+ * them. Cancellation and take-over go through the job-slot table: a worker claims a
+ * job with CAS(QUEUED -> RUNNING) on the slot's state word, and the word carries the
+ * slot's generation, so a cancelled, taken-over or reused slot is skipped, never run
+ * twice, and a stale record is recognised as such.
+ *
+ *   offset (bytes)                     contents                                   writer
+ *   0                                  HEADER (256 B, int32 words, H_* below)
+ *     H_MAGIC .. H_HEARTBEAT_MS        layout description                         main, once
+ *     H_ENGINE_STATE                   RUNNING / STOPPING                         main
+ *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
+ *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
+ *                                        QUEUED/FREE/TAKEN/CANCELLED              main
+ *                                        QUEUED -> RUNNING                        worker (CAS)
+ *   WORKERS = align64(256 + 4*slots)   workerCount blocks of workerBlockBytes(ringCapacity):
+ *     +0     W_*  heartbeat words      beat, state, current slot/gen, counters    worker
+ *                 W_EPOCH               respawn count, read by the worker once    main
+ *     +64    JOB_HEAD                  next job record the worker will read      worker
+ *     +128   JOB_TAIL                  one past the last published job record    main
+ *     +192   RES_HEAD                  next result record main will read         main
+ *     +256   RES_TAIL                  one past the last published result        worker
+ *     +320   HISTOGRAM 32 x int32      latency, log2 buckets of microseconds      worker
+ *     +448   (pad to 512)
+ *     +512   ERROR TEXT  ERR_SLOTS x ERR_SLOT_BYTES (uint16: seq lo, seq hi, len, chars) worker
+ *     +512+ERR_BYTES   JOB RECORDS     ringCapacity x 128 B                       main
+ *     ...   RESULT RECORDS             ringCapacity x 128 B                       worker
+ *   ARENA = after the last worker block, arenaBytes, 8-aligned            the job's owner
+ *
+ * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
+ *
+ * Job record (128 B; int32 view J_*, float64 view JF_*):
+ *   i32 0 kind | 1 slot | 2 generation | 3 tag | 4 submit frame | 5 deadline frame
+ *   i32 6 arena offset | 7 arena bytes | f64 4 submit time (ms) | f64 5..15 params
+ * Result record (128 B; R_*, RF_*):
+ *   i32 0 slot | 1 generation | 2 kind | 3 status | 4 tag | 5 error seq (-1: none)
+ *   i32 6 value count | 7 worker | f64 4 finish time (ms) | f64 5 run ms | f64 6..15 values
+ */
+import { EngineError } from './errors.js';
+import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
+
+export const MAGIC = 0x464a4231; // 'FJB1'
+export const LAYOUT_VERSION = 1;
+
+export const HEADER_BYTES = 256;
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_TOTAL_BYTES = 2;
+export const H_WORKER_COUNT = 3;
+export const H_RING_CAPACITY = 4;
+export const H_JOB_SLOTS = 5;
+export const H_SLOT_TABLE = 6;
+export const H_WORKERS_OFFSET = 7;
+export const H_WORKER_BLOCK_BYTES = 8;
+export const H_ARENA_OFFSET = 9;
+export const H_ARENA_BYTES = 10;
+export const H_HEARTBEAT_MS = 11;
+export const H_ENGINE_STATE = 12;
+export const H_CURRENT_FRAME = 13;
+
+export const ENGINE_RUNNING = 1;
+export const ENGINE_STOPPING = 2;
+
+/** Slot states, in the low 3 bits of a slot-table word; the generation is the rest. */
+export const S_FREE = 0;
+export const S_QUEUED = 1;
+export const S_RUNNING = 2;
+export const S_CANCELLED = 3;
+export const S_TAKEN = 4;
+export const STATE_BITS = 3;
+export const STATE_MASK = 7;
+/** Generations wrap at 2^28 so that (gen << 3) stays a positive int32. */
+export const GEN_MASK = 0x0fffffff;
+
+// Worker block: heartbeat words (int32 index within the block).
+export const W_BEAT = 0;
+export const W_STATE = 1;
+export const W_CUR_SLOT = 2;
+export const W_CUR_GEN = 3;
+export const W_JOBS_DONE = 4;
+export const W_JOBS_FAILED = 5;
+export const W_SLEEPING = 6;
+export const W_EPOCH = 7;
+export const W_ERR_SEQ = 8;
+
+export const WS_STARTING = 0;
+export const WS_IDLE = 1;
+export const WS_BUSY = 2;
+export const WS_STOPPED = 3;
+
+// Worker block: byte offsets.
+export const WB_JOB_HEAD = 64;
+export const WB_JOB_TAIL = 128;
+export const WB_RES_HEAD = 192;
+export const WB_RES_TAIL = 256;
+export const WB_HISTOGRAM = 320;
+export const HIST_BUCKETS = 32;
+export const WB_ERRORS = 512;
+export const ERR_SLOTS = 8;
+export const ERR_SLOT_BYTES = 4096;
+export const ERR_HEADER_U16 = 3;
+export const ERR_MAX_CHARS = ERR_SLOT_BYTES / 2 - ERR_HEADER_U16;
+export const WB_RECORDS = WB_ERRORS + ERR_SLOTS * ERR_SLOT_BYTES;
+
+export const RECORD_BYTES = 128;
+export const RECORD_I32 = RECORD_BYTES / 4;
+export const RECORD_F64 = RECORD_BYTES / 8;
+
+export const J_KIND = 0;
+export const J_SLOT = 1;
+export const J_GEN = 2;
+export const J_TAG = 3;
+export const J_SUBMIT_FRAME = 4;
+export const J_DEADLINE_FRAME = 5;
+export const J_ARENA_OFFSET = 6;
+export const J_ARENA_BYTES = 7;
+export const JF_SUBMIT_TIME = 4;
+export const JF_PARAMS = 5;
+
+export const R_SLOT = 0;
+export const R_GEN = 1;
+export const R_KIND = 2;
+export const R_STATUS = 3;
+export const R_TAG = 4;
+export const R_ERR_SEQ = 5;
+export const R_VALUE_COUNT = 6;
+export const R_WORKER = 7;
+export const RF_FINISH_TIME = 4;
+export const RF_RUN_MS = 5;
+export const RF_VALUES = 6;
+
+/** Deadline frame meaning "none". */
+export const NO_DEADLINE = 0x7fffffff;
+
+export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+export const workerBlockBytes = (ringCapacity: number): number => WB_RECORDS + 2 * ringCapacity * RECORD_BYTES;
+
+export interface LayoutSpec {
+  readonly workerCount: number;
+  readonly ringCapacity: number;
+  readonly jobSlots: number;
+  readonly arenaBytes: number;
+  readonly heartbeatMs: number;
+}
+
+export interface Layout extends LayoutSpec {
+  readonly slotTable: number;
+  readonly workersOffset: number;
+  readonly workerBlockBytes: number;
+  readonly arenaOffset: number;
+  readonly totalBytes: number;
+}
+
+/** Sizing, separate from viewing: how many bytes an engine with this spec needs. */
+export function computeLayout(spec: LayoutSpec): Layout {
+  if (!isPowerOfTwo(spec.ringCapacity)) throw new EngineError('INVALID_OPTION', `ringCapacity must be a power of two, got ${spec.ringCapacity}`);
+  if (!isPowerOfTwo(spec.jobSlots)) throw new EngineError('INVALID_OPTION', `jobCapacity must be a power of two, got ${spec.jobSlots}`);
+  if (spec.jobSlots > 1 << 20) throw new EngineError('INVALID_OPTION', `jobCapacity must be at most ${1 << 20}, got ${spec.jobSlots}`);
+  if (spec.arenaBytes % 8 !== 0 || spec.arenaBytes < 0) throw new EngineError('INVALID_OPTION', `arenaBytes must be a non-negative multiple of 8, got ${spec.arenaBytes}`);
+  const slotTable = HEADER_BYTES;
+  const workersOffset = align(slotTable + 4 * spec.jobSlots, 64);
+  const blockBytes = workerBlockBytes(spec.ringCapacity);
+  const arenaOffset = align(workersOffset + Math.max(1, spec.workerCount) * blockBytes, 64);
+  const totalBytes = arenaOffset + spec.arenaBytes;
+  return { ...spec, slotTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, totalBytes };
+}
+
+/** Writes the header of a freshly allocated buffer. Main thread, once. */
+export function writeHeader(sab: SharedArrayBuffer, l: Layout): void {
+  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  h[H_VERSION] = LAYOUT_VERSION;
+  h[H_TOTAL_BYTES] = l.totalBytes;
+  h[H_WORKER_COUNT] = l.workerCount;
+  h[H_RING_CAPACITY] = l.ringCapacity;
+  h[H_JOB_SLOTS] = l.jobSlots;
+  h[H_SLOT_TABLE] = l.slotTable;
+  h[H_WORKERS_OFFSET] = l.workersOffset;
+  h[H_WORKER_BLOCK_BYTES] = l.workerBlockBytes;
+  h[H_ARENA_OFFSET] = l.arenaOffset;
+  h[H_ARENA_BYTES] = l.arenaBytes;
+  h[H_HEARTBEAT_MS] = l.heartbeatMs;
+  h[H_ENGINE_STATE] = ENGINE_RUNNING;
+  h[H_CURRENT_FRAME] = 0;
+  // ORDERING: the magic is stored last, so a reader that sees it sees a complete header.
+  Atomics.store(h, H_MAGIC, MAGIC);
+}
+
+/**
+ * Reads and checks the header of a buffer someone handed us. A worker given a buffer
+ * with another layout refuses to start instead of misreading it.
+ */
+export function readHeader(sab: SharedArrayBuffer): Layout {
+  if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < HEADER_BYTES) {
+    throw new EngineError('LAYOUT_MISMATCH', 'engine buffer is missing or smaller than its header');
+  }
+  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const magic = Atomics.load(h, H_MAGIC);
+  if (magic !== MAGIC) throw new EngineError('LAYOUT_MISMATCH', `engine buffer has magic 0x${(magic >>> 0).toString(16)}, expected 0x${MAGIC.toString(16)}`);
+  if (h[H_VERSION] !== LAYOUT_VERSION) throw new EngineError('LAYOUT_MISMATCH', `engine buffer has layout version ${h[H_VERSION]}, this worker speaks ${LAYOUT_VERSION}`);
+  const l = computeLayout({
+    workerCount: h[H_WORKER_COUNT],
+    ringCapacity: h[H_RING_CAPACITY],
+    jobSlots: h[H_JOB_SLOTS],
+    arenaBytes: h[H_ARENA_BYTES],
+    heartbeatMs: h[H_HEARTBEAT_MS],
+  });
+  if (l.totalBytes !== h[H_TOTAL_BYTES] || l.totalBytes !== sab.byteLength || l.arenaOffset !== h[H_ARENA_OFFSET] || l.workersOffset !== h[H_WORKERS_OFFSET]) {
+    throw new EngineError('LAYOUT_MISMATCH', 'engine buffer header does not describe this buffer');
+  }
+  return l;
+}
+
+/** Views over one worker's block, shared by the worker loop and the dispatcher. */
+export class WorkerBlockView {
+  readonly i32: Int32Array;
+  readonly base: number;
+  readonly jobI32: Int32Array;
+  readonly jobF64: Float64Array;
+  readonly resI32: Int32Array;
+  readonly resF64: Float64Array;
+  readonly hist: Int32Array;
+  readonly errU16: Uint16Array;
+  readonly mask: number;
+  readonly capacity: number;
+  constructor(sab: SharedArrayBuffer, l: Layout, index: number) {
+    this.base = l.workersOffset + index * l.workerBlockBytes;
+    this.i32 = new Int32Array(sab, this.base, WB_RECORDS / 4);
+    const jobs = this.base + WB_RECORDS;
+    const results = jobs + l.ringCapacity * RECORD_BYTES;
+    this.jobI32 = new Int32Array(sab, jobs, l.ringCapacity * RECORD_I32);
+    this.jobF64 = new Float64Array(sab, jobs, l.ringCapacity * RECORD_F64);
+    this.resI32 = new Int32Array(sab, results, l.ringCapacity * RECORD_I32);
+    this.resF64 = new Float64Array(sab, results, l.ringCapacity * RECORD_F64);
+    this.hist = new Int32Array(sab, this.base + WB_HISTOGRAM, HIST_BUCKETS);
+    this.errU16 = new Uint16Array(sab, this.base + WB_ERRORS, (ERR_SLOTS * ERR_SLOT_BYTES) / 2);
+    this.capacity = l.ringCapacity;
+    this.mask = l.ringCapacity - 1;
+  }
+}
+
+/** Int32 index of a head/tail word inside WorkerBlockView.i32. */
+export const JOB_HEAD_I = WB_JOB_HEAD / 4;
+export const JOB_TAIL_I = WB_JOB_TAIL / 4;
+export const RES_HEAD_I = WB_RES_HEAD / 4;
+export const RES_TAIL_I = WB_RES_TAIL / 4;
+
+export const histogramBucket = (latencyMs: number): number => {
+  const us = latencyMs <= 0 ? 0 : Math.min(0x7fffffff, Math.floor(latencyMs * 1000));
+  const b = 32 - Math.clz32(us);
+  return b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b;
+};
+/** Upper bound in microseconds of histogram bucket b (bucket 0 holds 0 us). */
+export const histogramBoundUs = (b: number): number => (b === 0 ? 0 : 2 ** b - 1);
+
+// Layout claims, checked once at load: records hold their declared fields, the ring
+// control words are cache-line separated, and the float64 views are aligned.
+function assertLayout(): void {
+  const ok =
+    JF_PARAMS + MAX_PARAMS <= RECORD_F64 &&
+    RF_VALUES + MAX_RESULTS <= RECORD_F64 &&
+    J_ARENA_BYTES < JF_SUBMIT_TIME * 2 &&
+    R_WORKER < RF_FINISH_TIME * 2 &&
+    WB_JOB_TAIL - WB_JOB_HEAD >= 64 &&
+    WB_RES_TAIL - WB_RES_HEAD >= 64 &&
+    WB_HISTOGRAM + HIST_BUCKETS * 4 <= WB_ERRORS &&
+    WB_RECORDS % 64 === 0 &&
+    RECORD_BYTES % 64 === 0 &&
+    HEADER_BYTES % 64 === 0 &&
+    W_ERR_SEQ * 4 < WB_JOB_HEAD &&
+    (GEN_MASK << STATE_BITS) > 0;
+  if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');
+}
+assertLayout();

@@ -1,0 +1,358 @@
+/**
+ * The job runner: takes job records off one worker's job ring, runs their handlers
+ * and publishes result records. The same class runs inside every worker thread and,
+ * with `workers: 0`, on the engine's own thread inside poll(), so inline and threaded
+ * runs execute identical code.
+ *
+ * Threads: a runner belongs to exactly one thread, the consumer of its job ring and the
+ * producer of its result ring. Nothing here allocates per job: params, results and the
+ * job context are reused buffers, and errors (the rare case) are the only strings built.
+ */
+import type { JobContext, JobKind, WorkerEnv } from './kind.js';
+import { MAX_RESULTS } from './kind.js';
+import { Outcome } from './outcome.js';
+import {
+  ENGINE_STOPPING,
+  ERR_HEADER_U16,
+  ERR_MAX_CHARS,
+  ERR_SLOT_BYTES,
+  ERR_SLOTS,
+  H_CURRENT_FRAME,
+  H_ENGINE_STATE,
+  HEADER_BYTES,
+  JF_PARAMS,
+  JF_SUBMIT_TIME,
+  J_ARENA_BYTES,
+  J_ARENA_OFFSET,
+  J_DEADLINE_FRAME,
+  J_GEN,
+  J_KIND,
+  J_SLOT,
+  J_SUBMIT_FRAME,
+  J_TAG,
+  JOB_HEAD_I,
+  JOB_TAIL_I,
+  RECORD_F64,
+  RECORD_I32,
+  RES_HEAD_I,
+  RES_TAIL_I,
+  RF_FINISH_TIME,
+  RF_RUN_MS,
+  RF_VALUES,
+  R_ERR_SEQ,
+  R_GEN,
+  R_KIND,
+  R_SLOT,
+  R_STATUS,
+  R_TAG,
+  R_VALUE_COUNT,
+  R_WORKER,
+  STATE_BITS,
+  S_QUEUED,
+  S_RUNNING,
+  W_BEAT,
+  W_CUR_GEN,
+  W_CUR_SLOT,
+  W_ERR_SEQ,
+  W_JOBS_DONE,
+  W_JOBS_FAILED,
+  W_SLEEPING,
+  W_STATE,
+  WS_BUSY,
+  WS_IDLE,
+  WS_STOPPED,
+  WorkerBlockView,
+  histogramBucket,
+  type Layout,
+} from './layout.js';
+
+/** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms. */
+export const SPIN_MS = 0.05;
+/** Results are published (one release store) at least this often within a batch. */
+const PUBLISH_EVERY = 32;
+
+interface MutableContext<S> extends JobContext<S> {
+  jobId: number;
+  tag: number;
+  submitFrame: number;
+  arenaOffset: number;
+  arenaBytes: number;
+}
+
+/** Per-kind state and reusable buffers, built once per thread by `initKinds`. */
+export interface KindRuntime {
+  readonly kind: JobKind<any>;
+  readonly params: Float64Array;
+  readonly ctx: MutableContext<unknown>;
+}
+
+export interface ArenaViews {
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+}
+
+export function arenaViews(sab: SharedArrayBuffer, l: Layout): ArenaViews {
+  return {
+    u8: new Uint8Array(sab, l.arenaOffset, l.arenaBytes),
+    i32: new Int32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
+    f32: new Float32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
+    f64: new Float64Array(sab, l.arenaOffset, l.arenaBytes >> 3),
+  };
+}
+
+/** Runs every kind's init once for this thread. Kinds without init get state undefined. */
+export async function initKinds(kinds: readonly JobKind<any>[], env: WorkerEnv, arena: ArenaViews): Promise<KindRuntime[]> {
+  const out: KindRuntime[] = [];
+  for (const kind of kinds) {
+    const state: unknown = kind.init ? await kind.init(env) : undefined;
+    out.push({
+      kind,
+      params: new Float64Array(kind.params.length),
+      ctx: {
+        state,
+        env,
+        jobId: 0,
+        tag: 0,
+        submitFrame: 0,
+        arenaOffset: 0,
+        arenaBytes: 0,
+        arenaU8: arena.u8,
+        arenaI32: arena.i32,
+        arenaF32: arena.f32,
+        arenaF64: arena.f64,
+      },
+    });
+  }
+  return out;
+}
+
+export function cleanupKinds(runtimes: readonly KindRuntime[]): void {
+  for (const rt of runtimes) {
+    try {
+      rt.kind.cleanup?.(rt.ctx.state);
+    } catch {
+      // A failing cleanup must not keep the others from running at shutdown.
+    }
+  }
+}
+
+/** Writes an error's text into a worker's error slots; returns the sequence number to put in the result. */
+export function writeErrorText(block: WorkerBlockView, err: unknown): number {
+  const seq = (block.i32[W_ERR_SEQ] + 1) & 0x7fffffff;
+  block.i32[W_ERR_SEQ] = seq;
+  const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null;
+  const message = e && typeof e.message === 'string' ? `${typeof e.name === 'string' ? e.name : 'Error'}: ${e.message}` : String(err);
+  const stack = e && typeof e.stack === 'string' ? e.stack : message;
+  const text = `${message}\u0000${stack}`;
+  const len = Math.min(text.length, ERR_MAX_CHARS);
+  const base = (seq % ERR_SLOTS) * (ERR_SLOT_BYTES / 2);
+  const u16 = block.errU16;
+  u16[base] = seq & 0xffff;
+  u16[base + 1] = seq >>> 16;
+  u16[base + 2] = len;
+  for (let i = 0; i < len; i++) u16[base + ERR_HEADER_U16 + i] = text.charCodeAt(i);
+  return seq;
+}
+
+/** Reads back an error written by writeErrorText; null when the slot was reused since. */
+export function readErrorText(block: WorkerBlockView, seq: number): { message: string; stack: string } | null {
+  const base = (seq % ERR_SLOTS) * (ERR_SLOT_BYTES / 2);
+  const u16 = block.errU16;
+  if ((u16[base] | (u16[base + 1] << 16)) !== seq) return null;
+  const len = u16[base + 2];
+  let text = '';
+  for (let i = 0; i < len; i += 1024) {
+    text += String.fromCharCode(...u16.subarray(base + ERR_HEADER_U16 + i, base + ERR_HEADER_U16 + Math.min(len, i + 1024)));
+  }
+  const cut = text.indexOf('\u0000');
+  return cut < 0 ? { message: text, stack: text } : { message: text.slice(0, cut), stack: text.slice(cut + 1) };
+}
+
+export class JobRunner {
+  readonly block: WorkerBlockView;
+  private readonly header: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly kinds: readonly KindRuntime[];
+  private readonly out = new Float64Array(MAX_RESULTS);
+  private readonly now: () => number;
+  private readonly workerIndex: number;
+  private readonly heartbeatMs: number;
+  private readonly jobSlots: number;
+  private jobHead: number;
+  private resTail: number;
+  private resHeadSeen: number;
+  private jobsDone: number;
+  private jobsFailed: number;
+
+  constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[], now: () => number) {
+    this.block = new WorkerBlockView(sab, l, blockIndex);
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
+    this.kinds = kinds;
+    this.now = now;
+    this.workerIndex = workerIndex;
+    this.heartbeatMs = l.heartbeatMs;
+    this.jobSlots = l.jobSlots;
+    // A respawned worker picks up exactly where its predecessor's published indices are.
+    const i32 = this.block.i32;
+    this.jobHead = Atomics.load(i32, JOB_HEAD_I);
+    this.resTail = Atomics.load(i32, RES_TAIL_I);
+    this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
+    this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
+    this.jobsFailed = Atomics.load(i32, W_JOBS_FAILED);
+  }
+
+  /**
+   * Runs up to `max` queued jobs and publishes their results. Returns how many records
+   * it consumed (run, expired or skipped). Stops early when the result ring is full:
+   * the main thread has to poll before more results fit.
+   */
+  drain(max: number): number {
+    const b = this.block;
+    const i32 = b.i32;
+    const mask = b.mask;
+    const cap = b.capacity;
+    const jobI32 = b.jobI32;
+    const jobF64 = b.jobF64;
+    const resI32 = b.resI32;
+    const resF64 = b.resF64;
+    const slots = this.slots;
+    const out = this.out;
+    // ORDERING: this acquire load of the tail pairs with the dispatcher's release store
+    // after it wrote the records, so every record before `tail` is fully visible.
+    const tail = Atomics.load(i32, JOB_TAIL_I);
+    let head = this.jobHead;
+    if (head === tail) return 0;
+    const frame = Atomics.load(this.header, H_CURRENT_FRAME);
+    Atomics.store(i32, W_STATE, WS_BUSY);
+    let consumed = 0;
+    let sincePublish = 0;
+    while (head !== tail && consumed < max) {
+      if (this.resTail - this.resHeadSeen >= cap) {
+        this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
+        if (this.resTail - this.resHeadSeen >= cap) break;
+      }
+      const jr = (head & mask) * RECORD_I32;
+      const slot = jobI32[jr + J_SLOT];
+      const gen = jobI32[jr + J_GEN];
+      const queued = (gen << STATE_BITS) | S_QUEUED;
+      head = (head + 1) | 0;
+      consumed++;
+      // ORDERING: the CAS is the single point where a job is claimed. cancel() and
+      // runInline() on the main thread CAS the same word away from QUEUED, so exactly
+      // one side wins; a reused slot has a newer generation and never matches.
+      if (Atomics.compareExchange(slots, slot, queued, (gen << STATE_BITS) | S_RUNNING) !== queued) continue;
+      const kindId = jobI32[jr + J_KIND];
+      const rt = this.kinds[kindId];
+      const jf = jr >> 1;
+      const submitTime = jobF64[jf + JF_SUBMIT_TIME];
+      const rr = (this.resTail & mask) * RECORD_I32;
+      const rf = rr >> 1;
+      resI32[rr + R_SLOT] = slot;
+      resI32[rr + R_GEN] = gen;
+      resI32[rr + R_KIND] = kindId;
+      resI32[rr + R_TAG] = jobI32[jr + J_TAG];
+      resI32[rr + R_ERR_SEQ] = -1;
+      resI32[rr + R_WORKER] = this.workerIndex;
+      let valueCount = 0;
+      let status: number;
+      const t0 = this.now();
+      if (frame > jobI32[jr + J_DEADLINE_FRAME]) {
+        status = Outcome.Expired;
+      } else {
+        i32[W_CUR_SLOT] = slot;
+        i32[W_CUR_GEN] = gen;
+        const params = rt.params;
+        const n = params.length;
+        for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
+        const ctx = rt.ctx;
+        ctx.jobId = gen * this.jobSlots + slot;
+        ctx.tag = jobI32[jr + J_TAG];
+        ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
+        ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
+        ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
+        try {
+          rt.kind.run(params, out, ctx);
+          status = Outcome.Done;
+          valueCount = rt.kind.results.length;
+          for (let v = 0; v < valueCount; v++) resF64[rf + RF_VALUES + v] = out[v];
+        } catch (err) {
+          status = Outcome.Failed;
+          resI32[rr + R_ERR_SEQ] = writeErrorText(b, err);
+          this.jobsFailed++;
+        }
+        i32[W_CUR_SLOT] = -1;
+      }
+      const t1 = this.now();
+      resI32[rr + R_STATUS] = status;
+      resI32[rr + R_VALUE_COUNT] = valueCount;
+      resF64[rf + RF_FINISH_TIME] = t1;
+      resF64[rf + RF_RUN_MS] = t1 - t0;
+      b.hist[histogramBucket(t1 - submitTime)]++;
+      this.jobsDone++;
+      this.resTail = (this.resTail + 1) | 0;
+      if (++sincePublish === PUBLISH_EVERY) {
+        sincePublish = 0;
+        this.publish(head);
+      }
+    }
+    this.publish(head);
+    return consumed;
+  }
+
+  private publish(head: number): void {
+    const i32 = this.block.i32;
+    this.jobHead = head;
+    Atomics.store(i32, W_JOBS_DONE, this.jobsDone);
+    Atomics.store(i32, W_JOBS_FAILED, this.jobsFailed);
+    // ORDERING: result records are written before this release store of the tail; the
+    // main thread's acquire load of RES_TAIL makes them visible in full. The job head is
+    // stored after, so the dispatcher never reuses a job record we are still reading.
+    Atomics.store(i32, RES_TAIL_I, this.resTail);
+    Atomics.store(i32, JOB_HEAD_I, head);
+    Atomics.add(i32, W_BEAT, 1);
+  }
+
+  /**
+   * The worker thread's loop: drain, spin briefly, then sleep in Atomics.wait on the
+   * job tail with a heartbeat-period timeout (each wake is a heartbeat). Returns when
+   * the engine is stopping. Worker threads only: the main thread must never wait.
+   */
+  runForever(): void {
+    const i32 = this.block.i32;
+    const header = this.header;
+    let lastWork = this.now();
+    Atomics.store(i32, W_STATE, WS_IDLE);
+    for (;;) {
+      if (Atomics.load(header, H_ENGINE_STATE) === ENGINE_STOPPING) break;
+      if (this.drain(256) > 0) {
+        lastWork = this.now();
+        continue;
+      }
+      if (this.now() - lastWork < SPIN_MS) continue;
+      Atomics.store(i32, W_STATE, WS_IDLE);
+      // ORDERING: SLEEPING is stored (seq-cst) before we re-read the tail; the dispatcher
+      // stores the tail before it reads SLEEPING. Either we see its new tail and do not
+      // sleep, or it sees SLEEPING = 1 and notifies; and Atomics.wait itself returns at
+      // once if the tail no longer equals the value we pass, so no wake-up is lost.
+      Atomics.store(i32, W_SLEEPING, 1);
+      const tail = Atomics.load(i32, JOB_TAIL_I);
+      if (tail === this.jobHead && Atomics.load(header, H_ENGINE_STATE) !== ENGINE_STOPPING) {
+        Atomics.wait(i32, JOB_TAIL_I, tail, this.heartbeatMs);
+      } else if (tail !== this.jobHead && this.resTail - Atomics.load(i32, RES_HEAD_I) >= this.block.capacity) {
+        // Jobs are waiting but the result ring is full: wait for the main thread to poll.
+        Atomics.wait(i32, RES_HEAD_I, Atomics.load(i32, RES_HEAD_I), this.heartbeatMs);
+      }
+      Atomics.store(i32, W_SLEEPING, 0);
+      Atomics.add(i32, W_BEAT, 1);
+      lastWork = this.now();
+    }
+    Atomics.store(i32, W_STATE, WS_STOPPED);
+  }
+}
+
+/** Reads a job record's arena/param fields; used when the dispatcher moves a dead worker's queue. */
+export const JOB_RECORD_WORDS = RECORD_I32;
+export const JOB_RECORD_F64 = RECORD_F64;
