@@ -58,6 +58,7 @@ import {
   R_SLOT,
   R_STATUS,
   R_VALUE_COUNT,
+  R_WORKER,
   STATE_BITS,
   STATE_MASK,
   S_CANCELLED,
@@ -329,6 +330,11 @@ export class EngineCore {
     return id;
   }
 
+  /** The engine's shared buffer (layout.ts), for inspection and fault drills. */
+  get buffer(): SharedArrayBuffer {
+    return this.sab;
+  }
+
   get workerCount(): number {
     return this.opts.workers;
   }
@@ -539,6 +545,7 @@ export class EngineCore {
     // ORDERING: same word the worker claims with CAS(QUEUED -> RUNNING): one side wins.
     if (Atomics.compareExchange(this.slotWords, slot, word, (word & ~STATE_MASK) | S_CANCELLED) !== word) return false;
     this.nCancelled++;
+    this.nInFlight--;
     this.unqueue(slot);
     this.release(slot, S_CANCELLED);
     return true;
@@ -706,7 +713,7 @@ export class EngineCore {
           this.release(slot, S_RUNNING);
           continue;
         }
-        this.fillCommon(slot, gen, w.index);
+        this.fillCommon(slot, gen, resI32[r + R_WORKER]);
         const status = resI32[r + R_STATUS] as Outcome;
         view.status = status;
         const count = resI32[r + R_VALUE_COUNT];

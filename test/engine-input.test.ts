@@ -1,0 +1,109 @@
+/** Every bad input gets its typed answer: a Rejection code from submit, an EngineError code elsewhere. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
+import { defineKind } from '../engine/kind.js';
+import { Rejection } from '../engine/outcome.js';
+import { accountingHolds, fixtureKinds, fixtureModule, startEngine } from './fixtures/engine.js';
+
+const code = async (p: Promise<unknown> | (() => unknown)): Promise<string> => {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    expect(err).toBeInstanceOf(Error);
+    return (err as EngineError).code;
+  }
+  return 'no error';
+};
+
+describe('options are validated at start', () => {
+  it.each([
+    [{ workers: -1 }, 'INVALID_OPTION'],
+    [{ workers: 1.5 }, 'INVALID_OPTION'],
+    [{ jobCapacity: 1000 }, 'INVALID_OPTION'],
+    [{ ringCapacity: 12 }, 'INVALID_OPTION'],
+    [{ arenaBytes: 10 }, 'INVALID_OPTION'],
+    [{ heartbeatMs: 0 }, 'INVALID_OPTION'],
+    [{ hangTimeoutMs: Number.NaN }, 'INVALID_OPTION'],
+    [{ maxQueueMs: -5 }, 'INVALID_OPTION'],
+    [{ kindModules: [''] }, 'INVALID_OPTION'],
+    [{ shared: { nav: new ArrayBuffer(8) as unknown as SharedArrayBuffer } }, 'INVALID_OPTION'],
+  ])('%j -> %s', async (opts, want) => {
+    expect(await code(EngineCore.start({ workers: 0, ...opts }))).toBe(want);
+  });
+
+  it('names the option, the rule and the value', async () => {
+    await expect(EngineCore.start({ workers: 0, jobCapacity: 1000 })).rejects.toThrow('options.jobCapacity must be a power of two, got 1000');
+  });
+
+  it('rejects a kind module without `kinds`, a missing module and a duplicate kind', async () => {
+    expect(await code(EngineCore.start({ workers: 0, kindModules: [fixtureModule('not-a-kind-module')] }))).toBe('KIND_MODULE_FAILED');
+    expect(await code(EngineCore.start({ workers: 0, kindModules: [fixtureModule('no-such-module')] }))).toBe('KIND_MODULE_FAILED');
+    expect(await code(EngineCore.start({ workers: 0, kindModules: [fixtureKinds, fixtureKinds] }))).toBe('DUPLICATE_KIND');
+  });
+
+  it('rejects malformed kind declarations', async () => {
+    expect(await code(() => defineKind({ name: '', params: [], results: [], run() {} }))).toBe('INVALID_KIND');
+    expect(await code(() => defineKind({ name: 'x', params: new Array(12).fill({ name: 'p', type: 'f64' }), results: [], run() {} }))).toBe('INVALID_KIND');
+    expect(await code(() => defineKind({ name: 'x', params: [{ name: 'p', type: 'u8' as 'f64' }], results: [], run() {} }))).toBe('INVALID_KIND');
+    expect(await code(() => defineKind({ name: 'x', params: [], results: new Array(11).fill('r'), run() {} }))).toBe('INVALID_KIND');
+  });
+});
+
+describe('submit answers bad jobs with a reason code', () => {
+  let e: EngineCore;
+  beforeAll(async () => {
+    e = await startEngine({ workers: 2, arenaBytes: 1 << 12 });
+  });
+  afterAll(async () => {
+    await e.shutdown();
+  });
+
+  it('unknown kind', () => {
+    expect(e.submit(9999, [1, 2])).toBe(Rejection.UnknownKind);
+    expect(e.submit(-1, [1, 2])).toBe(Rejection.UnknownKind);
+    expect(e.submit(0.5, [1, 2])).toBe(Rejection.UnknownKind);
+    expect(() => e.kindId('no.such.kind')).toThrow(expect.objectContaining({ code: 'UNKNOWN_KIND' }));
+  });
+
+  it('wrong parameter count, wrong type, NaN, non-integer i32, out of range, bad tag', () => {
+    const ECHO = e.kindId('test.echo');
+    expect(e.submit(ECHO, [1])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [1, 2, 3])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, ['1', 2] as unknown as number[])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [Number.NaN, 2])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [1, 2.5])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [1, 2_000_000])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, null as unknown as number[])).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [1, 2], 1.5)).toBe(Rejection.BadParams);
+    expect(e.submit(ECHO, [1, 2], 0, { deadlineFrames: -1 })).toBe(Rejection.BadParams);
+  });
+
+  it('oversized payload, full arena and a foreign arena slice', () => {
+    const ARENA = e.kindId('test.arena');
+    const SUM = e.kindId('test.sum-input');
+    // The kind allows 1 MiB but the arena is 4 KiB.
+    expect(e.submit(ARENA, [0, 100_000])).toBe(Rejection.PayloadTooLarge);
+    // Fill the arena with a caller-held slice, then ask for more.
+    const held = e.arenaAlloc(4000);
+    expect(held).toBeGreaterThanOrEqual(0);
+    expect(e.submit(ARENA, [0, 100])).toBe(Rejection.ArenaFull);
+    expect(e.arenaFree(held)).toBe(true);
+    expect(e.arenaAlloc(1 << 20)).toBe(-1);
+    expect(e.submit(SUM, [4], 0, { arenaOffset: 8, arenaBytes: 16 })).toBe(Rejection.BadParams);
+  });
+
+  it('counts every rejection and keeps the books balanced', () => {
+    const s = e.stats();
+    expect(s.rejected).toBeGreaterThanOrEqual(15);
+    expect(s.rejectedByReason['bad-params']).toBeGreaterThanOrEqual(9);
+    expect(s.rejectedByReason['unknown-kind']).toBe(3);
+    expect(s.rejectedByReason['payload-too-large']).toBe(1);
+    expect(s.rejectedByReason['arena-full']).toBe(1);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
+  it('killWorker with a bad index is a typed error', () => {
+    expect(() => e.killWorker(7)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+});
