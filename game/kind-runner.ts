@@ -74,6 +74,11 @@ export class KindRunner {
     return i;
   }
 
+  /** Parameter count of kind `k`. */
+  paramCount(k: number): number {
+    return this.entries[k].kind.params.length;
+  }
+
   /**
    * Runs kind `k` on `params` (its first kind.params.length values) with the arena
    * slice [0, arenaBytes) of this runner's private arena (default: the kind's own

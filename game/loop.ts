@@ -1,0 +1,127 @@
+/**
+ * A fixed-timestep loop: the game advances in steps of exactly 1/hz seconds whatever
+ * the wall clock does. Elapsed time goes into an accumulator; each tick runs as many
+ * whole steps as it holds, at most `maxCatchUp`, and the remainder gives the render
+ * interpolation alpha. Two guards stop a long pause (a breakpoint, a GC, a hidden tab)
+ * from spiralling into ever longer catch-up: the elapsed time of one tick is clamped
+ * to `maxElapsedMs`, and time still owed after `maxCatchUp` steps is dropped and counted.
+ *
+ * Threads: main thread only (the one that owns the game state).
+ */
+import { EngineError } from '../engine/errors.js';
+
+export interface FixedLoopOptions {
+  /** Steps per second. Default 30. */
+  hz?: number;
+  /** Most steps run by one tick. Default 3. */
+  maxCatchUp?: number;
+  /** Longest elapsed time one tick accepts, in ms; more is clamped. Default 250. */
+  maxElapsedMs?: number;
+}
+
+export class FixedLoop {
+  readonly hz: number;
+  readonly stepMs: number;
+  readonly maxCatchUp: number;
+  readonly maxElapsedMs: number;
+  /** Steps run so far; the frame number of the next step. */
+  frame = 0;
+  /** Render interpolation between the last two steps, in [0, 1). */
+  alpha = 0;
+  /** Time thrown away by the clamp and the catch-up limit, ms. */
+  droppedMs = 0;
+  /** Ticks that hit the catch-up limit. */
+  cappedTicks = 0;
+  ticks = 0;
+  private acc = 0;
+  private readonly stepFn: (frame: number) => void;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private last = 0;
+  private stopAt = Infinity;
+  private done: (() => void) | null = null;
+  private readonly now: () => number;
+
+  /** `step` is called once per fixed step with that step's frame number. */
+  constructor(step: (frame: number) => void, opts: FixedLoopOptions = {}, now: () => number = () => performance.now()) {
+    const hz = opts.hz ?? 30;
+    const maxCatchUp = opts.maxCatchUp ?? 3;
+    const maxElapsedMs = opts.maxElapsedMs ?? 250;
+    if (!(hz > 0 && hz <= 1000)) throw new EngineError('INVALID_OPTION', `loop hz must be in (0, 1000], got ${hz}`);
+    if (!Number.isInteger(maxCatchUp) || maxCatchUp < 1) throw new EngineError('INVALID_OPTION', `loop maxCatchUp must be a positive integer, got ${maxCatchUp}`);
+    if (!(maxElapsedMs > 0)) throw new EngineError('INVALID_OPTION', `loop maxElapsedMs must be > 0, got ${maxElapsedMs}`);
+    this.hz = hz;
+    this.stepMs = 1000 / hz;
+    this.maxCatchUp = maxCatchUp;
+    this.maxElapsedMs = maxElapsedMs;
+    this.stepFn = step;
+    this.now = now;
+  }
+
+  /** Feeds `elapsedMs` of wall time and runs the steps it pays for. Returns steps run. */
+  advance(elapsedMs: number): number {
+    this.ticks++;
+    let e = elapsedMs > 0 ? elapsedMs : 0;
+    if (e > this.maxElapsedMs) {
+      this.droppedMs += e - this.maxElapsedMs;
+      e = this.maxElapsedMs;
+    }
+    this.acc += e;
+    let n = 0;
+    while (this.acc >= this.stepMs && n < this.maxCatchUp && this.frame < this.stopAt) {
+      this.stepFn(this.frame);
+      this.frame++;
+      this.acc -= this.stepMs;
+      n++;
+    }
+    if (this.acc >= this.stepMs) {
+      if (n === this.maxCatchUp) this.cappedTicks++;
+      // Keep the fraction so alpha stays meaningful; the whole steps are forgiven.
+      const owed = Math.floor(this.acc / this.stepMs) * this.stepMs;
+      this.droppedMs += owed;
+      this.acc -= owed;
+    }
+    this.alpha = this.acc / this.stepMs;
+    return n;
+  }
+
+  /** Runs one step now, outside the clock (tests, --fast runs). */
+  stepOnce(): void {
+    this.stepFn(this.frame);
+    this.frame++;
+  }
+
+  /**
+   * Runs in real time until `frames` steps have run (or stop() is called). Ticks are
+   * scheduled for the next step boundary with setTimeout, never a busy wait.
+   */
+  run(frames: number): Promise<void> {
+    if (this.timer !== null) throw new EngineError('ALREADY_STARTED', 'loop is already running');
+    this.stopAt = this.frame + frames;
+    this.last = this.now();
+    this.acc = 0;
+    return new Promise<void>((resolve) => {
+      this.done = resolve;
+      const tick = (): void => {
+        const t = this.now();
+        this.advance(t - this.last);
+        this.last = t;
+        if (this.frame >= this.stopAt) {
+          this.stop();
+          return;
+        }
+        const wait = Math.max(0, this.stepMs - this.acc - (this.now() - t));
+        this.timer = setTimeout(tick, wait);
+      };
+      this.timer = setTimeout(tick, this.stepMs);
+    });
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.stopAt = Infinity;
+    const d = this.done;
+    this.done = null;
+    d?.();
+  }
+}

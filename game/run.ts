@@ -1,0 +1,109 @@
+/**
+ * A whole headless game run: level, engine, game world, fixed-step loop, report.
+ * The CLI and the determinism test both go through here.
+ *
+ * Threads: main thread only.
+ */
+import { EngineCore } from '../engine/core.js';
+import { builtModuleUrl } from '../engine/paths.js';
+import { EngineError } from '../engine/errors.js';
+import { generateLevel } from './grid.js';
+import { KindRunner } from './kind-runner.js';
+import { kinds } from './kinds.js';
+import { FixedLoop } from './loop.js';
+import { initRapier } from './physics.js';
+import type { ApplyPolicy, SyncMetrics } from './sync.js';
+import { GameWorld, type GameOptions } from './world.js';
+
+export interface RunOptions extends GameOptions {
+  frames?: number;
+  workers?: number;
+  /** Step frames back to back instead of at 30 Hz wall-clock time. */
+  fast?: boolean;
+  /** Kill worker (frame % workers) at each of these frames (chaos). */
+  killAtFrames?: readonly number[];
+  /** Called after every step with the frame and the state hash. */
+  onFrame?: (frame: number, hash: number) => void;
+}
+
+export interface GameReport extends SyncMetrics {
+  workers: number;
+  agents: number;
+  policy: ApplyPolicy;
+  seed: number;
+  fast: boolean;
+  /** Running hash over every frame's state hash (hex). */
+  state_hash: string;
+  /** State hash of the last frame (hex). */
+  final_frame_hash: string;
+  /** Ticks that blocked on a worker. The loop never waits on one; counted to show it. */
+  tick_waits: number;
+  loop: { ticks: number; capped_ticks: number; dropped_ms: number };
+  engine: { respawns: number; rejected: number; completed: number; failed: number; expired: number; cancelled: number };
+  workers_killed: number;
+  wall_ms: number;
+}
+
+export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
+  const frames = opts.frames ?? 3000;
+  const workers = opts.workers ?? 4;
+  if (!Number.isInteger(frames) || frames < 1) throw new EngineError('INVALID_OPTION', `frames must be a positive integer, got ${frames}`);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new EngineError('INVALID_OPTION', `workers must be an integer in [0, 64], got ${workers}`);
+  const seed = opts.seed ?? 1;
+  await initRapier();
+  const grid = generateLevel({ seed });
+  const engine = await EngineCore.start({
+    workers,
+    kindModules: [builtModuleUrl(import.meta.url, './kinds.js')],
+    shared: { nav: grid.sab },
+    arenaBytes: 8 << 20,
+  });
+  let world: GameWorld | null = null;
+  let killed = 0;
+  try {
+    const runner = await KindRunner.create(kinds, { workerIndex: -1, shared: { nav: grid.sab }, config: {} }, 1 << 20);
+    world = new GameWorld(grid, engine, runner, opts);
+    const w = world;
+    const kills = new Set(opts.killAtFrames ?? []);
+    const onFrame = opts.onFrame;
+    const loop = new FixedLoop((frame) => {
+      if (kills.size > 0 && kills.has(frame) && engine.workerCount > 0) {
+        engine.killWorker(frame % engine.workerCount);
+        killed++;
+      }
+      w.step(frame);
+      onFrame?.(frame, w.hash);
+    });
+    const t0 = performance.now();
+    if (opts.fast) {
+      for (let f = 0; f < frames; f++) {
+        loop.stepOnce();
+        // Let worker messages (exits, respawns) through now and then, as a real tick would.
+        if ((f & 63) === 63) await new Promise<void>((r) => setImmediate(r));
+      }
+    } else {
+      await loop.run(frames);
+    }
+    const wallMs = performance.now() - t0;
+    const m = w.finish();
+    const st = engine.stats();
+    return {
+      ...m,
+      workers,
+      agents: w.agentCount,
+      policy: w.opts.policy,
+      seed,
+      fast: !!opts.fast,
+      state_hash: w.chain.toString(16).padStart(8, '0'),
+      final_frame_hash: w.hash.toString(16).padStart(8, '0'),
+      tick_waits: 0,
+      loop: { ticks: loop.ticks, capped_ticks: loop.cappedTicks, dropped_ms: Math.round(loop.droppedMs) },
+      engine: { respawns: st.respawns, rejected: st.rejected, completed: st.completed, failed: st.failed, expired: st.expired, cancelled: st.cancelled },
+      workers_killed: killed,
+      wall_ms: Math.round(wallMs),
+    };
+  } finally {
+    world?.physics.free();
+    await engine.shutdown({ timeoutMs: 2000 });
+  }
+}

@@ -1,0 +1,514 @@
+/**
+ * Frame-tagged jobs for a fixed-step game: every request carries the frame that made
+ * it and a key ("path for agent 17"); results are applied under one of two policies.
+ *
+ * - deterministic: the result is applied exactly at frame submit + K. A result that
+ *   arrives early waits in this channel's staging arrays; one that has not arrived by
+ *   then is computed right there on the main thread (engine.runInline, or, when the
+ *   engine job already ended without a result because its worker died or the submit was
+ *   refused, the game's own KindRunner). Nothing waits on a worker, and the game state
+ *   depends only on the frame sequence, never on thread timing.
+ * - bestEffort: applied by the poll that delivers it; a result older than maxAgeFrames is
+ *   dropped and counted (and given the same deadline, so workers skip it if they can).
+ *
+ * A new request for a key supersedes the previous one if that has not been applied:
+ * the old job is cancelled if it has not started and its result is ignored otherwise.
+ *
+ * Per-frame path (request, poll, applyDue) allocates nothing: every per-key field is a
+ * typed array sized at addChannel, the poll callback is created once.
+ *
+ * Threads: main thread only, the same thread that drives the engine.
+ */
+import type { ResultView, SubmitOptions } from '../engine/api.js';
+import { EngineError } from '../engine/errors.js';
+import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
+import { Outcome, Rejection } from '../engine/outcome.js';
+import type { KindRunner } from './kind-runner.js';
+
+/** The part of EngineCore the game uses. */
+export interface SyncEngine {
+  kindId(name: string): number;
+  beginFrame(frame: number): void;
+  submit(kind: number, params: ArrayLike<number>, tag?: number, opts?: SubmitOptions): number;
+  poll(onResult: (r: ResultView) => void, max?: number): number;
+  cancel(jobId: number): boolean;
+  runInline(jobId: number, onResult: (r: ResultView) => void): boolean;
+  arenaAlloc(bytes: number): number;
+  readonly arenaI32: Int32Array;
+  readonly workerCount: number;
+}
+
+export type ApplyPolicy = 'deterministic' | 'bestEffort';
+
+export interface ChannelSpec {
+  /** Kind name, as registered with the engine and the runner. */
+  kind: string;
+  /** Keys 0 .. keys-1; the key travels as the job's tag. */
+  keys: number;
+  /** Default: the FrameSync's policy. */
+  policy?: ApplyPolicy;
+  /** deterministic: apply at submit + this. 1 or 2. Default: the FrameSync's. */
+  applyAfterFrames?: number;
+  /** bestEffort: results older than this many frames are dropped. Default: the FrameSync's. */
+  maxAgeFrames?: number;
+  /** Arena bytes copied back per result (multiple of 4); 0 for inline-only results. */
+  payloadBytes?: number;
+  /**
+   * Bytes of input this channel writes into the arena slice before submit (multiple
+   * of 4, at most payloadBytes). Write them into `input` at key * inputBytes first.
+   * The slice is payloadBytes long; its results follow the input.
+   */
+  inputBytes?: number;
+  /** Applies a result: values at key * MAX_RESULTS, payload at key * payloadBytes. */
+  apply: (ch: Channel, key: number, frame: number) => void;
+}
+
+const IDLE = 0;
+/** Submitted, no result yet. */
+const WAITING = 1;
+/** Result staged, not yet applied (deterministic). */
+const READY = 2;
+/** The engine job ended without a result, or was never accepted: compute it ourselves (deterministic). */
+const LOST = 3;
+
+/** One key space of one kind. Fields are read by the apply callback; written only by FrameSync. */
+export class Channel {
+  readonly index: number;
+  readonly name: string;
+  readonly kindId: number;
+  readonly runnerKind: number;
+  readonly keys: number;
+  readonly policy: ApplyPolicy;
+  readonly k: number;
+  readonly maxAge: number;
+  readonly payloadBytes: number;
+  readonly inputBytes: number;
+  readonly apply: ChannelSpec['apply'];
+  readonly jobId: Int32Array;
+  readonly submitFrame: Int32Array;
+  readonly status: Uint8Array;
+  readonly params: Float64Array;
+  readonly paramCount: Uint8Array;
+  /** The kind's exact parameter count, and a buffer of that length to submit from. */
+  readonly submitParams: Float64Array;
+  /** Result values, MAX_RESULTS per key. */
+  readonly values: Float64Array;
+  /** Result payload, payloadBytes per key (views of one buffer). */
+  readonly payloadI32: Int32Array;
+  readonly payloadF32: Float32Array;
+  /** Input staging, inputBytes per key. */
+  readonly inputI32: Int32Array;
+  readonly inputF32: Float32Array;
+  /** Per-channel counters. */
+  submitted = 0;
+  applied = 0;
+  superseded = 0;
+
+  constructor(
+    index: number, spec: Required<Omit<ChannelSpec, 'apply'>> & Pick<ChannelSpec, 'apply'>, kindId: number, runnerKind: number, kindParams: number,
+  ) {
+    this.index = index;
+    this.name = spec.kind;
+    this.kindId = kindId;
+    this.runnerKind = runnerKind;
+    this.keys = spec.keys;
+    this.policy = spec.policy;
+    this.k = spec.applyAfterFrames;
+    this.maxAge = spec.maxAgeFrames;
+    this.payloadBytes = spec.payloadBytes;
+    this.inputBytes = spec.inputBytes;
+    this.apply = spec.apply;
+    const n = spec.keys;
+    this.jobId = new Int32Array(n).fill(-1);
+    this.submitFrame = new Int32Array(n);
+    this.status = new Uint8Array(n);
+    this.params = new Float64Array(n * MAX_PARAMS);
+    this.paramCount = new Uint8Array(n);
+    this.submitParams = new Float64Array(kindParams);
+    this.values = new Float64Array(n * MAX_RESULTS);
+    const pay = new ArrayBuffer(n * spec.payloadBytes);
+    this.payloadI32 = new Int32Array(pay);
+    this.payloadF32 = new Float32Array(pay);
+    const inp = new ArrayBuffer(n * spec.inputBytes);
+    this.inputI32 = new Int32Array(inp);
+    this.inputF32 = new Float32Array(inp);
+  }
+}
+
+/** Latency buckets: applied (or arrived) 0, 1, 2, or more frames after the submit frame. */
+export interface FrameBuckets {
+  '0': number;
+  '1': number;
+  '2': number;
+  later: number;
+}
+
+export interface SyncOptions {
+  policy?: ApplyPolicy;
+  /** Default K for deterministic channels. Default 2. */
+  applyAfterFrames?: number;
+  /** Default max age for bestEffort channels, frames. Default 2. */
+  maxAgeFrames?: number;
+  /** Frames of per-frame metrics kept (a ring). Default 65536. */
+  historyFrames?: number;
+  now?: () => number;
+}
+
+export class FrameSync {
+  readonly engine: SyncEngine;
+  readonly runner: KindRunner;
+  readonly policy: ApplyPolicy;
+  readonly defaultK: number;
+  readonly defaultMaxAge: number;
+  readonly channels: Channel[] = [];
+  frame = -1;
+  // Counters.
+  submitted = 0;
+  rejected = 0;
+  applied = 0;
+  resultsPolled = 0;
+  supersededJobs = 0;
+  /** Results that arrived for a request that had been superseded. */
+  supersededResults = 0;
+  /** Deterministic results not in by their frame, computed by engine.runInline. */
+  inlineFallbacks = 0;
+  /** Deterministic jobs that ended without a result (or were refused), computed by the runner. */
+  lostFallbacks = 0;
+  /** bestEffort results dropped as older than their max age (by us or expired by the engine). */
+  droppedStale = 0;
+  /** bestEffort jobs that failed (their key is re-requested by the game later). */
+  droppedFailed = 0;
+  readonly appliedAfter = new Float64Array(4);
+  readonly arrivedAfter = new Float64Array(4);
+  // Per-frame history (ring).
+  readonly historyFrames: number;
+  readonly engineMs: Float64Array;
+  /** Part of engineMs spent computing late or lost deterministic jobs on this thread. */
+  readonly fallbackMs: Float64Array;
+  readonly submittedPerFrame: Int32Array;
+  readonly resultsPerFrame: Int32Array;
+  framesRecorded = 0;
+  private frameMs = 0;
+  private frameFallbackMs = 0;
+  private frameSubmitted = 0;
+  private frameResults = 0;
+  private readonly kindToChannel: Int32Array;
+  private readonly now: () => number;
+  private readonly optsDet: SubmitOptions = {};
+  private readonly optsBest: SubmitOptions = { deadlineFrames: 2 };
+  private readonly optsArena: SubmitOptions = { arenaOffset: 0, arenaBytes: 0 };
+  private readonly onResult: (r: ResultView) => void;
+
+  constructor(engine: SyncEngine, runner: KindRunner, opts: SyncOptions = {}) {
+    const policy = opts.policy ?? 'deterministic';
+    if (policy !== 'deterministic' && policy !== 'bestEffort') {
+      throw new EngineError('INVALID_OPTION', `policy must be 'deterministic' or 'bestEffort', got ${JSON.stringify(policy)}`);
+    }
+    const k = opts.applyAfterFrames ?? 2;
+    if (k !== 1 && k !== 2) throw new EngineError('INVALID_OPTION', `applyAfterFrames must be 1 or 2, got ${k}`);
+    const maxAge = opts.maxAgeFrames ?? 2;
+    if (!Number.isInteger(maxAge) || maxAge < 0) throw new EngineError('INVALID_OPTION', `maxAgeFrames must be a non-negative integer, got ${maxAge}`);
+    const hist = opts.historyFrames ?? 65536;
+    if (!Number.isInteger(hist) || hist < 1) throw new EngineError('INVALID_OPTION', `historyFrames must be a positive integer, got ${hist}`);
+    this.engine = engine;
+    this.runner = runner;
+    this.policy = policy;
+    this.defaultK = k;
+    this.defaultMaxAge = maxAge;
+    this.historyFrames = hist;
+    this.engineMs = new Float64Array(hist);
+    this.fallbackMs = new Float64Array(hist);
+    this.submittedPerFrame = new Int32Array(hist);
+    this.resultsPerFrame = new Int32Array(hist);
+    this.kindToChannel = new Int32Array(256).fill(-1);
+    this.now = opts.now ?? (() => performance.now());
+    this.onResult = (r) => this.receive(r);
+  }
+
+  /** Declares a key space. Setup only: allocates. Throws UNKNOWN_KIND / INVALID_OPTION. */
+  addChannel(spec: ChannelSpec): Channel {
+    const kindId = this.engine.kindId(spec.kind);
+    const runnerKind = this.runner.indexOf(spec.kind);
+    const full = {
+      kind: spec.kind,
+      keys: spec.keys,
+      policy: spec.policy ?? this.policy,
+      applyAfterFrames: spec.applyAfterFrames ?? this.defaultK,
+      maxAgeFrames: spec.maxAgeFrames ?? this.defaultMaxAge,
+      payloadBytes: spec.payloadBytes ?? 0,
+      inputBytes: spec.inputBytes ?? 0,
+      apply: spec.apply,
+    };
+    const bad = (m: string): never => {
+      throw new EngineError('INVALID_OPTION', `channel ${spec.kind}: ${m}`);
+    };
+    if (!Number.isInteger(full.keys) || full.keys < 1 || full.keys > 1 << 20) bad(`keys must be an integer in [1, 2^20], got ${full.keys}`);
+    if (full.policy !== 'deterministic' && full.policy !== 'bestEffort') bad(`unknown policy ${JSON.stringify(full.policy)}`);
+    if (full.applyAfterFrames !== 1 && full.applyAfterFrames !== 2) bad(`applyAfterFrames must be 1 or 2, got ${full.applyAfterFrames}`);
+    if (!Number.isInteger(full.maxAgeFrames) || full.maxAgeFrames < 0) bad(`maxAgeFrames must be a non-negative integer`);
+    if (!Number.isInteger(full.payloadBytes) || full.payloadBytes < 0 || full.payloadBytes % 4 !== 0) bad('payloadBytes must be a non-negative multiple of 4');
+    if (!Number.isInteger(full.inputBytes) || full.inputBytes < 0 || full.inputBytes % 4 !== 0 || full.inputBytes > full.payloadBytes) {
+      bad('inputBytes must be a non-negative multiple of 4, at most payloadBytes');
+    }
+    if (typeof full.apply !== 'function') bad('apply must be a function');
+    if (kindId >= this.kindToChannel.length || this.kindToChannel[kindId] !== -1) bad('one channel per kind');
+    const ch = new Channel(this.channels.length, full, kindId, runnerKind, this.runner.paramCount(runnerKind));
+    this.kindToChannel[kindId] = ch.index;
+    this.channels.push(ch);
+    return ch;
+  }
+
+  /**
+   * Starts frame `frame`: tells the engine, takes in every finished result, and applies
+   * the deterministic results due now. Call once per fixed step, before game logic.
+   */
+  beginFrame(frame: number): void {
+    this.closeFrame();
+    const t0 = this.now();
+    this.frame = frame;
+    this.engine.beginFrame(frame);
+    this.engine.poll(this.onResult);
+    this.applyDue(frame);
+    this.frameMs += this.now() - t0;
+  }
+
+  /**
+   * Asks for a job of channel `ch` for `key` with the channel's first `n` params from
+   * `params`. Supersedes an unapplied request for the same key. Returns the job id or a
+   * negative Rejection (a refused deterministic request is still honoured at its frame).
+   */
+  request(ch: Channel, key: number, params: Float64Array, n: number): number {
+    const t0 = this.now();
+    const e = this.engine;
+    if (ch.status[key] !== IDLE) {
+      if (ch.jobId[key] >= 0) e.cancel(ch.jobId[key]);
+      ch.superseded++;
+      this.supersededJobs++;
+    }
+    const pb = key * MAX_PARAMS;
+    const sp = ch.submitParams;
+    // A wrong count stays wrong: the engine refuses it as bad-params, as it should.
+    const m = n < MAX_PARAMS ? n : MAX_PARAMS;
+    for (let i = 0; i < m; i++) ch.params[pb + i] = params[i];
+    for (let i = 0; i < sp.length; i++) sp[i] = i < n ? params[i] : NaN;
+    ch.paramCount[key] = m;
+    params = sp;
+    ch.submitFrame[key] = this.frame;
+    let opts: SubmitOptions = ch.policy === 'deterministic' ? this.optsDet : this.optsBest;
+    if (ch.policy === 'bestEffort') this.optsBest.deadlineFrames = ch.maxAge;
+    let id: number;
+    if (ch.inputBytes > 0) {
+      const off = e.arenaAlloc(ch.payloadBytes);
+      if (off < 0) {
+        id = Rejection.ArenaFull;
+      } else {
+        const dst = e.arenaI32;
+        const d0 = off >> 2;
+        const s0 = (key * ch.inputBytes) >> 2;
+        const words = ch.inputBytes >> 2;
+        for (let i = 0; i < words; i++) dst[d0 + i] = ch.inputI32[s0 + i];
+        const o = this.optsArena;
+        o.arenaOffset = off;
+        o.arenaBytes = ch.payloadBytes;
+        o.deadlineFrames = ch.policy === 'bestEffort' ? ch.maxAge : undefined;
+        opts = o;
+        id = e.submit(ch.kindId, params, key, opts);
+      }
+    } else {
+      id = e.submit(ch.kindId, params, key, opts);
+    }
+    this.submitted++;
+    ch.submitted++;
+    this.frameSubmitted++;
+    if (id < 0) {
+      this.rejected++;
+      ch.jobId[key] = -1;
+      ch.status[key] = ch.policy === 'deterministic' ? LOST : IDLE;
+    } else {
+      ch.jobId[key] = id;
+      ch.status[key] = WAITING;
+    }
+    this.frameMs += this.now() - t0;
+    return id;
+  }
+
+  /** True while key has a request that has not been applied. */
+  pending(ch: Channel, key: number): boolean {
+    return ch.status[key] !== IDLE;
+  }
+
+  /** The poll / runInline callback: stage or apply one result. */
+  private receive(r: ResultView): void {
+    this.resultsPolled++;
+    this.frameResults++;
+    const ci = r.kind < this.kindToChannel.length ? this.kindToChannel[r.kind] : -1;
+    if (ci < 0) return;
+    const ch = this.channels[ci];
+    const key = r.tag;
+    if (key < 0 || key >= ch.keys || ch.jobId[key] !== r.jobId || ch.status[key] !== WAITING) {
+      this.supersededResults++;
+      return;
+    }
+    const age = this.frame - ch.submitFrame[key];
+    if (r.status !== Outcome.Done) {
+      if (ch.policy === 'deterministic') {
+        ch.status[key] = LOST;
+      } else {
+        if (r.status === Outcome.Expired) this.droppedStale++;
+        else this.droppedFailed++;
+        ch.status[key] = IDLE;
+      }
+      ch.jobId[key] = -1;
+      return;
+    }
+    this.stage(ch, key, r.values, r.valueCount, this.engine.arenaI32, r.arenaOffset, r.arenaBytes);
+    this.arrivedAfter[age < 3 ? age : 3]++;
+    if (ch.policy === 'deterministic') {
+      ch.status[key] = READY;
+      return;
+    }
+    ch.status[key] = IDLE;
+    ch.jobId[key] = -1;
+    if (age > ch.maxAge) {
+      this.droppedStale++;
+      return;
+    }
+    this.finish(ch, key, age);
+  }
+
+  private stage(ch: Channel, key: number, values: Float64Array, count: number, arenaI32: Int32Array, arenaOffset: number, arenaBytes: number): void {
+    const vb = key * MAX_RESULTS;
+    for (let i = 0; i < MAX_RESULTS; i++) ch.values[vb + i] = i < count ? values[i] : 0;
+    if (ch.payloadBytes > 0 && arenaOffset >= 0) {
+      const words = (arenaBytes < ch.payloadBytes ? arenaBytes : ch.payloadBytes) >> 2;
+      const d0 = (key * ch.payloadBytes) >> 2;
+      const s0 = arenaOffset >> 2;
+      for (let i = 0; i < words; i++) ch.payloadI32[d0 + i] = arenaI32[s0 + i];
+    }
+  }
+
+  private finish(ch: Channel, key: number, age: number): void {
+    this.appliedAfter[age < 3 ? age : 3]++;
+    this.applied++;
+    ch.applied++;
+    ch.apply(ch, key, this.frame);
+  }
+
+  /** Applies every deterministic result due at `frame`, computing the missing ones now. */
+  private applyDue(frame: number): void {
+    const e = this.engine;
+    for (let c = 0; c < this.channels.length; c++) {
+      const ch = this.channels[c];
+      if (ch.policy !== 'deterministic') continue;
+      for (let key = 0; key < ch.keys; key++) {
+        const st = ch.status[key];
+        if (st === IDLE || ch.submitFrame[key] + ch.k > frame) continue;
+        const tf = st === WAITING || st === LOST ? this.now() : 0;
+        if (st === WAITING) {
+          this.inlineFallbacks++;
+          if (!e.runInline(ch.jobId[key], this.onResult)) {
+            // Already ended: its result (or failure) was published after this frame's poll.
+            e.poll(this.onResult);
+          }
+        }
+        if (ch.status[key] === WAITING || ch.status[key] === LOST) {
+          if (ch.status[key] === WAITING) this.inlineFallbacks--;
+          this.runLost(ch, key);
+        }
+        if (tf !== 0) this.frameFallbackMs += this.now() - tf;
+        ch.status[key] = IDLE;
+        ch.jobId[key] = -1;
+        this.finish(ch, key, frame - ch.submitFrame[key]);
+      }
+    }
+  }
+
+  /** Computes a deterministic job the engine could not deliver, with the game's own runner. */
+  private runLost(ch: Channel, key: number): void {
+    this.lostFallbacks++;
+    const rn = this.runner;
+    if (ch.inputBytes > 0) {
+      const s0 = (key * ch.inputBytes) >> 2;
+      for (let i = 0; i < ch.inputBytes >> 2; i++) rn.arenaI32[i] = ch.inputI32[s0 + i];
+    }
+    const pb = key * MAX_PARAMS;
+    const n = ch.paramCount[key];
+    const p = this.lostParams;
+    for (let i = 0; i < n; i++) p[i] = ch.params[pb + i];
+    const out = rn.run(ch.runnerKind, p, key, ch.submitFrame[key], ch.payloadBytes > 0 ? ch.payloadBytes : -1);
+    this.stage(ch, key, out, MAX_RESULTS, rn.arenaI32, 0, ch.payloadBytes);
+  }
+  private readonly lostParams = new Float64Array(MAX_PARAMS);
+
+  /** Records the finished frame's metrics. */
+  private closeFrame(): void {
+    if (this.frame < 0) return;
+    const i = this.framesRecorded % this.historyFrames;
+    this.engineMs[i] = this.frameMs;
+    this.fallbackMs[i] = this.frameFallbackMs;
+    this.frameFallbackMs = 0;
+    this.submittedPerFrame[i] = this.frameSubmitted;
+    this.resultsPerFrame[i] = this.frameResults;
+    this.framesRecorded++;
+    this.frameMs = 0;
+    this.frameSubmitted = 0;
+    this.frameResults = 0;
+  }
+
+  /** Ends the run's last frame so its metrics count. Call once after the last step. */
+  endRun(): void {
+    this.closeFrame();
+    this.frame = -1;
+  }
+
+  /** Summary of the run so far. Allocates; call outside the frame path. */
+  metrics(): SyncMetrics {
+    const n = Math.min(this.framesRecorded, this.historyFrames);
+    const ms = Array.from(this.engineMs.subarray(0, n)).sort((a, b) => a - b);
+    const own = Array.from(this.engineMs.subarray(0, n), (v, i) => v - this.fallbackMs[i]).sort((a, b) => a - b);
+    const pct = (q: number, a = ms): number => (n === 0 ? 0 : a[Math.min(n - 1, Math.floor(q * n))]);
+    const sum = (a: Int32Array): number => a.subarray(0, n).reduce((s, v) => s + v, 0);
+    const max = (a: Int32Array): number => a.subarray(0, n).reduce((s, v) => (v > s ? v : s), 0);
+    const b = (a: Float64Array): FrameBuckets => ({ '0': a[0], '1': a[1], '2': a[2], later: a[3] });
+    const byKind: Record<string, { submitted: number; applied: number; superseded: number }> = {};
+    for (const ch of this.channels) byKind[ch.name] = { submitted: ch.submitted, applied: ch.applied, superseded: ch.superseded };
+    const applied = this.appliedAfter[0] + this.appliedAfter[1] + this.appliedAfter[2] + this.appliedAfter[3];
+    return {
+      frames: n,
+      jobs: { submitted: this.submitted, applied: this.applied, rejected: this.rejected, superseded: this.supersededJobs, by_kind: byKind },
+      applied_after_frames: b(this.appliedAfter),
+      arrived_after_frames: b(this.arrivedAfter),
+      applied_within_2_frames: applied === 0 ? 1 : (applied - this.appliedAfter[3]) / applied,
+      inline_fallbacks: this.inlineFallbacks,
+      lost_fallbacks: this.lostFallbacks,
+      dropped_stale: this.droppedStale,
+      dropped_failed: this.droppedFailed,
+      superseded_results_ignored: this.supersededResults,
+      missed_deadlines: this.inlineFallbacks + this.lostFallbacks + this.droppedStale,
+      jobs_per_frame: { mean: n ? sum(this.submittedPerFrame) / n : 0, max: max(this.submittedPerFrame) },
+      results_per_frame: { mean: n ? sum(this.resultsPerFrame) / n : 0, max: max(this.resultsPerFrame) },
+      engine_ms_per_frame: { p50: pct(0.5), p99: pct(0.99), max: n ? ms[n - 1] : 0, mean: n ? ms.reduce((s, v) => s + v, 0) / n : 0 },
+      engine_ms_per_frame_without_fallbacks: { p50: pct(0.5, own), p99: pct(0.99, own), max: n ? own[n - 1] : 0 },
+      fallback_ms_total: this.fallbackMs.subarray(0, n).reduce((s, v) => s + v, 0),
+    };
+  }
+}
+
+export interface SyncMetrics {
+  frames: number;
+  jobs: { submitted: number; applied: number; rejected: number; superseded: number; by_kind: Record<string, { submitted: number; applied: number; superseded: number }> };
+  applied_after_frames: FrameBuckets;
+  arrived_after_frames: FrameBuckets;
+  applied_within_2_frames: number;
+  inline_fallbacks: number;
+  lost_fallbacks: number;
+  dropped_stale: number;
+  dropped_failed: number;
+  superseded_results_ignored: number;
+  missed_deadlines: number;
+  jobs_per_frame: { mean: number; max: number };
+  results_per_frame: { mean: number; max: number };
+  engine_ms_per_frame: { p50: number; p99: number; max: number; mean: number };
+  engine_ms_per_frame_without_fallbacks: { p50: number; p99: number; max: number };
+  fallback_ms_total: number;
+}
