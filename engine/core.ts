@@ -916,7 +916,7 @@ export class EngineCore {
       const gen = Atomics.load(w.view.i32, W_CUR_GEN);
       this.emit({ type: 'worker-out-of-memory', worker: w.index, jobId: slot >= 0 ? gen * this.layout.jobSlots + slot : -1 });
     }
-    this.emit({ type: 'worker-exit', worker: w.index, exitCode, reason });
+    if (this.state === EngineState.Running || exitCode !== 0) this.emit({ type: 'worker-exit', worker: w.index, exitCode, reason });
     this.recover(w, lostReason);
     if (this.booted && this.state === EngineState.Running && (wasAlive || reason === 'init-timeout' || reason === 'init-failed')) this.scheduleRespawn(w);
   }

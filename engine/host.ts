@@ -24,6 +24,8 @@ const NODE_HOST_MODULE = './host-node.js';
 
 /**
  * The host for this runtime: `nodeHost` on Node, `browserHost` where Web Workers exist.
+ * In a browser that is not cross-origin isolated it throws EngineError('NOT_ISOLATED')
+ * with isolationStatus()'s explanation (start with `workers: 0` there instead).
  * Throws EngineError('INVALID_OPTION') on a runtime with neither; pass `workers: 0` there.
  */
 export async function defaultHost(): Promise<WorkerHost> {
@@ -31,7 +33,11 @@ export async function defaultHost(): Promise<WorkerHost> {
     const mod = (await import(NODE_HOST_MODULE)) as { nodeHost: WorkerHost };
     return mod.nodeHost;
   }
-  if (hasWebWorkers()) return browserHost;
+  if (hasWebWorkers()) {
+    // Workers share the engine's memory; without isolation there is none to share.
+    assertIsolated();
+    return browserHost;
+  }
   throw new EngineError(
     'INVALID_OPTION',
     'this runtime has neither node:worker_threads nor Web Workers; start the engine with workers: 0 or pass options.host',

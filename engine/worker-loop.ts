@@ -68,7 +68,7 @@ import {
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms. */
 export const SPIN_MS = 0.05;
-/** Results are published (one release store) at least this often within a batch. */
+/** The job head, counters and heartbeat are published at least this often within a batch. */
 const PUBLISH_EVERY = 32;
 
 interface MutableContext<S> extends JobContext<S> {
@@ -293,6 +293,9 @@ export class JobRunner {
       b.hist[histogramBucket(t1 - submitTime)]++;
       this.jobsDone++;
       this.resTail = (this.resTail + 1) | 0;
+      // ORDERING: each result is published as soon as it is written (release store), so a
+      // worker that dies in its next job loses only that job, never finished ones.
+      Atomics.store(i32, RES_TAIL_I, this.resTail);
       if (++sincePublish === PUBLISH_EVERY) {
         sincePublish = 0;
         this.publish(head);

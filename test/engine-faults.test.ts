@@ -1,0 +1,119 @@
+/**
+ * Faults on real worker threads: a worker that exits, one stuck in a loop, one that
+ * runs out of memory, and kinds whose init hangs or throws. Each must end in the
+ * right outcome with the worker respawned and the books balanced.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EngineEvent, ResultView } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import { Outcome } from '../engine/outcome.js';
+import { accountingHolds, copyResult, fixtureModule, pollUntil, startEngine, type Got } from './fixtures/engine.js';
+
+let engine: EngineCore | null = null;
+afterEach(async () => {
+  await engine?.shutdown({ timeoutMs: 500 });
+  engine = null;
+});
+
+const allAlive = (e: EngineCore): boolean => e.health().every((h) => h.state === 'alive');
+
+async function exercise(e: EngineCore, fault: () => number, reason: string): Promise<void> {
+  const events: EngineEvent[] = [];
+  e.onEvent = (ev) => events.push(ev);
+  const ECHO = e.kindId('test.echo');
+  const base = e.stats();
+  const before: number[] = [];
+  for (let i = 0; i < 20; i++) before.push(e.submit(ECHO, [i, i]));
+  const faulty = fault();
+  expect(faulty).toBeGreaterThanOrEqual(0);
+  const after: number[] = [];
+  for (let i = 0; i < 200; i++) after.push(e.submit(ECHO, [i, i]));
+  const got = new Map<number, Got>();
+  const sink = (r: ResultView): void => {
+    expect(got.has(r.jobId)).toBe(false);
+    got.set(r.jobId, copyResult(r));
+  };
+  await pollUntil(e, sink, () => got.size === 221);
+  expect(got.get(faulty)?.status).toBe(Outcome.Failed);
+  expect(got.get(faulty)?.reason).toBe(reason);
+  for (const id of [...before, ...after]) expect(got.get(id)?.status).toBe(Outcome.Done);
+  await pollUntil(e, sink, () => allAlive(e) && e.stats().respawns >= base.respawns + 1);
+  expect(events.some((ev) => ev.type === 'worker-respawned')).toBe(true);
+  // The engine takes work again after the fault.
+  const again = e.submit(ECHO, [5, 5]);
+  await pollUntil(e, sink, () => got.has(again));
+  expect(got.get(again)?.status).toBe(Outcome.Done);
+  const s = e.stats();
+  expect(s.inFlight).toBe(0);
+  expect(s.failed - base.failed).toBe(1);
+  expect(s.completed - base.completed).toBe(221);
+  expect(accountingHolds(e)).toBe(true);
+}
+
+describe('worker faults', () => {
+  it('a worker that exits: its job fails worker-lost, the worker is respawned', async () => {
+    const e = (engine = await startEngine({ workers: 2 }));
+    await exercise(e, () => e.submit(e.kindId('test.crash'), [3]), 'worker-lost');
+  });
+
+  it('a handler stuck in a loop is detected by its heartbeat, terminated and respawned', async () => {
+    const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 300 }));
+    const seen: EngineEvent[] = [];
+    const id = e.submit(e.kindId('test.hang'), []);
+    const prev = e.onEvent;
+    e.onEvent = (ev) => {
+      seen.push(ev);
+      prev?.(ev);
+    };
+    const got: Got[] = [];
+    await pollUntil(e, (r) => got.push(copyResult(r)), () => got.length === 1);
+    expect(got[0]).toMatchObject({ jobId: id, status: Outcome.Failed, reason: 'worker-lost' });
+    expect(seen.some((ev) => ev.type === 'worker-hung' && ev.jobId === id)).toBe(true);
+    await exercise(e, () => e.submit(e.kindId('test.hang'), []), 'worker-lost');
+  });
+
+  it('killWorker: the running job fails, queued jobs move to the other worker', async () => {
+    const e = (engine = await startEngine({ workers: 2 }));
+    const BUSY = e.kindId('test.busy');
+    const ECHO = e.kindId('test.echo');
+    const long = e.submit(BUSY, [300]);
+    const queued: number[] = [];
+    for (let i = 0; i < 100; i++) queued.push(e.submit(ECHO, [i, i]));
+    const got = new Map<number, Got>();
+    const sink = (r: ResultView): void => void got.set(r.jobId, copyResult(r));
+    await pollUntil(e, sink, () => e.health().some((h) => h.currentJob === long));
+    const victim = e.health().find((h) => h.currentJob === long)!.index;
+    e.killWorker(victim);
+    await pollUntil(e, sink, () => got.size === 101);
+    expect(got.get(long)).toMatchObject({ status: Outcome.Failed, reason: 'worker-lost' });
+    expect(queued.every((id) => got.get(id)?.status === Outcome.Done)).toBe(true);
+    await pollUntil(e, () => {}, () => allAlive(e));
+    expect(e.health()[victim].respawns).toBe(1);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
+  it('a worker over its memory limit is reported worker-out-of-memory and respawned', async () => {
+    const e = (engine = await startEngine({ workers: 2, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } }));
+    const events: EngineEvent[] = [];
+    e.onEvent = (ev) => events.push(ev);
+    const id = e.submit(e.kindId('test.eat-memory'), []);
+    const got: Got[] = [];
+    await pollUntil(e, (r) => got.push(copyResult(r)), () => got.length === 1);
+    expect(got[0]).toMatchObject({ jobId: id, status: Outcome.Failed, reason: 'worker-out-of-memory' });
+    expect(events.some((ev) => ev.type === 'worker-out-of-memory')).toBe(true);
+    await pollUntil(e, () => {}, () => allAlive(e));
+    expect(accountingHolds(e)).toBe(true);
+  });
+});
+
+describe('worker init', () => {
+  it('an init that never finishes is reported, not waited on forever', async () => {
+    const t = EngineCore.start({ workers: 2, initTimeoutMs: 300, kindModules: [fixtureModule('slow-init-kinds')] });
+    await expect(t).rejects.toMatchObject({ code: 'WORKER_INIT_TIMEOUT' });
+  });
+
+  it('an init that throws carries the worker message', async () => {
+    const t = EngineCore.start({ workers: 2, kindModules: [fixtureModule('bad-init-kinds')] });
+    await expect(t).rejects.toMatchObject({ code: 'WORKER_INIT_FAILED', message: expect.stringContaining('cannot load navigation data') });
+  });
+});
