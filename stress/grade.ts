@@ -24,6 +24,11 @@ export interface GradeMetrics {
   readonly completed: number;
   /** Workers alive at the end, as a percentage of configured (100 with workers: 0). */
   readonly workersAlivePct: number;
+  /**
+   * Frame and chaos modes: the game's own submits refused, as a percentage (malformed
+   * submits chaos makes on purpose excluded). Burst refuses by design: always 0 there.
+   */
+  readonly refusedPct: number;
 }
 
 export type MetricName = keyof GradeMetrics;
@@ -56,6 +61,7 @@ export const GRADE_RULES: readonly GradeRule[] = [
       { metric: 'workersDown', op: '<=', value: 0, text: 'all workers alive at the end, killed or hung ones respawned' },
       { metric: 'unexpectedFailed', op: '<=', value: 0, text: 'no failure except those injected faults cause' },
       { metric: 'p99Frames', op: '<=', value: 2, text: `p99 latency of accepted jobs within 2 frames (${(2 * FRAME_MS).toFixed(1)} ms)` },
+      { metric: 'refusedPct', op: '<=', value: 1, text: 'frame and chaos modes: at most 1 % of the game\'s submits refused' },
     ],
   },
   {
@@ -67,6 +73,7 @@ export const GRADE_RULES: readonly GradeRule[] = [
       { metric: 'workersDown', op: '<=', value: 0, text: 'all workers alive at the end, killed or hung ones respawned' },
       { metric: 'unexpectedFailed', op: '<=', value: 0, text: 'no failure except those injected faults cause' },
       { metric: 'p99Frames', op: '<=', value: 4, text: `p99 latency of accepted jobs within 4 frames (${(4 * FRAME_MS).toFixed(1)} ms)` },
+      { metric: 'refusedPct', op: '<=', value: 5, text: 'frame and chaos modes: at most 5 % of the game\'s submits refused' },
     ],
   },
   {
@@ -101,7 +108,16 @@ export function gradeMetrics(r: StressResult): GradeMetrics {
     p99Frames: r.latencyMs.p99 / FRAME_MS,
     completed: r.jobs.completed,
     workersAlivePct: configured > 0 ? (100 * r.workers.alive) / configured : 100,
+    refusedPct: refusedPct(r),
   };
+}
+
+function refusedPct(r: StressResult): number {
+  if (r.mode === 'burst') return 0;
+  const onPurpose = r.faults ? r.faults.malformed : 0;
+  const refusedOnPurpose = r.faults ? r.faults.malformedRejected : 0;
+  const submits = r.jobs.submitted - onPurpose;
+  return submits > 0 ? (100 * (r.jobs.rejected - refusedOnPurpose)) / submits : 0;
 }
 
 export function holds(c: Criterion, m: GradeMetrics): boolean {
