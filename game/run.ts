@@ -20,8 +20,12 @@ export interface RunOptions extends GameOptions {
   workers?: number;
   /** Step frames back to back instead of at 30 Hz wall-clock time. */
   fast?: boolean;
+  /** With fast: give the event loop a turn every this many frames (worker exits, respawns). Default 64. */
+  yieldEveryFrames?: number;
   /** Kill worker (frame % workers) at each of these frames (chaos). */
   killAtFrames?: readonly number[];
+  /** Level side in cells. Default 256. */
+  levelSize?: number;
   /** Called after every step with the frame and the state hash. */
   onFrame?: (frame: number, hash: number) => void;
 }
@@ -51,7 +55,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new EngineError('INVALID_OPTION', `workers must be an integer in [0, 64], got ${workers}`);
   const seed = opts.seed ?? 1;
   await initRapier();
-  const grid = generateLevel({ seed });
+  const grid = generateLevel({ seed, width: opts.levelSize ?? 256, height: opts.levelSize ?? 256 });
   const engine = await EngineCore.start({
     workers,
     kindModules: [builtModuleUrl(import.meta.url, './kinds.js')],
@@ -76,10 +80,11 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     });
     const t0 = performance.now();
     if (opts.fast) {
+      const every = opts.yieldEveryFrames ?? 64;
       for (let f = 0; f < frames; f++) {
         loop.stepOnce();
         // Let worker messages (exits, respawns) through now and then, as a real tick would.
-        if ((f & 63) === 63) await new Promise<void>((r) => setImmediate(r));
+        if (f % every === every - 1) await new Promise<void>((r) => setImmediate(r));
       }
     } else {
       await loop.run(frames);
