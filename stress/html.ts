@@ -42,7 +42,7 @@ ${ticks}${body}${xTicks}
 }
 
 /** Bars over the non-empty range of log2 buckets; the 2-frame budget drawn as a line. */
-export function histogramSvg(h: Histogram): string {
+export function histogramSvg(h: Histogram, title = 'Latency histogram (completed jobs)'): string {
   let lo = h.counts.findIndex((c) => c > 0);
   let hi = h.counts.length - 1;
   while (hi > 0 && h.counts[hi] === 0) hi--;
@@ -74,7 +74,7 @@ export function histogramSvg(h: Histogram): string {
     }
   }
   xt += `<text x="${M.l + iw / 2}" y="${H - 6}" text-anchor="middle">latency, ms (log2 buckets; red: over the 2-frame budget of ${(2 * FRAME_MS).toFixed(1)} ms)</text>`;
-  return frame('Latency histogram (completed jobs)', yMax, 'jobs', body, xt);
+  return frame(title, yMax, 'jobs', body, xt);
 }
 
 /** A line over time. */
@@ -103,7 +103,7 @@ export function renderHtml(r: StressResult, g: GradeReport, peers: readonly Stre
     seriesSvg('Queue depth over time (accepted, not yet received)', 'jobs', r.samples.tMs, r.samples.queueDepth, '#7c3aed'),
   ];
   for (const peer of peers) {
-    charts.push(histogramSvg(peer.histogram).replace('Latency histogram (completed jobs)', `Latency histogram: ${esc(peer.engine)} (same workload)`));
+    charts.push(histogramSvg(peer.histogram, `Latency histogram: ${peer.engine}, same workload, same run`));
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -111,7 +111,7 @@ export function renderHtml(r: StressResult, g: GradeReport, peers: readonly Stre
 <style>
 body{font:14px system-ui,sans-serif;margin:24px auto;max-width:780px;color:#111827}
 h1{font-size:20px}.grade{display:inline-block;padding:2px 12px;border-radius:6px;color:#fff;background:${gradeColor}}
-pre{background:#f9fafb;border:1px solid #e5e7eb;padding:12px;overflow-x:auto;font-size:12px}
+pre{background:#f9fafb;border:1px solid #e5e7eb;padding:12px;overflow-x:auto;font-size:11px;white-space:pre-wrap}
 figure{margin:16px 0}
 </style></head><body>
 <h1>${esc(r.engine)} stress test: ${esc(r.mode)} <span class="grade">${g.grade}</span> ${esc(g.status)}</h1>

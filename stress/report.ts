@@ -146,9 +146,13 @@ export function renderSideBySide(r: StressResult, peers: readonly StressResult[]
     const ratios = peers.map((c) => {
       const theirs = get(c);
       if (higherIsBetter === null) return lpad('', w + 2);
-      const ratio = higherIsBetter ? ours / theirs : theirs / ours;
-      const text = Number.isFinite(ratio) && theirs > 0 && ours > 0 ? `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}x ${higherIsBetter ? 'more' : 'lower'}` : '-';
-      return lpad(ratio >= 1 ? p.good(text) : p.warn(text), w + 2);
+      // How many times better ours is; below 1 it is printed the other way round.
+      const better = higherIsBetter ? ours / theirs : theirs / ours;
+      if (!(theirs > 0 && ours > 0 && Number.isFinite(better))) return lpad('-', w + 2);
+      const x = better >= 1 ? better : 1 / better;
+      const word = higherIsBetter ? (better >= 1 ? 'more' : 'less') : better >= 1 ? 'lower' : 'higher';
+      const text = `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}x ${word}`;
+      return lpad(better >= 1 ? p.good(text) : p.warn(text), w + 2);
     });
     out.push(`    ${pad(label, 22)}${cols.map((c) => lpad(fmtv(get(c)), w)).join('')}${ratios.join('')}`);
   };

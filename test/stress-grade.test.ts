@@ -14,6 +14,8 @@ function crafted(over: {
   completed?: number;
   submitted?: number;
   rejected?: number;
+  mode?: StressResult['mode'];
+  malformed?: number;
 }): StressResult {
   const completed = over.completed ?? 10_000;
   const rejected = over.rejected ?? 500;
@@ -23,7 +25,7 @@ function crafted(over: {
   const p99 = over.p99Ms ?? 5;
   return {
     engine: 'framejobs',
-    mode: 'burst',
+    mode: over.mode ?? 'burst',
     seed: 1,
     seconds: 5,
     workers: { configured: over.configured ?? 4, alive: over.alive ?? over.configured ?? 4, respawned: 0, killed: 0 },
@@ -48,6 +50,7 @@ function crafted(over: {
     timing: { testS: 5, submitS: 5, collectS: 0 },
     samples: { tMs: [], throughput: [], queueDepth: [] },
     notes: [],
+    ...(over.malformed !== undefined ? { faults: { kills: 0, hangs: 0, throws: 0, malformed: over.malformed, malformedRejected: over.malformed } } : {}),
   };
 }
 
@@ -92,6 +95,16 @@ describe('stress grade', () => {
     const g = grade(crafted({ rejected: 1_000_000 }));
     expect(g.grade).toBe('A');
     expect(g.issues.some((i) => i.severity === 'info' && i.text.includes('overloaded'))).toBe(true);
+  });
+
+  it('in frame and chaos modes, refused game submits cap the grade: 1 % for A, 5 % for B', () => {
+    // 9,900 completed + 100 refused = 10,000 submits: exactly 1 %.
+    expect(grade(crafted({ mode: 'frame', completed: 9_900, rejected: 100 })).grade).toBe('A');
+    expect(grade(crafted({ mode: 'frame', completed: 9_899, rejected: 101 })).grade).toBe('B');
+    expect(grade(crafted({ mode: 'frame', completed: 9_500, rejected: 500 })).grade).toBe('B');
+    expect(grade(crafted({ mode: 'frame', completed: 9_499, rejected: 501 })).grade).toBe('C');
+    // Malformed submits chaos makes on purpose, refused as they should be, do not count.
+    expect(grade(crafted({ mode: 'chaos', completed: 9_000, rejected: 1_000, malformed: 1_000 })).grade).toBe('A');
   });
 
   it('workers: 0 (inline) counts as all workers alive', () => {

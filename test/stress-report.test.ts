@@ -60,6 +60,11 @@ describe('terminal report', () => {
     expect(text).toContain('SIDE BY SIDE');
     expect(text).toContain('piscina');
     expect(text).toContain('10x more');
+    expect(text).toContain('3.3x lower');
+    // Worse than the peer reads as worse, not as a ratio below 1.
+    const worse = renderReport(r, grade(r), PLAIN, [result('piscina', 200_000, 1)]);
+    expect(worse).toContain('2.0x less');
+    expect(worse).toContain('3.0x higher');
   });
 
   it('colours only a TTY without NO_COLOR', () => {
@@ -100,6 +105,9 @@ describe('html report', () => {
     expect(html).toContain('Queue depth over time');
     expect(html).not.toMatch(/<script|<link|src=|href=|@import|url\(/i);
     expect(html).not.toMatch(ANSI);
+    const withPeer = renderHtml(r, grade(r), [result('piscina')]);
+    expect(withPeer.match(/<svg /g)?.length).toBe(4);
+    expect(withPeer).toContain('Latency histogram: piscina, same workload, same run');
   });
 
   it('escapes text and copes with an empty histogram', () => {
