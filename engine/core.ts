@@ -27,6 +27,7 @@ import { defaultHost } from './host.js';
 import type { JobKind } from './kind.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 import { ArenaAllocator } from './arena.js';
+import { sharedNow, stampAt } from './clock.js';
 import {
   ENGINE_STOPPING,
   GEN_MASK,
@@ -77,6 +78,7 @@ import {
   WS_BUSY,
   WorkerBlockView,
   computeLayout,
+  jobIdOf,
   histogramBoundUs,
   writeHeader,
   type Layout,
@@ -183,7 +185,6 @@ export class EngineCore {
   private mainKinds: KindRuntime[] = [];
   private readonly arena: ArenaAllocator;
   private readonly view = new View();
-  private readonly now: () => number;
 
   // Per-slot main-thread tables, all sized jobCapacity.
   private readonly slotLive: Uint8Array;
@@ -200,8 +201,11 @@ export class EngineCore {
   private readonly slotArenaBytes: Int32Array;
   private readonly slotTime: Float64Array;
   private readonly slotParams: Float64Array;
+  /** Free slots, first-in first-out, so a slot's generation (and its ids) turn over slowly. */
   private readonly freeSlots: Int32Array;
-  private freeTop = 0;
+  private freeHead = 0;
+  private freeCount = 0;
+  private readonly slotBits: number;
   private readonly kindCost: Float64Array;
   private readonly kindParamType: Uint8Array[];
   private readonly kindMin: Float64Array[];
@@ -219,7 +223,6 @@ export class EngineCore {
   private booted = false;
   private currentFrame = 0;
   private pollStart = 0;
-  private lastHealthCheck = 0;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private shutdownPromise: Promise<ShutdownReport> | null = null;
 
@@ -259,7 +262,6 @@ export class EngineCore {
     this.kinds = loaded.list;
     this.host = host;
     this.hostName = host?.name ?? 'inline';
-    this.now = host ? host.now : () => performance.timeOrigin + performance.now();
     this.workerUrl = opts.workerUrl ?? builtModuleUrl(import.meta.url, './worker-entry.js');
     this.sab = new SharedArrayBuffer(layout.totalBytes);
     writeHeader(this.sab, layout);
@@ -286,8 +288,9 @@ export class EngineCore {
     this.slotTime = new Float64Array(n);
     this.slotParams = new Float64Array(n * MAX_PARAMS);
     this.freeSlots = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.freeSlots[i] = n - 1 - i;
-    this.freeTop = n;
+    for (let i = 0; i < n; i++) this.freeSlots[i] = i;
+    this.freeCount = n;
+    this.slotBits = Math.log2(n);
     this.scratchMark = new Uint8Array(n);
     this.lostSlots = new Int32Array(n + 1);
     this.lostReason = new Uint8Array(n + 1);
@@ -302,7 +305,7 @@ export class EngineCore {
     const env = { workerIndex: -1, shared: this.opts.shared, config: this.opts.config };
     this.mainKinds = await initKinds(this.kinds, env, { u8: this.arenaU8, i32: this.arenaI32, f32: this.arenaF32, f64: this.arenaF64 });
     if (this.opts.workers === 0) {
-      this.inlineRunner = new JobRunner(this.sab, this.layout, 0, -1, this.mainKinds, this.now);
+      this.inlineRunner = new JobRunner(this.sab, this.layout, 0, -1, this.mainKinds);
       this.workers[0].life = Life.Alive;
       this.booted = true;
       return;
@@ -317,7 +320,7 @@ export class EngineCore {
       throw failed.reason;
     }
     this.booted = true;
-    this.watchdog = setInterval(() => this.checkHealth(this.now()), this.opts.heartbeatMs);
+    this.watchdog = setInterval(() => this.checkHealth(sharedNow()), this.opts.heartbeatMs);
     (this.watchdog as { unref?: () => void }).unref?.();
   }
 
@@ -394,14 +397,15 @@ export class EngineCore {
     let deadlineFrames = k.deadlineFrames;
     if (opts !== undefined && opts.deadlineFrames !== undefined) deadlineFrames = opts.deadlineFrames;
     if (deadlineFrames !== undefined && !(deadlineFrames >= 0)) return this.rejectFreeing(Rejection.BadParams, arenaOff);
-    if (this.freeTop === 0) return this.rejectFreeing(Rejection.RingFull, arenaOff);
-    const w = this.pickWorker(this.kindCost[kind]);
+    if (this.freeCount === 0) return this.rejectFreeing(Rejection.RingFull, arenaOff);
+    const w = this.pickWorker(kind);
     if (w === null) return this.rejectFreeing(this.lastPickReason, arenaOff);
 
-    const slot = this.freeSlots[--this.freeTop];
+    const slot = this.freeSlots[this.freeHead];
+    this.freeHead = (this.freeHead + 1) & (this.layout.jobSlots - 1);
+    this.freeCount--;
     const gen = (((this.slotWords[slot] >>> STATE_BITS) + 1) & GEN_MASK) >>> 0;
     const deadline = deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, this.currentFrame + Math.floor(deadlineFrames));
-    const t = this.now();
     const pbase = slot * MAX_PARAMS;
     for (let i = 0; i < n; i++) this.slotParams[pbase + i] = params[i];
     this.slotLive[slot] = 1;
@@ -413,20 +417,26 @@ export class EngineCore {
     this.slotDeadline[slot] = deadline;
     this.slotArena[slot] = arenaOff;
     this.slotArenaBytes[slot] = arenaBytes;
-    this.slotTime[slot] = t;
+    stampAt(this.slotTime, slot);
     // ORDERING: the slot word is QUEUED with the new generation before the record is
     // published, so the worker's claim CAS can only succeed on this submission.
     Atomics.store(this.slotWords, slot, (gen << STATE_BITS) | S_QUEUED);
-    this.writeRecord(w, slot, gen, this.kindCost[kind]);
+    this.writeRecord(w, slot, gen, -1);
     this.nInFlight++;
-    return gen * this.layout.jobSlots + slot;
+    return jobIdOf(slot, gen, this.slotBits);
   }
 
+  /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
+  private movingCost = 0;
   /** Why the last pickWorker returned null. */
   private lastPickReason: Rejection = Rejection.RingFull;
 
-  /** The least-loaded live worker with room, or null (lastPickReason says why). */
-  private pickWorker(cost: number): WorkerSlot | null {
+  /**
+   * The least-loaded live worker with room, or null (lastPickReason says why).
+   * Takes the kind, not its cost: a double crossing a call that is not inlined is boxed.
+   */
+  private pickWorker(kind: number): WorkerSlot | null {
+    const cost = this.kindCost[kind];
     const ws = this.workers;
     const cap = ws[0].view.capacity;
     let best: WorkerSlot | null = null;
@@ -470,7 +480,8 @@ export class EngineCore {
     w.headSeen = head;
   }
 
-  private writeRecord(w: WorkerSlot, slot: number, gen: number, cost: number): void {
+  /** `from` >= 0 moves a queued record (its cost comes along); -1 is a new job. */
+  private writeRecord(w: WorkerSlot, slot: number, gen: number, from: number): void {
     const v = w.view;
     const pos = w.jobTail;
     const r = (pos & v.mask) * RECORD_I32;
@@ -488,6 +499,7 @@ export class EngineCore {
     const n = this.kindParamType[this.slotKind[slot]].length;
     const pbase = slot * MAX_PARAMS;
     for (let i = 0; i < n; i++) v.jobF64[f + JF_PARAMS + i] = this.slotParams[pbase + i];
+    const cost = from < 0 ? this.kindCost[this.slotKind[slot]] : this.movingCost;
     w.costRing[pos & v.mask] = cost;
     w.queuedMs += cost;
     w.inflight++;
@@ -529,10 +541,9 @@ export class EngineCore {
   // ---------------------------------------------------------------- cancel and take-over
 
   private slotOf(jobId: number): number {
-    if (typeof jobId !== 'number' || !(jobId >= 0) || jobId !== Math.floor(jobId)) return -1;
-    const slot = jobId % this.layout.jobSlots;
-    const gen = Math.floor(jobId / this.layout.jobSlots);
-    if (this.slotLive[slot] === 0 || this.slotWords[slot] >>> STATE_BITS !== gen) return -1;
+    if (typeof jobId !== 'number' || !(jobId >= 0) || (jobId | 0) !== jobId) return -1;
+    const slot = jobId & (this.layout.jobSlots - 1);
+    if (this.slotLive[slot] === 0 || jobIdOf(slot, this.slotWords[slot] >>> STATE_BITS, this.slotBits) !== jobId) return -1;
     return slot;
   }
 
@@ -593,14 +604,14 @@ export class EngineCore {
     for (let i = 0; i < n; i++) rt.params[i] = this.slotParams[slot * MAX_PARAMS + i];
     const view = this.view;
     const ctx = rt.ctx;
-    ctx.jobId = gen * this.layout.jobSlots + slot;
+    ctx.jobId = jobIdOf(slot, gen, this.slotBits);
     ctx.tag = this.slotTag[slot];
     ctx.submitFrame = this.slotFrame[slot];
     ctx.arenaOffset = arenaOff;
     ctx.arenaBytes = this.slotArenaBytes[slot];
     this.fillCommon(slot, gen, -1);
     view.arenaOffset = arenaOff;
-    const t0 = this.now();
+    const t0 = sharedNow();
     try {
       rt.kind.run(rt.params, view.values, ctx);
       view.status = Outcome.Done;
@@ -613,7 +624,7 @@ export class EngineCore {
       view.error = new JobError('threw', typeof e?.message === 'string' ? e.message : String(err), typeof e?.stack === 'string' ? e.stack : '', -1);
       this.nFailed++;
     }
-    const t1 = this.now();
+    const t1 = sharedNow();
     view.runMs = t1 - t0;
     view.latencyMs = t1 - this.slotTime[slot];
     this.nInFlight--;
@@ -622,7 +633,7 @@ export class EngineCore {
 
   private fillCommon(slot: number, gen: number, worker: number): void {
     const view = this.view;
-    view.jobId = gen * this.layout.jobSlots + slot;
+    view.jobId = jobIdOf(slot, gen, this.slotBits);
     view.kind = this.slotKind[slot];
     view.tag = this.slotTag[slot];
     view.submitFrame = this.slotFrame[slot];
@@ -656,7 +667,8 @@ export class EngineCore {
     const word = this.slotWords[slot];
     // ORDERING: FREE keeps the generation; a stale record can no longer match QUEUED or RUNNING.
     Atomics.store(this.slotWords, slot, (word & ~STATE_MASK) | S_FREE);
-    this.freeSlots[this.freeTop++] = slot;
+    this.freeSlots[(this.freeHead + this.freeCount) & (this.layout.jobSlots - 1)] = slot;
+    this.freeCount++;
   }
 
   // ---------------------------------------------------------------- poll
@@ -668,8 +680,8 @@ export class EngineCore {
    */
   poll(onResult: (r: ResultView) => void, max = Infinity): number {
     if (this.inlineRunner !== null && this.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
-    const t = this.now();
-    if (t - this.lastHealthCheck >= this.opts.heartbeatMs) this.checkHealth(t);
+    // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
+    // allocation-free however often a loop spins on it.
     let delivered = 0;
     while (this.lostHead !== this.lostTail && delivered < max) {
       this.deliverLost(onResult);
@@ -760,7 +772,7 @@ export class EngineCore {
     const worker = this.slotWorker[slot];
     this.fillCommon(slot, gen, worker);
     this.view.status = Outcome.Failed;
-    this.view.latencyMs = this.now() - this.slotTime[slot];
+    this.view.latencyMs = sharedNow() - this.slotTime[slot];
     this.view.error = new JobError(reason, `job ${this.view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
     this.nFailed++;
     this.nInFlight--;
@@ -823,7 +835,7 @@ export class EngineCore {
               clearTimeout(timer);
               w.life = Life.Alive;
               w.lastBeat = Atomics.load(w.view.i32, W_BEAT);
-              w.lastBeatAt = this.now();
+              w.lastBeatAt = sharedNow();
               resolve();
             } else if (m?.type === 'init-error' && !settled) {
               settled = true;
@@ -862,7 +874,6 @@ export class EngineCore {
 
   /** Heartbeat check; runs from poll() and from a timer, so a hang is seen even if the loop stops polling. */
   private checkHealth(t: number): void {
-    this.lastHealthCheck = t;
     if (this.state !== EngineState.Running || this.host === null) return;
     for (const w of this.workers) {
       if (w.life !== Life.Alive || w.retiring) continue;
@@ -876,7 +887,7 @@ export class EngineCore {
       if (silent >= this.opts.hangTimeoutMs && Atomics.load(w.view.i32, W_STATE) === WS_BUSY) {
         const slot = Atomics.load(w.view.i32, W_CUR_SLOT);
         const gen = Atomics.load(w.view.i32, W_CUR_GEN);
-        this.emit({ type: 'worker-hung', worker: w.index, jobId: slot >= 0 ? gen * this.layout.jobSlots + slot : -1, silentMs: silent });
+        this.emit({ type: 'worker-hung', worker: w.index, jobId: slot >= 0 ? jobIdOf(slot, gen, this.slotBits) : -1, silentMs: silent });
         this.retire(w, 'hung');
       }
     }
@@ -914,7 +925,7 @@ export class EngineCore {
     if (hostReason === 'out-of-memory') {
       const slot = Atomics.load(w.view.i32, W_CUR_SLOT);
       const gen = Atomics.load(w.view.i32, W_CUR_GEN);
-      this.emit({ type: 'worker-out-of-memory', worker: w.index, jobId: slot >= 0 ? gen * this.layout.jobSlots + slot : -1 });
+      this.emit({ type: 'worker-out-of-memory', worker: w.index, jobId: slot >= 0 ? jobIdOf(slot, gen, this.slotBits) : -1 });
     }
     if (this.state === EngineState.Running || exitCode !== 0) this.emit({ type: 'worker-exit', worker: w.index, exitCode, reason });
     this.recover(w, lostReason);
@@ -973,7 +984,7 @@ export class EngineCore {
       const slot = v.jobI32[r + J_SLOT];
       const gen = v.jobI32[r + J_GEN];
       if (this.slotWords[slot] !== ((gen << STATE_BITS) | S_QUEUED) || this.slotWorker[slot] !== dead.index) continue;
-      const cost = dead.costRing[p & v.mask];
+      this.movingCost = dead.costRing[p & v.mask];
       dead.costRing[p & v.mask] = 0;
       dead.inflight--;
       let target: WorkerSlot | null = null;
@@ -984,7 +995,7 @@ export class EngineCore {
       }
       if (target === null) break;
       this.slotWorker[slot] = target.index;
-      this.writeRecord(target, slot, gen, cost);
+      this.writeRecord(target, slot, gen, p);
     }
     dead.queuedMs = 0;
     // Nobody reads this ring while its worker is dead: main may move its head.
@@ -993,7 +1004,7 @@ export class EngineCore {
   }
 
   private scheduleRespawn(w: WorkerSlot): void {
-    const t = this.now();
+    const t = sharedNow();
     w.respawnTimes = w.respawnTimes.filter((x) => t - x < 60_000);
     if (w.respawnTimes.length >= this.opts.maxRespawnsPerMinute) {
       w.deadReason = `${w.deadReason ?? 'dead'}; respawn limit reached`;
@@ -1074,7 +1085,7 @@ export class EngineCore {
 
   /** Per worker: alive / stale / dead from its heartbeat slot. Empty with workers: 0. */
   health(): WorkerHealth[] {
-    const t = this.now();
+    const t = sharedNow();
     const out: WorkerHealth[] = [];
     for (let i = 0; i < this.opts.workers; i++) {
       const w = this.workers[i];
@@ -1095,7 +1106,7 @@ export class EngineCore {
         index: i,
         state,
         beats,
-        currentJob: slot >= 0 && state !== 'dead' ? gen * this.layout.jobSlots + slot : -1,
+        currentJob: slot >= 0 && state !== 'dead' ? jobIdOf(slot, gen, this.slotBits) : -1,
         jobsProcessed: Atomics.load(w.view.i32, W_JOBS_DONE),
         respawns: w.respawns,
         reason: state === 'dead' ? w.deadReason : null,
@@ -1125,9 +1136,9 @@ export class EngineCore {
     const before = { completed: this.nCompleted, failed: this.nFailed, expired: this.nExpired, cancelled: this.nCancelled };
     const inFlightAtStart = this.nInFlight;
     this.state = EngineState.Stopping;
-    const start = this.now();
+    const start = sharedNow();
     const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-    while (this.nInFlight > 0 && this.now() - start < timeoutMs) {
+    while (this.nInFlight > 0 && sharedNow() - start < timeoutMs) {
       this.poll(sink);
       if (this.nInFlight === 0) break;
       if (this.host !== null && !this.workers.some((w) => w.life !== Life.Dead)) break;
@@ -1154,7 +1165,7 @@ export class EngineCore {
       Atomics.notify(w.view.i32, RES_HEAD_I);
     }
     if (this.host !== null) {
-      const remaining = Math.max(100, timeoutMs - (this.now() - start));
+      const remaining = Math.max(100, timeoutMs - (sharedNow() - start));
       const live = this.workers.filter((w) => w.hosted !== null);
       await Promise.race([Promise.all(live.map((w) => w.exited)), sleep(remaining)]);
       await Promise.all(this.workers.map((w) => (w.hosted !== null ? w.hosted.terminate() : undefined)));

@@ -6,6 +6,7 @@
  * Threads: main thread (the engine's) only.
  */
 import { Worker } from 'node:worker_threads';
+import { sharedNow } from './clock.js';
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks } from './api.js';
 
 class NodeHostedWorker implements HostedWorker {
@@ -43,5 +44,5 @@ class NodeHostedWorker implements HostedWorker {
 export const nodeHost: WorkerHost = {
   name: 'node',
   spawn: (url, init, cb, limits) => new NodeHostedWorker(url, init, cb, limits),
-  now: () => performance.timeOrigin + performance.now(),
+  now: sharedNow,
 };

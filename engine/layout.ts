@@ -141,6 +141,15 @@ export const RF_VALUES = 6;
 /** Deadline frame meaning "none". */
 export const NO_DEADLINE = 0x7fffffff;
 
+/**
+ * Job ids: the slot in the low bits, the low bits of the slot's generation above it,
+ * 30 bits in all so an id is always a small integer (no boxed number per job). With
+ * slots handed out first-in first-out, an id comes back only after about 2^30 more
+ * jobs have been submitted.
+ */
+export const jobIdOf = (slot: number, gen: number, slotBits: number): number =>
+  ((gen & ((1 << (30 - slotBits)) - 1)) << slotBits) | slot;
+
 export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 

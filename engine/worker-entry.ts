@@ -55,7 +55,6 @@ async function channel(): Promise<Channel> {
   };
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
 
 /** Runs a worker to completion. Exported so a browser bundle's worker entry can call it. */
 export async function runWorker(): Promise<void> {
@@ -76,7 +75,7 @@ export async function runWorker(): Promise<void> {
     }
     const env: WorkerEnv = { workerIndex: init.workerIndex, shared: init.shared, config: init.config };
     runtimes = await initKinds(kinds.list, env, arenaViews(init.sab, layout));
-    runner = new JobRunner(init.sab, layout, init.workerIndex, init.workerIndex, runtimes, now);
+    runner = new JobRunner(init.sab, layout, init.workerIndex, init.workerIndex, runtimes);
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; stack?: unknown };
     ch.post({

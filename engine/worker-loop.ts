@@ -8,6 +8,7 @@
  * producer of its result ring. Nothing here allocates per job: params, results and the
  * job context are reused buffers, and errors (the rare case) are the only strings built.
  */
+import { sharedNow, stampAt } from './clock.js';
 import type { JobContext, JobKind, WorkerEnv } from './kind.js';
 import { MAX_RESULTS } from './kind.js';
 import { Outcome } from './outcome.js';
@@ -63,6 +64,7 @@ import {
   WS_STOPPED,
   WorkerBlockView,
   histogramBucket,
+  jobIdOf,
   type Layout,
 } from './layout.js';
 
@@ -176,25 +178,24 @@ export class JobRunner {
   private readonly slots: Int32Array;
   private readonly kinds: readonly KindRuntime[];
   private readonly out = new Float64Array(MAX_RESULTS);
-  private readonly now: () => number;
+  private readonly clock = new Float64Array(1);
   private readonly workerIndex: number;
   private readonly heartbeatMs: number;
-  private readonly jobSlots: number;
+  private readonly slotBits: number;
   private jobHead: number;
   private resTail: number;
   private resHeadSeen: number;
   private jobsDone: number;
   private jobsFailed: number;
 
-  constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[], now: () => number) {
+  constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
     this.kinds = kinds;
-    this.now = now;
     this.workerIndex = workerIndex;
     this.heartbeatMs = l.heartbeatMs;
-    this.jobSlots = l.jobSlots;
+    this.slotBits = Math.log2(l.jobSlots);
     // A respawned worker picks up exactly where its predecessor's published indices are.
     const i32 = this.block.i32;
     this.jobHead = Atomics.load(i32, JOB_HEAD_I);
@@ -229,6 +230,11 @@ export class JobRunner {
     Atomics.store(i32, W_STATE, WS_BUSY);
     let consumed = 0;
     let sincePublish = 0;
+    // One clock read per job: a job's end is the next job's start. The clock is read
+    // through stampAt (into the record, then read back) so no boxed number is made.
+    const clock = this.clock;
+    stampAt(clock, 0);
+    let t0 = clock[0];
     while (head !== tail && consumed < max) {
       if (this.resTail - this.resHeadSeen >= cap) {
         this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
@@ -258,7 +264,6 @@ export class JobRunner {
       resI32[rr + R_WORKER] = this.workerIndex;
       let valueCount = 0;
       let status: number;
-      const t0 = this.now();
       if (frame > jobI32[jr + J_DEADLINE_FRAME]) {
         status = Outcome.Expired;
       } else {
@@ -268,7 +273,7 @@ export class JobRunner {
         const n = params.length;
         for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
         const ctx = rt.ctx;
-        ctx.jobId = gen * this.jobSlots + slot;
+        ctx.jobId = jobIdOf(slot, gen, this.slotBits);
         ctx.tag = jobI32[jr + J_TAG];
         ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
         ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
@@ -285,12 +290,13 @@ export class JobRunner {
         }
         i32[W_CUR_SLOT] = -1;
       }
-      const t1 = this.now();
+      stampAt(resF64, rf + RF_FINISH_TIME);
+      const t1 = resF64[rf + RF_FINISH_TIME];
       resI32[rr + R_STATUS] = status;
       resI32[rr + R_VALUE_COUNT] = valueCount;
-      resF64[rf + RF_FINISH_TIME] = t1;
       resF64[rf + RF_RUN_MS] = t1 - t0;
       b.hist[histogramBucket(t1 - submitTime)]++;
+      t0 = t1;
       this.jobsDone++;
       this.resTail = (this.resTail + 1) | 0;
       // ORDERING: each result is published as soon as it is written (release store), so a
@@ -326,15 +332,15 @@ export class JobRunner {
   runForever(): void {
     const i32 = this.block.i32;
     const header = this.header;
-    let lastWork = this.now();
+    let lastWork = sharedNow();
     Atomics.store(i32, W_STATE, WS_IDLE);
     for (;;) {
       if (Atomics.load(header, H_ENGINE_STATE) === ENGINE_STOPPING) break;
       if (this.drain(256) > 0) {
-        lastWork = this.now();
+        lastWork = sharedNow();
         continue;
       }
-      if (this.now() - lastWork < SPIN_MS) continue;
+      if (sharedNow() - lastWork < SPIN_MS) continue;
       Atomics.store(i32, W_STATE, WS_IDLE);
       // ORDERING: SLEEPING is stored (seq-cst) before we re-read the tail; the dispatcher
       // stores the tail before it reads SLEEPING. Either we see its new tail and do not
@@ -350,7 +356,7 @@ export class JobRunner {
       }
       Atomics.store(i32, W_SLEEPING, 0);
       Atomics.add(i32, W_BEAT, 1);
-      lastWork = this.now();
+      lastWork = sharedNow();
     }
     Atomics.store(i32, W_STATE, WS_STOPPED);
   }

@@ -1,0 +1,240 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: per-job overhead of the engine, side by
+ * side with piscina in the same run, plus round-trip latency, heap growth per job, a
+ * tinybench table of the hot-path calls and the A* benchmark. With --json the last
+ * stdout line is one JSON object.
+ *
+ * Figures are ratios against a peer measured in the same process, because the machine
+ * is shared: absolute numbers drift run to run.
+ */
+import { Bench } from 'tinybench';
+import { Piscina } from 'piscina';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { EngineCore } from '../engine/core.js';
+import type { ResultView } from '../engine/api.js';
+import { builtModuleUrl } from '../engine/paths.js';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const json = args.has('--json');
+const log = (...a: unknown[]): void => {
+  if (!json) console.log(...a);
+  else console.error(...a);
+};
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+interface Throughput {
+  jobs: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** Submits noop jobs in batches and polls between batches, keeping up to `window` in flight. */
+async function engineThroughput(engine: EngineCore, seconds: number): Promise<Throughput> {
+  const NOOP = engine.kindId('noop');
+  const p = new Float64Array(2);
+  let done = 0;
+  let checksum = 0;
+  const sink = (r: ResultView): void => {
+    done++;
+    checksum += r.values[0];
+  };
+  let submitted = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let spins = 0;
+  while (performance.now() < end) {
+    for (let b = 0; b < 1024; b++) {
+      p[0] = submitted;
+      p[1] = 1;
+      if (engine.submit(NOOP, p) < 0) break;
+      submitted++;
+    }
+    engine.poll(sink);
+    // Yield now and then so timers (the heartbeat watchdog) still run.
+    if ((++spins & 1023) === 0) await new Promise((r) => setImmediate(r));
+  }
+  while (done < submitted) engine.poll(sink);
+  const elapsed = (performance.now() - start) / 1000;
+  if (checksum !== (submitted * (submitted - 1)) / 2 + submitted) throw new Error('engine throughput run returned wrong results');
+  return { jobs: done, seconds: elapsed, perSecond: done / elapsed };
+}
+
+async function piscinaThroughput(seconds: number, threads: number): Promise<Throughput> {
+  const pool = new Piscina({
+    filename: builtModuleUrl(import.meta.url, './piscina-noop.js').href,
+    name: 'noop',
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  try {
+    // Warm the threads up.
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => pool.run({ a: i, b: 1 })));
+    let done = 0;
+    let checksum = 0;
+    let submitted = 0;
+    const window = 2000;
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    await new Promise<void>((resolve, reject) => {
+      const pump = (): void => {
+        while (submitted - done < window && performance.now() < end) {
+          const a = submitted++;
+          pool.run({ a, b: 1 }).then((v: number) => {
+            done++;
+            checksum += v - a - 1;
+            if (done === submitted && performance.now() >= end) resolve();
+            else pump();
+          }, reject);
+        }
+      };
+      pump();
+    });
+    const elapsed = (performance.now() - start) / 1000;
+    if (checksum !== 0) throw new Error('piscina run returned wrong results');
+    return { jobs: done, seconds: elapsed, perSecond: done / elapsed };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** One job at a time on an idle engine: submit, then poll until its result is back. */
+function roundTrip(engine: EngineCore, samples: number): { p50: number; p99: number; max: number } {
+  const NOOP = engine.kindId('noop');
+  const p = new Float64Array([1, 2]);
+  let got = 0;
+  const sink = (): void => {
+    got++;
+  };
+  const us = new Float64Array(samples);
+  for (let i = -500; i < samples; i++) {
+    const t0 = performance.now();
+    const target = got + 1;
+    engine.submit(NOOP, p);
+    while (got < target) engine.poll(sink);
+    if (i >= 0) us[i] = (performance.now() - t0) * 1000;
+  }
+  us.sort();
+  return { p50: us[Math.floor(samples * 0.5)], p99: us[Math.floor(samples * 0.99)], max: us[samples - 1] };
+}
+
+/**
+ * Bytes of heap per job over a run with no garbage collection in it: gc() first, then
+ * heapUsed before and after. Any per-job allocation shows as growth (the young
+ * generation is made large enough by the npm script that no scavenge hides it; a GC
+ * during the run is detected and reported).
+ */
+async function heapPerJob(engine: EngineCore, jobs: number): Promise<{ bytesPerJob: number; gcDuringRun: number }> {
+  const NOOP = engine.kindId('noop');
+  const p = new Float64Array(2);
+  let done = 0;
+  const sink = (): void => {
+    done++;
+  };
+  const run = (n: number): void => {
+    let s = 0;
+    const target = done + n;
+    while (s < n) {
+      for (let b = 0; b < 512 && s < n; b++) {
+        p[0] = s;
+        p[1] = 1;
+        if (engine.submit(NOOP, p) < 0) break;
+        s++;
+      }
+      engine.poll(sink);
+    }
+    while (done < target) engine.poll(sink);
+  };
+  run(200_000); // warm-up: every path compiled, every table touched
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  obs.observe({ entryTypes: ['gc'] });
+  gc?.();
+  await new Promise((r) => setTimeout(r, 10));
+  gcs = 0;
+  const before = process.memoryUsage().heapUsed;
+  run(jobs);
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((r) => setTimeout(r, 10));
+  obs.disconnect();
+  return { bytesPerJob: (after - before) / jobs, gcDuringRun: gcs };
+}
+
+async function hotPathTable(): Promise<{ name: string; opsPerSec: number; meanNs: number }[]> {
+  const inline = await EngineCore.start({ workers: 0 });
+  const NOOP = inline.kindId('noop');
+  const p = new Float64Array([1, 2]);
+  const sink = (): void => {};
+  const bench = new Bench({ time: quick ? 300 : 1000, warmupTime: 100 });
+  bench.add('submit + poll, inline (workers: 0)', () => {
+    inline.submit(NOOP, p);
+    inline.poll(sink);
+  });
+  bench.add('submit x64 + poll, inline', () => {
+    for (let i = 0; i < 64; i++) inline.submit(NOOP, p);
+    inline.poll(sink);
+  });
+  await bench.run();
+  await inline.shutdown();
+  return bench.tasks.map((t) => {
+    const r = t.result as unknown as { throughput?: { mean: number }; latency?: { mean: number }; hz?: number; mean?: number };
+    const meanMs = r.latency?.mean ?? r.mean ?? NaN;
+    return { name: t.name, opsPerSec: Math.round(r.throughput?.mean ?? r.hz ?? 1000 / meanMs), meanNs: Math.round(meanMs * 1e6) };
+  });
+}
+
+async function pathBench(): Promise<Record<string, number> | null> {
+  try {
+    const mod = (await import(builtModuleUrl(import.meta.url, './path-bench.js').href)) as {
+      benchPath?: (o: { quick: boolean }) => Promise<Record<string, number>>;
+    };
+    return mod.benchPath ? await mod.benchPath({ quick }) : null;
+  } catch (err) {
+    log(`path benchmark unavailable: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = quick ? 1.5 : 4;
+  const workers = 4;
+  log(`framejobs bench${quick ? ' (quick)' : ''}: ${workers} workers, tiny jobs for ${seconds} s each side`);
+  const engine = await EngineCore.start({ workers });
+  let result: Record<string, unknown>;
+  try {
+    await engineThroughput(engine, 0.3);
+    const eng = await engineThroughput(engine, seconds);
+    log(`engine   ${Math.round(eng.perSecond).toLocaleString()} jobs/s (${eng.jobs.toLocaleString()} jobs)`);
+    const pis = await piscinaThroughput(seconds, workers);
+    log(`piscina  ${Math.round(pis.perSecond).toLocaleString()} jobs/s (${pis.jobs.toLocaleString()} jobs)`);
+    // The engine again, so drift during the run shows up as a spread, not as a ratio.
+    const eng2 = await engineThroughput(engine, seconds);
+    const engineRate = Math.max(eng.perSecond, eng2.perSecond);
+    log(`engine   ${Math.round(eng2.perSecond).toLocaleString()} jobs/s (second pass)`);
+    log(`ratio    ${(engineRate / pis.perSecond).toFixed(1)}x`);
+    const rt = roundTrip(engine, quick ? 3000 : 20000);
+    log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
+    const heap = await heapPerJob(engine, quick ? 300_000 : 1_000_000);
+    log(`heap per job after warm-up: ${heap.bytesPerJob.toFixed(3)} bytes (${heap.gcDuringRun} GCs during the run${gc ? '' : '; run with --expose-gc for a clean baseline'})`);
+    const table = await hotPathTable();
+    for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
+    const path = await pathBench();
+    if (path) log(`path: ${JSON.stringify(path)}`);
+    result = {
+      tiny_jobs_per_s: { engine: Math.round(engineRate), piscina: Math.round(pis.perSecond), ratio: Number((engineRate / pis.perSecond).toFixed(1)) },
+      round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
+      heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
+      gc_during_heap_run: heap.gcDuringRun,
+      hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
+      ...(path ? { path } : {}),
+      workers,
+      quick,
+    };
+  } finally {
+    await engine.shutdown();
+  }
+  if (json) console.log(JSON.stringify(result));
+}
+
+await main();

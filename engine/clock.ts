@@ -1,0 +1,17 @@
+/**
+ * One clock for every thread: epoch milliseconds with sub-microsecond resolution.
+ * Each thread's performance.now() counts from its own timeOrigin, so the origin is
+ * added back; it is read once because the timeOrigin getter is slow.
+ *
+ * Hot paths use stampAt, which writes the time into a Float64Array and returns
+ * nothing: a double returned from a call the optimiser does not inline is boxed (one
+ * heap number per call), and the per-job paths must not allocate.
+ */
+const origin = performance.timeOrigin;
+
+export const sharedNow = (): number => origin + performance.now();
+
+/** Writes the current time into arr[i]. Allocation-free on the hot path. */
+export function stampAt(arr: Float64Array, i: number): void {
+  arr[i] = origin + performance.now();
+}
