@@ -9,20 +9,38 @@
  *   cross-origin isolated (see isolationStatus in host.ts).
  * - `resourceLimits` does nothing: browsers give pages no per-worker heap limit, and an
  *   out-of-memory worker is never reported as such (the tab's renderer decides).
- * - A browser has no exit event. A worker is seen to end when the engine terminates it
- *   (reason `terminated`) or when an uncaught error reaches `onerror` (reason `error`);
- *   in the second case this host terminates it, so that, as on Node, an uncaught error
- *   ends the thread. The exit code is always -1 (unknown).
- * - `terminate()` cannot be awaited in a browser; it resolves after a short grace period
- *   (TERMINATE_GRACE_MS), by which time the thread has stopped running script.
+ * - A browser has no exit event, and Worker.terminate() returns before the thread has
+ *   stopped: a terminated worker can still run for a moment, and the engine must not
+ *   recover a worker's rings while it can still write them. So each worker holds a Web
+ *   Lock (unique name per spawn, taken by game/web/worker.entry.ts before the engine's
+ *   worker code starts); the browser releases it only when the worker's thread is gone.
+ *   After terminate() the host asks for the same lock and reports the exit when it is
+ *   granted: that is the browser's exit event. Without Web Locks (or if the lock is not
+ *   granted within EXIT_CONFIRM_MS) the exit is reported after that cap.
+ * - A worker is seen to end when the engine terminates it (reason `terminated`) or when an
+ *   uncaught error reaches `onerror` (reason `error`); in the second case this host
+ *   terminates it, so that, as on Node, an uncaught error ends the thread. The exit code
+ *   is always -1 (unknown).
  *
  * Threads: every method runs on the thread that owns the engine (normally the page's main
  * thread). Nothing here blocks: the browser main thread never calls Atomics.wait.
  */
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks } from './api.js';
 
-/** How long terminate() waits before resolving, in ms. */
-export const TERMINATE_GRACE_MS = 50;
+/**
+ * Longest wait for a terminated worker's lock before its exit is reported anyway, ms.
+ * Chromium lets a terminated worker that is busy in script run for up to 2 s before it
+ * forces it to stop, so the cap must be longer than that.
+ */
+export const EXIT_CONFIRM_MS = 5000;
+/** Field added to the init message: the Web Lock name the worker holds while it lives. */
+export const LIFE_LOCK_FIELD = 'framejobsLifeLock';
+
+interface LockManagerLike {
+  request(name: string, cb: () => Promise<void> | void): Promise<unknown>;
+}
+const locks = (): LockManagerLike | null => (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks ?? null;
+const pageId = Math.random().toString(36).slice(2);
 
 /** True when this realm can start module Web Workers (a page or a dedicated worker). */
 export function hasWebWorkers(): boolean {
@@ -49,10 +67,16 @@ class BrowserHostedWorker implements HostedWorker {
   private readonly worker: Worker;
   private readonly cb: WorkerHostCallbacks;
   private ended = false;
+  private readonly lockName: string;
+  private readonly exited: Promise<void>;
+  private exitedResolve: () => void = () => {};
 
   constructor(url: string | URL, init: unknown, cb: WorkerHostCallbacks) {
     this.cb = cb;
-    this.worker = new Worker(url, { type: 'module', name: `framejobs-${spawned++}` });
+    const n = spawned++;
+    this.lockName = `framejobs-worker-${pageId}-${n}`;
+    this.exited = new Promise<void>((r) => (this.exitedResolve = r));
+    this.worker = new Worker(url, { type: 'module', name: `framejobs-${n}` });
     this.worker.onmessage = (ev: MessageEvent) => {
       if (!this.ended) cb.onMessage(ev.data);
     };
@@ -69,7 +93,8 @@ class BrowserHostedWorker implements HostedWorker {
     };
     // ORDERING: messages posted before the worker's module has run are queued by the
     // browser and delivered to the first `message` listener, so init cannot be lost.
-    this.worker.postMessage(init);
+    const message = typeof init === 'object' && init !== null ? { ...init, [LIFE_LOCK_FIELD]: this.lockName } : init;
+    this.worker.postMessage(message);
   }
 
   private end(reason: 'error' | 'terminated'): void {
@@ -79,14 +104,32 @@ class BrowserHostedWorker implements HostedWorker {
     this.worker.onmessage = null;
     this.worker.onerror = null;
     this.worker.onmessageerror = null;
-    // Reported from a task of its own so the callback never re-enters the engine from
-    // inside the engine's own terminate() call, matching Node's asynchronous 'exit' event.
-    setTimeout(() => this.cb.onExit(-1, reason), 0);
+    let reported = false;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(cap);
+      // Always from a task of its own, never from inside the engine's terminate() call,
+      // like Node's asynchronous 'exit' event.
+      this.cb.onExit(-1, reason);
+      this.exitedResolve();
+    };
+    const cap = setTimeout(report, EXIT_CONFIRM_MS);
+    const lm = locks();
+    // ORDERING: granted only after the worker's agent is gone, so nothing the worker
+    // could still write to shared memory is in flight when the engine recovers its rings.
+    if (lm) {
+      lm.request(this.lockName, () => {
+        setTimeout(report, 0);
+      }).catch(() => setTimeout(report, 0));
+    }
+    else setTimeout(report, 0);
   }
 
+  /** Resolves once the exit has been reported (the thread has stopped, or the cap passed). */
   terminate(): Promise<void> {
     this.end('terminated');
-    return new Promise((resolve) => setTimeout(resolve, TERMINATE_GRACE_MS));
+    return this.exited;
   }
 }
 

@@ -1,0 +1,157 @@
+/**
+ * The panel's Stress Test: the seed's 5 s burst of COMPUTE_HEAVY jobs, run on the page's
+ * engine and graded with the same ledger, result builder and grade as `npm run stress`.
+ *
+ * It differs from stress/burst.ts only in how it gives the thread back: a page must keep
+ * drawing, so submit batches are cut into slices of a few ms and the loop yields to the
+ * browser between slices (a MessageChannel hop, which browsers do not clamp like nested
+ * timeouts). It never blocks; the page's main thread never calls Atomics.wait.
+ *
+ * Threads: the page's main thread only.
+ */
+import type { ResultView } from '../../engine/api.js';
+import type { EngineCore } from '../../engine/core.js';
+import { grade, type GradeReport } from '../../stress/grade.js';
+import { Ledger } from '../../stress/ledger.js';
+import { PLAIN, renderReport } from '../../stress/report.js';
+import { FRAME_MS, type StressResult } from '../../stress/result.js';
+import { buildResult, noFailureExpected } from '../../stress/run-common.js';
+import { Sampler } from '../../stress/sampler.js';
+
+/** COMPUTE_HEAVY iterations, as in the seed. */
+export const HEAVY_ITERATIONS = 10;
+/** Submits per batch between polls. */
+const BATCH = 256;
+/** Longest stretch of submitting before the page gets the thread back, ms. */
+const SLICE_MS = 8;
+
+export interface PanelBurstOptions {
+  /** Length of the submit phase, s. Default 5. */
+  seconds?: number;
+  seed?: number;
+  /** The engine's jobCapacity (EngineOptions.jobCapacity). Default 16384, the engine's default. */
+  jobCapacity?: number;
+  /** Most time to wait for outstanding jobs afterwards, ms. Default 5000. */
+  collectTimeoutMs?: number;
+  /** Called between slices with the fraction done. */
+  onProgress?: (fraction: number, completed: number, refused: number) => void;
+}
+
+export interface PanelBurstOutcome {
+  readonly result: StressResult;
+  readonly report: GradeReport;
+  /** The terminal report's text, as `npm run stress` prints it (no colour). */
+  readonly text: string;
+}
+
+/** Gives the thread back to the browser for one task (rendering and timers run). */
+export function yieldToBrowser(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs a burst on `engine`, which must have nothing in flight and no other submitter
+ * while it runs (the panel pauses its game first). The engine stays up afterwards.
+ */
+export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {}): Promise<PanelBurstOutcome> {
+  const seconds = o.seconds ?? 5;
+  const seedStart = o.seed ?? 1;
+  const HEAVY = engine.kindId('compute-heavy');
+  const params = new Float64Array([seedStart, HEAVY_ITERATIONS]);
+  const frame0 = engine.frame;
+  await warmUp(engine, HEAVY, params);
+
+  const base = engine.stats();
+  // Job ids are generation * jobCapacity + slot; the ledger must be sized to match.
+  const ledger = new Ledger(o.jobCapacity ?? 16384);
+  let pollNow = 0;
+  const onResult = (r: ResultView): void => {
+    ledger.onResult(r, pollNow, noFailureExpected);
+  };
+  const poll = (): void => {
+    pollNow = performance.now();
+    engine.poll(onResult);
+  };
+
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const sampler = new Sampler(t0);
+  let seed = seedStart | 0;
+  let now = t0;
+  while (now < end) {
+    engine.beginFrame(frame0 + (((now - t0) / FRAME_MS) | 0));
+    const sliceEnd = now + SLICE_MS;
+    let refused = false;
+    while (!refused && performance.now() < sliceEnd) {
+      for (let b = 0; b < BATCH; b++) {
+        seed = (seed + 1) | 0;
+        params[0] = seed;
+        const id = engine.submit(HEAVY, params, b);
+        ledger.onSubmit(id, performance.now());
+        if (id < 0) {
+          refused = true;
+          break;
+        }
+      }
+      poll();
+    }
+    now = performance.now();
+    sampler.tick(now, ledger.completed, ledger.pending);
+    o.onProgress?.(Math.min(1, (now - t0) / (end - t0)), ledger.completed, ledger.rejected);
+    // Refused: every worker holds its admission budget, so let them work for a moment.
+    if (refused) await sleep(1);
+    else await yieldToBrowser();
+    now = performance.now();
+  }
+  const submitEnd = performance.now();
+  const collectEnd = submitEnd + (o.collectTimeoutMs ?? 5000);
+  for (;;) {
+    engine.beginFrame(frame0 + (((performance.now() - t0) / FRAME_MS) | 0));
+    poll();
+    const t = performance.now();
+    sampler.tick(t, ledger.completed, ledger.pending);
+    if ((ledger.pending === 0 && engine.inFlight === 0) || t >= collectEnd) break;
+    await sleep(2);
+  }
+  const tEnd = performance.now();
+  sampler.take(tEnd, ledger.completed, ledger.pending);
+  const result = buildResult({
+    mode: 'burst',
+    o: { seconds, workers: engine.workerCount, seed: seedStart },
+    engine,
+    ledger,
+    base,
+    sampler,
+    t0,
+    submitEnd,
+    tEnd,
+    killed: 0,
+    notes: [`browser panel run; COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations; submits in ${SLICE_MS} ms slices between page tasks`],
+  });
+  const report = grade(result);
+  return { result, report, text: renderReport(result, report, PLAIN) };
+}
+
+/** Compiles the handler on every thread and gives admission control a measured run time. */
+async function warmUp(engine: EngineCore, kind: number, params: Float64Array): Promise<void> {
+  let left = 2000;
+  const sink = (_r: ResultView): void => {};
+  const deadline = performance.now() + 5000;
+  while ((left > 0 || engine.inFlight > 0) && performance.now() < deadline) {
+    for (let i = 0; i < 256 && left > 0; i++) {
+      if (engine.submit(kind, params, 0) < 0) break;
+      left--;
+    }
+    engine.poll(sink);
+    await sleep(1);
+  }
+}
