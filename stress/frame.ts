@@ -12,6 +12,7 @@
  * jobs running on a worker that was killed or hung) are expected; any other failure,
  * any lost job, or a worker not back by the end counts against the grade.
  */
+import { availableParallelism } from 'node:os';
 import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
 import { Rejection } from '../engine/outcome.js';
@@ -26,11 +27,15 @@ import { Sampler } from './sampler.js';
 import { GameWorkload } from './workload.js';
 
 /**
- * Admission budget for the frame modes, ms of estimated queued work per worker: a
- * frame's jobs spread over the workers fit well inside it, a burst of re-submits after
- * a recovery does not pile up for more than a frame.
+ * Admission budget for the frame modes (EngineOptions.maxQueueMs): one frame of queued
+ * work per worker, scaled by the share of a core each worker gets (see burstMaxQueueMs).
+ * A frame's jobs spread over the workers fit well inside it; a pile-up after a
+ * recovery is refused rather than queued past the next frame.
  */
-export const FRAME_MAX_QUEUE_MS = 16;
+export function frameMaxQueueMs(workers: number, cores = availableParallelism()): number {
+  return FRAME_MS * Math.min(1, cores / Math.max(1, workers));
+}
+
 /**
  * Chaos: a hung worker is declared hung after this much heartbeat silence and replaced.
  * The engine default. Workers beat once per batch of results, so a much shorter limit
@@ -44,18 +49,21 @@ const MALFORMED_PER_FRAME = 1;
 
 export interface FrameOptions extends ModeOptions {
   readonly chaos: boolean;
+  /** Frames run before measuring, so handlers are compiled and cost estimates real. Default 30. */
+  readonly warmUpFrames?: number;
 }
 
 export async function runFrames(o: FrameOptions): Promise<StressResult> {
   const workload = new GameWorkload(o.seed);
   const kindModules: URL[] = [...workload.kindModules];
   if (o.chaos) kindModules.push(builtModuleUrl(import.meta.url, './fault-kinds.js'));
+  const maxQueueMs = frameMaxQueueMs(o.workers);
   const engine = await EngineCore.start({
     workers: o.workers,
     jobCapacity: JOB_CAPACITY,
     kindModules,
     shared: workload.shared,
-    maxQueueMs: FRAME_MAX_QUEUE_MS,
+    maxQueueMs,
     hangTimeoutMs: o.chaos ? CHAOS_HANG_TIMEOUT_MS : undefined,
   });
   try {
@@ -92,7 +100,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     };
 
     // Warm-up: a second of frames so handlers are compiled and cost estimates are real.
-    await frameLoop(engine, 30, () => {
+    await frameLoop(engine, o.warmUpFrames ?? 30, () => {
       workload.submitFrame(engine, (k, p, t, op) => engine.submit(k, p, t, op));
     }, () => engine.poll(() => {}));
     await collectQuietly(engine);
@@ -141,8 +149,8 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
       if (o.chaos) {
         for (let i = 0; i < THROWS_PER_FRAME; i++) {
           throwParams[0] = f;
-          submit(kThrow, throwParams, 0);
-          throws++;
+          // Counted when accepted: a refused job never gets to throw.
+          if (submit(kThrow, throwParams, 0) >= 0) throws++;
         }
         for (let i = 0; i < MALFORMED_PER_FRAME; i++) {
           const ret = submitMalformed(engine, ledger, kHeavy, bad, short, (f + i) % 5);
@@ -151,15 +159,18 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
         }
         if (now >= nextKill && engine.workerCount > 0) {
           nextKill += KILL_EVERY_MS;
-          // Round robin, so no single index runs into the respawn limit.
-          const victim = killIndex++ % engine.workerCount;
-          engine.killWorker(victim);
-          kills++;
+          // Round robin over the workers that are up (one still respawning from the last
+          // kill cannot be killed again), so no index runs into the respawn limit.
+          const victim = pickVictim(engine, killIndex);
+          if (victim >= 0) {
+            killIndex = victim + 1;
+            engine.killWorker(victim);
+            kills++;
+          }
         }
         if (now >= nextHang && engine.workerCount > 0) {
           nextHang += HANG_EVERY_MS;
-          submit(kHang, hangParams, 0);
-          hangs++;
+          if (submit(kHang, hangParams, 0) >= 0) hangs++;
         }
       }
       const spent = performance.now() - a;
@@ -198,7 +209,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
       faults,
       notes: [
         `game load per frame: paths, a distance field, physics predictions, ray batches and COMPUTE_HEAVY over a ${workload.grid.width}x${workload.grid.height} level; ${cancelAttempts} cancel attempts`,
-        `admission budget maxQueueMs ${FRAME_MAX_QUEUE_MS} ms${o.chaos ? `, hangTimeoutMs ${CHAOS_HANG_TIMEOUT_MS} ms` : ''}`,
+        `admission budget maxQueueMs ${+maxQueueMs.toFixed(2)} ms per worker${o.chaos ? `, hangTimeoutMs ${CHAOS_HANG_TIMEOUT_MS} ms` : ''}`,
       ],
     });
   } finally {
@@ -238,6 +249,17 @@ function submitMalformed(engine: EngineCore, ledger: Ledger, kHeavy: number, p: 
   }
   ledger.onSubmit(ret, performance.now());
   return ret;
+}
+
+/** The first worker at or after `from` (cyclically) that is up, or -1. */
+function pickVictim(engine: EngineCore, from: number): number {
+  const health = engine.health();
+  const n = health.length;
+  for (let k = 0; k < n; k++) {
+    const i = (from + k) % n;
+    if (health[i].state === 'alive' || health[i].state === 'stale') return i;
+  }
+  return -1;
 }
 
 /** Runs `frames` frames of `work` at 30 Hz, polling each frame (warm-up). */
