@@ -46,11 +46,20 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
 });
 const FALLBACK_TYPE = 'application/octet-stream';
 
+export const USAGE = `usage: npm run panel -- [--port N] [--no-isolation]
+  --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 = any free port)
+  --no-isolation    serve without the cross-origin isolation headers (shows the inline fallback)`;
+
 export interface ServeOptions {
   /** Folder to serve (absolute path). Default: dist/web beside this built script. */
   root?: string;
   /** TCP port; 0 picks any free port. Default DEFAULT_PORT. */
   port?: number;
+  /**
+   * Send the cross-origin isolation headers. Default true. False (`--no-isolation`) serves
+   * the page without them, to see and test the panel's inline fallback.
+   */
+  isolation?: boolean;
 }
 
 export interface RunningServer {
@@ -94,19 +103,29 @@ export function safeRelativePath(target: string): string | null {
   return segments.join('/');
 }
 
-function send(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
+/** The headers every response carries (without the isolation trio when isolation is off). */
+function baseHeaders(isolation: boolean): Record<string, string> {
+  if (isolation) return { ...ISOLATION_HEADERS };
+  const h: Record<string, string> = { ...ISOLATION_HEADERS };
+  delete h['Cross-Origin-Opener-Policy'];
+  delete h['Cross-Origin-Embedder-Policy'];
+  delete h['Cross-Origin-Resource-Policy'];
+  return h;
+}
+
+function send(res: ServerResponse, headers: Record<string, string>, status: number, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
   res.end(body);
 }
 
-async function handle(rootReal: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(rootReal: string, headers: Record<string, string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    send(res, headers, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     return;
   }
   const rel = safeRelativePath(req.url ?? '');
   if (rel === null) {
-    send(res, 404, 'not found\n');
+    send(res, headers, 404, 'not found\n');
     return;
   }
   let file: string;
@@ -117,12 +136,12 @@ async function handle(rootReal: string, req: IncomingMessage, res: ServerRespons
     const st = await stat(file);
     if (!st.isFile()) throw new Error('not a file');
     res.writeHead(200, {
-      ...ISOLATION_HEADERS,
+      ...headers,
       'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? FALLBACK_TYPE,
       'Content-Length': String(st.size),
     });
   } catch {
-    send(res, 404, 'not found\n');
+    send(res, headers, 404, 'not found\n');
     return;
   }
   if (req.method === 'HEAD') {
@@ -147,16 +166,17 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   } catch {
     throw new EngineError('INVALID_OPTION', `nothing to serve: ${root} does not exist (run npm run build first)`);
   }
+  const headers = baseHeaders(opts.isolation ?? true);
   const server = createServer((req, res) => {
-    handle(rootReal, req, res).catch(() => {
-      if (!res.headersSent) send(res, 500, 'internal error\n');
+    handle(rootReal, headers, req, res).catch(() => {
+      if (!res.headersSent) send(res, headers, 500, 'internal error\n');
       else res.destroy();
     });
   });
   // Requests the HTTP parser refuses never reach the handler; answer them with the same headers.
   server.on('clientError', (_err, socket) => {
     if (!socket.writable) return;
-    const head = Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
     socket.end(`HTTP/1.1 400 Bad Request\r\n${head}Content-Length: 0\r\nConnection: close\r\n\r\n`);
   });
   await new Promise<void>((resolve, reject) => {
@@ -203,16 +223,22 @@ export function parseArgs(argv: readonly string[]): ServeOptions {
       value ??= argv[++i];
       if (!value) throw new EngineError('INVALID_OPTION', '--root needs a folder');
       opts.root = value;
+    } else if (name === '--no-isolation' && value === undefined) {
+      opts.isolation = false;
     } else if (name === '--help' || name === '-h') {
-      throw new EngineError('INVALID_OPTION', `usage: npm run panel -- [--port N] (default ${DEFAULT_PORT}; 0 = any free port)`);
+      throw new EngineError('INVALID_OPTION', USAGE);
     } else {
-      throw new EngineError('INVALID_OPTION', `unknown argument ${a}; usage: npm run panel -- [--port N]`);
+      throw new EngineError('INVALID_OPTION', `unknown argument ${a}; ${USAGE}`);
     }
   }
   return opts;
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   let opts: ServeOptions;
   try {
     opts = parseArgs(process.argv.slice(2));
@@ -223,6 +249,7 @@ async function main(): Promise<void> {
   if (opts.port === undefined) console.log(`port: ${DEFAULT_PORT} (default; change with --port N, 0 = any free port)`);
   const running = await startServer(opts);
   console.log(`framejobs panel: ${running.url}`);
+  if (opts.isolation === false) console.log('serving WITHOUT cross-origin isolation headers: the page runs the engine inline (workers: 0)');
   console.log('open it in a browser; Ctrl-C stops the server');
   const stop = (): void => {
     running.close().finally(() => process.exit(0));

@@ -138,3 +138,43 @@ describe('debug panel in Chromium (cross-origin isolated)', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('debug panel in Chromium without cross-origin isolation', () => {
+  let server: RunningServer;
+  let context: BrowserContext;
+  let profile: string;
+
+  beforeAll(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'framejobs-chromium-'));
+    server = await startServer({ root: WEB, port: 0, isolation: false });
+    context = await openBrowser(profile);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('says so clearly and still runs the engine inline', async () => {
+    const page = await context.newPage();
+    const errors = watch(page);
+    await page.goto(server.url);
+    await waitReady(page, errors);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    expect(await page.isVisible('[data-testid="isolation"]')).toBe(true);
+    const banner = (await page.textContent('[data-testid="isolation"]')) ?? '';
+    expect(banner).toContain('not cross-origin isolated');
+    expect(banner).toContain('Cross-Origin-Embedder-Policy: require-corp');
+    expect(banner).toContain('workers: 0');
+    expect(await page.isDisabled('[data-testid="kill-worker"]')).toBe(true);
+    await page.click('[data-testid="quick-test"]');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="quick-result"]')?.dataset.ok !== undefined, null, {
+      timeout: 20_000,
+    });
+    const text = (await page.textContent('[data-testid="quick-result"]')) ?? '';
+    expect(text, text).toMatch(/^ok: engine working/);
+    expect(text).toContain('inline (0 workers)');
+    expect(errors).toEqual([]);
+  });
+});

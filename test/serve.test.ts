@@ -89,6 +89,20 @@ describe('static server', () => {
     expect(post.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
   });
 
+  it('leaves the isolation headers out only when asked to', async () => {
+    const plain = await startServer({ root: join(dir, 'web'), port: 0, isolation: false });
+    try {
+      const res = await fetch(plain.url + 'app.js');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(res.headers.get('cross-origin-opener-policy')).toBeNull();
+      expect(res.headers.get('cross-origin-embedder-policy')).toBeNull();
+      expect((await rawRequest(plain.port, '/../secret.txt')).status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('answers HEAD without a body', async () => {
     const res = await rawRequest(running.port, '/app.js', 'HEAD');
     expect(res.status).toBe(200);
@@ -154,6 +168,8 @@ describe('static server', () => {
     expect(parseArgs(['--port', '0'])).toEqual({ port: 0 });
     expect(parseArgs(['--port=9000'])).toEqual({ port: 9000 });
     expect(parseArgs([])).toEqual({});
+    expect(parseArgs(['--no-isolation', '--port', '0'])).toEqual({ isolation: false, port: 0 });
+    expect(code(() => parseArgs(['--no-isolation=1']))).toBe('INVALID_OPTION');
     expect(code(() => parseArgs(['--port']))).toBe('INVALID_OPTION');
     expect(code(() => parseArgs(['--port', 'abc']))).toBe('INVALID_OPTION');
     expect(code(() => parseArgs(['--port', '70000']))).toBe('INVALID_OPTION');

@@ -87,6 +87,10 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
   const sampler = new Sampler(t0);
   let seed = seedStart | 0;
   let now = t0;
+  let awayTotal = 0;
+  let awayMax = 0;
+  let slices = 0;
+  let refusedSlices = 0;
   while (now < end) {
     engine.beginFrame(frame0 + (((now - t0) / FRAME_MS) | 0));
     const sliceEnd = now + SLICE_MS;
@@ -108,9 +112,15 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
     sampler.tick(now, ledger.completed, ledger.pending);
     o.onProgress?.(Math.min(1, (now - t0) / (end - t0)), ledger.completed, ledger.rejected);
     // Refused: every worker holds its admission budget, so let them work for a moment.
+    const away0 = performance.now();
     if (refused) await sleep(1);
     else await yieldToBrowser();
     now = performance.now();
+    const away = now - away0;
+    awayTotal += away;
+    awayMax = Math.max(awayMax, away);
+    slices++;
+    if (refused) refusedSlices++;
   }
   const submitEnd = performance.now();
   const collectEnd = submitEnd + (o.collectTimeoutMs ?? 5000);
@@ -135,7 +145,10 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
     submitEnd,
     tEnd,
     killed: 0,
-    notes: [`browser panel run; COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations; submits in ${SLICE_MS} ms slices between page tasks`],
+    notes: [
+      `browser panel run; COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations; submits in ${SLICE_MS} ms slices between page tasks`,
+      `page thread away between slices: ${slices} slices (${refusedSlices} ended refused), avg ${(awayTotal / Math.max(1, slices)).toFixed(1)} ms, max ${awayMax.toFixed(0)} ms`,
+    ],
   });
   const report = grade(result);
   return { result, report, text: renderReport(result, report, PLAIN) };
