@@ -64,6 +64,9 @@ export function toJson(r: StressResult, g: GradeReport, peers: readonly StressRe
         }
       : {}),
     ...(x.faults ? { faults: { ...x.faults, killed: x.workers.killed } } : {}),
+    ...(x.byKind && x.byKind.length > 1
+      ? { by_kind: Object.fromEntries(x.byKind.map((k) => [k.kind, { completed: k.completed, failed: k.failed, expired: k.expired, latency_ms: lat(k.latencyMs) }])) }
+      : {}),
     issues: gx.issues.filter((i) => i.severity !== 'info').map((i) => i.text),
   });
   const out: Record<string, unknown> = base(r, g);

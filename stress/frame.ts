@@ -73,7 +73,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     const kHeavy = engine.kindId('compute-heavy');
     const rnd = mulberry32(o.seed ^ 0xc4a05);
 
-    const ledger = new Ledger(JOB_CAPACITY);
+    const ledger = new Ledger(JOB_CAPACITY, engine.kinds.length);
     const mainMs = new LatencyRecorder(1024);
     const appliedAfter = [0, 0, 0, 0];
     // Failures chaos explains: the fault kinds themselves, and jobs whose worker was

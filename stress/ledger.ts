@@ -13,6 +13,7 @@ import type { ResultView } from '../engine/api.js';
 import type { JobError } from '../engine/errors.js';
 import { Outcome, rejectionName } from '../engine/outcome.js';
 import { LatencyRecorder } from './latency.js';
+import type { KindFigures } from './result.js';
 
 const NONE = -1;
 const MAX_CODE = 16;
@@ -38,9 +39,14 @@ export class Ledger {
   unexpectedFailed = 0;
   readonly failedByReason: Record<string, number> = {};
   readonly latency = new LatencyRecorder(1 << 18);
+  /** Per kind id: completed-job latency, and counts of [completed, failed, expired]. */
+  private readonly kindLatency: LatencyRecorder[] = [];
+  private readonly kindCounts: Float64Array;
 
-  constructor(jobCapacity: number) {
+  constructor(jobCapacity: number, kindCount = 0) {
     this.cap = jobCapacity;
+    for (let k = 0; k < kindCount; k++) this.kindLatency.push(new LatencyRecorder(1 << 10));
+    this.kindCounts = new Float64Array(kindCount * 3);
     this.expectId = new Float64Array(jobCapacity).fill(NONE);
     this.submitAt = new Float64Array(jobCapacity);
   }
@@ -97,15 +103,21 @@ export class Ledger {
     }
     this.expectId[s] = NONE;
     this.pending--;
+    const perKind = r.kind >= 0 && r.kind < this.kindLatency.length;
     switch (r.status) {
       case Outcome.Done: {
         this.completed++;
         const ms = now - this.submitAt[s];
         this.latency.add(ms);
+        if (perKind) {
+          this.kindLatency[r.kind].add(ms);
+          this.kindCounts[r.kind * 3]++;
+        }
         return ms;
       }
       case Outcome.Failed: {
         this.failed++;
+        if (perKind) this.kindCounts[r.kind * 3 + 1]++;
         const reason = failureReason(r.error);
         this.failedByReason[reason] = (this.failedByReason[reason] ?? 0) + 1;
         if (!expected(r)) this.unexpectedFailed++;
@@ -113,6 +125,7 @@ export class Ledger {
       }
       case Outcome.Expired:
         this.expired++;
+        if (perKind) this.kindCounts[r.kind * 3 + 2]++;
         return -1;
       case Outcome.Cancelled:
         this.cancelled++;
@@ -131,6 +144,19 @@ export class Ledger {
   rejectedByReason(): Record<string, number> {
     const out: Record<string, number> = {};
     for (let i = 1; i < MAX_CODE; i++) if (this.rejectedByCode[i] > 0) out[rejectionName(-i)] = this.rejectedByCode[i];
+    return out;
+  }
+
+  /** Per-kind figures for kinds that had any outcome; `names` by kind id. */
+  byKind(names: readonly string[]): KindFigures[] {
+    const out: KindFigures[] = [];
+    for (let k = 0; k < this.kindLatency.length; k++) {
+      const completed = this.kindCounts[k * 3];
+      const failed = this.kindCounts[k * 3 + 1];
+      const expired = this.kindCounts[k * 3 + 2];
+      if (completed + failed + expired === 0) continue;
+      out.push({ kind: names[k] ?? String(k), completed, failed, expired, latencyMs: this.kindLatency[k].summary() });
+    }
     return out;
   }
 

@@ -104,6 +104,16 @@ export function renderReport(r: StressResult, g: GradeReport, p: Palette, peers:
     const labels = ['same frame', '+1 frame', '+2 frames', '+3 or later'];
     out.push(`    Applied:      ${f.appliedAfterFrames.map((n, i) => `${labels[i]} ${pct(n, total)}`).join(p.dim(' | '))}`);
   }
+  if (r.byKind && r.byKind.length > 1) {
+    out.push('');
+    out.push(p.bold('  BY KIND'));
+    out.push(p.dim(`    ${pad('kind', 20)}${['completed', 'failed', 'expired', 'p50 ms', 'p99 ms', 'max ms'].map((h) => lpad(h, 11)).join('')}`));
+    for (const k of r.byKind) {
+      const l = k.latencyMs;
+      const p99 = l.p99 <= 2 * FRAME_MS ? id : p.warn;
+      out.push(`    ${pad(k.kind, 20)}${[int(k.completed), int(k.failed), int(k.expired), ms(l.p50)].map((v) => lpad(v, 11)).join('')}${p99(lpad(ms(l.p99), 11))}${lpad(ms(l.max), 11)}`);
+    }
+  }
   if (r.faults) {
     const f = r.faults;
     out.push('');

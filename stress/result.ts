@@ -86,6 +86,15 @@ export interface FrameStats {
   readonly appliedAfterFrames: number[];
 }
 
+/** Outcomes and latency of one job kind. */
+export interface KindFigures {
+  readonly kind: string;
+  readonly completed: number;
+  readonly failed: number;
+  readonly expired: number;
+  readonly latencyMs: LatencySummary;
+}
+
 export interface StressResult {
   readonly engine: string;
   readonly mode: StressMode;
@@ -110,6 +119,8 @@ export interface StressResult {
   readonly samples: Samples;
   readonly frames?: FrameStats;
   readonly faults?: FaultCounts;
+  /** Per job kind, when the run had more than one. */
+  readonly byKind?: readonly KindFigures[];
   /** Anything the runner noticed that the grade should mention (free text, one per line). */
   readonly notes: string[];
 }

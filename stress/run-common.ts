@@ -121,6 +121,7 @@ export function buildResult(x: BuildInput): StressResult {
     samples: x.sampler.samples(),
     frames: x.frames,
     faults: x.faults,
+    byKind: ledger.byKind(engine.kinds.map((k) => k.name)),
     notes,
   };
 }

@@ -67,6 +67,15 @@ describe('terminal report', () => {
     expect(worse).toContain('3.0x higher');
   });
 
+  it('breaks latency down by kind when the run had several', () => {
+    const k = (kind: string, p99: number) => ({ kind, completed: 10, failed: 1, expired: 2, latencyMs: { count: 10, avg: 1, p50: 1, p99, max: p99 } });
+    const r = { ...result(), mode: 'frame' as const, byKind: [k('path', 5), k('physics.predict', 120)] };
+    const text = renderReport(r, grade(r), PLAIN);
+    expect(text).toContain('BY KIND');
+    expect(text).toMatch(/path\s+10\s+1\s+2\s+1\.00\s+5\.00/);
+    expect(text).toContain('physics.predict');
+  });
+
   it('colours only a TTY without NO_COLOR', () => {
     expect(paletteFor({ isTTY: true }, {})).toBe(COLOR);
     expect(paletteFor({ isTTY: true }, { NO_COLOR: '1' })).toBe(PLAIN);
