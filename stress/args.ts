@@ -47,7 +47,7 @@ export const USAGE = `Usage: npm run stress -- [options]
   --workers N               worker threads, 0 to run inline (default 4)
   --seed N                  seed for parameters and fault timing (default 1)
   --json                    print one JSON object as the last line of stdout
-  --vs piscina              run the same burst workload through piscina and compare
+  --vs piscina              run the same burst workload through piscina and compare (burst only)
   --html FILE               write the report with charts as one self-contained HTML page
   --help                    this text`;
 
@@ -117,5 +117,7 @@ export function parseArgs(argv: readonly string[]): StressOptions {
         bad(`unknown option ${JSON.stringify(argv[i])}; see --help`);
     }
   }
+  // The peers run the seed's burst workload; beside a frame or chaos run the columns would compare different tests.
+  if (o.vs.length > 0 && o.mode !== 'burst') bad(`--vs ${o.vs[0]} compares the burst workload: use it with --mode burst, not --mode ${o.mode}`);
   return o;
 }

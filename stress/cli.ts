@@ -5,7 +5,8 @@
  * Runs one stress mode, grades it, prints the report (colour on a TTY, plain when
  * piped, a progress bar on stderr while it runs). With --json the last stdout line is
  * one JSON object (see toJson). With --vs piscina the same burst workload runs
- * through piscina in the same process right after, and both are printed side by side.
+ * through piscina in the same process right after, and both are printed side by side
+ * (burst only: parseArgs refuses --vs with another mode).
  * Exit code: 0 for grades A-D, 1 for F, 2 for bad options or a run that could not start.
  */
 import { writeFileSync } from 'node:fs';
@@ -103,10 +104,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (o.vs.length > 0 && o.mode !== 'burst') {
-    process.stderr.write(`stress: --vs compares the burst workload; running --mode ${o.mode} without it would be a different test, so the peer runs the burst workload after it.\n`);
-  }
-
   const bar = new Progress(process.stderr, o.mode);
   const onProgress = (fraction: number, now: number, detail: () => string): void => bar.update(fraction, now, detail);
   let r: StressResult;
@@ -127,15 +124,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`stress: the run could not complete: ${msg}\n`);
     return 2;
   }
-  // Peers only run the burst workload: compare them with a burst run only.
-  const comparable = r.mode === 'burst' ? peers : [];
   const g = grade(r);
-  process.stdout.write(renderReport(r, g, paletteFor(process.stdout), comparable) + '\n');
-  if (r.mode !== 'burst') {
-    for (const p of peers) process.stdout.write('\n' + renderReport(p, grade(p), paletteFor(process.stdout)) + '\n');
-  }
+  process.stdout.write(renderReport(r, g, paletteFor(process.stdout), peers) + '\n');
   if (o.html !== null) {
-    writeFileSync(o.html, renderHtml(r, g, comparable));
+    writeFileSync(o.html, renderHtml(r, g, peers));
     process.stderr.write(`stress: wrote ${o.html}\n`);
   }
   if (o.json) process.stdout.write(JSON.stringify(toJson(r, g, peers)) + '\n');

@@ -21,8 +21,8 @@ describe('stress options', () => {
   });
 
   it('parses every option in both --opt value and --opt=value forms', () => {
-    const o = parseArgs(['--mode', 'chaos', '--seconds=1.5', '--workers', '0', '--seed=42', '--json', '--vs', 'piscina', '--html', 'out.html']);
-    expect(o).toEqual({ mode: 'chaos', seconds: 1.5, workers: 0, seed: 42, json: true, vs: ['piscina'], html: 'out.html', help: false });
+    const o = parseArgs(['--mode', 'burst', '--seconds=1.5', '--workers', '0', '--seed=42', '--json', '--vs', 'piscina', '--html', 'out.html']);
+    expect(o).toEqual({ mode: 'burst', seconds: 1.5, workers: 0, seed: 42, json: true, vs: ['piscina'], html: 'out.html', help: false });
   });
 
   it.each([
@@ -39,6 +39,7 @@ describe('stress options', () => {
     [['--seed', '1.5']],
     [['--seed', '-3']],
     [['--vs', 'tinypool']],
+    [['--mode', 'chaos', '--vs', 'piscina']],
     [['--vs']],
     [['--html']],
     [['--html', '--json']],
@@ -47,6 +48,10 @@ describe('stress options', () => {
     [['burst']],
   ])('rejects %j with INVALID_OPTION', (argv) => {
     expect(codeOf(argv)).toBe('INVALID_OPTION');
+  });
+
+  it('accepts every mode without --vs', () => {
+    for (const mode of ['burst', 'frame', 'chaos']) expect(parseArgs(['--mode', mode]).mode).toBe(mode);
   });
 
   it('names the option in the message', () => {
