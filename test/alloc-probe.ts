@@ -1,0 +1,58 @@
+/**
+ * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
+ * running the built engine (no test-runner transforms in the way). Prints one JSON
+ * line: { "inline": N, "workers": N }. Run with --expose-gc.
+ *
+ * Each window is measured with garbage collected before it and none during it (a
+ * window is far smaller than the young generation); the least of several windows is
+ * reported, so a stray allocation elsewhere cannot inflate it, while a per-job
+ * allocation shows in every window.
+ */
+import { EngineCore } from '../engine/core.js';
+import { builtModuleUrl } from '../engine/paths.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+
+async function bytesPerJob(workers: number): Promise<number> {
+  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js')] });
+  const NOOP = e.kindId('noop');
+  const ECHO = e.kindId('test.echo');
+  const p = new Float64Array(2);
+  let done = 0;
+  // A typed array, not a captured `let`: a double held in a closure is re-boxed on every add.
+  const sum = new Float64Array(1);
+  const sink = (r: { values: Float64Array }): void => {
+    done++;
+    sum[0] += r.values[0];
+  };
+  const run = (n: number): void => {
+    let s = 0;
+    const target = done + n;
+    while (s < n) {
+      for (let b = 0; b < 256 && s < n; b++) {
+        p[0] = s;
+        p[1] = s & 1023;
+        if (e.submit(s & 1 ? NOOP : ECHO, p, s & 0xffff) < 0) break;
+        s++;
+      }
+      e.poll(sink);
+    }
+    while (done < target) e.poll(sink);
+  };
+  run(200_000);
+  let least = Infinity;
+  for (let w = 0; w < 7; w++) {
+    gc!();
+    const before = process.memoryUsage().heapUsed;
+    run(20_000);
+    least = Math.min(least, (process.memoryUsage().heapUsed - before) / 20_000);
+  }
+  await e.shutdown();
+  if (!(sum[0] > 0)) throw new Error('no results');
+  return least;
+}
+
+const inline = await bytesPerJob(0);
+const workers = await bytesPerJob(2);
+console.log(JSON.stringify({ inline, workers }));
