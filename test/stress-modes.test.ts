@@ -54,12 +54,16 @@ describe('stress modes, accounting only', () => {
     expectBooksBalance(r);
     const f = r.faults!;
     const why = `seed ${SEED}: ${JSON.stringify({ faults: f, workers: r.workers, failed: r.failedByReason })}`;
-    expect(f.kills, why).toBeGreaterThanOrEqual(2);
-    expect(f.hangs, why).toBeGreaterThanOrEqual(1);
+    // Faults are counted only when they took effect (a kill needs a worker that is up, a
+    // hang or throw job must be accepted), so only the first kill is certain on a busy machine.
+    expect(f.kills, why).toBeGreaterThanOrEqual(1);
+    expect(f.malformed, why).toBeGreaterThan(0);
     expect(f.malformedRejected, why).toBe(f.malformed);
     expect(r.unexpectedFailed, why).toBe(0);
-    // Every job that threw on purpose came back failed with reason `threw`.
+    // Jobs that threw on purpose came back failed with reason `threw`, and only they did.
+    expect(f.throws, why).toBeGreaterThan(0);
     expect(r.failedByReason.threw ?? 0, why).toBeGreaterThan(0);
+    expect(r.failedByReason.threw ?? 0, why).toBeLessThanOrEqual(f.throws);
     // Every worker chaos killed was replaced (a hang adds one more respawn each).
     expect(r.workers.respawned, why).toBeGreaterThanOrEqual(f.kills);
   });
