@@ -17,99 +17,100 @@ const SQRT2 = Math.SQRT2;
 const OCTILE_F = SQRT2 - 1;
 
 /**
- * Binary min-heap of cell indices keyed by a Float64Array of priorities, with
- * decrease-key through a position index. Capacity is the cell count; a cell is in
- * the heap at most once.
+ * Binary min-heap of cell indices with decrease-key. Keys live beside the cells in
+ * heap order (not by cell), so sifting reads contiguous memory. Ties on the key go
+ * to the larger secondary (deeper g), which finishes straight runs first.
+ * Capacity is the cell count; a cell is in the heap at most once.
  */
 export class IndexedMinHeap {
-  private readonly heap: Int32Array;
+  private readonly cell: Int32Array;
+  private readonly key: Float64Array;
+  private readonly tie: Float64Array;
   /** Heap position of each cell, valid while the cell is queued. */
   private readonly pos: Int32Array;
-  private readonly key: Float64Array;
-  /** Tie-break: among equal keys prefer the larger secondary (deeper g), which finishes straight runs first. */
-  private readonly tie: Float64Array;
   size = 0;
 
   constructor(capacity: number) {
-    this.heap = new Int32Array(capacity);
-    this.pos = new Int32Array(capacity);
+    this.cell = new Int32Array(capacity);
     this.key = new Float64Array(capacity);
     this.tie = new Float64Array(capacity);
+    this.pos = new Int32Array(capacity);
   }
 
   clear(): void {
     this.size = 0;
   }
 
-  private less(a: number, b: number): boolean {
-    const ka = this.key[a];
-    const kb = this.key[b];
-    return ka < kb || (ka === kb && this.tie[a] > this.tie[b]);
-  }
-
-  /** Inserts `cell`, or lowers its key if it is already queued (`queued` says which). */
-  push(cell: number, key: number, tie: number, queued: boolean): void {
-    this.key[cell] = key;
-    this.tie[cell] = tie;
-    let i: number;
-    if (queued) {
-      i = this.pos[cell];
-    } else {
-      i = this.size++;
-      this.heap[i] = cell;
-      this.pos[cell] = i;
+  /** Inserts `c`, or lowers its key if it is already queued (`queued` says which). */
+  push(c: number, k: number, t: number, queued: boolean): void {
+    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
+    let i = queued ? pos[c] : this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const kp = key[p];
+      if (kp < k || (kp === k && tie[p] >= t)) break;
+      cell[i] = cell[p];
+      key[i] = kp;
+      tie[i] = tie[p];
+      pos[cell[i]] = i;
+      i = p;
     }
-    this.up(i);
+    cell[i] = c;
+    key[i] = k;
+    tie[i] = t;
+    pos[c] = i;
   }
 
   pop(): number {
-    const h = this.heap;
-    const top = h[0];
-    const last = h[--this.size];
-    if (this.size > 0) {
-      h[0] = last;
-      this.pos[last] = 0;
-      this.down(0);
+    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
+    const top = cell[0];
+    const n = --this.size;
+    if (n > 0) {
+      const c = cell[n], k = key[n], t = tie[n];
+      let i = 0;
+      for (;;) {
+        let m = 2 * i + 1;
+        if (m >= n) break;
+        const r = m + 1;
+        if (r < n && (key[r] < key[m] || (key[r] === key[m] && tie[r] > tie[m]))) m = r;
+        const km = key[m];
+        if (k < km || (k === km && t >= tie[m])) break;
+        cell[i] = cell[m];
+        key[i] = km;
+        tie[i] = tie[m];
+        pos[cell[i]] = i;
+        i = m;
+      }
+      cell[i] = c;
+      key[i] = k;
+      tie[i] = t;
+      pos[c] = i;
     }
     return top;
   }
-
-  private up(i: number): void {
-    const h = this.heap;
-    const cell = h[i];
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const pc = h[p];
-      if (!this.less(cell, pc)) break;
-      h[i] = pc;
-      this.pos[pc] = i;
-      i = p;
-    }
-    h[i] = cell;
-    this.pos[cell] = i;
-  }
-
-  private down(i: number): void {
-    const h = this.heap;
-    const n = this.size;
-    const cell = h[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && this.less(h[c + 1], h[c])) c++;
-      if (!this.less(h[c], cell)) break;
-      h[i] = h[c];
-      this.pos[h[c]] = i;
-      i = c;
-    }
-    h[i] = cell;
-    this.pos[cell] = i;
-  }
 }
 
-/** Per-cell search state, valid only where stamp === the search's generation. */
-const OPEN = 1;
-const CLOSED = 2;
+
+/**
+ * Offers cell `nb` at (nx, ny) a path through `cur` of cost `ng`. Module level with
+ * every input as an argument so V8 inlines it into the search loop with the arrays
+ * already in registers. `hw` is the octile weight (SQRT2 - 1), or 1 for Manhattan.
+ */
+function relax(
+  mark: Uint32Array, g: Float64Array, parent: Int32Array, heap: IndexedMinHeap, open: number,
+  cur: number, nb: number, ng: number, nx: number, ny: number, gx: number, gy: number, hw: number,
+): void {
+  const m = mark[nb];
+  const fresh = m !== open && m !== open + 1;
+  if (!fresh && (m !== open || ng >= g[nb])) return;
+  mark[nb] = open;
+  g[nb] = ng;
+  parent[nb] = cur;
+  const dx = nx > gx ? nx - gx : gx - nx;
+  const dy = ny > gy ? ny - gy : gy - ny;
+  const h = dx < dy ? hw * dx + dy : hw * dy + dx;
+  heap.push(nb, ng + h, ng, !fresh);
+}
 
 /** Outcome of the last AStar.search, read right after it. */
 export interface SearchInfo {
@@ -127,8 +128,11 @@ export class AStar {
   readonly grid: NavGrid;
   private readonly g: Float64Array;
   private readonly parent: Int32Array;
-  private readonly stamp: Uint32Array;
-  private readonly state: Uint8Array;
+  /**
+   * Search marks: 2*gen while a cell is open in search `gen`, 2*gen+1 once closed;
+   * anything else means untouched this search, so nothing is cleared between searches.
+   */
+  private readonly mark: Uint32Array;
   private readonly heap: IndexedMinHeap;
   /** Goal-to-start chain of the last path, reused across searches. */
   private readonly chain: Int32Array;
@@ -141,17 +145,16 @@ export class AStar {
     this.grid = grid;
     this.g = new Float64Array(n);
     this.parent = new Int32Array(n);
-    this.stamp = new Uint32Array(n);
-    this.state = new Uint8Array(n);
+    this.mark = new Uint32Array(n);
     this.heap = new IndexedMinHeap(n);
     this.chain = new Int32Array(n);
   }
 
   private nextGen(): number {
     this.gen = (this.gen + 1) >>> 0;
-    if (this.gen === 0) {
-      // Wrapped after 4 billion searches: old stamps could collide, so reset them once.
-      this.stamp.fill(0);
+    if (this.gen >= 0x7fffffff) {
+      // Wrapped after two billion searches: old marks could collide, so reset them once.
+      this.mark.fill(0);
       this.gen = 1;
     }
     return this.gen;
@@ -174,21 +177,22 @@ export class AStar {
     const goal = gy * W + gx;
     if (cells[start] !== 0 || cells[goal] !== 0) return -1;
     const gen = this.nextGen();
+    const open = 2 * gen;
+    const closed = open + 1;
     const g = this.g;
     const parent = this.parent;
-    const stamp = this.stamp;
-    const state = this.state;
+    const mark = this.mark;
     const heap = this.heap;
     heap.clear();
-    stamp[start] = gen;
-    state[start] = OPEN;
+    mark[start] = open;
     g[start] = 0;
     parent[start] = -1;
     heap.push(start, 0, 0, false);
     let expanded = 0;
+    const hw = diagonal ? OCTILE_F : 1;
     while (heap.size > 0) {
       const cur = heap.pop();
-      state[cur] = CLOSED;
+      mark[cur] = closed;
       expanded++;
       if (cur === goal) break;
       if (expanded > maxExpanded) {
@@ -203,38 +207,20 @@ export class AStar {
       const fS = cy < H - 1 && cells[cur + W] === 0;
       const fW = cx > 0 && cells[cur - 1] === 0;
       const fE = cx < W - 1 && cells[cur + 1] === 0;
-      for (let d = 0; d < 8; d++) {
-        let nb: number;
-        let step: number;
-        switch (d) {
-          case 0: if (!fN) continue; nb = cur - W; step = 1; break;
-          case 1: if (!fE) continue; nb = cur + 1; step = 1; break;
-          case 2: if (!fS) continue; nb = cur + W; step = 1; break;
-          case 3: if (!fW) continue; nb = cur - 1; step = 1; break;
-          case 4: if (!diagonal || !fN || !fE || cells[cur - W + 1] !== 0) continue; nb = cur - W + 1; step = SQRT2; break;
-          case 5: if (!diagonal || !fS || !fE || cells[cur + W + 1] !== 0) continue; nb = cur + W + 1; step = SQRT2; break;
-          case 6: if (!diagonal || !fS || !fW || cells[cur + W - 1] !== 0) continue; nb = cur + W - 1; step = SQRT2; break;
-          default: if (!diagonal || !fN || !fW || cells[cur - W - 1] !== 0) continue; nb = cur - W - 1; step = SQRT2; break;
-        }
-        const fresh = stamp[nb] !== gen;
-        if (!fresh && state[nb] === CLOSED) continue;
-        const ng = gc + step;
-        if (!fresh && ng >= g[nb]) continue;
-        if (fresh) {
-          stamp[nb] = gen;
-          state[nb] = OPEN;
-        }
-        g[nb] = ng;
-        parent[nb] = cur;
-        const ny = (nb / W) | 0;
-        const dx = Math.abs(nb - ny * W - gx);
-        const dy = Math.abs(ny - gy);
-        const h = diagonal ? (dx < dy ? OCTILE_F * dx + dy : OCTILE_F * dy + dx) : dx + dy;
-        heap.push(nb, ng + h, ng, !fresh);
+      if (fN) relax(mark, g, parent, heap, open, cur, cur - W, gc + 1, cx, cy - 1, gx, gy, hw);
+      if (fE) relax(mark, g, parent, heap, open, cur, cur + 1, gc + 1, cx + 1, cy, gx, gy, hw);
+      if (fS) relax(mark, g, parent, heap, open, cur, cur + W, gc + 1, cx, cy + 1, gx, gy, hw);
+      if (fW) relax(mark, g, parent, heap, open, cur, cur - 1, gc + 1, cx - 1, cy, gx, gy, hw);
+      if (diagonal) {
+        const gd = gc + SQRT2;
+        if (fN && fE && cells[cur - W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W + 1, gd, cx + 1, cy - 1, gx, gy, hw);
+        if (fS && fE && cells[cur + W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W + 1, gd, cx + 1, cy + 1, gx, gy, hw);
+        if (fS && fW && cells[cur + W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W - 1, gd, cx - 1, cy + 1, gx, gy, hw);
+        if (fN && fW && cells[cur - W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W - 1, gd, cx - 1, cy - 1, gx, gy, hw);
       }
     }
     info.expanded = expanded;
-    if (stamp[goal] !== gen || state[goal] !== CLOSED) return -1;
+    if (mark[goal] !== closed) return -1;
     let n = 0;
     for (let c = goal; c !== -1; c = parent[c]) this.chain[n++] = c;
     info.found = true;
@@ -242,6 +228,209 @@ export class AStar {
     info.cells = n;
     this.lastGoal = goal;
     return g[goal];
+  }
+
+  /**
+   * The same shortest paths as search(..., diagonal = true), found with jump-point
+   * pruning (Harabor and Grastien's JPS, in the variant for moves that never cut a
+   * corner): the open list holds only jump points, and the straight runs between them
+   * are scanned in the grid without touching the heap. Costs, cells and waypoints are
+   * read exactly as after search().
+   */
+  searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
+    const info = this.info;
+    info.found = false;
+    info.cost = -1;
+    info.cells = 0;
+    info.expanded = 0;
+    this.lastGoal = -1;
+    const W = this.grid.width;
+    const H = this.grid.height;
+    const cells = this.grid.cells;
+    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return -1;
+    const start = sy * W + sx;
+    const goal = gy * W + gx;
+    if (cells[start] !== 0 || cells[goal] !== 0) return -1;
+    const gen = this.nextGen();
+    const open = 2 * gen;
+    const closed = open + 1;
+    const g = this.g;
+    const parent = this.parent;
+    const mark = this.mark;
+    const heap = this.heap;
+    heap.clear();
+    mark[start] = open;
+    g[start] = 0;
+    parent[start] = -1;
+    heap.push(start, 0, 0, false);
+    this.jGoal = goal;
+    let expanded = 0;
+    while (heap.size > 0) {
+      const cur = heap.pop();
+      mark[cur] = closed;
+      expanded++;
+      if (cur === goal) break;
+      if (expanded > maxExpanded) {
+        info.expanded = expanded;
+        return -1;
+      }
+      const cy = (cur / W) | 0;
+      const cx = cur - cy * W;
+      const p = parent[cur];
+      if (p < 0) {
+        // Start: every legal move.
+        const fN = this.free(cx, cy - 1), fS = this.free(cx, cy + 1), fW = this.free(cx - 1, cy), fE = this.free(cx + 1, cy);
+        if (fN) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
+        if (fE) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
+        if (fS) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
+        if (fW) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
+        if (fN && fE) this.successor(cur, cx, cy, 1, -1, open, gx, gy);
+        if (fS && fE) this.successor(cur, cx, cy, 1, 1, open, gx, gy);
+        if (fS && fW) this.successor(cur, cx, cy, -1, 1, open, gx, gy);
+        if (fN && fW) this.successor(cur, cx, cy, -1, -1, open, gx, gy);
+        continue;
+      }
+      const py = (p / W) | 0;
+      const px = p - py * W;
+      const dx = cx > px ? 1 : cx < px ? -1 : 0;
+      const dy = cy > py ? 1 : cy < py ? -1 : 0;
+      if (dx !== 0 && dy !== 0) {
+        const fy = this.free(cx, cy + dy), fx = this.free(cx + dx, cy);
+        if (fy) this.successor(cur, cx, cy, 0, dy, open, gx, gy);
+        if (fx) this.successor(cur, cx, cy, dx, 0, open, gx, gy);
+        if (fy && fx) this.successor(cur, cx, cy, dx, dy, open, gx, gy);
+      } else if (dx !== 0) {
+        const next = this.free(cx + dx, cy), up = this.free(cx, cy - 1), down = this.free(cx, cy + 1);
+        if (next) {
+          this.successor(cur, cx, cy, dx, 0, open, gx, gy);
+          if (down) this.successor(cur, cx, cy, dx, 1, open, gx, gy);
+          if (up) this.successor(cur, cx, cy, dx, -1, open, gx, gy);
+        }
+        if (down) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
+        if (up) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
+      } else {
+        const next = this.free(cx, cy + dy), right = this.free(cx + 1, cy), left = this.free(cx - 1, cy);
+        if (next) {
+          this.successor(cur, cx, cy, 0, dy, open, gx, gy);
+          if (right) this.successor(cur, cx, cy, 1, dy, open, gx, gy);
+          if (left) this.successor(cur, cx, cy, -1, dy, open, gx, gy);
+        }
+        if (right) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
+        if (left) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
+      }
+    }
+    info.expanded = expanded;
+    if (mark[goal] !== closed) return -1;
+    // Expand the jump-point chain into cells, goal first, as search() leaves it.
+    let n = 0;
+    for (let c = goal; ; ) {
+      const p = parent[c];
+      if (p < 0) {
+        this.chain[n++] = c;
+        break;
+      }
+      const cy = (c / W) | 0, cx = c - cy * W;
+      const py = (p / W) | 0, px = p - py * W;
+      const step = (py > cy ? W : py < cy ? -W : 0) + (px > cx ? 1 : px < cx ? -1 : 0);
+      for (let k = c; k !== p; k += step) this.chain[n++] = k;
+      c = p;
+    }
+    info.found = true;
+    info.cost = g[goal];
+    info.cells = n;
+    this.lastGoal = goal;
+    return g[goal];
+  }
+
+  private jGoal = -1;
+
+  private free(x: number, y: number): boolean {
+    const grid = this.grid;
+    return x >= 0 && y >= 0 && x < grid.width && y < grid.height && grid.cells[y * grid.width + x] === 0;
+  }
+
+  /** Jumps from (x, y) one step in (dx, dy) and onwards; offers the jump point found to the open list. */
+  private successor(cur: number, x: number, y: number, dx: number, dy: number, open: number, gx: number, gy: number): void {
+    const j = this.jump(x + dx, y + dy, dx, dy);
+    if (j < 0) return;
+    const mark = this.mark;
+    const m = mark[j];
+    if (m === open + 1) return;
+    const W = this.grid.width;
+    const jy = (j / W) | 0;
+    const jx = j - jy * W;
+    const ax = jx > x ? jx - x : x - jx;
+    const ay = jy > y ? jy - y : y - jy;
+    const ng = this.g[cur] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax);
+    const fresh = m !== open;
+    if (!fresh && ng >= this.g[j]) return;
+    mark[j] = open;
+    this.g[j] = ng;
+    this.parent[j] = cur;
+    const hx = jx > gx ? jx - gx : gx - jx;
+    const hy = jy > gy ? jy - gy : gy - jy;
+    this.heap.push(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng, !fresh);
+  }
+
+  /**
+   * The first jump point from (x, y) moving in (dx, dy), or -1. A cell is a jump point
+   * if it is the goal, if a wall ends beside a straight run (a forced neighbour), or,
+   * on a diagonal run, if a straight run from it finds one.
+   */
+  private jump(x: number, y: number, dx: number, dy: number): number {
+    if (dy === 0) return this.jumpH(x, y, dx);
+    if (dx === 0) return this.jumpV(x, y, dy);
+    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
+    for (;;) {
+      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+      const id = y * W + x;
+      if (cells[id] !== 0) return -1;
+      if (id === goal) return id;
+      if (this.jumpH(x + dx, y, dx) >= 0 || this.jumpV(x, y + dy, dy) >= 0) return id;
+      // The next diagonal step needs both cells beside it free (no corner cutting).
+      const nx = x + dx, ny = y + dy;
+      if (nx < 0 || nx >= W || ny < 0 || ny >= H || cells[id + dx] !== 0 || cells[id + dy * W] !== 0) return -1;
+      x = nx;
+      y = ny;
+    }
+  }
+
+  /** Straight run along x: the first jump point or -1. */
+  private jumpH(x: number, y: number, dx: number): number {
+    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
+    const hasUp = y > 0, hasDown = y < H - 1;
+    for (;;) {
+      if (x < 0 || x >= W) return -1;
+      const id = y * W + x;
+      if (cells[id] !== 0) return -1;
+      if (id === goal) return id;
+      const bx = x - dx;
+      // A wall that ends behind us beside the run opens a path only through this cell.
+      if (bx >= 0 && bx < W) {
+        if (hasUp && cells[id - W] === 0 && cells[id - W - dx] !== 0) return id;
+        if (hasDown && cells[id + W] === 0 && cells[id + W - dx] !== 0) return id;
+      }
+      x += dx;
+    }
+  }
+
+  /** Straight run along y: the first jump point or -1. */
+  private jumpV(x: number, y: number, dy: number): number {
+    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
+    const hasLeft = x > 0, hasRight = x < W - 1;
+    const step = dy * W;
+    for (;;) {
+      if (y < 0 || y >= H) return -1;
+      const id = y * W + x;
+      if (cells[id] !== 0) return -1;
+      if (id === goal) return id;
+      const by = y - dy;
+      if (by >= 0 && by < H) {
+        if (hasLeft && cells[id - 1] === 0 && cells[id - 1 - step] !== 0) return id;
+        if (hasRight && cells[id + 1] === 0 && cells[id + 1 - step] !== 0) return id;
+      }
+      y += dy;
+    }
   }
 
   /**

@@ -43,6 +43,11 @@ function searchFor(env: WorkerEnv): { astar: AStar; field: DistanceField } {
   return s;
 }
 
+/** Path `moves`: 4-connected; 8-connected without corner cutting; the same with jump-point pruning (same paths, fewer heap operations). */
+export const PATH_MOVES_4 = 0;
+export const PATH_MOVES_8 = 1;
+export const PATH_MOVES_8_JUMP = 2;
+
 /** Path result values, in order. */
 export const PATH_FOUND = 0;
 export const PATH_COST = 1;
@@ -58,7 +63,8 @@ export const pathKind = defineKind<AStar>({
     { name: 'gx', type: 'i32', min: 0, max: 4095 },
     { name: 'gy', type: 'i32', min: 0, max: 4095 },
     { name: 'maxWaypoints', type: 'i32', min: 1, max: MAX_WAYPOINTS },
-    { name: 'diagonal', type: 'i32', min: 0, max: 1 },
+    /** PATH_MOVES_4, PATH_MOVES_8 or PATH_MOVES_8_JUMP. */
+    { name: 'moves', type: 'i32', min: 0, max: 2 },
     { name: 'maxExpanded', type: 'i32', min: 1 },
   ],
   results: ['found', 'cost', 'cells', 'waypoints', 'expanded'],
@@ -67,7 +73,8 @@ export const pathKind = defineKind<AStar>({
   init: (env) => searchFor(env).astar,
   run(p, out, ctx) {
     const astar = ctx.state;
-    const cost = astar.search(p[0], p[1], p[2], p[3], p[5] === 1, p[6]);
+    const moves = p[5];
+    const cost = moves === PATH_MOVES_8_JUMP ? astar.searchJump(p[0], p[1], p[2], p[3], p[6]) : astar.search(p[0], p[1], p[2], p[3], moves === PATH_MOVES_8, p[6]);
     const info = astar.info;
     out[PATH_FOUND] = info.found ? 1 : 0;
     out[PATH_COST] = cost;

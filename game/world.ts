@@ -14,7 +14,7 @@ import { MAX_RESULTS } from '../engine/kind.js';
 import { EngineError } from '../engine/errors.js';
 import type { NavGrid } from './grid.js';
 import {
-  FIELD_REACHED, PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS,
+  FIELD_REACHED, PATH_FOUND, PATH_MOVES_8_JUMP, PATH_WAYPOINTS, RAY_IN_FLOATS,
 } from './kinds.js';
 import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from './sync.js';
 import type { KindRunner } from './kind-runner.js';
@@ -274,7 +274,7 @@ export class GameWorld {
     const p = this.params;
     p[0] = from % W; p[1] = Math.floor(from / W);
     p[2] = goal % W; p[3] = Math.floor(goal / W);
-    p[4] = this.opts.maxWaypoints; p[5] = 1; p[6] = MAX_EXPANDED;
+    p[4] = this.opts.maxWaypoints; p[5] = PATH_MOVES_8_JUMP; p[6] = MAX_EXPANDED;
     this.sync.request(this.pathCh, a, p, 7);
   }
 

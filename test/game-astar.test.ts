@@ -72,6 +72,7 @@ describe('A* against the pathfinding package', () => {
           const where = `map seed ${mapSeed} ${w}x${h} density ${density.toFixed(2)} (${sx},${sy})->(${gx},${gy})`;
           if (want < 0) {
             expect(got, where).toBe(-1);
+            if (diagonal) expect(astar.searchJump(sx, sy, gx, gy), `jump ${where}`).toBe(-1);
             continue;
           }
           found++;
@@ -81,6 +82,15 @@ describe('A* against the pathfinding package', () => {
           expect(cells[0]).toBe(sy * w + sx);
           expect(cells[n - 1]).toBe(gy * w + gx);
           expect(walkCost(grid, cells, n, diagonal)).toBeCloseTo(got, 9);
+          if (diagonal) {
+            // Jump-point search: the same optimal cost, a legal cell path of that cost.
+            const jumped = astar.searchJump(sx, sy, gx, gy);
+            expect(jumped, `jump ${where}`).toBeCloseTo(want, 9);
+            const nj = astar.writeCells(cells, 0, cells.length);
+            expect(cells[0]).toBe(sy * w + sx);
+            expect(cells[nj - 1]).toBe(gy * w + gx);
+            expect(walkCost(grid, cells, nj, true)).toBeCloseTo(want, 9);
+          }
         }
       }
       // The maps must exercise real searches, not mostly unreachable pairs.
@@ -98,11 +108,12 @@ describe('A* against the pathfinding package', () => {
         const [gx, gy] = freeCell(grid, rnd);
         const want = oracle(grid, sx, sy, gx, gy, true);
         expect(astar.search(sx, sy, gx, gy, true), `level ${s} (${sx},${sy})->(${gx},${gy})`).toBeCloseTo(want, 9);
+        expect(astar.searchJump(sx, sy, gx, gy), `jump, level ${s} (${sx},${sy})->(${gx},${gy})`).toBeCloseTo(want, 9);
       }
     }
   });
 
-  test('waypoints are the turning points of the cell path', () => {
+  for (const jump of [false, true]) test(`waypoints are the turning points of the cell path${jump ? ' (jump points)' : ''}`, () => {
     const grid = generateLevel({ seed: 9 });
     const astar = new AStar(grid);
     const rnd = mulberry32(9);
@@ -111,7 +122,7 @@ describe('A* against the pathfinding package', () => {
     for (let q = 0; q < 50; q++) {
       const [sx, sy] = freeCell(grid, rnd);
       const [gx, gy] = freeCell(grid, rnd);
-      if (astar.search(sx, sy, gx, gy, true) < 0) continue;
+      if ((jump ? astar.searchJump(sx, sy, gx, gy) : astar.search(sx, sy, gx, gy, true)) < 0) continue;
       const n = astar.writeCells(cells, 0, cells.length);
       const k = astar.writeWaypoints(wps, 0, wps.length);
       expect(wps[0]).toBe(cells[0]);

@@ -44,6 +44,8 @@ describe('path kind', () => {
       const k = ref.writeWaypoints(wps, 0, 64);
       expect(out[PATH_WAYPOINTS]).toBe(k);
       expect(Array.from(runner.arenaI32.subarray(0, k))).toEqual(Array.from(wps.subarray(0, k)));
+      // Jump-point mode (the game's): the same cost, possibly another path of that cost.
+      expect(runner.run(PATH, [sx, sy, gx, gy, 64, 2, 1_000_000])[PATH_COST]).toBeCloseTo(want, 9);
     }
     expect(found).toBeGreaterThan(30);
   });
