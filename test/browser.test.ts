@@ -167,6 +167,8 @@ describe('debug panel in Chromium without cross-origin isolation', () => {
     expect(banner).toContain('not cross-origin isolated');
     expect(banner).toContain('Cross-Origin-Embedder-Policy: require-corp');
     expect(banner).toContain('workers: 0');
+    // The banner is the engine's own refusal (EngineError NOT_ISOLATED), not the page's guess.
+    expect(await page.getAttribute('[data-testid="isolation"]', 'data-code')).toBe('NOT_ISOLATED');
     expect(await page.isDisabled('[data-testid="kill-worker"]')).toBe(true);
     await page.click('[data-testid="quick-test"]');
     await page.waitForFunction(() => document.querySelector<HTMLElement>('[data-testid="quick-result"]')?.dataset.ok !== undefined, null, {

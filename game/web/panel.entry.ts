@@ -95,20 +95,13 @@ class Panel {
   private lights: HTMLElement[] = [];
   private readonly histCols: HTMLElement[] = [];
   private readonly histCaps: HTMLElement[] = [];
-  private readonly isolated: boolean;
+  private isolated: boolean;
 
   constructor() {
-    const iso = isolationStatus();
-    this.isolated = iso.isolated;
-    if (!iso.isolated) {
-      ui.isolation.hidden = false;
-      ui.isolation.textContent =
-        `${iso.message} Falling back to inline mode (workers: 0): every job runs on this page's thread inside poll(), ` +
-        'correct but slower, and Kill worker has nothing to kill.';
-      installInlineFallback();
-      ui.count.value = '0';
-      ui.count.disabled = true;
-    }
+    this.isolated = isolationStatus().isolated;
+    // The level's nav grid is shared memory too; without isolation it needs the stand-in
+    // before anything is built. The engine still refuses workers (see boot).
+    if (!this.isolated) installInlineFallback();
     const labels = ['0', '1', '2', '3+'];
     for (let i = 0; i < 4; i++) {
       const col = document.createElement('div');
@@ -135,13 +128,28 @@ class Panel {
     this.scene = new PanelScene();
     this.router.set(CLIENT_GAME, this.scene);
     ui.gameInfo.textContent = `${this.scene.grid.width}×${this.scene.grid.height} level · ${this.scene.agentCount} agents · ${this.scene.physics.crateCount} crates`;
-    await this.startEngine(this.isolated ? Number(ui.count.value) : 0);
+    try {
+      await this.startEngine(Number(ui.count.value), true);
+    } catch (err) {
+      if (!(err instanceof EngineError && err.code === 'NOT_ISOLATED')) throw err;
+      // The engine refused to start workers without shared memory and said why: show
+      // that, and run inline rather than leave a blank page.
+      this.isolated = false;
+      ui.isolation.hidden = false;
+      ui.isolation.dataset.code = err.code;
+      ui.isolation.textContent =
+        `${err.message} Falling back to inline mode (workers: 0): every job runs on this page's thread inside poll(), ` +
+        'correct but slower, and Kill worker has nothing to kill.';
+      ui.count.value = '0';
+      await this.startEngine(0);
+    }
     this.last = performance.now();
     this.loopTimer = setInterval(() => this.tick(), 4);
     requestAnimationFrame(this.render);
   }
 
-  private async startEngine(workers: number): Promise<void> {
+  /** `quietIsolation`: a NOT_ISOLATED refusal is rethrown without marking the page failed (boot falls back). */
+  private async startEngine(workers: number, quietIsolation = false): Promise<void> {
     this.mode = 'starting';
     setStatus(`starting ${workers} worker(s)…`);
     const base = new URL('.', location.href);
@@ -165,6 +173,7 @@ class Panel {
       setStatus(`engine running: ${where}${this.isolated ? ', cross-origin isolated' : ', NOT cross-origin isolated'}`, 'ok');
       document.body.dataset.ready = '1';
     } catch (err) {
+      if (quietIsolation && err instanceof EngineError && err.code === 'NOT_ISOLATED') throw err;
       this.mode = 'failed';
       const e = err as Error;
       const code = err instanceof EngineError ? `${err.code}: ` : '';
