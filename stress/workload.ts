@@ -5,11 +5,12 @@
  * scene, plus a sprinkle of the seed's COMPUTE_HEAVY jobs. Results are applied to
  * per-agent state, and each job is tagged with its agent so results route back.
  *
- * Per frame, about 11 ms of worker time on this kind of machine (measured per kind):
- *   40 local paths (~55 us) + 2 cross-level paths (~2 ms) + 1 distance window 32x32
- *   (~0.4 ms) + 16 predictions of 30 steps (~0.15 ms) + 2 batches of 64 rays
- *   (~0.25 ms) + 60 compute-heavy (~10 us): a third of two cores, leaving headroom
- *   for the main thread.
+ * Per frame (a fixed mix, one job per agent in turn):
+ *   24 local paths (~55 us each, measured alone) + 1 cross-level path (~2 ms) + 1 distance
+ *   window 32x32 (~0.4 ms) + 8 predictions of 30 steps (~0.15 ms) + 2 batches of 64
+ *   rays (~0.25 ms) + 40 COMPUTE_HEAVY (~10 us) = 76 jobs and about 6 ms of handler
+ *   time: a tenth of two cores on a quiet machine, leaving room for the main thread,
+ *   for the slowdown of four workers sharing two cores, and for chaos recoveries.
  *
  * Main thread only. submitFrame and apply allocate nothing.
  */
