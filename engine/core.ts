@@ -267,7 +267,12 @@ export class EngineCore {
     this.host = host;
     this.hostName = host?.name ?? 'inline';
     this.workerUrl = opts.workerUrl ?? builtModuleUrl(import.meta.url, './worker-entry.js');
-    this.sab = new SharedArrayBuffer(layout.totalBytes);
+    // Inline mode shares memory with no other thread, and every Atomics operation it
+    // uses works on a plain ArrayBuffer: so a page without cross-origin isolation (no
+    // SharedArrayBuffer) still runs the engine, on its own thread.
+    this.sab = (
+      opts.workers === 0 && typeof SharedArrayBuffer !== 'function' ? new ArrayBuffer(layout.totalBytes) : new SharedArrayBuffer(layout.totalBytes)
+    ) as SharedArrayBuffer;
     writeHeader(this.sab, layout);
     this.header = new Int32Array(this.sab, 0, HEADER_BYTES / 4);
     this.slotWords = new Int32Array(this.sab, layout.slotTable, layout.jobSlots);
