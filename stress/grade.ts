@@ -176,15 +176,20 @@ function findIssues(r: StressResult, m: GradeMetrics): Issue[] {
   if (m.p99Frames > 2) {
     out.push({ severity: 'warn', text: `p99 latency ${r.latencyMs.p99.toFixed(1)} ms is ${m.p99Frames.toFixed(1)} frames, over the 2-frame budget` });
   }
-  if (j.rejected > 0) {
+  const refusedOnPurpose = r.faults ? r.faults.malformedRejected : 0;
+  if (j.rejected - refusedOnPurpose > 0) {
     const reasons = Object.entries(r.rejectedByReason).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ');
-    const sev: Severity = r.mode === 'burst' ? 'info' : 'warn';
-    out.push({ severity: sev, text: `${fmt(j.rejected)} submit(s) refused at once, with a reason (${reasons})${r.mode === 'burst' ? ': admission control shed the excess instead of queueing it' : ''}` });
+    if (r.mode === 'burst') {
+      out.push({ severity: 'info', text: `${fmt(j.rejected)} submit(s) refused at once, with a reason (${reasons}): admission control shed the excess instead of queueing it` });
+    } else {
+      const sev: Severity = m.refusedPct > 1 ? 'warn' : 'info';
+      out.push({ severity: sev, text: `${fmt(j.rejected - refusedOnPurpose)} of the game's submits (${m.refusedPct.toFixed(1)} %) refused at once, with a reason (all refusals: ${reasons})` });
+    }
   }
   if (j.expired > 0) out.push({ severity: 'info', text: `${fmt(j.expired)} job(s) expired past their deadline frame without running` });
   if (r.faults) {
     const f = r.faults;
-    out.push({ severity: 'info', text: `faults injected: ${f.kills} kill(s), ${f.hangs} hang(s), ${f.throws} throw(s), ${f.malformed} malformed submit(s)` });
+    out.push({ severity: 'info', text: `faults injected: ${f.kills} kill(s), ${f.hangs} hang(s), ${f.throws} throw(s), ${f.malformed} malformed submit(s), ${f.malformedRejected} of them refused` });
     if (f.malformedRejected !== f.malformed) {
       out.push({ severity: 'warn', text: `${f.malformed - f.malformedRejected} malformed submit(s) were accepted instead of refused` });
     }
