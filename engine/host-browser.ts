@@ -16,7 +16,8 @@
  *   worker code starts); the browser releases it only when the worker's thread is gone.
  *   After terminate() the host asks for the same lock and reports the exit when it is
  *   granted: that is the browser's exit event. Without Web Locks (or if the lock is not
- *   granted within EXIT_CONFIRM_MS) the exit is reported after that cap.
+ *   granted within EXIT_CONFIRM_MS) the exit is reported after that cap, which is longer
+ *   than Chromium's own forced-termination delay.
  * - A worker is seen to end when the engine terminates it (reason `terminated`) or when an
  *   uncaught error reaches `onerror` (reason `error`); in the second case this host
  *   terminates it, so that, as on Node, an uncaught error ends the thread. The exit code
@@ -91,8 +92,9 @@ class BrowserHostedWorker implements HostedWorker {
       cb.onError(message, stack);
       this.end('error');
     };
-    // ORDERING: messages posted before the worker's module has run are queued by the
-    // browser and delivered to the first `message` listener, so init cannot be lost.
+    // ORDERING: messages posted before the worker's script has run are queued until it has
+    // been evaluated; worker.entry.ts registers its listener during evaluation, so the init
+    // cannot be lost.
     const message = typeof init === 'object' && init !== null ? { ...init, [LIFE_LOCK_FIELD]: this.lockName } : init;
     this.worker.postMessage(message);
   }
@@ -118,12 +120,15 @@ class BrowserHostedWorker implements HostedWorker {
     const lm = locks();
     // ORDERING: granted only after the worker's agent is gone, so nothing the worker
     // could still write to shared memory is in flight when the engine recovers its rings.
+    // The host then keeps the lock for good: a worker terminated before it took the lock
+    // (during init) waits for it forever instead of starting the job loop as a zombie.
+    // Without Web Locks, only the cap reports the exit.
     if (lm) {
       lm.request(this.lockName, () => {
         setTimeout(report, 0);
+        return new Promise<void>(() => {});
       }).catch(() => setTimeout(report, 0));
     }
-    else setTimeout(report, 0);
   }
 
   /** Resolves once the exit has been reported (the thread has stopped, or the cap passed). */

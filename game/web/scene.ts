@@ -58,7 +58,6 @@ export class PanelScene implements FrameClient {
   pathsMissed = 0;
   private readonly rnd: () => number;
   private readonly params = new Float64Array(8);
-  private readonly vel = new Float64Array(3);
   private readonly submitOpts: SubmitOptions = { deadlineFrames: DEADLINE_FRAMES };
   private engine: SceneEngine | null = null;
   private pathKind = -1;
@@ -128,7 +127,7 @@ export class PanelScene implements FrameClient {
       }
     }
     if (frame >= this.nextLaunch && !this.paused) {
-      this.launch(e, frame);
+      this.launch(e);
       this.nextLaunch = frame + 20;
     }
     this.physics.step();
@@ -153,7 +152,7 @@ export class PanelScene implements FrameClient {
   }
 
   /** Throws a projectile from a random agent and asks the engine where it will land. */
-  private launch(e: SceneEngine, _frame: number): void {
+  private launch(e: SceneEngine): void {
     const k = this.nextProjectile;
     this.nextProjectile = (k + 1) % this.physics.projectileCount;
     const a = Math.floor(this.rnd() * this.agentCount);
