@@ -10,6 +10,9 @@
  */
 import { EngineError } from '../engine/errors.js';
 
+/** Float slack for step arithmetic: 3 * (1000 / 30) must count as 100 ms. */
+const EPS_MS = 1e-6;
+
 export interface FixedLoopOptions {
   /** Steps per second. Default 30. */
   hz?: number;
@@ -67,16 +70,17 @@ export class FixedLoop {
     }
     this.acc += e;
     let n = 0;
-    while (this.acc >= this.stepMs && n < this.maxCatchUp && this.frame < this.stopAt) {
+    while (this.acc + EPS_MS >= this.stepMs && n < this.maxCatchUp && this.frame < this.stopAt) {
       this.stepFn(this.frame);
       this.frame++;
       this.acc -= this.stepMs;
       n++;
     }
-    if (this.acc >= this.stepMs) {
+    if (this.acc < 0) this.acc = 0;
+    if (this.acc + EPS_MS >= this.stepMs) {
       if (n === this.maxCatchUp) this.cappedTicks++;
       // Keep the fraction so alpha stays meaningful; the whole steps are forgiven.
-      const owed = Math.floor(this.acc / this.stepMs) * this.stepMs;
+      const owed = Math.min(this.acc, Math.floor((this.acc + EPS_MS) / this.stepMs) * this.stepMs);
       this.droppedMs += owed;
       this.acc -= owed;
     }

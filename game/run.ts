@@ -61,6 +61,8 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     kindModules: [builtModuleUrl(import.meta.url, './kinds.js')],
     shared: { nav: grid.sab },
     arenaBytes: 8 << 20,
+    // Each worker builds a Rapier world and A* scratch at init; give a loaded machine time.
+    initTimeoutMs: 30_000,
   });
   let world: GameWorld | null = null;
   let killed = 0;

@@ -14,7 +14,7 @@
  * A new request for a key supersedes the previous one if that has not been applied:
  * the old job is cancelled if it has not started and its result is ignored otherwise.
  *
- * Per-frame path (request, poll, applyDue) allocates nothing: every per-key field is a
+ * Per-frame path (request, flush, poll, applyDue) allocates nothing: every per-key field is a
  * typed array sized at addChannel, the poll callback is created once.
  *
  * Threads: main thread only, the same thread that drives the engine.
@@ -70,6 +70,8 @@ const WAITING = 1;
 const READY = 2;
 /** The engine job ended without a result, or was never accepted: compute it ourselves (deterministic). */
 const LOST = 3;
+/** Requested this frame, not yet handed to the engine (flush). */
+const QUEUED = 4;
 
 /** One key space of one kind. Fields are read by the apply callback; written only by FrameSync. */
 export class Channel {
@@ -188,8 +190,11 @@ export class FrameSync {
   readonly submittedPerFrame: Int32Array;
   readonly resultsPerFrame: Int32Array;
   framesRecorded = 0;
-  private frameMs = 0;
-  private frameFallbackMs = 0;
+  /**
+   * This frame's engine time and fallback time, ms. A typed array: a double stored in
+   * an object field can box a fresh number on every update.
+   */
+  private readonly frameTime = new Float64Array(2);
   private frameSubmitted = 0;
   private frameResults = 0;
   private readonly kindToChannel: Int32Array;
@@ -198,6 +203,9 @@ export class FrameSync {
   private readonly optsBest: SubmitOptions = { deadlineFrames: 2 };
   private readonly optsArena: SubmitOptions = { arenaOffset: 0, arenaBytes: 0 };
   private readonly onResult: (r: ResultView) => void;
+  private queueCh = new Int32Array(1024);
+  private queueKey = new Int32Array(1024);
+  private queued = 0;
 
   constructor(engine: SyncEngine, runner: KindRunner, opts: SyncOptions = {}) {
     const policy = opts.policy ?? 'deterministic';
@@ -263,37 +271,71 @@ export class FrameSync {
    * the deterministic results due now. Call once per fixed step, before game logic.
    */
   beginFrame(frame: number): void {
+    // Requests left unflushed belong to the frame that made them.
+    this.flush();
     this.closeFrame();
     const t0 = this.now();
     this.frame = frame;
     this.engine.beginFrame(frame);
     this.engine.poll(this.onResult);
     this.applyDue(frame);
-    this.frameMs += this.now() - t0;
+    this.frameTime[0] += this.now() - t0;
   }
 
   /**
-   * Asks for a job of channel `ch` for `key` with the channel's first `n` params from
-   * `params`. Supersedes an unapplied request for the same key. Returns the job id or a
-   * negative Rejection (a refused deterministic request is still honoured at its frame).
+   * Asks for a job of channel `ch` for `key` with the first `n` values of `params`
+   * (write arena input into ch.input* at key * inputBytes first). Supersedes an
+   * unapplied request for the same key. The request is queued and reaches the engine
+   * at flush(): one timed submit pass per frame instead of a clock read per job.
    */
-  request(ch: Channel, key: number, params: Float64Array, n: number): number {
-    const t0 = this.now();
-    const e = this.engine;
-    if (ch.status[key] !== IDLE) {
-      if (ch.jobId[key] >= 0) e.cancel(ch.jobId[key]);
+  request(ch: Channel, key: number, params: ArrayLike<number>, n: number): void {
+    const st = ch.status[key];
+    if (st !== IDLE) {
+      if (st !== QUEUED && ch.jobId[key] >= 0) this.engine.cancel(ch.jobId[key]);
       ch.superseded++;
       this.supersededJobs++;
     }
     const pb = key * MAX_PARAMS;
-    const sp = ch.submitParams;
-    // A wrong count stays wrong: the engine refuses it as bad-params, as it should.
+    // A wrong count stays wrong: the engine refuses it as bad-params at flush, as it should.
     const m = n < MAX_PARAMS ? n : MAX_PARAMS;
     for (let i = 0; i < m; i++) ch.params[pb + i] = params[i];
-    for (let i = 0; i < sp.length; i++) sp[i] = i < n ? params[i] : NaN;
     ch.paramCount[key] = m;
-    params = sp;
     ch.submitFrame[key] = this.frame;
+    ch.jobId[key] = -1;
+    if (st !== QUEUED) {
+      if (this.queued === this.queueCh.length) this.growQueue();
+      this.queueCh[this.queued] = ch.index;
+      this.queueKey[this.queued] = key;
+      this.queued++;
+    }
+    ch.status[key] = QUEUED;
+  }
+
+  /** Doubles the request queue. Allocates: only when a frame queues more than ever before. */
+  private growQueue(): void {
+    const c = new Int32Array(this.queueCh.length * 2);
+    const k = new Int32Array(this.queueKey.length * 2);
+    c.set(this.queueCh);
+    k.set(this.queueKey);
+    this.queueCh = c;
+    this.queueKey = k;
+  }
+
+  /** Submits every queued request to the engine, in request order. Call once after the frame's game logic. */
+  flush(): void {
+    if (this.queued === 0) return;
+    const t0 = this.now();
+    for (let q = 0; q < this.queued; q++) this.submitQueued(this.channels[this.queueCh[q]], this.queueKey[q]);
+    this.queued = 0;
+    this.frameTime[0] += this.now() - t0;
+  }
+
+  private submitQueued(ch: Channel, key: number): void {
+    const e = this.engine;
+    const sp = ch.submitParams;
+    const pb = key * MAX_PARAMS;
+    const n = ch.paramCount[key];
+    for (let i = 0; i < sp.length; i++) sp[i] = i < n ? ch.params[pb + i] : NaN;
     let opts: SubmitOptions = ch.policy === 'deterministic' ? this.optsDet : this.optsBest;
     if (ch.policy === 'bestEffort') this.optsBest.deadlineFrames = ch.maxAge;
     let id: number;
@@ -312,10 +354,10 @@ export class FrameSync {
         o.arenaBytes = ch.payloadBytes;
         o.deadlineFrames = ch.policy === 'bestEffort' ? ch.maxAge : undefined;
         opts = o;
-        id = e.submit(ch.kindId, params, key, opts);
+        id = e.submit(ch.kindId, sp, key, opts);
       }
     } else {
-      id = e.submit(ch.kindId, params, key, opts);
+      id = e.submit(ch.kindId, sp, key, opts);
     }
     this.submitted++;
     ch.submitted++;
@@ -328,8 +370,6 @@ export class FrameSync {
       ch.jobId[key] = id;
       ch.status[key] = WAITING;
     }
-    this.frameMs += this.now() - t0;
-    return id;
   }
 
   /** True while key has a request that has not been applied. */
@@ -397,13 +437,16 @@ export class FrameSync {
   /** Applies every deterministic result due at `frame`, computing the missing ones now. */
   private applyDue(frame: number): void {
     const e = this.engine;
+    // Fallback time runs from the frame's first fallback to the end of this pass: one
+    // clock read pair per frame that has any, none for frames that have none.
+    let tf = -1;
     for (let c = 0; c < this.channels.length; c++) {
       const ch = this.channels[c];
       if (ch.policy !== 'deterministic') continue;
       for (let key = 0; key < ch.keys; key++) {
         const st = ch.status[key];
         if (st === IDLE || ch.submitFrame[key] + ch.k > frame) continue;
-        const tf = st === WAITING || st === LOST ? this.now() : 0;
+        if (tf < 0 && (st === WAITING || st === LOST)) tf = this.now();
         if (st === WAITING) {
           this.inlineFallbacks++;
           if (!e.runInline(ch.jobId[key], this.onResult)) {
@@ -415,12 +458,12 @@ export class FrameSync {
           if (ch.status[key] === WAITING) this.inlineFallbacks--;
           this.runLost(ch, key);
         }
-        if (tf !== 0) this.frameFallbackMs += this.now() - tf;
         ch.status[key] = IDLE;
         ch.jobId[key] = -1;
         this.finish(ch, key, frame - ch.submitFrame[key]);
       }
     }
+    if (tf >= 0) this.frameTime[1] += this.now() - tf;
   }
 
   /** Computes a deterministic job the engine could not deliver, with the game's own runner. */
@@ -444,19 +487,20 @@ export class FrameSync {
   private closeFrame(): void {
     if (this.frame < 0) return;
     const i = this.framesRecorded % this.historyFrames;
-    this.engineMs[i] = this.frameMs;
-    this.fallbackMs[i] = this.frameFallbackMs;
-    this.frameFallbackMs = 0;
+    this.engineMs[i] = this.frameTime[0];
+    this.fallbackMs[i] = this.frameTime[1];
+    this.frameTime[0] = 0;
+    this.frameTime[1] = 0;
     this.submittedPerFrame[i] = this.frameSubmitted;
     this.resultsPerFrame[i] = this.frameResults;
     this.framesRecorded++;
-    this.frameMs = 0;
     this.frameSubmitted = 0;
     this.frameResults = 0;
   }
 
   /** Ends the run's last frame so its metrics count. Call once after the last step. */
   endRun(): void {
+    this.flush();
     this.closeFrame();
     this.frame = -1;
   }

@@ -208,6 +208,7 @@ export class GameWorld {
     this.updateRays(frame);
     this.updateProjectiles(frame);
     this.updatePredictions();
+    this.sync.flush();
     this.physics.step();
     let h = 0x811c9dc5;
     for (let i = 0; i < this.hashViews.length; i++) h = fnv1a(this.hashViews[i], h);
