@@ -7,9 +7,9 @@
 import { EngineCore } from '../engine/core.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { EngineError } from '../engine/errors.js';
-import { generateLevel } from './grid.js';
+import { generateLevel, mulberry32, type NavGrid } from './grid.js';
 import { KindRunner } from './kind-runner.js';
-import { kinds } from './kinds.js';
+import { PATH_MOVES_8_JUMP, kinds } from './kinds.js';
 import { FixedLoop } from './loop.js';
 import { initRapier } from './physics.js';
 import type { ApplyPolicy, SyncMetrics } from './sync.js';
@@ -48,6 +48,37 @@ export interface GameReport extends SyncMetrics {
   wall_ms: number;
 }
 
+/**
+ * Runs every game kind a few hundred times on this thread before the first frame, so
+ * a deterministic fallback (which runs the same handler code here) meets optimised
+ * code rather than the interpreter in the middle of a frame.
+ */
+function warmUp(runner: KindRunner, grid: NavGrid): void {
+  const rnd = mulberry32(grid.seed ^ 0x5a5a);
+  const cell = (): number => {
+    for (;;) {
+      const c = Math.floor(rnd() * grid.cells.length);
+      if (grid.cells[c] === 0) return c;
+    }
+  };
+  const W = grid.width;
+  const PATH = runner.indexOf('path');
+  const DIST = runner.indexOf('distances');
+  const PRED = runner.indexOf('physics.predict');
+  const RAYS = runner.indexOf('physics.raycasts');
+  for (let i = 0; i < 300; i++) {
+    const a = cell(), b = cell();
+    runner.run(PATH, [a % W, (a / W) | 0, b % W, (b / W) | 0, 64, PATH_MOVES_8_JUMP, 40_000]);
+    runner.run(PRED, [(a % W) + 0.5, 1, ((a / W) | 0) + 0.5, 8 * (rnd() - 0.5), 4, 8 * (rnd() - 0.5), 0.15, 60]);
+    if (i % 10 === 0) {
+      runner.run(DIST, [a % W, (a / W) | 0, Math.max(0, (a % W) - 32), Math.max(0, ((a / W) | 0) - 32), 64, 64, 1]);
+      const f = runner.arenaF32;
+      for (let r = 0; r < 64; r++) f.set([(a % W) + 0.5, 0.5, ((a / W) | 0) + 0.5, (b % W) + 0.5, 0.5, ((b / W) | 0) + 0.5], r * 6);
+      runner.run(RAYS, [64]);
+    }
+  }
+}
+
 export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   const frames = opts.frames ?? 3000;
   const workers = opts.workers ?? 4;
@@ -68,6 +99,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   let killed = 0;
   try {
     const runner = await KindRunner.create(kinds, { workerIndex: -1, shared: { nav: grid.sab }, config: {} }, 1 << 20);
+    warmUp(runner, grid);
     world = new GameWorld(grid, engine, runner, opts);
     const w = world;
     const kills = new Set(opts.killAtFrames ?? []);

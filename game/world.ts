@@ -53,9 +53,12 @@ const RAY_FRAMES = 15;
 const PROJECTILE_LIFE = 75;
 const PREDICT_STEPS = 60;
 
-/** FNV-1a over bytes, continuing from `h`. */
-export function fnv1a(bytes: Uint8Array, h = 0x811c9dc5): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+/**
+ * FNV-1a over 32-bit words (a quarter of the steps of the byte-wise hash), continuing
+ * from `h`. The state arrays are all a multiple of 4 bytes long.
+ */
+export function fnv1a(words: Int32Array, h = 0x811c9dc5): number {
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
   return h >>> 0;
 }
 
@@ -103,7 +106,7 @@ export class GameWorld {
   private predictNext = 0;
   private nextProjectile = 0;
   private readonly rayBatches: number;
-  private readonly hashViews: Uint8Array[];
+  private readonly hashViews: Int32Array[];
 
   // agentI32 field offsets (stride A_STRIDE).
   static readonly A_GOAL = 0;
@@ -149,7 +152,8 @@ export class GameWorld {
     this.physics = new GamePhysics(grid, { crates: o.crates, projectiles: o.projectiles, seed: o.seed });
     this.pos = new Float64Array(2 * n);
     this.agentI32 = new Int32Array(GameWorld.A_STRIDE * n);
-    this.flags = new Uint8Array(2 * n);
+    // Rounded up to whole words for the hash.
+    this.flags = new Uint8Array(4 * Math.ceil((2 * n) / 4));
     this.paths = new Int32Array(o.maxWaypoints * n);
     this.predicted = new Float64Array(4 * this.physics.bodies.length);
     this.projectileAge = new Int32Array(o.projectiles).fill(-1);
@@ -191,11 +195,11 @@ export class GameWorld {
       this.pos[2 * a + 1] = Math.floor(c / W) + 0.5;
     }
     this.hashViews = [
-      new Uint8Array(this.pos.buffer),
-      new Uint8Array(this.agentI32.buffer),
-      this.flags,
-      new Uint8Array(this.predicted.buffer),
-      new Uint8Array(this.physics.poses.buffer),
+      new Int32Array(this.pos.buffer),
+      this.agentI32,
+      new Int32Array(this.flags.buffer),
+      new Int32Array(this.predicted.buffer),
+      new Int32Array(this.physics.poses.buffer),
     ];
   }
 
