@@ -1,0 +1,814 @@
+/**
+ * Model-based fuzzing of the engine's public API, shared by test/fuzz.test.ts (a short
+ * run inside `npm test`) and test/fuzz-cli.ts (`npm run fuzz -- --runs N [--seed S]`).
+ *
+ * fast-check generates sequences of commands (submit valid and malformed jobs, bursts,
+ * poll, cancel, runInline, advance the frame, kill a worker, hang a worker, crash a
+ * worker, make a handler throw, shut down) and runs them against a real engine with two
+ * real worker threads. A reference model follows along: the jobs it expects, which
+ * outcomes each may end in, and what the counters must read. After every command and at
+ * the end of every sequence the engine is checked against it:
+ *
+ * - every accepted job ends in exactly one outcome; nothing is delivered twice, for a
+ *   cancelled job, or for an id that was never handed out;
+ * - a done job's values (and arena bytes) equal what the kind's handler computes when
+ *   called directly on this thread with the same inputs;
+ * - a failure is explained: the handler throws, the job hangs or crashes its worker, a
+ *   worker was lost while the job was in flight, or the engine was shutting down;
+ *   `expired` only for a job whose deadline frame had passed;
+ * - malformed submits return the exact rejection code, and the counters (submitted,
+ *   rejected by reason, completed, failed, expired, cancelled, in flight) equal the model's;
+ * - after every fault a new job is accepted and completes, and after every sequence the
+ *   arena is empty again.
+ *
+ * One engine serves many sequences (each ends with nothing in flight), so a few hundred
+ * sequences take seconds; a shutdown, or a failed sequence, replaces it.
+ *
+ * Threads: main thread only.
+ */
+import * as fc from 'fast-check';
+import type { EngineEvent, EngineStats, ResultView, SubmitOptions } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
+import type { JobContext, JobKind } from '../engine/kind.js';
+import { NO_DEADLINE } from '../engine/layout.js';
+import { Outcome, Rejection, outcomeName, rejectionName } from '../engine/outcome.js';
+import { builtModuleUrl } from '../engine/paths.js';
+import { arenaKind, echoKind, sumInputKind, throwKind } from './fixtures/kinds.js';
+
+/** The engine every sequence runs against. */
+export const FUZZ_ENGINE = {
+  workers: 2,
+  jobCapacity: 256,
+  arenaBytes: 64 * 1024,
+  heartbeatMs: 20,
+  hangTimeoutMs: 200,
+  // Sequences kill workers by the hundred; the default cap would leave a worker dead.
+  maxRespawnsPerMinute: 1_000_000,
+} as const;
+
+const FIXTURE_KINDS = builtModuleUrl(import.meta.url, './fixtures/kinds.js');
+/** Longest wait for an outcome (or a live worker) before the sequence fails, ms. */
+const SETTLE_MS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash';
+type JobState = 'pending' | 'done' | 'failed' | 'expired' | 'cancelled';
+
+interface ModelJob {
+  readonly id: number;
+  readonly cls: JobClass;
+  readonly kind: number;
+  readonly tag: number;
+  readonly frame: number;
+  readonly deadline: number;
+  readonly label: string;
+  /** What the handler computes for these inputs, run directly on this thread. */
+  readonly expectValues: readonly number[];
+  /** test.arena: the int32 values its arena slice must hold. */
+  readonly expectArena: readonly number[];
+  /** test.throw: the message the handler throws. */
+  readonly expectMessage: string;
+  state: JobState;
+  /** A worker was lost (exit, hang, out of memory) while this job was in flight. */
+  exposed: boolean;
+  /** The frame moved past its deadline frame while it was in flight. */
+  expirable: boolean;
+}
+
+/** Counts across every sequence an env ran; the CLI prints them. */
+export interface FuzzTotals {
+  runs: number;
+  commands: number;
+  submits: number;
+  jobs: number;
+  rejected: number;
+  malformed: number;
+  faults: { kills: number; hangs: number; crashes: number; throws: number; shutdowns: number };
+  outcomes: { done: number; failed: number; expired: number; cancelled: number };
+  inlineRuns: number;
+  engines: number;
+  workerEvents: number;
+}
+
+export const emptyTotals = (): FuzzTotals => ({
+  runs: 0,
+  commands: 0,
+  submits: 0,
+  jobs: 0,
+  rejected: 0,
+  malformed: 0,
+  faults: { kills: 0, hangs: 0, crashes: 0, throws: 0, shutdowns: 0 },
+  outcomes: { done: 0, failed: 0, expired: 0, cancelled: 0 },
+  inlineRuns: 0,
+  engines: 0,
+  workerEvents: 0,
+});
+
+// ---------------------------------------------------------------- the oracle
+
+const oracleBuf = new ArrayBuffer(1 << 20);
+const oracleCtx: JobContext<unknown> = {
+  state: undefined,
+  env: { workerIndex: -1, shared: {}, config: {} },
+  jobId: 0,
+  tag: 0,
+  submitFrame: 0,
+  arenaOffset: 0,
+  arenaBytes: 0,
+  arenaU8: new Uint8Array(oracleBuf),
+  arenaI32: new Int32Array(oracleBuf),
+  arenaF32: new Float32Array(oracleBuf),
+  arenaF64: new Float64Array(oracleBuf),
+};
+const oracleOut = new Float64Array(16);
+
+/** Runs `kind`'s handler here, on this thread, with a private arena. */
+function oracle(kind: JobKind<any>, params: readonly number[], tag: number, frame: number, input: Int32Array | null, arenaBytes: number): {
+  values: number[];
+  arena: number[];
+  message: string;
+} {
+  const ctx = oracleCtx as { -readonly [K in keyof JobContext<unknown>]: JobContext<unknown>[K] };
+  ctx.tag = tag;
+  ctx.submitFrame = frame;
+  ctx.arenaOffset = 0;
+  ctx.arenaBytes = arenaBytes;
+  ctx.arenaI32.fill(0, 0, arenaBytes >> 2);
+  if (input) ctx.arenaI32.set(input, 0);
+  try {
+    kind.run(Float64Array.from(params), oracleOut, ctx);
+  } catch (err) {
+    return { values: [], arena: [], message: (err as Error).message };
+  }
+  return {
+    values: Array.from(oracleOut.subarray(0, kind.results.length)),
+    arena: kind === arenaKind ? Array.from(ctx.arenaI32.subarray(0, arenaBytes >> 2)) : [],
+    message: '',
+  };
+}
+
+// ---------------------------------------------------------------- model and real side
+
+export interface Model {
+  readonly jobs: Map<number, ModelJob>;
+  readonly pending: Set<number>;
+  frame: number;
+  shut: boolean;
+  submits: number;
+  rejected: number;
+  readonly rejectedBy: Map<number, number>;
+  done: number;
+  failed: number;
+  expired: number;
+  cancelled: number;
+  workerEvents: number;
+  faults: number;
+  /** Violations seen inside callbacks; thrown by the next check. */
+  readonly errors: string[];
+}
+
+/** One sequence's view of the engine. */
+export class Run {
+  readonly env: FuzzEnv;
+  readonly engine: EngineCore;
+  readonly model: Model;
+  readonly base: EngineStats;
+  readonly baseStale: number;
+  readonly ids: Record<JobClass, number>;
+  /** Set by poll's sink so a command can count what one call delivered. */
+  delivered = 0;
+  readonly sink: (r: ResultView) => void;
+
+  constructor(env: FuzzEnv, engine: EngineCore) {
+    this.env = env;
+    this.engine = engine;
+    this.base = engine.stats();
+    this.baseStale = engine.staleRecords;
+    this.ids = {
+      echo: engine.kindId('test.echo'),
+      arena: engine.kindId('test.arena'),
+      sum: engine.kindId('test.sum-input'),
+      throw: engine.kindId('test.throw'),
+      hang: engine.kindId('test.hang'),
+      crash: engine.kindId('test.crash'),
+    };
+    this.model = {
+      jobs: new Map(),
+      pending: new Set(),
+      frame: engine.frame,
+      shut: false,
+      submits: 0,
+      rejected: 0,
+      rejectedBy: new Map(),
+      done: 0,
+      failed: 0,
+      expired: 0,
+      cancelled: 0,
+      workerEvents: 0,
+      faults: 0,
+      errors: [],
+    };
+    this.sink = (r) => {
+      this.delivered++;
+      this.deliver(r, 'poll');
+    };
+    engine.onEvent = (e: EngineEvent) => {
+      if (e.type === 'worker-exit' || e.type === 'worker-hung' || e.type === 'worker-out-of-memory') {
+        this.model.workerEvents++;
+        this.env.totals.workerEvents++;
+        for (const id of this.model.pending) this.model.jobs.get(id)!.exposed = true;
+      }
+    };
+  }
+
+  private fail(msg: string): void {
+    this.model.errors.push(msg);
+  }
+
+  /** Checks one delivered result against the model and records its outcome. */
+  deliver(r: ResultView, via: 'poll' | 'inline' | 'shutdown'): void {
+    const m = this.model;
+    const j = m.jobs.get(r.jobId);
+    if (j === undefined) return this.fail(`${via}: result for job ${r.jobId}, which was never handed out in this sequence`);
+    if (j.state !== 'pending') return this.fail(`${via}: second outcome for ${j.label} (already ${j.state}), now ${outcomeName(r.status)}`);
+    const where = `${via}: ${j.label}`;
+    if (r.kind !== j.kind || r.tag !== j.tag || r.submitFrame !== j.frame || r.deadlineFrame !== j.deadline) {
+      this.fail(`${where}: routing fields kind ${r.kind} tag ${r.tag} frame ${r.submitFrame} deadline ${r.deadlineFrame} do not match the submit`);
+    }
+    if (via === 'inline' ? r.worker !== -1 : !(r.worker >= 0 && r.worker < this.engine.workerCount)) {
+      this.fail(`${where}: worker ${r.worker} is not a possible runner for a ${via} result`);
+    }
+    const reason = r.error?.reason ?? null;
+    switch (r.status) {
+      case Outcome.Done: {
+        j.state = 'done';
+        m.done++;
+        if (j.cls !== 'echo' && j.cls !== 'arena' && j.cls !== 'sum') return this.fail(`${where}: a ${j.cls} job cannot complete`);
+        if (r.error !== null) this.fail(`${where}: done with an error attached`);
+        const got = Array.from(r.values.subarray(0, r.valueCount));
+        if (got.length !== j.expectValues.length || got.some((v, i) => !Object.is(v, j.expectValues[i]))) {
+          this.fail(`${where}: values ${JSON.stringify(got)}, the handler computes ${JSON.stringify(j.expectValues)}`);
+        }
+        if (j.cls === 'arena') {
+          const a = this.engine.arenaI32;
+          const base = r.arenaOffset >> 2;
+          for (let i = 0; i < j.expectArena.length; i++) {
+            if (a[base + i] !== j.expectArena[i]) {
+              this.fail(`${where}: arena word ${i} is ${a[base + i]}, expected ${j.expectArena[i]}`);
+              break;
+            }
+          }
+        }
+        break;
+      }
+      case Outcome.Failed: {
+        j.state = 'failed';
+        m.failed++;
+        if (r.error === null) return this.fail(`${where}: failed without an error`);
+        const ok =
+          (reason === 'threw' && j.cls === 'throw' && r.error.message.includes(j.expectMessage)) ||
+          (reason === 'worker-lost' && (j.cls === 'hang' || j.cls === 'crash' || j.exposed)) ||
+          (reason === 'worker-out-of-memory' && j.exposed) ||
+          (reason === 'shutdown' && m.shut);
+        if (!ok) this.fail(`${where}: failed with reason ${reason} (${r.error.message}), which nothing explains (exposed to a lost worker: ${j.exposed})`);
+        break;
+      }
+      case Outcome.Expired:
+        j.state = 'expired';
+        m.expired++;
+        if (!j.expirable) this.fail(`${where}: expired, but the frame never passed its deadline ${j.deadline}`);
+        break;
+      default:
+        j.state = 'failed';
+        this.fail(`${where}: delivered with status ${r.status} (${outcomeName(r.status)})`);
+    }
+    m.pending.delete(j.id);
+    const t = this.env.totals.outcomes;
+    if (j.state === 'done') t.done++;
+    else if (j.state === 'failed') t.failed++;
+    else if (j.state === 'expired') t.expired++;
+  }
+
+  /** Records a submit's answer. `expect` is the one rejection a malformed submit must get. */
+  recordSubmit(ret: number, job: Omit<ModelJob, 'id' | 'state' | 'exposed' | 'expirable' | 'frame' | 'deadline'> & { deadlineFrames?: number }, expect?: Rejection): number {
+    const m = this.model;
+    m.submits++;
+    this.env.totals.submits++;
+    if (expect !== undefined) this.env.totals.malformed++;
+    if (ret < 0) {
+      m.rejected++;
+      this.env.totals.rejected++;
+      m.rejectedBy.set(ret, (m.rejectedBy.get(ret) ?? 0) + 1);
+      if (m.shut) {
+        if (ret !== Rejection.ShutDown) this.fail(`${job.label}: after shutdown rejected ${rejectionName(ret)}, expected shut-down`);
+      } else if (expect !== undefined) {
+        if (ret !== expect) this.fail(`${job.label}: rejected ${rejectionName(ret)}, expected ${rejectionName(expect)}`);
+      } else if (ret === Rejection.RingFull) {
+        if (m.pending.size === 0 && this.allAlive()) this.fail(`${job.label}: ring-full with nothing in flight and every worker up`);
+      } else if (ret === Rejection.ArenaFull) {
+        if (!this.arenaInUse()) this.fail(`${job.label}: arena-full with no arena job in flight`);
+      } else {
+        this.fail(`${job.label}: a valid submit was rejected ${rejectionName(ret)}`);
+      }
+      return ret;
+    }
+    if (m.shut) this.fail(`${job.label}: accepted after shutdown`);
+    if (expect !== undefined) this.fail(`${job.label}: malformed submit accepted as job ${ret}, expected ${rejectionName(expect)}`);
+    if (m.jobs.has(ret)) this.fail(`${job.label}: job id ${ret} handed out twice`);
+    const deadline = job.deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, m.frame + Math.floor(job.deadlineFrames));
+    m.jobs.set(ret, { ...job, id: ret, frame: m.frame, deadline, state: 'pending', exposed: false, expirable: false });
+    m.pending.add(ret);
+    this.env.totals.jobs++;
+    return ret;
+  }
+
+  allAlive(): boolean {
+    return this.engine.health().every((h) => h.state === 'alive');
+  }
+
+  arenaInUse(): boolean {
+    for (const id of this.model.pending) {
+      const c = this.model.jobs.get(id)!.cls;
+      if (c === 'arena' || c === 'sum') return true;
+    }
+    return false;
+  }
+
+  /** Throws if the engine disagrees with the model. */
+  check(when: string): void {
+    const m = this.model;
+    const s = this.engine.stats();
+    const d = (k: 'submitted' | 'rejected' | 'completed' | 'failed' | 'expired' | 'cancelled'): number => s[k] - this.base[k];
+    const want = { submitted: m.submits, rejected: m.rejected, completed: m.done, failed: m.failed, expired: m.expired, cancelled: m.cancelled };
+    for (const k of Object.keys(want) as (keyof typeof want)[]) {
+      if (d(k) !== want[k]) m.errors.push(`counter ${k} moved by ${d(k)}, the model counted ${want[k]}`);
+    }
+    if (s.inFlight !== m.pending.size) m.errors.push(`engine reports ${s.inFlight} in flight, the model awaits ${m.pending.size}`);
+    if (s.submitted !== s.completed + s.failed + s.rejected + s.expired + s.cancelled + s.inFlight) m.errors.push('engine counters do not add up');
+    for (const [code, n] of m.rejectedBy) {
+      const name = rejectionName(code);
+      const got = (s.rejectedByReason[name] ?? 0) - (this.base.rejectedByReason[name] ?? 0);
+      if (got !== n) m.errors.push(`rejections ${name} moved by ${got}, the model counted ${n}`);
+    }
+    if (m.errors.length > 0) throw new Error(`after ${when}:\n  ${m.errors.join('\n  ')}`);
+  }
+
+  /** Polls until every job has an outcome (or SETTLE_MS passes). */
+  async settle(what: string): Promise<void> {
+    const end = performance.now() + SETTLE_MS;
+    while (this.model.pending.size > 0) {
+      this.engine.poll(this.sink);
+      if (this.model.pending.size === 0) break;
+      if (performance.now() > end) {
+        const left = [...this.model.pending].map((id) => this.model.jobs.get(id)!.label);
+        throw new Error(`${what}: ${left.length} job(s) never got an outcome: ${left.slice(0, 8).join(', ')}`);
+      }
+      await sleep(1);
+    }
+  }
+
+  /**
+   * After a fault: the engine must take a new job (once a worker is up to take it) and
+   * complete it. A fault that left no worker up answers ring-full until one is back.
+   */
+  async acceptsWork(after: string): Promise<void> {
+    if (this.model.shut) return;
+    const end = performance.now() + SETTLE_MS;
+    for (;;) {
+      const id = submitEcho(this, 7, 7, 0x5afe, undefined, `probe after ${after}`);
+      if (id >= 0) return;
+      if (id !== Rejection.RingFull || performance.now() > end) throw new Error(`after ${after}: the engine refused new work (${rejectionName(id)})`);
+      this.engine.poll(this.sink);
+      await sleep(1);
+    }
+  }
+
+  /** The end of a sequence: everything accounted for, the arena empty, the engine taking work. */
+  async finish(): Promise<void> {
+    const m = this.model;
+    if (!m.shut) {
+      await this.settle('end of sequence');
+      await this.acceptsWork('the sequence');
+      await this.settle('end of sequence (probe)');
+    }
+    this.check('end of sequence');
+    const s = this.engine.stats();
+    if (s.arenaBytesUsed !== 0) throw new Error(`end of sequence: ${s.arenaBytesUsed} arena bytes still in use with nothing in flight`);
+    if (m.workerEvents === 0 && this.engine.staleRecords !== this.baseStale) {
+      throw new Error(`end of sequence: ${this.engine.staleRecords - this.baseStale} stale result record(s) with no worker lost`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- submits
+
+function submitEcho(run: Run, a: number, b: number, tag: number, deadlineFrames: number | undefined, label?: string): number {
+  const e = run.engine;
+  const params = [a, b];
+  const frame = run.model.frame;
+  const o = oracle(echoKind, params, tag, frame, null, 0);
+  const opts: SubmitOptions | undefined = deadlineFrames === undefined ? undefined : { deadlineFrames };
+  const ret = e.submit(run.ids.echo, params, tag, opts);
+  return run.recordSubmit(ret, {
+    cls: 'echo', kind: run.ids.echo, tag, deadlineFrames,
+    label: label ?? `echo(${a}, ${b}) tag ${tag}`, expectValues: o.values, expectArena: [], expectMessage: '',
+  });
+}
+
+/** The faults and jobs a sequence can submit. */
+type SubmitSpec =
+  | { t: 'echo'; a: number; b: number; tag: number; deadline?: number }
+  | { t: 'arena'; seed: number; count: number; tag: number; deadline?: number }
+  | { t: 'sum'; values: number[]; tag: number; deadline?: number }
+  | { t: 'throw'; code: number; tag: number; deadline?: number };
+
+function submitValid(run: Run, s: SubmitSpec): number {
+  const e = run.engine;
+  const frame = run.model.frame;
+  const opts: SubmitOptions = {};
+  if (s.deadline !== undefined) opts.deadlineFrames = s.deadline;
+  switch (s.t) {
+    case 'echo':
+      return submitEcho(run, s.a, s.b, s.tag, s.deadline);
+    case 'arena': {
+      const params = [s.seed, s.count];
+      const o = oracle(arenaKind, params, s.tag, frame, null, 4 * s.count);
+      const ret = e.submit(run.ids.arena, params, s.tag, opts);
+      return run.recordSubmit(ret, {
+        cls: 'arena', kind: run.ids.arena, tag: s.tag, deadlineFrames: s.deadline,
+        label: `arena(${s.seed}, ${s.count})`, expectValues: o.values, expectArena: o.arena, expectMessage: '',
+      });
+    }
+    case 'sum': {
+      const input = Int32Array.from(s.values);
+      const bytes = 4 * input.length;
+      const params = [input.length];
+      const o = oracle(sumInputKind, params, s.tag, frame, input, bytes);
+      const off = e.arenaAlloc(bytes);
+      const label = `sum-input(${input.length} values)`;
+      if (off < 0) {
+        if (!run.arenaInUse()) run.model.errors.push(`${label}: arenaAlloc(${bytes}) failed with no arena job in flight`);
+        return -1;
+      }
+      e.arenaI32.set(input, off >> 2);
+      opts.arenaOffset = off;
+      opts.arenaBytes = bytes;
+      const ret = e.submit(run.ids.sum, params, s.tag, opts);
+      return run.recordSubmit(ret, {
+        cls: 'sum', kind: run.ids.sum, tag: s.tag, deadlineFrames: s.deadline,
+        label, expectValues: o.values, expectArena: [], expectMessage: '',
+      });
+    }
+    case 'throw': {
+      const params = [s.code];
+      const o = oracle(throwKind, params, s.tag, frame, null, 0);
+      const ret = e.submit(run.ids.throw, params, s.tag, opts);
+      if (ret >= 0) run.env.totals.faults.throws++;
+      return run.recordSubmit(ret, {
+        cls: 'throw', kind: run.ids.throw, tag: s.tag, deadlineFrames: s.deadline,
+        label: `throw(${s.code})`, expectValues: [], expectArena: [], expectMessage: o.message,
+      });
+    }
+  }
+}
+
+/** Malformed submits, each with the one rejection code it must get. */
+export const MALFORMED = [
+  'nan-param', 'fractional-i32', 'out-of-range', 'too-few-params', 'too-many-params', 'null-params', 'string-param',
+  'unknown-kind', 'negative-kind', 'fractional-kind', 'fractional-tag', 'huge-tag', 'negative-deadline',
+  'payload-too-large', 'foreign-arena-slice',
+] as const;
+type Malformed = (typeof MALFORMED)[number];
+
+function submitMalformed(run: Run, what: Malformed): void {
+  const e = run.engine;
+  const echo = run.ids.echo;
+  let ret: number;
+  let expect: Rejection = Rejection.BadParams;
+  const p = (v: unknown): ArrayLike<number> => v as ArrayLike<number>;
+  switch (what) {
+    case 'nan-param': ret = e.submit(echo, [NaN, 1]); break;
+    case 'fractional-i32': ret = e.submit(echo, [1, 1.5]); break;
+    case 'out-of-range': ret = e.submit(echo, [1, 2_000_000]); break;
+    case 'too-few-params': ret = e.submit(echo, [1]); break;
+    case 'too-many-params': ret = e.submit(echo, [1, 2, 3]); break;
+    case 'null-params': ret = e.submit(echo, p(null)); break;
+    case 'string-param': ret = e.submit(echo, p(['1', 2])); break;
+    case 'unknown-kind': ret = e.submit(e.kinds.length + 3, [1, 1]); expect = Rejection.UnknownKind; break;
+    case 'negative-kind': ret = e.submit(-1, [1, 1]); expect = Rejection.UnknownKind; break;
+    case 'fractional-kind': ret = e.submit(echo + 0.5, [1, 1]); expect = Rejection.UnknownKind; break;
+    case 'fractional-tag': ret = e.submit(echo, [1, 1], 0.25); break;
+    case 'huge-tag': ret = e.submit(echo, [1, 1], 2 ** 31); break;
+    case 'negative-deadline': ret = e.submit(echo, [1, 1], 0, { deadlineFrames: -1 }); break;
+    case 'payload-too-large': ret = e.submit(run.ids.arena, [1, 300_000]); expect = Rejection.PayloadTooLarge; break;
+    // Slices are 8-aligned: offset 4 is never one the engine handed out.
+    case 'foreign-arena-slice': ret = e.submit(run.ids.sum, [1], 0, { arenaOffset: 4, arenaBytes: 4 }); break;
+  }
+  run.recordSubmit(ret, { cls: 'echo', kind: echo, tag: 0, label: `malformed ${what}`, expectValues: [], expectArena: [], expectMessage: '' }, expect);
+}
+
+// ---------------------------------------------------------------- commands
+
+type Cmd = fc.AsyncCommand<Model, Run>;
+
+abstract class Base implements Cmd {
+  check(): boolean {
+    return true;
+  }
+  async run(_m: Model, r: Run): Promise<void> {
+    r.env.totals.commands++;
+    await this.act(r);
+    r.check(this.toString());
+  }
+  abstract act(r: Run): Promise<void>;
+  abstract toString(): string;
+}
+
+class SubmitCmd extends Base {
+  constructor(readonly s: SubmitSpec) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    submitValid(r, this.s);
+  }
+  toString(): string {
+    const { t, ...rest } = this.s;
+    return `submit ${t} ${JSON.stringify(rest)}`;
+  }
+}
+
+class BurstCmd extends Base {
+  constructor(readonly n: number, readonly deadline: number | undefined) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    for (let i = 0; i < this.n; i++) submitEcho(r, i * 0.5, i, i, this.deadline, `burst echo #${i}`);
+  }
+  toString(): string {
+    return `burst ${this.n} echo${this.deadline === undefined ? '' : ` deadline ${this.deadline}`}`;
+  }
+}
+
+class MalformedCmd extends Base {
+  constructor(readonly what: Malformed) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    submitMalformed(r, this.what);
+  }
+  toString(): string {
+    return `submit malformed: ${this.what}`;
+  }
+}
+
+class PollCmd extends Base {
+  constructor(readonly max: number | undefined, readonly waitMs: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    if (this.waitMs > 0) await sleep(this.waitMs);
+    else await turn();
+    r.delivered = 0;
+    const n = this.max === undefined ? r.engine.poll(r.sink) : r.engine.poll(r.sink, this.max);
+    if (n !== r.delivered) r.model.errors.push(`poll returned ${n} but delivered ${r.delivered}`);
+    if (this.max !== undefined && n > this.max) r.model.errors.push(`poll(max ${this.max}) delivered ${n}`);
+  }
+  toString(): string {
+    return `poll${this.max === undefined ? '' : ` max ${this.max}`}${this.waitMs > 0 ? ` after ${this.waitMs} ms` : ''}`;
+  }
+}
+
+/** Which job a cancel or runInline aims at: a pending one, a finished one, or an id never handed out. */
+type Target = { t: 'pending' | 'finished'; pick: number } | { t: 'bogus'; id: number };
+
+function resolveTarget(r: Run, target: Target, safeOnly: boolean): { id: number; job: ModelJob | null } {
+  if (target.t === 'bogus') return { id: target.id, job: null };
+  const m = r.model;
+  let pool = target.t === 'pending' ? [...m.pending].map((id) => m.jobs.get(id)!) : [...m.jobs.values()].filter((j) => j.state !== 'pending');
+  // runInline would run a hanging or crashing handler on this thread: never aim it there.
+  if (safeOnly) pool = pool.filter((j) => j.cls !== 'hang' && j.cls !== 'crash');
+  if (pool.length === 0) return { id: -1, job: null };
+  const job = pool[target.pick % pool.length];
+  return { id: job.id, job };
+}
+
+class CancelCmd extends Base {
+  constructor(readonly target: Target) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const { id, job } = resolveTarget(r, this.target, false);
+    const ok = r.engine.cancel(id);
+    const m = r.model;
+    if (job === null || job.state !== 'pending') {
+      if (ok) m.errors.push(`cancel(${id}) returned true for ${job ? `${job.label}, already ${job.state}` : 'an id never handed out'}`);
+      return;
+    }
+    if (ok) {
+      job.state = 'cancelled';
+      m.pending.delete(id);
+      m.cancelled++;
+      r.env.totals.outcomes.cancelled++;
+    }
+  }
+  toString(): string {
+    return `cancel ${JSON.stringify(this.target)}`;
+  }
+}
+
+class RunInlineCmd extends Base {
+  constructor(readonly target: Target) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const { id, job } = resolveTarget(r, this.target, true);
+    let calls = 0;
+    const ok = r.engine.runInline(id, (v) => {
+      calls++;
+      if (v.jobId !== id) r.model.errors.push(`runInline(${id}) delivered job ${v.jobId}`);
+      r.deliver(v, 'inline');
+    });
+    const m = r.model;
+    if (ok) r.env.totals.inlineRuns++;
+    if (ok !== (calls === 1) || calls > 1) m.errors.push(`runInline(${id}) returned ${ok} and called back ${calls} time(s)`);
+    if ((job === null || job.state === 'cancelled') && ok) m.errors.push(`runInline(${id}) ran ${job ? 'a cancelled job' : 'an id never handed out'}`);
+  }
+  toString(): string {
+    return `runInline ${JSON.stringify(this.target)}`;
+  }
+}
+
+class FrameCmd extends Base {
+  constructor(readonly step: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const m = r.model;
+    m.frame += this.step;
+    r.engine.beginFrame(m.frame);
+    for (const id of m.pending) {
+      const j = m.jobs.get(id)!;
+      if (m.frame > j.deadline) j.expirable = true;
+    }
+  }
+  toString(): string {
+    return `advance frame by ${this.step}`;
+  }
+}
+
+class KillCmd extends Base {
+  constructor(readonly index: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const n = r.engine.workerCount;
+    if (!(Number.isInteger(this.index) && this.index >= 0 && this.index < n)) {
+      try {
+        r.engine.killWorker(this.index);
+        r.model.errors.push(`killWorker(${this.index}) did not throw`);
+      } catch (err) {
+        if (!(err instanceof EngineError) || err.code !== 'INVALID_OPTION') r.model.errors.push(`killWorker(${this.index}) threw ${String(err)}`);
+      }
+      return;
+    }
+    r.engine.killWorker(this.index);
+    r.env.totals.faults.kills++;
+    r.model.faults++;
+    await r.acceptsWork(this.toString());
+  }
+  toString(): string {
+    return `kill worker ${this.index}`;
+  }
+}
+
+class FaultJobCmd extends Base {
+  constructor(readonly what: 'hang' | 'crash', readonly code: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const e = r.engine;
+    const cls = this.what;
+    const params = cls === 'hang' ? [] : [this.code];
+    const ret = e.submit(r.ids[cls], params, 0);
+    r.recordSubmit(ret, { cls, kind: r.ids[cls], tag: 0, label: cls === 'hang' ? 'hang' : `crash(${this.code})`, expectValues: [], expectArena: [], expectMessage: '' });
+    if (ret < 0) return;
+    if (cls === 'hang') r.env.totals.faults.hangs++;
+    else r.env.totals.faults.crashes++;
+    r.model.faults++;
+    await r.acceptsWork(this.toString());
+  }
+  toString(): string {
+    return this.what === 'hang' ? 'hang a worker' : `crash a worker (exit ${this.code})`;
+  }
+}
+
+class ShutdownCmd extends Base {
+  async act(r: Run): Promise<void> {
+    const m = r.model;
+    const again = m.shut;
+    m.shut = true;
+    r.env.retire();
+    const report = await r.engine.shutdown({ timeoutMs: 300, onResult: (v) => r.deliver(v, 'shutdown') });
+    if (again) return;
+    r.env.totals.faults.shutdowns++;
+    // Jobs still queued when time ran out are cancelled without a delivery.
+    const left = [...m.pending];
+    if (report.cancelled !== left.length) m.errors.push(`shutdown cancelled ${report.cancelled} job(s), ${left.length} had no outcome`);
+    for (const id of left) {
+      m.jobs.get(id)!.state = 'cancelled';
+      m.pending.delete(id);
+      m.cancelled++;
+      r.env.totals.outcomes.cancelled++;
+    }
+    if (report.stats.inFlight !== 0) m.errors.push(`shutdown left ${report.stats.inFlight} job(s) in flight`);
+    if (r.engine.stats().arenaBytesUsed !== 0) m.errors.push('shutdown left arena bytes in use');
+  }
+  toString(): string {
+    return 'shutdown';
+  }
+}
+
+// ---------------------------------------------------------------- generators
+
+const tagArb = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+const deadlineArb = fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined, freq: 3 });
+const targetArb: fc.Arbitrary<Target> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('pending' as const), pick: fc.nat(1000) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('finished' as const), pick: fc.nat(1000) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('bogus' as const), id: fc.constantFrom(-1, 0.5, NaN, 2 ** 40, 123456789) }) },
+);
+
+const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('echo' as const), a: fc.double({ noNaN: true }), b: fc.integer({ min: -1_000_000, max: 1_000_000 }), tag: tagArb, deadline: deadlineArb }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('arena' as const), seed: fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), count: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(4096, 8192)), tag: tagArb, deadline: deadlineArb }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('sum' as const), values: fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 32 }), tag: tagArb, deadline: deadlineArb }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('throw' as const), code: fc.integer(), tag: tagArb, deadline: deadlineArb }) },
+);
+
+/** Relative weights; faults are rarer because each costs a worker respawn (tens of ms). */
+export function commandArbs(): fc.Arbitrary<Cmd>[] {
+  return [
+    fc.oneof(
+      { weight: 30, arbitrary: submitArb.map((s): Cmd => new SubmitCmd(s)) },
+      { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 20, max: 300 }), deadlineArb).map(([n, d]): Cmd => new BurstCmd(n, d)) },
+      { weight: 6, arbitrary: fc.constantFrom(...MALFORMED).map((w): Cmd => new MalformedCmd(w)) },
+      { weight: 14, arbitrary: fc.tuple(fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), fc.constantFrom(0, 0, 1, 3)).map(([mx, w]): Cmd => new PollCmd(mx, w)) },
+      { weight: 6, arbitrary: targetArb.map((t): Cmd => new CancelCmd(t)) },
+      { weight: 5, arbitrary: targetArb.map((t): Cmd => new RunInlineCmd(t)) },
+      { weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }).map((s): Cmd => new FrameCmd(s)) },
+      { weight: 1, arbitrary: fc.constantFrom(0, 1, 0, 1, 2, -1, 0.5).map((i): Cmd => new KillCmd(i)) },
+      { weight: 1, arbitrary: fc.constant(null).map((): Cmd => new FaultJobCmd('hang', 0)) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }).map((c): Cmd => new FaultJobCmd('crash', c)) },
+      { weight: 1, arbitrary: fc.constant(null).map((): Cmd => new ShutdownCmd()) },
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------- the environment
+
+/** Owns the engine that sequences share, and the totals. */
+export class FuzzEnv {
+  readonly totals = emptyTotals();
+  private engine: EngineCore | null = null;
+  private stale = false;
+
+  /** The engine for the next sequence: the current one, or a fresh one after a shutdown or a failure. */
+  async begin(): Promise<Run> {
+    if (this.engine === null || this.stale) {
+      if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 });
+      this.engine = await EngineCore.start({ ...FUZZ_ENGINE, kindModules: [FIXTURE_KINDS] });
+      this.stale = false;
+      this.totals.engines++;
+    }
+    this.totals.runs++;
+    return new Run(this, this.engine);
+  }
+
+  /** The current engine must not serve another sequence. */
+  retire(): void {
+    this.stale = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 });
+    this.engine = null;
+  }
+}
+
+/** The property: a generated sequence runs to the end with the engine agreeing with the model throughout. */
+export function fuzzProperty(env: FuzzEnv, maxCommands: number): fc.IAsyncPropertyWithHooks<[Iterable<Cmd>]> {
+  return fc.asyncProperty(fc.commands(commandArbs(), { maxCommands, size: 'max' }), async (cmds) => {
+    const run = await env.begin();
+    try {
+      await fc.asyncModelRun(() => ({ model: run.model, real: run }), cmds);
+      await run.finish();
+    } catch (err) {
+      // Whatever the failure left in flight must not leak into the next (shrinking) sequence.
+      env.retire();
+      throw err;
+    }
+  });
+}

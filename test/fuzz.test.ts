@@ -1,0 +1,32 @@
+/**
+ * Model-based fuzzing inside `npm test`: a few hundred short random command sequences
+ * against a real engine with two workers, each checked against the reference model in
+ * test/fuzz-model.ts. `npm run fuzz -- --runs N [--seed S]` runs the same property longer.
+ * A failure prints the seed and a shrunk sequence; replay it with TEST_SEED=<seed>.
+ */
+import * as fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { seedFromEnv } from './fixtures/engine.js';
+import { FuzzEnv, fuzzProperty } from './fuzz-model.js';
+
+const RUNS = 250;
+const MAX_COMMANDS = 12;
+
+describe('model-based fuzzing of the public API', () => {
+  const env = new FuzzEnv();
+  afterAll(() => env.close());
+
+  it(`${RUNS} random sequences of up to ${MAX_COMMANDS} commands agree with the reference model`, async () => {
+    const seed = seedFromEnv();
+    console.log(`fuzz: seed ${seed} (replay with TEST_SEED=${seed})`);
+    await fc.assert(fuzzProperty(env, MAX_COMMANDS), { numRuns: RUNS, seed });
+    const t = env.totals;
+    console.log(`fuzz: ${JSON.stringify(t)}`);
+    // The run must have exercised what it claims to: jobs of every outcome and every fault.
+    expect(t.outcomes.done).toBeGreaterThan(0);
+    expect(t.outcomes.failed).toBeGreaterThan(0);
+    expect(t.outcomes.cancelled).toBeGreaterThan(0);
+    expect(t.malformed).toBeGreaterThan(0);
+    expect(t.faults.kills + t.faults.hangs + t.faults.crashes).toBeGreaterThan(0);
+  }, 180_000);
+});
