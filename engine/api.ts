@@ -39,7 +39,7 @@ export interface EngineOptions {
   shared?: Readonly<Record<string, SharedArrayBuffer>>;
   /** JSON-safe configuration handed to kind init. */
   config?: Readonly<Record<string, unknown>>;
-  /** Where the worker entry lives. Default: the built engine/worker-entry.js beside core. */
+  /** Where the worker entry lives. Default: the built engine/worker-entry.js beside core; a browser bundle must pass its own (for example dist/web/worker.entry.js). */
   workerUrl?: string | URL;
   /** The thread host. Default: Node worker_threads on Node, Web Workers in a browser. */
   host?: WorkerHost;
@@ -156,7 +156,7 @@ export interface ShutdownReport {
 
 /** What a worker host gives back for each spawned thread. */
 export interface HostedWorker {
-  /** Stops the thread. Node: resolves on exit. Browser: resolves after a grace period. */
+  /** Stops the thread; resolves once it is gone (Node: its exit event; browser: see host-browser.ts, about 2 s in Chromium, capped). */
   terminate(): Promise<void>;
 }
 

@@ -71,6 +71,7 @@ import {
   W_CUR_GEN,
   W_CUR_SLOT,
   W_EPOCH,
+  W_RETIRE,
   W_JOBS_DONE,
   W_JOBS_FAILED,
   W_SLEEPING,
@@ -240,6 +241,7 @@ export class EngineCore {
   private nInFlight = 0;
   private nRespawns = 0;
   private nStaleRecords = 0;
+  private nCorruptRings = 0;
   private readonly rejectedBy = new Float64Array(16);
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
@@ -489,6 +491,10 @@ export class EngineCore {
   private refreshHead(w: WorkerSlot): void {
     const head = Atomics.load(w.view.i32, JOB_HEAD_I);
     const mask = w.view.mask;
+    if (!inRing(w.headSeen, head, w.view.capacity) || !inRing(head, w.jobTail, w.view.capacity)) {
+      this.corrupt(w, 'job head out of range');
+      return;
+    }
     for (let p = w.headSeen; p !== head; p = (p + 1) | 0) {
       w.queuedMs -= w.costRing[p & mask];
       w.costRing[p & mask] = 0;
@@ -720,6 +726,10 @@ export class EngineCore {
     const tail = Atomics.load(v.i32, RES_TAIL_I);
     let head = w.resHead;
     if (head === tail) return 0;
+    if (!inRing(head, tail, v.capacity)) {
+      this.corrupt(w, 'result tail out of range');
+      return 0;
+    }
     const mask = v.mask;
     const resI32 = v.resI32;
     const resF64 = v.resF64;
@@ -818,6 +828,7 @@ export class EngineCore {
     w.deadReason = null;
     w.exitReason = 'worker-lost';
     Atomics.store(w.view.i32, W_EPOCH, w.respawns);
+    Atomics.store(w.view.i32, W_RETIRE, 0);
     Atomics.store(w.view.i32, W_STATE, 0);
     Atomics.store(w.view.i32, W_CUR_SLOT, -1);
     const init: WorkerInit = {
@@ -915,7 +926,20 @@ export class EngineCore {
     if (w.retiring || w.hosted === null) return;
     w.retiring = true;
     w.deadReason = reason;
+    // ORDERING: a worker between jobs sees RETIRE and stops touching its rings at once;
+    // recovery still waits for the host to report the thread gone.
+    Atomics.store(w.view.i32, W_RETIRE, 1);
+    Atomics.notify(w.view.i32, JOB_TAIL_I);
     void w.hosted.terminate();
+  }
+
+  /**
+   * A ring index outside its ring means the worker wrote something it should not have:
+   * nothing more is read from it, and it is retired and respawned like a crashed one.
+   */
+  private corrupt(w: WorkerSlot, what: string): void {
+    this.nCorruptRings++;
+    if (w.life === Life.Alive) this.retire(w, `corrupt ring: ${what}`);
   }
 
   /**
@@ -955,7 +979,12 @@ export class EngineCore {
     const v = w.view;
     const mask = v.mask;
     const mark = this.scratchMark;
-    const resTail = Atomics.load(v.i32, RES_TAIL_I);
+    let resTail = Atomics.load(v.i32, RES_TAIL_I);
+    if (!inRing(w.resHead, resTail, v.capacity)) {
+      // A dead worker's indices are not trusted past its ring: nothing it published is read.
+      resTail = w.resHead;
+      Atomics.store(v.i32, RES_TAIL_I, resTail);
+    }
     for (let p = w.resHead; p !== resTail; p = (p + 1) | 0) {
       const s = v.resI32[(p & mask) * RECORD_I32 + R_SLOT];
       if (s >= 0 && s < mark.length) mark[s] = 1;
@@ -983,6 +1012,7 @@ export class EngineCore {
   private moveQueued(dead: WorkerSlot): void {
     const v = dead.view;
     const head = Atomics.load(v.i32, JOB_HEAD_I);
+    if (!inRing(head, dead.jobTail, v.capacity)) return;
     let movable = 0;
     for (let p = head; p !== dead.jobTail; p = (p + 1) | 0) {
       const r = (p & v.mask) * RECORD_I32;
@@ -1094,6 +1124,11 @@ export class EngineCore {
       arenaBytesUsed: this.arena.used,
       arenaBytes: this.layout.arenaBytes,
     };
+  }
+
+  /** Times a worker's ring index was found outside its ring; that worker was retired. */
+  get corruptRings(): number {
+    return this.nCorruptRings;
   }
 
   /** Result records that named a slot not running that generation (stale or torn); never applied. */
@@ -1213,5 +1248,11 @@ export class EngineCore {
     };
   }
 }
+
+/** True when `to` is `from` or up to `capacity` records after it (int32 wrap-around aware). */
+const inRing = (from: number, to: number, capacity: number): boolean => {
+  const span = (to - from) | 0;
+  return span >= 0 && span <= capacity;
+};
 
 const LOST_REASONS: readonly FailureReason[] = ['worker-lost', 'worker-out-of-memory', 'shutdown', 'threw'];

@@ -24,7 +24,7 @@
  *                                        QUEUED -> RUNNING                        worker (CAS)
  *   WORKERS = align64(256 + 4*slots)   workerCount blocks of workerBlockBytes(ringCapacity):
  *     +0     W_*  heartbeat words      beat, state, current slot/gen, counters    worker
- *                 W_EPOCH               respawn count, read by the worker once    main
+ *                 W_EPOCH, W_RETIRE     respawn count; stop-now flag              main
  *     +64    JOB_HEAD                  next job record the worker will read      worker
  *     +128   JOB_TAIL                  one past the last published job record    main
  *     +192   RES_HEAD                  next result record main will read         main
@@ -91,6 +91,8 @@ export const W_JOBS_FAILED = 5;
 export const W_SLEEPING = 6;
 export const W_EPOCH = 7;
 export const W_ERR_SEQ = 8;
+/** Set by main when it retires the worker: stop at the next job boundary. */
+export const W_RETIRE = 9;
 
 export const WS_STARTING = 0;
 export const WS_IDLE = 1;
@@ -286,7 +288,7 @@ function assertLayout(): void {
     WB_RECORDS % 64 === 0 &&
     RECORD_BYTES % 64 === 0 &&
     HEADER_BYTES % 64 === 0 &&
-    W_ERR_SEQ * 4 < WB_JOB_HEAD &&
+    W_RETIRE * 4 < WB_JOB_HEAD &&
     (GEN_MASK << STATE_BITS) > 0;
   if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');
 }

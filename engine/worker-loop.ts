@@ -57,6 +57,7 @@ import {
   W_ERR_SEQ,
   W_JOBS_DONE,
   W_JOBS_FAILED,
+  W_RETIRE,
   W_SLEEPING,
   W_STATE,
   WS_BUSY,
@@ -236,6 +237,7 @@ export class JobRunner {
     stampAt(clock, 0);
     let t0 = clock[0];
     while (head !== tail && consumed < max) {
+      if (Atomics.load(i32, W_RETIRE) === 1) break;
       if (this.resTail - this.resHeadSeen >= cap) {
         this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
         if (this.resTail - this.resHeadSeen >= cap) break;
@@ -335,7 +337,7 @@ export class JobRunner {
     let lastWork = sharedNow();
     Atomics.store(i32, W_STATE, WS_IDLE);
     for (;;) {
-      if (Atomics.load(header, H_ENGINE_STATE) === ENGINE_STOPPING) break;
+      if (Atomics.load(header, H_ENGINE_STATE) === ENGINE_STOPPING || Atomics.load(i32, W_RETIRE) === 1) break;
       if (this.drain(256) > 0) {
         lastWork = sharedNow();
         continue;

@@ -43,6 +43,9 @@ if (existsSync(webDir)) {
       entryPoints: webEntries,
       outdir: join(root, 'dist', 'web'),
       entryNames: '[name]',
+      chunkNames: 'chunks/[name]-[hash]',
+      // The page, its worker and the kind bundle share Rapier and the engine: one copy.
+      splitting: true,
       bundle: true,
       format: 'esm',
       platform: 'browser',
