@@ -55,7 +55,7 @@ export function formatReport(r: GameReport): string {
     `  jobs: ${r.jobs.submitted} submitted, ${r.jobs.applied} applied, ${r.jobs.rejected} rejected, ${r.jobs.superseded} superseded`,
     kinds,
     `  per frame: ${r.jobs_per_frame.mean.toFixed(1)} jobs submitted (max ${r.jobs_per_frame.max}), ${r.results_per_frame.mean.toFixed(1)} results returned (max ${r.results_per_frame.max})`,
-    `  applied after 0/1/2/later frames: ${a['0']} / ${a['1']} / ${a['2']} / ${a.later}  (within 2 frames: ${pct(r.applied_within_2_frames)})`,
+    `  applied after 0/1/2/later frames: ${a['0']} / ${a['1']} / ${a['2']} / ${a.later}  (within 2 frames, drops counted as misses: ${pct(r.applied_within_2_frames)})`,
     `  results arrived after 0/1/2/later frames: ${v['0']} / ${v['1']} / ${v['2']} / ${v.later}`,
     `  inline fallbacks ${r.inline_fallbacks}, lost-job fallbacks ${r.lost_fallbacks}, stale dropped ${r.dropped_stale}, failed dropped ${r.dropped_failed}, missed deadlines ${r.missed_deadlines}`,
     `  engine main-thread ms/frame: p50 ${r.engine_ms_per_frame.p50.toFixed(3)}, p99 ${r.engine_ms_per_frame.p99.toFixed(3)}, max ${r.engine_ms_per_frame.max.toFixed(3)}; ticks waiting on a worker: ${r.tick_waits}`,

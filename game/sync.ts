@@ -283,6 +283,18 @@ export class FrameSync {
   }
 
   /**
+   * Ends the frame's work: submits what is queued and takes in results that finished
+   * meanwhile (bestEffort ones are applied now, at age 0; deterministic ones wait for
+   * their frame). Optional; beginFrame does the same for whatever is left.
+   */
+  endFrame(): void {
+    this.flush();
+    const t0 = this.now();
+    this.engine.poll(this.onResult);
+    this.frameTime[0] += this.now() - t0;
+  }
+
+  /**
    * Asks for a job of channel `ch` for `key` with the first `n` values of `params`
    * (write arena input into ch.input* at key * inputBytes first). Supersedes an
    * unapplied request for the same key. The request is queued and reaches the engine
@@ -517,12 +529,14 @@ export class FrameSync {
     const byKind: Record<string, { submitted: number; applied: number; superseded: number }> = {};
     for (const ch of this.channels) byKind[ch.name] = { submitted: ch.submitted, applied: ch.applied, superseded: ch.superseded };
     const applied = this.appliedAfter[0] + this.appliedAfter[1] + this.appliedAfter[2] + this.appliedAfter[3];
+    // Dropped results count as misses: the share is of every result that came back or should have.
+    const outcomes = applied + this.droppedStale + this.droppedFailed;
     return {
       frames: n,
       jobs: { submitted: this.submitted, applied: this.applied, rejected: this.rejected, superseded: this.supersededJobs, by_kind: byKind },
       applied_after_frames: b(this.appliedAfter),
       arrived_after_frames: b(this.arrivedAfter),
-      applied_within_2_frames: applied === 0 ? 1 : (applied - this.appliedAfter[3]) / applied,
+      applied_within_2_frames: outcomes === 0 ? 1 : (applied - this.appliedAfter[3]) / outcomes,
       inline_fallbacks: this.inlineFallbacks,
       lost_fallbacks: this.lostFallbacks,
       dropped_stale: this.droppedStale,

@@ -214,6 +214,8 @@ export class GameWorld {
     this.updatePredictions();
     this.sync.flush();
     this.physics.step();
+    // Results that finished while the world stepped: bestEffort ones apply this frame.
+    this.sync.endFrame();
     let h = 0x811c9dc5;
     for (let i = 0; i < this.hashViews.length; i++) h = fnv1a(this.hashViews[i], h);
     h = Math.imul(h ^ this.beacon, 0x01000193) >>> 0;
