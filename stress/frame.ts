@@ -51,13 +51,15 @@ export interface FrameOptions extends ModeOptions {
   readonly chaos: boolean;
   /** Frames run before measuring, so handlers are compiled and cost estimates real. Default 30. */
   readonly warmUpFrames?: number;
+  /** Admission budget; default frameMaxQueueMs(workers). */
+  readonly maxQueueMs?: number;
 }
 
 export async function runFrames(o: FrameOptions): Promise<StressResult> {
   const workload = new GameWorkload(o.seed);
   const kindModules: URL[] = [...workload.kindModules];
   if (o.chaos) kindModules.push(builtModuleUrl(import.meta.url, './fault-kinds.js'));
-  const maxQueueMs = frameMaxQueueMs(o.workers);
+  const maxQueueMs = o.maxQueueMs ?? frameMaxQueueMs(o.workers);
   const engine = await EngineCore.start({
     workers: o.workers,
     jobCapacity: JOB_CAPACITY,
