@@ -301,9 +301,10 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
     const killEvery = o.killEveryS > 0 ? Math.max(1, Math.round(o.killEveryS * HZ)) : 0;
     const series = new Float64Array(Math.ceil(frames / seriesEvery) + 1);
     let seriesN = 0;
-    let start: MemSample | null = null;
-    let minute: MemSample | null = null;
+    let start = null as MemSample | null;
+    let minute = null as MemSample | null;
     let nextVictim = 1;
+    let lastKill = 0;
     const loop = new FixedLoop((frame) => {
       if (killEvery > 0 && frame > 0 && frame % killEvery === 0) {
         const victim = pickVictim(engine, nextVictim);
@@ -311,6 +312,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
           engine.killWorker(victim);
           wasm[victim].killed = true;
           nextVictim = victim + 1;
+          lastKill = frame;
           kills++;
         }
       }
@@ -329,11 +331,15 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
         // Twice as many probes as workers: the dispatcher spreads them, so each worker answers.
         for (let i = 0; i < 2 * o.workers; i++) proxy.submit(PROBE, noParams, -1);
       }
-      if (frame === warmFrame) {
+      // Memory is sampled when every worker is up and the last kill is half a period
+      // back, so a sample never catches a worker half torn down or half started.
+      const due = (start === null && frame >= warmFrame) || (minute === null && frame >= minuteFrame);
+      const settled = due && (killEvery === 0 || (frame - lastKill >= killEvery / 2 && engine.health().every((h) => h.state === 'alive')));
+      if (start === null && frame >= warmFrame && (settled || frame >= minuteFrame)) {
         start = sample();
         mainWasmStart = wasmMemoryBytes();
       }
-      if (frame === minuteFrame) minute = sample();
+      if (minute === null && frame >= minuteFrame && (settled || frame === frames - 1)) minute = sample();
       if (frame % seriesEvery === 0) series[seriesN++] = round(process.memoryUsage().rss / MB, 1);
       if (frame % (10 * HZ) === 0 && frame > 0) {
         progress(
