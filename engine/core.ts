@@ -125,6 +125,8 @@ class WorkerSlot {
   respawnTimes: number[] = [];
   exitReason: FailureReason = 'worker-lost';
   retiring = false;
+  /** Busy with a silent heartbeat (set by the watchdog): dispatched to only as a last resort. */
+  stale = false;
   exited: Promise<void> = Promise.resolve();
   constructor(index: number, view: WorkerBlockView) {
     this.index = index;
@@ -155,6 +157,8 @@ const INITIAL_COST_MS = 0.01;
 /** Submits that may share one clock reading. */
 const STAMP_EVERY = 32;
 const COST_ALPHA = 0.05;
+const COST_OUTLIER = 4;
+const COST_FLOOR_MS = 0.02;
 
 export interface ShutdownOptions {
   /** How long in-flight jobs get to finish, ms. Default 2000. */
@@ -466,8 +470,9 @@ export class EngineCore {
         if (w.life === Life.Dead || w.retiring || w.inflight >= cap) continue;
         if (pass === 1 || w.jobTail - w.headSeen >= cap) this.refreshHead(w);
         if (w.jobTail - w.headSeen >= cap) continue;
-        if (w.life !== Life.Alive) {
-          if (fallback === null) fallback = w;
+        if (w.life !== Life.Alive || w.stale) {
+          // Starting (respawning) or stuck in a long job: only if nobody else has room.
+          if (fallback === null || fallback.queuedMs > w.queuedMs) fallback = w;
           continue;
         }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
@@ -764,8 +769,13 @@ export class EngineCore {
         view.latencyMs = resF64[f + RF_FINISH_TIME] - this.slotTime[slot];
         if (status === Outcome.Done) {
           this.nCompleted++;
+          // Each sample is clamped to a few times the current estimate: one slow outlier
+          // (a cold worker, a preempted thread) must not make a kind look so expensive
+          // that admission refuses it for good.
           const kind = view.kind;
-          this.kindCost[kind] += (runMs - this.kindCost[kind]) * COST_ALPHA;
+          const est = this.kindCost[kind];
+          const cap = est * COST_OUTLIER + COST_FLOOR_MS;
+          this.kindCost[kind] = est + ((runMs > cap ? cap : runMs) - est) * COST_ALPHA;
         } else if (status === Outcome.Failed) {
           this.nFailed++;
           const text = readErrorText(v, resI32[r + R_ERR_SEQ]);
@@ -825,6 +835,7 @@ export class EngineCore {
     const host = this.host!;
     w.life = Life.Starting;
     w.retiring = false;
+    w.stale = false;
     w.deadReason = null;
     w.exitReason = 'worker-lost';
     Atomics.store(w.view.i32, W_EPOCH, w.respawns);
@@ -910,9 +921,11 @@ export class EngineCore {
       if (beat !== w.lastBeat) {
         w.lastBeat = beat;
         w.lastBeatAt = t;
+        w.stale = false;
         continue;
       }
       const silent = t - w.lastBeatAt;
+      w.stale = silent >= this.opts.staleMs && Atomics.load(w.view.i32, W_STATE) === WS_BUSY;
       if (silent >= this.opts.hangTimeoutMs && Atomics.load(w.view.i32, W_STATE) === WS_BUSY) {
         const slot = Atomics.load(w.view.i32, W_CUR_SLOT);
         const gen = Atomics.load(w.view.i32, W_CUR_GEN);
