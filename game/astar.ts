@@ -473,6 +473,7 @@ export class AStar {
  * Dijkstra from one target over a window of the grid: distance of every window cell
  * to the target by the same movement model as AStar (-1 where unreachable inside the
  * window). A flow field follows from it: step to the neighbour with the smallest value.
+ * One instance per thread, like AStar.
  */
 export class DistanceField {
   readonly grid: NavGrid;

@@ -40,8 +40,6 @@ export interface GameReport extends SyncMetrics {
   state_hash: string;
   /** State hash of the last frame (hex). */
   final_frame_hash: string;
-  /** Ticks that blocked on a worker. The loop never waits on one; counted to show it. */
-  tick_waits: number;
   loop: { ticks: number; capped_ticks: number; dropped_ms: number };
   engine: { respawns: number; rejected: number; completed: number; failed: number; expired: number; cancelled: number };
   workers_killed: number;
@@ -135,7 +133,6 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       fast: !!opts.fast,
       state_hash: w.chain.toString(16).padStart(8, '0'),
       final_frame_hash: w.hash.toString(16).padStart(8, '0'),
-      tick_waits: 0,
       loop: { ticks: loop.ticks, capped_ticks: loop.cappedTicks, dropped_ms: Math.round(loop.droppedMs) },
       engine: { respawns: st.respawns, rejected: st.rejected, completed: st.completed, failed: st.failed, expired: st.expired, cancelled: st.cancelled },
       workers_killed: killed,

@@ -194,7 +194,9 @@ export class FrameSync {
    * This frame's engine time and fallback time, ms. A typed array: a double stored in
    * an object field can box a fresh number on every update.
    */
-  private readonly frameTime = new Float64Array(2);
+  private readonly frameTime = new Float64Array(3);
+  /** Part of engineMs spent in flush (engine.submit), per frame. */
+  readonly submitMs: Float64Array;
   private frameSubmitted = 0;
   private frameResults = 0;
   private readonly kindToChannel: Int32Array;
@@ -225,6 +227,7 @@ export class FrameSync {
     this.defaultMaxAge = maxAge;
     this.historyFrames = hist;
     this.engineMs = new Float64Array(hist);
+    this.submitMs = new Float64Array(hist);
     this.fallbackMs = new Float64Array(hist);
     this.submittedPerFrame = new Int32Array(hist);
     this.resultsPerFrame = new Int32Array(hist);
@@ -339,7 +342,9 @@ export class FrameSync {
     const t0 = this.now();
     for (let q = 0; q < this.queued; q++) this.submitQueued(this.channels[this.queueCh[q]], this.queueKey[q]);
     this.queued = 0;
-    this.frameTime[0] += this.now() - t0;
+    const dt = this.now() - t0;
+    this.frameTime[0] += dt;
+    this.frameTime[2] += dt;
   }
 
   private submitQueued(ch: Channel, key: number): void {
@@ -501,8 +506,10 @@ export class FrameSync {
     const i = this.framesRecorded % this.historyFrames;
     this.engineMs[i] = this.frameTime[0];
     this.fallbackMs[i] = this.frameTime[1];
+    this.submitMs[i] = this.frameTime[2];
     this.frameTime[0] = 0;
     this.frameTime[1] = 0;
+    this.frameTime[2] = 0;
     this.submittedPerFrame[i] = this.frameSubmitted;
     this.resultsPerFrame[i] = this.frameResults;
     this.framesRecorded++;
@@ -521,6 +528,7 @@ export class FrameSync {
   metrics(): SyncMetrics {
     const n = Math.min(this.framesRecorded, this.historyFrames);
     const ms = Array.from(this.engineMs.subarray(0, n)).sort((a, b) => a - b);
+    const sub = Array.from(this.submitMs.subarray(0, n)).sort((a, b) => a - b);
     const own = Array.from(this.engineMs.subarray(0, n), (v, i) => v - this.fallbackMs[i]).sort((a, b) => a - b);
     const pct = (q: number, a = ms): number => (n === 0 ? 0 : a[Math.min(n - 1, Math.floor(q * n))]);
     const sum = (a: Int32Array): number => a.subarray(0, n).reduce((s, v) => s + v, 0);
@@ -548,6 +556,8 @@ export class FrameSync {
       engine_ms_per_frame: { p50: pct(0.5), p99: pct(0.99), max: n ? ms[n - 1] : 0, mean: n ? ms.reduce((s, v) => s + v, 0) / n : 0 },
       engine_ms_per_frame_without_fallbacks: { p50: pct(0.5, own), p99: pct(0.99, own), max: n ? own[n - 1] : 0 },
       fallback_ms_total: this.fallbackMs.subarray(0, n).reduce((s, v) => s + v, 0),
+      submit_ms_per_frame: { p50: pct(0.5, sub), p99: pct(0.99, sub), max: n ? sub[n - 1] : 0 },
+      frames_engine_over_1ms: ms.filter((v) => v > 1).length,
     };
   }
 }
@@ -569,4 +579,7 @@ export interface SyncMetrics {
   engine_ms_per_frame: { p50: number; p99: number; max: number; mean: number };
   engine_ms_per_frame_without_fallbacks: { p50: number; p99: number; max: number };
   fallback_ms_total: number;
+  /** The engine.submit part of engine_ms_per_frame. */
+  submit_ms_per_frame: { p50: number; p99: number; max: number };
+  frames_engine_over_1ms: number;
 }
