@@ -718,6 +718,10 @@ export class EngineCore {
     }
     const ws = this.workers;
     const nw = ws.length;
+    // Bring the queue estimates up to date, so the next submits go to the worker that is
+    // really least loaded: with ties the lowest index wins, and a worker that just ran
+    // out of work is still spinning and picks a new job up without a wake-up.
+    for (let k = 0; k < nw; k++) if (ws[k].life === Life.Alive) this.refreshHead(ws[k]);
     for (let k = 0; k < nw && delivered < max; k++) {
       delivered += this.drainWorker(ws[(this.pollStart + k) % nw], onResult, max - delivered);
     }
