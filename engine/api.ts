@@ -45,6 +45,13 @@ export interface EngineOptions {
   host?: WorkerHost;
   /** Node only (ignored by the browser host): V8 heap limits per worker. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /**
+   * Scheduling niceness of worker threads (0-19; 0 leaves them as they are). Default 10:
+   * when workers outnumber cores, the game loop's thread wins the CPU and a woken worker
+   * does not preempt a frame. Node on Linux only (per-thread priority); elsewhere, and in
+   * browsers, it does nothing.
+   */
+  workerNice?: number;
   /** Most respawns of one worker index per minute before it stays dead. Default 30. */
   maxRespawnsPerMinute?: number;
 }

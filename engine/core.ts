@@ -125,6 +125,8 @@ class WorkerSlot {
   respawnTimes: number[] = [];
   exitReason: FailureReason = 'worker-lost';
   retiring = false;
+  /** The worker's beat when it was last notified (see writeRecord). */
+  notifiedBeat = -1;
   /** Busy with a silent heartbeat (set by the watchdog): dispatched to only as a last resort. */
   stale = false;
   exited: Promise<void> = Promise.resolve();
@@ -158,6 +160,8 @@ const INITIAL_COST_MS = 0.01;
 const STAMP_EVERY = 32;
 const COST_ALPHA = 0.05;
 const COST_OUTLIER = 4;
+/** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
+const AWAKE_SHARE_MS = 1;
 const COST_FLOOR_MS = 0.02;
 
 export interface ShutdownOptions {
@@ -464,7 +468,9 @@ export class EngineCore {
     const cap = ws[0].view.capacity;
     let best: WorkerSlot | null = null;
     let fallback: WorkerSlot | null = null;
+    let awake: WorkerSlot | null = null;
     for (let pass = 0; pass < 2 && best === null; pass++) {
+      awake = null;
       for (let i = 0; i < ws.length; i++) {
         const w = ws[i];
         if (w.life === Life.Dead || w.retiring || w.inflight >= cap) continue;
@@ -476,7 +482,11 @@ export class EngineCore {
           continue;
         }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
+        if (w.queuedMs + cost <= AWAKE_SHARE_MS && Atomics.load(w.view.i32, W_SLEEPING) === 0 && (awake === null || w.queuedMs < awake.queuedMs)) awake = w;
       }
+      // A small burst stays with a worker that is already awake rather than paying a
+      // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
+      if (awake !== null) best = awake;
       // Over budget on cached figures: refresh every head once and look again.
       if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.opts.maxQueueMs && pass === 0) best = null;
     }
@@ -537,7 +547,40 @@ export class EngineCore {
     // load of the tail sees the whole record. Then SLEEPING is read (seq-cst): if the
     // worker went to sleep before seeing this tail, we see SLEEPING = 1 and wake it.
     Atomics.store(v.i32, JOB_TAIL_I, w.jobTail);
-    if (Atomics.load(v.i32, W_SLEEPING) === 1) Atomics.notify(v.i32, JOB_TAIL_I, 1);
+    if (Atomics.load(v.i32, W_SLEEPING) === 1 && !this.someoneAwake(w)) {
+      // A wake-up costs tens of microseconds on the waker's thread, so this thread wakes
+      // a worker only when no other worker is awake or already being woken (an awake
+      // worker wakes its sleeping siblings that have work: JobRunner.wakeSiblings), and
+      // at most once per sleep: a worker's beat moves each time it wakes, and until it
+      // has moved past the beat read before our notify, that notify is on its way. The
+      // beat is read before notifying, so a wake landing in between hides no later sleep.
+      const beat = Atomics.load(v.i32, W_BEAT);
+      if (beat !== w.notifiedBeat) {
+        w.notifiedBeat = beat;
+        Atomics.notify(v.i32, JOB_TAIL_I, 1);
+      }
+    }
+  }
+
+  /**
+   * True if a live worker other than `w` is awake between jobs, or has a wake-up from us
+   * on its way: it will look at `w`'s ring before its next job or sleep, and wake `w`.
+   * ORDERING: called after `w`'s tail was stored; a worker stores its state (BUSY, or
+   * SLEEPING) before it scans its siblings' tails, so either we see it idle and awake
+   * here and its scan sees our tail, or we see it busy or asleep and wake `w` ourselves.
+   */
+  private someoneAwake(w: WorkerSlot): boolean {
+    const ws = this.workers;
+    for (let i = 0; i < ws.length; i++) {
+      const x = ws[i];
+      if (x === w || x.life !== Life.Alive || x.retiring) continue;
+      const i32 = x.view.i32;
+      // Awake and between jobs (it scans before its next job or its next sleep), or
+      // being woken by us (it scans on waking). A worker inside a job may not look for
+      // a long time, so it does not count.
+      if (Atomics.load(i32, W_SLEEPING) === 0 ? Atomics.load(i32, W_STATE) !== WS_BUSY : Atomics.load(i32, W_BEAT) === x.notifiedBeat) return true;
+    }
+    return false;
   }
 
   private reject(code: Rejection, opts: SubmitOptions | undefined): number {
@@ -854,6 +897,7 @@ export class EngineCore {
       kindNames: this.kinds.map((k) => k.name),
       shared: this.opts.shared,
       config: this.opts.config,
+      nice: this.opts.workerNice,
     };
     return new Promise<void>((resolve, reject) => {
       let settled = false;

@@ -23,6 +23,7 @@ export interface ResolvedOptions {
   readonly host: WorkerHost | undefined;
   readonly resourceLimits: EngineOptions['resourceLimits'];
   readonly maxRespawnsPerMinute: number;
+  readonly workerNice: number;
 }
 
 const bad = (msg: string): never => {
@@ -66,6 +67,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const hangTimeoutMs = ms('hangTimeoutMs', opts.hangTimeoutMs, 1000);
   const initTimeoutMs = ms('initTimeoutMs', opts.initTimeoutMs, 10_000);
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, true);
+  const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const kindModules = (opts.kindModules ?? []).map((m, i) => {
     if (m instanceof URL) return m.href;
@@ -101,5 +103,6 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     host: opts.host,
     resourceLimits: rl,
     maxRespawnsPerMinute,
+    workerNice,
   };
 }

@@ -19,6 +19,8 @@ export interface WorkerInit {
   readonly kindNames: readonly string[];
   readonly shared: Readonly<Record<string, SharedArrayBuffer>>;
   readonly config: Readonly<Record<string, unknown>>;
+  /** Niceness to give this thread (Node on Linux); 0 leaves it alone. */
+  readonly nice: number;
 }
 
 export type WorkerMessage =
@@ -88,10 +90,28 @@ export async function runWorker(): Promise<void> {
     ch.close();
     return;
   }
+  await lowerPriority(init.nice);
   ch.post({ type: 'ready', workerIndex: init.workerIndex });
   runner.runForever();
   cleanupKinds(runtimes);
   ch.close();
+}
+
+/**
+ * Lowers this thread's scheduling priority. On Linux a thread id is a valid target for
+ * setpriority and affects that thread alone, so the game loop's thread keeps its own.
+ */
+async function lowerPriority(nice: number): Promise<void> {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
+  if (!(nice > 0) || typeof proc?.versions?.node !== 'string' || proc.platform !== 'linux') return;
+  try {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, nice);
+  } catch {
+    // No /proc, or not permitted: the worker runs at normal priority.
+  }
 }
 
 // Node loads this file directly as the worker; the browser bundle imports and calls runWorker.

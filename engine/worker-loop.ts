@@ -180,6 +180,8 @@ export class JobRunner {
   private readonly kinds: readonly KindRuntime[];
   private readonly out = new Float64Array(MAX_RESULTS);
   private readonly clock = new Float64Array(1);
+  /** Other workers' heartbeat/ring words, to wake the ones asleep on queued work. */
+  private readonly siblings: readonly Int32Array[];
   private readonly workerIndex: number;
   private readonly heartbeatMs: number;
   private readonly slotBits: number;
@@ -191,6 +193,9 @@ export class JobRunner {
 
   constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
+    const siblings: Int32Array[] = [];
+    for (let i = 0; i < l.workerCount; i++) if (i !== blockIndex) siblings.push(new WorkerBlockView(sab, l, i).i32);
+    this.siblings = siblings;
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
     this.kinds = kinds;
@@ -229,6 +234,9 @@ export class JobRunner {
     if (head === tail) return 0;
     const frame = Atomics.load(this.header, H_CURRENT_FRAME);
     Atomics.store(i32, W_STATE, WS_BUSY);
+    // ORDERING: BUSY is stored before the scan; the dispatcher relies on us only while it
+    // sees us idle, and then this scan sees its tail.
+    this.wakeSiblings();
     let consumed = 0;
     let sincePublish = 0;
     // One clock read per job: a job's end is the next job's start. The clock is read
@@ -310,6 +318,7 @@ export class JobRunner {
       }
     }
     this.publish(head);
+    Atomics.store(i32, W_STATE, WS_IDLE);
     return consumed;
   }
 
@@ -324,6 +333,21 @@ export class JobRunner {
     Atomics.store(i32, RES_TAIL_I, this.resTail);
     Atomics.store(i32, JOB_HEAD_I, head);
     Atomics.add(i32, W_BEAT, 1);
+  }
+
+  /**
+   * Wakes sibling workers that sleep on queued work. The dispatcher leaves those wakes to
+   * an idle awake worker (EngineCore.someoneAwake), so this runs on waking, before each
+   * batch of jobs and before sleeping. ORDERING: our state store (BUSY or SLEEPING)
+   * precedes each scan, and the dispatcher's tail store precedes its look at our state:
+   * one of us wakes the sibling.
+   */
+  private wakeSiblings(): void {
+    const sib = this.siblings;
+    for (let i = 0; i < sib.length; i++) {
+      const s = sib[i];
+      if (Atomics.load(s, W_SLEEPING) === 1 && Atomics.load(s, JOB_TAIL_I) !== Atomics.load(s, JOB_HEAD_I)) Atomics.notify(s, JOB_TAIL_I, 1);
+    }
   }
 
   /**
@@ -349,6 +373,7 @@ export class JobRunner {
       // sleep, or it sees SLEEPING = 1 and notifies; and Atomics.wait itself returns at
       // once if the tail no longer equals the value we pass, so no wake-up is lost.
       Atomics.store(i32, W_SLEEPING, 1);
+      this.wakeSiblings();
       const tail = Atomics.load(i32, JOB_TAIL_I);
       if (tail === this.jobHead && Atomics.load(header, H_ENGINE_STATE) !== ENGINE_STOPPING) {
         Atomics.wait(i32, JOB_TAIL_I, tail, this.heartbeatMs);
@@ -358,6 +383,7 @@ export class JobRunner {
       }
       Atomics.store(i32, W_SLEEPING, 0);
       Atomics.add(i32, W_BEAT, 1);
+      this.wakeSiblings();
       lastWork = sharedNow();
     }
     Atomics.store(i32, W_STATE, WS_STOPPED);
