@@ -9,6 +9,8 @@ export const config = defineConfig({
     // two-core machine from starving heartbeats with unrelated test files.
     fileParallelism: false,
     pool: 'forks',
+    // The JSON report lets .ci/run print a plain 'N passed, N failed' closing line.
+    reporters: ['default', ['json', { outputFile: 'artifacts/vitest-report.json' }]],
   },
 });
 
