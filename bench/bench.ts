@@ -168,6 +168,45 @@ async function heapPerJob(engine: EngineCore, jobs: number): Promise<{ bytesPerJ
   return { bytesPerJob: (after - before) / jobs, gcDuringRun: gcs };
 }
 
+/**
+ * The frame budget: a 30 Hz loop that submits `perFrame` COMPUTE_HEAVY jobs each frame
+ * and polls their results, timing only the engine's calls (beginFrame, poll with a
+ * trivial apply, submit) on the main thread. Frames are paced by a timer, as a game's are.
+ */
+async function frameBudget(engine: EngineCore, perFrame: number, frames: number): Promise<{ p50: number; p99: number; max: number; results: number; refused: number }> {
+  const HEAVY = engine.kindId('compute-heavy');
+  const p = new Float64Array([0, 10]);
+  const count = new Int32Array(2);
+  const sum = new Float64Array(1);
+  const apply = (r: ResultView): void => {
+    count[0]++;
+    sum[0] += r.values[0];
+  };
+  // The first WARM frames compile the paths and are not counted.
+  const WARM = 30;
+  const ms = new Float64Array(frames);
+  const FRAME_MS = 1000 / 30;
+  const start = performance.now();
+  for (let f = -WARM; f < frames; f++) {
+    const t0 = performance.now();
+    engine.beginFrame(f + WARM);
+    engine.poll(apply);
+    for (let i = 0; i < perFrame; i++) {
+      p[0] = (f + WARM) * perFrame + i;
+      if (engine.submit(HEAVY, p, i) < 0) count[1]++;
+    }
+    if (f >= 0) ms[f] = performance.now() - t0;
+    const next = start + (f + WARM + 1) * FRAME_MS;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  while (engine.inFlight > 0) {
+    engine.poll(apply);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  ms.sort();
+  return { p50: ms[Math.floor(frames * 0.5)], p99: ms[Math.min(frames - 1, Math.floor(frames * 0.99))], max: ms[frames - 1], results: count[0], refused: count[1] };
+}
+
 async function hotPathTable(): Promise<{ name: string; opsPerSec: number; meanNs: number }[]> {
   const inline = await EngineCore.start({ workers: 0 });
   const NOOP = inline.kindId('noop');
@@ -224,6 +263,8 @@ async function main(): Promise<void> {
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
     const heap = await heapPerJob(engine, quick ? 300_000 : 1_000_000);
     log(`heap per job after warm-up: ${heap.bytesPerJob.toFixed(3)} bytes (${heap.gcDuringRun} GCs during the run${gc ? '' : '; run with --expose-gc for a clean baseline'})`);
+    const fb = await frameBudget(engine, 1000, quick ? 90 : 300);
+    log(`frame budget, 1,000 COMPUTE_HEAVY jobs per 30 Hz frame: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused)`);
     const table = await hotPathTable();
     for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
     const path = await pathBench();
@@ -232,6 +273,7 @@ async function main(): Promise<void> {
       tiny_jobs_per_s: { engine: Math.round(engineRate), piscina: Math.round(pis.perSecond), ratio: Number((engineRate / pis.perSecond).toFixed(1)) },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
       heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
+      frame_budget_ms: { jobs_per_frame: 1000, p50: Number(fb.p50.toFixed(3)), p99: Number(fb.p99.toFixed(3)), max: Number(fb.max.toFixed(3)), refused: fb.refused },
       gc_during_heap_run: heap.gcDuringRun,
       hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
       ...(path ? { path } : {}),
