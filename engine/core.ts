@@ -115,6 +115,8 @@ class WorkerSlot {
   /** Live jobs assigned here whose results main has not yet taken. */
   inflight = 0;
   jobTail = 0;
+  /** The job tail as last published to the worker (<= jobTail). */
+  published = 0;
   /** Last job head seen, and the queue estimate for records in [headSeen, jobTail). */
   headSeen = 0;
   queuedMs = 0;
@@ -162,6 +164,10 @@ const COST_ALPHA = 0.05;
 const COST_OUTLIER = 4;
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** Records written before a publish is forced. */
+const PUBLISH_BATCH = 16;
+/** A worker with fewer published, unread records than this gets each record at once. */
+const PUBLISH_LOW_WATER = 32;
 const COST_FLOOR_MS = 0.02;
 
 export interface ShutdownOptions {
@@ -231,6 +237,11 @@ export class EngineCore {
 
   private state = EngineState.Running;
   private readonly clockNow = new Float64Array(1);
+  private flushQueued = false;
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
   private stampCountdown = 0;
   /** False until every first worker is up: no respawns while start() can still fail. */
   private booted = false;
@@ -369,6 +380,7 @@ export class EngineCore {
   beginFrame(frame: number): void {
     this.currentFrame = frame | 0;
     this.stampCountdown = 0;
+    this.flush();
     // ORDERING: a plain publish is enough; a worker reading an older frame only expires a job later.
     Atomics.store(this.header, H_CURRENT_FRAME, this.currentFrame);
   }
@@ -543,8 +555,27 @@ export class EngineCore {
     w.inflight++;
     this.slotRingPos[slot] = pos;
     w.jobTail = (pos + 1) | 0;
-    // ORDERING: release store of the tail after the record's words; the worker's acquire
-    // load of the tail sees the whole record. Then SLEEPING is read (seq-cst): if the
+    // Publishing is a fenced store on a line the worker polls, the dearest step of a
+    // submit, so records are published in batches while the worker has a backlog to chew
+    // on; when its visible backlog runs low it is published at once. Whatever is left
+    // goes out at the next poll, beginFrame or flush, or when the current task ends
+    // (one microtask per burst): never later than the tick that submitted it.
+    if (from < 0 && w.jobTail - w.published < PUBLISH_BATCH && w.published - Atomics.load(v.i32, JOB_HEAD_I) >= PUBLISH_LOW_WATER) {
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushTask);
+      }
+      return;
+    }
+    this.publish(w);
+  }
+
+  /** Publishes every record written for `w`, and wakes it if it sleeps. */
+  private publish(w: WorkerSlot): void {
+    const v = w.view;
+    w.published = w.jobTail;
+    // ORDERING: release store of the tail after the records' words; the worker's acquire
+    // load of the tail sees every record. Then SLEEPING is read (seq-cst): if the
     // worker went to sleep before seeing this tail, we see SLEEPING = 1 and wake it.
     Atomics.store(v.i32, JOB_TAIL_I, w.jobTail);
     if (Atomics.load(v.i32, W_SLEEPING) === 1 && !this.someoneAwake(w)) {
@@ -560,6 +591,15 @@ export class EngineCore {
         Atomics.notify(v.i32, JOB_TAIL_I, 1);
       }
     }
+  }
+
+  /**
+   * Publishes every job submitted so far. poll() and beginFrame() do this themselves;
+   * call it after a burst of submits when the next poll is far off.
+   */
+  flush(): void {
+    const ws = this.workers;
+    for (let i = 0; i < ws.length; i++) if (ws[i].published !== ws[i].jobTail) this.publish(ws[i]);
   }
 
   /**
@@ -754,6 +794,7 @@ export class EngineCore {
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
     // allocation-free however often a loop spins on it.
     this.stampCountdown = 0;
+    this.flush();
     let delivered = 0;
     while (this.lostHead !== this.lostTail && delivered < max) {
       this.deliverLost(onResult);
@@ -1038,6 +1079,9 @@ export class EngineCore {
   /** Accounts for a dead worker's jobs: published results stay for poll, claimed ones fail, queued ones move. */
   private recover(w: WorkerSlot, reason: FailureReason): void {
     const v = w.view;
+    // Records written but not yet published belong to the ring like the rest.
+    w.published = w.jobTail;
+    Atomics.store(v.i32, JOB_TAIL_I, w.jobTail);
     const mask = v.mask;
     const mark = this.scratchMark;
     let resTail = Atomics.load(v.i32, RES_TAIL_I);
@@ -1250,6 +1294,7 @@ export class EngineCore {
     const before = { completed: this.nCompleted, failed: this.nFailed, expired: this.nExpired, cancelled: this.nCancelled };
     const inFlightAtStart = this.nInFlight;
     this.state = EngineState.Stopping;
+    this.flush();
     const start = sharedNow();
     const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
     while (this.nInFlight > 0 && sharedNow() - start < timeoutMs) {
