@@ -835,8 +835,9 @@ export class EngineCore {
         head = (head + 1) | 0;
         const slot = resI32[r + R_SLOT];
         const gen = resI32[r + R_GEN];
-        if (slot < 0 || slot >= this.layout.jobSlots || this.slotWords[slot] !== ((gen << STATE_BITS) | S_RUNNING) || this.slotLive[slot] === 0 || this.slotLost[slot] === 1) {
-          // A record for a slot that is not running that generation: stale or torn. Never applied.
+        if (slot < 0 || slot >= this.layout.jobSlots || this.slotWords[slot] !== ((gen << STATE_BITS) | S_RUNNING) || this.slotLive[slot] === 0 || this.slotLost[slot] === 1 || this.slotWorker[slot] !== w.index) {
+          // A record for a slot that is not running that generation on this worker: stale,
+          // torn or foreign. Never applied.
           this.nStaleRecords++;
           continue;
         }

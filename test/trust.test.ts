@@ -159,7 +159,7 @@ describe('result records carry a generation', () => {
     engine = null;
   });
 
-  it('a stale, torn, not-started or out-of-range record is counted and never applied', async () => {
+  it('a stale, torn, not-started, foreign or out-of-range record is counted and never applied', async () => {
     // Worker 1 is killed and, with no respawns allowed, stays dead: nobody else writes
     // its result ring, so records can be forged there without racing a producer.
     const e = (engine = await startEngine({ workers: 2, maxRespawnsPerMinute: 0, jobCapacity: 64 }));
@@ -207,6 +207,7 @@ describe('result records carry a generation', () => {
     forge(slotOf(busy), (genOf(busy) + 1) & 0x0fffffff, BUSY); // torn: right slot, wrong generation
     forge(slotOf(busy), (genOf(busy) - 1) & 0x0fffffff, BUSY); // stale: the slot's previous generation
     forge(slotOf(queued), genOf(queued), ECHO); // a job that has not started
+    forge(slotOf(busy), genOf(busy), BUSY); // right slot and generation, from a worker that does not hold it
     forge(l.jobSlots + 3, 1, ECHO); // no such slot
     forge(-1, 1, ECHO);
     // ORDERING: the forged records are written before the tail is published, as a worker would.
@@ -214,7 +215,7 @@ describe('result records carry a generation', () => {
 
     const before = e.stats();
     e.poll(sink);
-    expect(e.staleRecords).toBe(6);
+    expect(e.staleRecords).toBe(7);
     expect(got.size).toBe(1);
     expect(e.stats().completed).toBe(before.completed);
 
@@ -223,7 +224,7 @@ describe('result records carry a generation', () => {
     expect(got.get(early)).toMatchObject({ status: Outcome.Done, values: [1.5, 2, 3, 0] });
     expect(got.get(busy)).toMatchObject({ status: Outcome.Done, worker: 0 });
     expect(got.get(queued)).toMatchObject({ status: Outcome.Done, values: [7, 8, 9, 0], worker: 0 });
-    expect(e.staleRecords).toBe(6);
+    expect(e.staleRecords).toBe(7);
     expect(e.stats().inFlight).toBe(0);
     expect(accountingHolds(e)).toBe(true);
   });
