@@ -182,6 +182,4 @@ export interface WorkerHostCallbacks {
 export interface WorkerHost {
   readonly name: 'node' | 'browser';
   spawn(url: string | URL, init: unknown, cb: WorkerHostCallbacks, resourceLimits?: EngineOptions['resourceLimits']): HostedWorker;
-  /** Monotonic clock shared by all threads, in ms (performance.timeOrigin + performance.now()). */
-  now(): number;
 }

@@ -669,7 +669,7 @@ export class EngineCore {
     this.nCancelled++;
     this.nInFlight--;
     this.unqueue(slot);
-    this.release(slot, S_CANCELLED);
+    this.release(slot);
     return true;
   }
 
@@ -688,7 +688,7 @@ export class EngineCore {
       if (Atomics.compareExchange(this.slotWords, slot, word, (word & ~STATE_MASK) | S_TAKEN) !== word) return this.runInline(jobId, onResult);
       this.unqueue(slot);
       this.runOnMain(slot, word >>> STATE_BITS, this.slotArena[slot], onResult);
-      this.release(slot, S_TAKEN);
+      this.release(slot);
       return true;
     }
     if (st !== S_RUNNING) return false;
@@ -767,8 +767,8 @@ export class EngineCore {
     w.inflight--;
   }
 
-  /** Frees a slot main has finished with. `state` is what the slot word says now. */
-  private release(slot: number, _state: number): void {
+  /** Frees a slot main has finished with (its word is no longer QUEUED or RUNNING for that generation). */
+  private release(slot: number): void {
     const off = this.slotArena[slot];
     if (off >= 0) this.arena.free(off);
     this.slotArena[slot] = -1;
@@ -844,7 +844,7 @@ export class EngineCore {
         w.inflight--;
         if (this.slotTaken[slot] === 1) {
           // Its outcome was already delivered by runInline.
-          this.release(slot, S_RUNNING);
+          this.release(slot);
           continue;
         }
         this.fillCommon(slot, gen, resI32[r + R_WORKER]);
@@ -880,7 +880,7 @@ export class EngineCore {
         this.nInFlight--;
         delivered++;
         onResult(view);
-        this.release(slot, S_RUNNING);
+        this.release(slot);
       }
     } finally {
       w.resHead = head;
@@ -906,7 +906,7 @@ export class EngineCore {
     try {
       onResult(this.view);
     } finally {
-      this.release(slot, S_RUNNING);
+      this.release(slot);
     }
   }
 
@@ -1102,7 +1102,7 @@ export class EngineCore {
       if (st !== S_RUNNING || mark[slot] === 1 || this.slotLost[slot] === 1) continue;
       w.inflight--;
       if (this.slotTaken[slot] === 1) {
-        this.release(slot, S_RUNNING);
+        this.release(slot);
       } else {
         this.queueLost(slot, reason);
       }
@@ -1314,7 +1314,7 @@ export class EngineCore {
         this.nCancelled++;
         this.nInFlight--;
         this.unqueue(slot);
-        this.release(slot, S_CANCELLED);
+        this.release(slot);
       }
     }
     // Workers stop at their next look at the engine state; the ones that do not are terminated.
@@ -1335,7 +1335,7 @@ export class EngineCore {
     for (let slot = 0; slot < n; slot++) {
       if (this.slotLive[slot] === 0 || this.slotLost[slot] === 1) continue;
       if (this.slotTaken[slot] === 1) {
-        this.release(slot, S_RUNNING);
+        this.release(slot);
         continue;
       }
       this.queueLost(slot, 'shutdown');

@@ -144,7 +144,4 @@ export const browserHost: WorkerHost = {
   spawn(url: string | URL, init: unknown, cb: WorkerHostCallbacks, _resourceLimits?: EngineOptions['resourceLimits']): HostedWorker {
     return new BrowserHostedWorker(url, init, cb);
   },
-  now(): number {
-    return performance.timeOrigin + performance.now();
-  },
 };

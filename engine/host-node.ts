@@ -6,7 +6,6 @@
  * Threads: main thread (the engine's) only.
  */
 import { Worker } from 'node:worker_threads';
-import { sharedNow } from './clock.js';
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks } from './api.js';
 
 class NodeHostedWorker implements HostedWorker {
@@ -44,5 +43,4 @@ class NodeHostedWorker implements HostedWorker {
 export const nodeHost: WorkerHost = {
   name: 'node',
   spawn: (url, init, cb, limits) => new NodeHostedWorker(url, init, cb, limits),
-  now: sharedNow,
 };

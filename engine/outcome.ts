@@ -28,10 +28,8 @@ export const Rejection = {
   Overloaded: -5,
   /** The engine is shutting down or shut down. */
   ShutDown: -6,
-  /** The engine has not started yet. */
-  NotStarted: -7,
   /** The payload is larger than the kind allows or larger than the whole arena. */
-  PayloadTooLarge: -8,
+  PayloadTooLarge: -7,
 } as const;
 export type Rejection = (typeof Rejection)[keyof typeof Rejection];
 
@@ -42,7 +40,6 @@ const rejectionNames: Record<number, string> = {
   [Rejection.ArenaFull]: 'arena-full',
   [Rejection.Overloaded]: 'overloaded',
   [Rejection.ShutDown]: 'shut-down',
-  [Rejection.NotStarted]: 'not-started',
   [Rejection.PayloadTooLarge]: 'payload-too-large',
 };
 

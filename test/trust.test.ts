@@ -138,7 +138,6 @@ describe('a worker checks the buffer it is handed', () => {
     // A host that hands every worker a copy of the engine's buffer with a newer layout version.
     const forging: WorkerHost = {
       name: 'node',
-      now: nodeHost.now,
       spawn: (url, init, cb, limits) => {
         const real = (init as WorkerInit).sab;
         const copy = new SharedArrayBuffer(real.byteLength);
