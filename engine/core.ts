@@ -236,6 +236,7 @@ export class EngineCore {
   private lostTail = 0;
 
   private state = EngineState.Running;
+  private admissionMs: number;
   private readonly clockNow = new Float64Array(1);
   private flushQueued = false;
   private readonly flushTask = (): void => {
@@ -282,6 +283,7 @@ export class EngineCore {
 
   private constructor(opts: ResolvedOptions, layout: Layout, loaded: LoadedKinds, host: WorkerHost | null) {
     this.opts = opts;
+    this.admissionMs = opts.maxQueueMs;
     this.layout = layout;
     this.loaded = loaded;
     this.kinds = loaded.list;
@@ -366,6 +368,20 @@ export class EngineCore {
   /** The engine's shared buffer (layout.ts), for inspection and fault drills. */
   get buffer(): SharedArrayBuffer {
     return this.sab;
+  }
+
+  /**
+   * The admission budget in ms (EngineOptions.maxQueueMs), adjustable at run time: a
+   * game can tighten it for a burst or when frames run long. Throws
+   * EngineError('INVALID_OPTION') for a value that is not a positive number.
+   */
+  get maxQueueMs(): number {
+    return this.admissionMs;
+  }
+
+  set maxQueueMs(ms: number) {
+    if (typeof ms !== 'number' || !(ms > 0)) throw new EngineError('INVALID_OPTION', `maxQueueMs must be a positive number of milliseconds (or Infinity), got ${String(ms)}`);
+    this.admissionMs = ms;
   }
 
   get workerCount(): number {
@@ -500,14 +516,14 @@ export class EngineCore {
       // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
       if (awake !== null) best = awake;
       // Over budget on cached figures: refresh every head once and look again.
-      if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.opts.maxQueueMs && pass === 0) best = null;
+      if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs && pass === 0) best = null;
     }
     if (best === null) best = fallback;
     if (best === null) {
       this.lastPickReason = Rejection.RingFull;
       return null;
     }
-    if (best.queuedMs > 0 && best.queuedMs + cost > this.opts.maxQueueMs) {
+    if (best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs) {
       this.lastPickReason = Rejection.Overloaded;
       return null;
     }

@@ -128,3 +128,24 @@ export function buildResult(x: BuildInput): StressResult {
 
 /** In burst and frame modes no failure is expected. */
 export const noFailureExpected = (_r: ResultView): boolean => false;
+
+/**
+ * Target queue wait of an accepted job, ms of wall time. The queue must outlast the
+ * loop's 1 ms sleep between refused batches, or workers run dry; anything beyond that
+ * only adds latency, and on a shared machine every queued job also waits out each
+ * stall of its worker or of the polling thread, so p99 grows with the queue. Measured
+ * here (4 workers, 2 busy cores), budgets from 0.25 to 5 ms moved throughput within
+ * noise while p99 went from about 5 ms to about 60-240 ms.
+ */
+export const BURST_TARGET_WAIT_MS = 2;
+
+/**
+ * Admission budget per worker (EngineOptions.maxQueueMs). The engine counts queued
+ * work in measured handler time; with more workers than cores each worker gets only
+ * cores/workers of a core, so its queue drains that much slower in wall time and the
+ * budget is scaled down to match (4 workers on 2 cores: 1 ms). `cores`: os.availableParallelism()
+ * on Node, navigator.hardwareConcurrency in a browser (this module runs in both).
+ */
+export function burstMaxQueueMs(workers: number, cores: number): number {
+  return BURST_TARGET_WAIT_MS * Math.min(1, cores / Math.max(1, workers));
+}

@@ -103,6 +103,19 @@ describe('submit answers bad jobs with a reason code', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  it('the admission budget can be changed at run time, and a bad one is a typed error', () => {
+    const was = e.maxQueueMs;
+    e.maxQueueMs = 2;
+    expect(e.maxQueueMs).toBe(2);
+    for (const bad of [0, -1, Number.NaN, '5' as unknown as number]) {
+      expect(() => {
+        e.maxQueueMs = bad;
+      }).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    }
+    expect(e.maxQueueMs).toBe(2);
+    e.maxQueueMs = was;
+  });
+
   it('killWorker with a bad index is a typed error', () => {
     expect(() => e.killWorker(7)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });

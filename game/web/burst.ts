@@ -15,7 +15,7 @@ import { grade, type GradeReport } from '../../stress/grade.js';
 import { Ledger } from '../../stress/ledger.js';
 import { PLAIN, renderReport } from '../../stress/report.js';
 import { FRAME_MS, type StressResult } from '../../stress/result.js';
-import { buildResult, noFailureExpected } from '../../stress/run-common.js';
+import { buildResult, burstMaxQueueMs, noFailureExpected } from '../../stress/run-common.js';
 import { Sampler } from '../../stress/sampler.js';
 
 /** COMPUTE_HEAVY iterations, as in the seed. */
@@ -33,6 +33,8 @@ export interface PanelBurstOptions {
   jobCapacity?: number;
   /** Most time to wait for outstanding jobs afterwards, ms. Default 5000. */
   collectTimeoutMs?: number;
+  /** Admission budget during the burst, ms per worker. Default: the stress test's (burstMaxQueueMs). */
+  maxQueueMs?: number;
   /** Called between slices with the fraction done. */
   onProgress?: (fraction: number, completed: number, refused: number) => void;
 }
@@ -70,6 +72,27 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
   const frame0 = engine.frame;
   await warmUp(engine, HEAVY, params);
 
+  // The panel's engine admits the game's budget; a burst uses the stress test's tighter
+  // one, as `npm run stress` does, and gives the game's back when it ends.
+  const gameBudget = engine.maxQueueMs;
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
+  engine.maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(engine.workerCount, cores);
+  try {
+    return await burstOn(engine, o, HEAVY, params, frame0, seedStart, seconds);
+  } finally {
+    engine.maxQueueMs = gameBudget;
+  }
+}
+
+async function burstOn(
+  engine: EngineCore,
+  o: PanelBurstOptions,
+  HEAVY: number,
+  params: Float64Array,
+  frame0: number,
+  seedStart: number,
+  seconds: number,
+): Promise<PanelBurstOutcome> {
   const base = engine.stats();
   // Job ids are generation * jobCapacity + slot; the ledger must be sized to match.
   const ledger = new Ledger(o.jobCapacity ?? 16384);
