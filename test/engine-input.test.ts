@@ -28,6 +28,14 @@ describe('options are validated at start', () => {
     [{ maxQueueMs: -5 }, 'INVALID_OPTION'],
     [{ kindModules: [''] }, 'INVALID_OPTION'],
     [{ shared: { nav: new ArrayBuffer(8) as unknown as SharedArrayBuffer } }, 'INVALID_OPTION'],
+    [{ workerNice: 20 }, 'INVALID_OPTION'],
+    [{ workerNice: -1 }, 'INVALID_OPTION'],
+    [{ staleMs: 0 }, 'INVALID_OPTION'],
+    [{ initTimeoutMs: Infinity }, 'INVALID_OPTION'],
+    [{ heartbeatMs: 2.5 }, 'INVALID_OPTION'],
+    [{ maxRespawnsPerMinute: -1 }, 'INVALID_OPTION'],
+    [{ resourceLimits: { maxOldGenerationSizeMb: 0 } }, 'INVALID_OPTION'],
+    [{ config: 5 as unknown as Record<string, unknown> }, 'INVALID_OPTION'],
   ])('%j -> %s', async (opts, want) => {
     expect(await code(EngineCore.start({ workers: 0, ...opts }))).toBe(want);
   });
@@ -114,6 +122,12 @@ describe('submit answers bad jobs with a reason code', () => {
     }
     expect(e.maxQueueMs).toBe(2);
     e.maxQueueMs = was;
+  });
+
+  it('shutdown with a bad timeout is a typed error', async () => {
+    const other = await startEngine({ workers: 0 });
+    await expect(other.shutdown({ timeoutMs: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await other.shutdown();
   });
 
   it('killWorker with a bad index is a typed error', () => {
