@@ -474,8 +474,10 @@ export class EngineCore {
     }
     this.slotTime[slot] = this.clockNow[0];
     // ORDERING: the slot word is QUEUED with the new generation before the record is
-    // published, so the worker's claim CAS can only succeed on this submission.
-    Atomics.store(this.slotWords, slot, (gen << STATE_BITS) | S_QUEUED);
+    // published, so the worker's claim CAS can only succeed on this submission. A plain
+    // store suffices: the release store that publishes the record orders it, and while
+    // the slot is free no record can match it, so no CAS races with this write.
+    this.slotWords[slot] = (gen << STATE_BITS) | S_QUEUED;
     this.writeRecord(w, slot, gen, -1);
     this.nInFlight++;
     return jobIdOf(slot, gen, this.slotBits);
@@ -576,7 +578,9 @@ export class EngineCore {
     // on; when its visible backlog runs low it is published at once. Whatever is left
     // goes out at the next poll, beginFrame or flush, or when the current task ends
     // (one microtask per burst): never later than the tick that submitted it.
-    if (from < 0 && w.jobTail - w.published < PUBLISH_BATCH && w.published - Atomics.load(v.i32, JOB_HEAD_I) >= PUBLISH_LOW_WATER) {
+    // The backlog is judged from the head seen at the last poll: it can only be larger
+    // than the truth, and the batch limit bounds what that can hold back.
+    if (from < 0 && w.jobTail - w.published < PUBLISH_BATCH && w.published - w.headSeen >= PUBLISH_LOW_WATER) {
       if (!this.flushQueued) {
         this.flushQueued = true;
         queueMicrotask(this.flushTask);
