@@ -404,8 +404,9 @@ export class EngineCore {
   // ---------------------------------------------------------------- submit
 
   /**
-   * Queues a job. Returns its id (>= 0) or a negative Rejection code; never throws and
-   * never allocates. `params` must hold exactly the kind's parameter count of numbers.
+   * Queues a job. Returns its id (>= 0) or a negative Rejection code; never throws, and
+   * allocates nothing per job beyond one clock reading per STAMP_EVERY submits.
+   * `params` must hold exactly the kind's parameter count of numbers.
    */
   submit(kind: number, params: ArrayLike<number>, tag = 0, opts?: SubmitOptions): number {
     this.nSubmitted++;
