@@ -15,7 +15,7 @@ import { EngineCore } from '../engine/core.js';
 import { Ledger } from './ledger.js';
 import type { StressResult } from './result.js';
 import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, yieldToEventLoop, type ModeOptions } from './run-common.js';
+import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, yieldToEventLoop, type BurstCursor, type ModeOptions } from './run-common.js';
 import { Sampler } from './sampler.js';
 
 /** Submits per batch between polls. */
@@ -49,7 +49,7 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
     const t0 = performance.now();
     const end = t0 + o.seconds * 1000;
     const sampler = new Sampler(t0);
-    let seed = o.seed | 0;
+    const cursor: BurstCursor = { seed: o.seed | 0, refused: false };
     let frame = -1;
     let lastYield = t0;
     let now = t0;
@@ -59,17 +59,8 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
         frame = f;
         engine.beginFrame(f);
       }
-      let refused = false;
-      for (let b = 0; b < BATCH; b++) {
-        seed = (seed + 1) | 0;
-        params[0] = seed;
-        const id = engine.submit(HEAVY, params, b);
-        ledger.onSubmit(id, performance.now());
-        if (id < 0) {
-          refused = true;
-          break;
-        }
-      }
+      submitBurstBatch(engine, HEAVY, params, ledger, BATCH, cursor);
+      const refused = cursor.refused;
       poll();
       now = performance.now();
       sampler.tick(now, ledger.completed, ledger.pending);

@@ -149,3 +149,28 @@ export const BURST_TARGET_WAIT_MS = 2;
 export function burstMaxQueueMs(workers: number, cores: number): number {
   return BURST_TARGET_WAIT_MS * Math.min(1, cores / Math.max(1, workers));
 }
+
+/** Where a burst is: the last seed submitted, and whether the last batch was refused. */
+export interface BurstCursor {
+  seed: number;
+  refused: boolean;
+}
+
+/**
+ * Submits up to `batch` COMPUTE_HEAVY jobs with consecutive seeds (params[0]), each
+ * recorded in the ledger, and stops at the first refusal. The burst loop of
+ * `npm run stress` and of the panel's Stress Test, so both measure the same thing.
+ */
+export function submitBurstBatch(engine: EngineCore, kind: number, params: Float64Array, ledger: Ledger, batch: number, cur: BurstCursor): void {
+  cur.refused = false;
+  for (let b = 0; b < batch; b++) {
+    cur.seed = (cur.seed + 1) | 0;
+    params[0] = cur.seed;
+    const id = engine.submit(kind, params, b);
+    ledger.onSubmit(id, performance.now());
+    if (id < 0) {
+      cur.refused = true;
+      return;
+    }
+  }
+}

@@ -15,7 +15,7 @@ import { grade, type GradeReport } from '../../stress/grade.js';
 import { Ledger } from '../../stress/ledger.js';
 import { PLAIN, renderReport } from '../../stress/report.js';
 import { FRAME_MS, type StressResult } from '../../stress/result.js';
-import { buildResult, burstMaxQueueMs, noFailureExpected } from '../../stress/run-common.js';
+import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, type BurstCursor } from '../../stress/run-common.js';
 import { Sampler } from '../../stress/sampler.js';
 
 /** COMPUTE_HEAVY iterations, as in the seed. */
@@ -108,7 +108,7 @@ async function burstOn(
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   const sampler = new Sampler(t0);
-  let seed = seedStart | 0;
+  const cursor: BurstCursor = { seed: seedStart | 0, refused: false };
   let now = t0;
   let awayTotal = 0;
   let awayMax = 0;
@@ -117,20 +117,12 @@ async function burstOn(
   while (now < end) {
     engine.beginFrame(frame0 + (((now - t0) / FRAME_MS) | 0));
     const sliceEnd = now + SLICE_MS;
-    let refused = false;
-    while (!refused && performance.now() < sliceEnd) {
-      for (let b = 0; b < BATCH; b++) {
-        seed = (seed + 1) | 0;
-        params[0] = seed;
-        const id = engine.submit(HEAVY, params, b);
-        ledger.onSubmit(id, performance.now());
-        if (id < 0) {
-          refused = true;
-          break;
-        }
-      }
+    cursor.refused = false;
+    while (!cursor.refused && performance.now() < sliceEnd) {
+      submitBurstBatch(engine, HEAVY, params, ledger, BATCH, cursor);
       poll();
     }
+    const refused = cursor.refused;
     now = performance.now();
     sampler.tick(now, ledger.completed, ledger.pending);
     o.onProgress?.(Math.min(1, (now - t0) / (end - t0)), ledger.completed, ledger.rejected);
