@@ -15,7 +15,7 @@ import { EngineCore } from '../engine/core.js';
 import { Ledger } from './ledger.js';
 import type { StressResult } from './result.js';
 import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, yieldToEventLoop, type BurstCursor, type ModeOptions } from './run-common.js';
+import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, warmUpKind, yieldToEventLoop, type BurstCursor, type ModeOptions } from './run-common.js';
 import { Sampler } from './sampler.js';
 
 /** Submits per batch between polls. */
@@ -33,7 +33,7 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
   try {
     const HEAVY = engine.kindId('compute-heavy');
     const params = new Float64Array([o.seed | 0, HEAVY_ITERATIONS]);
-    await warmUp(engine, HEAVY, params);
+    await warmUpKind(engine, HEAVY, params, 4000, 10_000);
 
     const base = engine.stats();
     const ledger = new Ledger(JOB_CAPACITY);
@@ -100,20 +100,3 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
   }
 }
 
-/**
- * Runs a few thousand jobs before measuring, so handlers are compiled on every thread
- * and the engine's per-kind run-time estimate (what admission control uses) is real.
- */
-async function warmUp(engine: EngineCore, kind: number, params: Float64Array): Promise<void> {
-  let left = 4000;
-  const sink = (_r: ResultView): void => {};
-  const deadline = performance.now() + 10_000;
-  while ((left > 0 || engine.inFlight > 0) && performance.now() < deadline) {
-    for (let i = 0; i < 256 && left > 0; i++) {
-      if (engine.submit(kind, params, 0) < 0) break;
-      left--;
-    }
-    engine.poll(sink);
-    await sleep(1);
-  }
-}

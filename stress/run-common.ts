@@ -174,3 +174,21 @@ export function submitBurstBatch(engine: EngineCore, kind: number, params: Float
     }
   }
 }
+
+/**
+ * Runs `jobs` jobs before measuring, so handlers are compiled on every thread and the
+ * engine's per-kind run-time estimate (what admission control uses) is real.
+ */
+export async function warmUpKind(engine: EngineCore, kind: number, params: Float64Array, jobs: number, timeoutMs: number): Promise<void> {
+  let left = jobs;
+  const sink = (_r: ResultView): void => {};
+  const deadline = performance.now() + timeoutMs;
+  while ((left > 0 || engine.inFlight > 0) && performance.now() < deadline) {
+    for (let i = 0; i < 256 && left > 0; i++) {
+      if (engine.submit(kind, params, 0) < 0) break;
+      left--;
+    }
+    engine.poll(sink);
+    await sleep(1);
+  }
+}

@@ -15,7 +15,7 @@ import { grade, type GradeReport } from '../../stress/grade.js';
 import { Ledger } from '../../stress/ledger.js';
 import { PLAIN, renderReport } from '../../stress/report.js';
 import { FRAME_MS, type StressResult } from '../../stress/result.js';
-import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, type BurstCursor } from '../../stress/run-common.js';
+import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, warmUpKind, type BurstCursor } from '../../stress/run-common.js';
 import { Sampler } from '../../stress/sampler.js';
 
 /** COMPUTE_HEAVY iterations, as in the seed. */
@@ -70,7 +70,7 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
   const HEAVY = engine.kindId('compute-heavy');
   const params = new Float64Array([seedStart, HEAVY_ITERATIONS]);
   const frame0 = engine.frame;
-  await warmUp(engine, HEAVY, params);
+  await warmUpKind(engine, HEAVY, params, 2000, 5000);
 
   // The panel's engine admits the game's budget; a burst uses the stress test's tighter
   // one, as `npm run stress` does, and gives the game's back when it ends.
@@ -169,17 +169,3 @@ async function burstOn(
   return { result, report, text: renderReport(result, report, PLAIN) };
 }
 
-/** Compiles the handler on every thread and gives admission control a measured run time. */
-async function warmUp(engine: EngineCore, kind: number, params: Float64Array): Promise<void> {
-  let left = 2000;
-  const sink = (_r: ResultView): void => {};
-  const deadline = performance.now() + 5000;
-  while ((left > 0 || engine.inFlight > 0) && performance.now() < deadline) {
-    for (let i = 0; i < 256 && left > 0; i++) {
-      if (engine.submit(kind, params, 0) < 0) break;
-      left--;
-    }
-    engine.poll(sink);
-    await sleep(1);
-  }
-}
