@@ -2,7 +2,7 @@
  * The stress run's own books, kept independently of the engine's counters so the run
  * can catch the engine losing, duplicating or misreporting a job.
  *
- * Job ids are `generation * jobCapacity + slot`, so `id % jobCapacity` is the slot and
+ * A job id holds its slot in the low bits (layout.ts, jobIdOf), so `id % jobCapacity` is the slot and
  * at most one job per slot is in flight. The ledger keeps, per slot, the id it expects
  * back and the submit time: a result whose id is not the one expected is a duplicate
  * (or a stale record), and a slot handed out while the ledger still expects a result

@@ -94,7 +94,7 @@ async function burstOn(
   seconds: number,
 ): Promise<PanelBurstOutcome> {
   const base = engine.stats();
-  // Job ids are generation * jobCapacity + slot; the ledger must be sized to match.
+  // A job id holds its slot in the low bits; the ledger must be sized to the engine's jobCapacity.
   const ledger = new Ledger(o.jobCapacity ?? 16384);
   let pollNow = 0;
   const onResult = (r: ResultView): void => {
