@@ -117,7 +117,7 @@ export class Collector {
   private drain(w: WorkerLink, onResult: OnResult, max: number): number {
     const ring = w.results;
     const tail = ring.loadTail();
-    if (tail < 0) {
+    if (!ring.validTail(tail)) {
       this.onCorrupt(w, 'result tail out of range');
       return 0;
     }

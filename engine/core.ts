@@ -21,7 +21,7 @@
 import type { EngineEvent, EngineOptions, EngineStats, ResultView, ShutdownReport, SubmitOptions, WorkerHealth, WorkerHost } from './api.js';
 import { ArenaAllocator } from './arena.js';
 import { Books } from './books.js';
-import { stampAt } from './clock.js';
+import { stampAt, within } from './clock.js';
 import { Collector, type OnResult } from './collector.js';
 import { Dispatcher } from './dispatcher.js';
 import { EngineError } from './errors.js';
@@ -32,24 +32,12 @@ import { MAX_PARAMS } from './kind.js';
 import { cleanupKinds, initKinds, type KindRuntime } from './kind-runtime.js';
 import { KindTable } from './kind-table.js';
 import {
-  ENGINE_STOPPING,
-  H_CURRENT_FRAME,
-  H_ENGINE_STATE,
-  HEADER_BYTES,
-  NO_DEADLINE,
-  S_CANCELLED,
-  S_QUEUED,
-  S_RUNNING,
-  S_TAKEN,
-  WorkerBlockView,
-  arenaViews,
-  computeLayout,
-  writeHeader,
-  type Layout,
+  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection } from './outcome.js';
 import { builtModuleUrl } from './paths.js';
+import { Payloads } from './payloads.js';
 import { loadKinds } from './registry.js';
 import { EngineState, Supervisor } from './supervisor.js';
 import { shutdownEngine, type ShutdownOptions, type ShutdownParts } from './shutdown.js';
@@ -78,6 +66,7 @@ export class EngineCore {
   private readonly header: Int32Array;
   private readonly workers: WorkerLink[] = [];
   private readonly arena: ArenaAllocator;
+  private readonly payloads: Payloads;
   private readonly books = new Books();
   private readonly kindTable: KindTable;
   private readonly jobs: JobTable;
@@ -90,8 +79,6 @@ export class EngineCore {
   private stampCountdown = 0;
   private currentFrame = 0;
   private shutdownPromise: Promise<ShutdownReport> | null = null;
-  /** Bytes of the slice the last kindSlice/callerSlice chose (a field: no pair is allocated). */
-  private pendingBytes = 0;
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
   static async start(options?: EngineOptions): Promise<EngineCore> {
@@ -131,6 +118,7 @@ export class EngineCore {
     this.arenaF32 = av.f32;
     this.arenaF64 = av.f64;
     this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots);
+    this.payloads = new Payloads(this.arena, kindTable, layout.arenaBytes);
     this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
@@ -145,7 +133,9 @@ export class EngineCore {
 
   private async boot(): Promise<void> {
     const env = { workerIndex: -1, shared: this.opts.shared, config: this.opts.config };
-    this.mainKinds = await initKinds(this.kinds, env, arenaViews(this.sab, this.layout));
+    const ms = this.opts.initTimeoutMs;
+    const timeout = (): EngineError => new EngineError('WORKER_INIT_TIMEOUT', `kind init on the engine's own thread did not finish within ${ms} ms`);
+    this.mainKinds = await within(initKinds(this.kinds, env, arenaViews(this.sab, this.layout)), ms, timeout);
     if (this.opts.workers === 0) {
       this.inlineRunner = new JobRunner(this.sab, this.layout, 0, -1, this.mainKinds);
       this.workers[0].life = 'alive';
@@ -243,7 +233,7 @@ export class EngineCore {
     if (typeof tag !== 'number' || (tag | 0) !== tag) return this.rejectWith(Rejection.BadParams, callerOff);
     if (deadlineFrames === undefined) deadlineFrames = this.kinds[kind].deadlineFrames;
     if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return this.rejectWith(Rejection.BadParams, callerOff);
-    const arenaOff = callerOff === undefined ? this.kindSlice(kind) : this.callerSlice(kind, callerOff, callerBytes);
+    const arenaOff = callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
     const w = this.jobs.free === 0 ? null : this.dispatcher.pick(kind);
     if (w === null) {
@@ -262,7 +252,7 @@ export class EngineCore {
     t.frame[slot] = this.currentFrame;
     t.deadline[slot] = deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, this.currentFrame + Math.floor(deadlineFrames as number));
     t.arenaOffset[slot] = arenaOff;
-    t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.pendingBytes;
+    t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
     // The clock allocates on Node 20 (a boxed number per read), so submits share one
     // reading for up to STAMP_EVERY jobs; poll and beginFrame force a fresh one. A
     // job's submit time can only be early by that much: latency is never understated.
@@ -274,43 +264,6 @@ export class EngineCore {
     this.dispatcher.write(w, slot, gen, false);
     b.admit();
     return t.idOf(slot, gen);
-  }
-
-  /** The arena slice a kind asks for, held for the job: its offset, -1 for none, or a Rejection (< -1). */
-  private kindSlice(kind: number): number | Rejection {
-    const k = this.kinds[kind];
-    this.pendingBytes = 0;
-    if (k.arenaBytes === undefined) return -1;
-    let want: unknown;
-    try {
-      want = k.arenaBytes(this.kindTable.read[kind]);
-    } catch {
-      return Rejection.BadParams;
-    }
-    if (typeof want !== 'number' || !(want >= 0) || (want | 0) !== want) return Rejection.BadParams;
-    if (want > this.layout.arenaBytes || (k.maxArenaBytes !== undefined && want > k.maxArenaBytes)) return Rejection.PayloadTooLarge;
-    if (want === 0) return -1;
-    const off = this.arena.alloc(want, true);
-    if (off < 0) return Rejection.ArenaFull;
-    this.pendingBytes = want;
-    return off;
-  }
-
-  /**
-   * A caller's slice from arenaAlloc, handed to the job: its offset or a Rejection (< -1).
-   * A slice that another job holds, or that is smaller than `bytes`, is refused and left
-   * alone; any other refused slice is freed (the engine owns it once submitted).
-   */
-  private callerSlice(kind: number, off: unknown, bytes: unknown): number {
-    const size = bytes === undefined ? 0 : bytes;
-    if (typeof off !== 'number' || typeof size !== 'number' || !(size >= 0) || (size | 0) !== size || !this.arena.hold(off, size)) return Rejection.BadParams;
-    const max = this.kinds[kind].maxArenaBytes;
-    if (max !== undefined && size > max) {
-      this.arena.free(off);
-      return Rejection.PayloadTooLarge;
-    }
-    this.pendingBytes = size;
-    return off;
   }
 
   /** Rejects a submit before its slice was looked at: a caller's unheld slice is freed, as for any refused submit. */

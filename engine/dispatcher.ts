@@ -110,7 +110,7 @@ export class Dispatcher {
   refreshHead(w: WorkerLink): void {
     const ring = w.jobs;
     const head = ring.loadHead();
-    if (head < 0) {
+    if (!ring.validHead(head)) {
       this.onCorrupt(w, 'job head out of range');
       return;
     }
@@ -236,7 +236,7 @@ export class Dispatcher {
     const ring = dead.jobs;
     const t = this.jobs;
     const head = ring.loadHead();
-    if (head < 0) return;
+    if (!ring.validHead(head)) return;
     const movable = (p: number): number => {
       const r = ring.recordAt(p, RECORD_I32);
       const slot = ring.recI32[r + J_SLOT];

@@ -58,15 +58,21 @@ export class JobRingWriter {
   }
 
   /**
-   * Loads the worker's head. Returns it, or -1 when it lies outside [headSeen, tail]: a
-   * worker wrote what it should not have, and nothing more is trusted from it.
+   * Loads the worker's head; check it with `validHead` before trusting it.
    * ORDERING: acquire load; the worker stores its head only after it has read the records
    * before it, so those positions may be rewritten.
    */
   loadHead(): number {
-    const head = Atomics.load(this.i32, JOB_HEAD_I);
-    if (!inRing(this.headSeen, head, this.capacity) || !inRing(head, this.tail, this.capacity)) return -1;
-    return head;
+    return Atomics.load(this.i32, JOB_HEAD_I);
+  }
+
+  /**
+   * False when `head` lies outside [headSeen, tail]: the worker wrote what it should not
+   * have, and nothing more is trusted from it. (Indices are signed and wrap, so no value
+   * can serve as an error sentinel.)
+   */
+  validHead(head: number): boolean {
+    return inRing(this.headSeen, head, this.capacity) && inRing(head, this.tail, this.capacity);
   }
 
   /** Int32 index of the record at ring position `pos` (records are RECORD_I32 words). */
@@ -188,18 +194,22 @@ export class ResultRingReader {
   }
 
   /**
-   * Loads the worker's tail; -1 when it lies outside the ring (the worker is not trusted).
+   * Loads the worker's tail; check it with `validTail` before trusting it.
    * ORDERING: acquire load pairs with the worker's release store in ResultRingWriter.push.
    */
   loadTail(): number {
-    const tail = Atomics.load(this.i32, RES_TAIL_I);
-    return inRing(this.head, tail, this.capacity) ? tail : -1;
+    return Atomics.load(this.i32, RES_TAIL_I);
+  }
+
+  /** False when `tail` lies outside the ring: the worker is not trusted. */
+  validTail(tail: number): boolean {
+    return inRing(this.head, tail, this.capacity);
   }
 
   /** Records published and not yet taken (as seen now; 0 when the tail is not trusted). */
   get occupancy(): number {
     const tail = this.loadTail();
-    return tail < 0 ? 0 : (tail - this.head) | 0;
+    return this.validTail(tail) ? (tail - this.head) | 0 : 0;
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import type { ResultView, ShutdownReport, EngineStats } from './api.js';
 import type { Books } from './books.js';
-import { sharedNow } from './clock.js';
+import { delay, sharedNow, within } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
 import { EngineError } from './errors.js';
@@ -39,29 +39,6 @@ export interface ShutdownParts {
   poll(sink: (r: ResultView) => void): number;
   stats(): EngineStats;
   cleanup(): void;
-}
-
-/** A promise that resolves after `ms`, and the means to stop its timer early. */
-function delay(ms: number): { promise: Promise<void>; clear: () => void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return { promise, clear: () => clearTimeout(timer) };
-}
-
-/** Waits for `p` or `ms`, whichever is first, and leaves no timer behind. */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  if (!Number.isFinite(ms)) {
-    await p;
-    return;
-  }
-  const d = delay(ms);
-  try {
-    await Promise.race([p, d.promise]);
-  } finally {
-    d.clear();
-  }
 }
 
 /** Reads the options once. Throws EngineError('INVALID_OPTION') for a malformed one. */
@@ -135,7 +112,7 @@ async function run(p: ShutdownParts, timeoutMs: number, onResult: ((r: ResultVie
   Atomics.store(p.header, H_ENGINE_STATE, ENGINE_STOPPING);
   supervisor.wakeAll();
   if (p.threaded) {
-    await within(supervisor.allExited(), Math.max(100, timeoutMs - (sharedNow() - start)));
+    await within(supervisor.allExited(), Math.max(100, timeoutMs - (sharedNow() - start)), () => null).catch(() => {});
     supervisor.stopWatching();
     await supervisor.terminateAll();
   }

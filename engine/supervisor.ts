@@ -262,7 +262,7 @@ export class Supervisor {
     const mark = this.scratchMark;
     const t = this.jobs;
     let tail = ring.loadTail();
-    if (tail < 0) {
+    if (!ring.validTail(tail)) {
       // A dead worker's indices are not trusted past its ring: nothing it published is read.
       ring.truncate();
       tail = ring.head;
