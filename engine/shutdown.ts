@@ -12,8 +12,7 @@ import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
 import { EngineError } from './errors.js';
 import type { JobTable } from './job-table.js';
-import { ENGINE_STOPPING, H_ENGINE_STATE, S_CANCELLED } from './layout.js';
-import { Outcome } from './outcome.js';
+import { ENGINE_STOPPING, H_ENGINE_STATE } from './layout.js';
 import { EngineState, type Supervisor } from './supervisor.js';
 
 export interface ShutdownOptions {
@@ -100,14 +99,7 @@ async function run(p: ShutdownParts, timeoutMs: number, onResult: ((r: ResultVie
   }
   const timedOut = books.inFlight > 0;
   // Queued jobs that never started are cancelled.
-  for (let slot = 0; slot < jobs.capacity; slot++) {
-    if (jobs.live[slot] === 0 || jobs.taken[slot] === 1) continue;
-    if (jobs.tryUnqueue(slot, S_CANCELLED)) {
-      p.dispatcher.unqueue(slot);
-      books.end(Outcome.Cancelled);
-      jobs.release(slot);
-    }
-  }
+  supervisor.cancelQueued(-1);
   // Workers stop at their next look at the engine state; the ones that do not are terminated.
   Atomics.store(p.header, H_ENGINE_STATE, ENGINE_STOPPING);
   supervisor.wakeAll();

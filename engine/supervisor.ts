@@ -17,6 +17,7 @@ import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_B
 import type { ResolvedOptions } from './options.js';
 import type { WorkerInit, WorkerMessage } from './worker-entry.js';
 import type { WorkerLink } from './worker-link.js';
+import { Outcome } from './outcome.js';
 
 /** The engine's own life: taking jobs, draining for shutdown, or done. */
 export const enum EngineState {
@@ -282,7 +283,25 @@ export class Supervisor {
       else this.collector.queueLost(slot, reason);
     }
     eachPublished(0);
-    if (this.state === EngineState.Running) this.dispatcher.moveQueued(w);
+    this.dispatcher.moveQueued(w);
+    // While stopping there is no respawn: what could not move is cancelled, as shutdown
+    // cancels every job that never started.
+    if (this.state !== EngineState.Running) this.cancelQueued(w.index);
+  }
+
+  /** Cancels every job still queued (on worker `index`, or on any worker for -1); returns how many. */
+  cancelQueued(index: number): number {
+    const t = this.jobs;
+    let n = 0;
+    for (let slot = 0; slot < t.capacity; slot++) {
+      if (t.live[slot] === 0 || t.taken[slot] === 1 || (index >= 0 && t.worker[slot] !== index)) continue;
+      if (!t.tryUnqueue(slot, S_CANCELLED)) continue;
+      this.dispatcher.unqueue(slot);
+      this.books.end(Outcome.Cancelled);
+      t.release(slot);
+      n++;
+    }
+    return n;
   }
 
   /**
