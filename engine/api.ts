@@ -90,7 +90,7 @@ export interface ResultView {
   error: JobError | null;
   /** Submit to published, ms. */
   latencyMs: number;
-  /** Time in the handler, ms. */
+  /** Time in the handler, ms. NaN for a job run by runInline, which reads no clock per job. */
   runMs: number;
 }
 

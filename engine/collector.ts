@@ -52,6 +52,9 @@ const LOST_REASONS: readonly FailureReason[] = ['worker-lost', 'worker-out-of-me
 
 export type OnResult = (r: ResultView) => void;
 
+/** runOnMain calls that share one clock reading. */
+const CLOCK_EVERY = 32;
+
 export class Collector {
   private readonly workers: readonly WorkerLink[];
   private readonly jobs: JobTable;
@@ -59,7 +62,9 @@ export class Collector {
   private readonly books: Books;
   private readonly onCorrupt: (w: WorkerLink, what: string) => void;
   private readonly view = new View();
-  private readonly clock = new Float64Array(2);
+  private readonly clock = new Float64Array(1);
+  /** Runs on this thread left before the clock is read again (see runOnMain). */
+  private clockCountdown = 0;
   /** Failures decided on the main thread, delivered by poll in the order they were decided. */
   private readonly lostSlots: Int32Array;
   private readonly lostReason: Uint8Array;
@@ -248,8 +253,6 @@ export class Collector {
     ctx.arenaBytes = t.arenaBytes[slot];
     this.fill(slot, gen, -1);
     view.arenaOffset = arenaOff;
-    const clock = this.clock;
-    stampAt(clock, 0);
     try {
       rt.kind.run(rt.params, view.values, ctx);
       view.status = Outcome.Done;
@@ -260,9 +263,17 @@ export class Collector {
       view.valueCount = 0;
       view.error = new JobError('threw', d.message, d.stack, -1);
     }
-    stampAt(clock, 1);
-    view.runMs = clock[1] - clock[0];
-    view.latencyMs = clock[1] - t.time[slot];
+    // This is the deterministic fallback, taken exactly when a frame is under pressure, so
+    // it must not allocate: on Node 20 every clock reading is a new heap number. The clock
+    // is read once per CLOCK_EVERY runs; latency can be understated by at most the runs
+    // since, and the handler's own run time is not measured here (runMs is NaN).
+    if (--this.clockCountdown <= 0) {
+      stampAt(this.clock, 0);
+      this.clockCountdown = CLOCK_EVERY;
+    }
+    view.runMs = Number.NaN;
+    const latency = this.clock[0] - t.time[slot];
+    view.latencyMs = latency > 0 ? latency : 0;
     this.books.end(view.status);
     this.deliver(onResult, -1);
   }

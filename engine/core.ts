@@ -358,7 +358,9 @@ export class EngineCore {
    */
   poll(onResult: OnResult, max = Infinity): number {
     this.collector.guard('poll', onResult);
-    return this.pollUnguarded(onResult, max);
+    // A small integer from here on: a double such as Infinity - delivered, passed to a
+    // call that is not inlined, is a new heap number on every poll.
+    return this.pollUnguarded(onResult, max >= 0x3fffffff ? 0x3fffffff : max > 0 ? max | 0 : 0);
   }
 
   private pollUnguarded(onResult: OnResult, max: number): number {
@@ -429,7 +431,7 @@ export class EngineCore {
       supervisor: this.supervisor,
       header: this.header,
       threaded: this.inlineRunner === null,
-      poll: (sink) => this.pollUnguarded(sink, Infinity),
+      poll: (sink) => this.pollUnguarded(sink, 0x3fffffff),
       stats: () => this.stats(),
       cleanup: () => cleanupKinds(this.mainKinds),
     };
