@@ -63,7 +63,11 @@ export interface EngineOptions {
 export interface SubmitOptions {
   /** Deadline in frames after the current frame; a job not started by then is expired, not run. */
   deadlineFrames?: number;
-  /** A caller-allocated arena slice (from arenaAlloc) holding the payload; the engine frees it when the job ends. */
+  /**
+   * A caller-allocated arena slice (from arenaAlloc) holding the payload. Once the job is
+   * accepted it holds the slice and the engine frees it when the job ends; a refused
+   * submit leaves it with the caller (submit it again, or arenaFree it).
+   */
   arenaOffset?: number;
   arenaBytes?: number;
 }

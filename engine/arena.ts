@@ -124,6 +124,12 @@ export class ArenaAllocator {
     return true;
   }
 
+  /** Gives a held slice back to the caller (its submit was refused after `hold`). */
+  unhold(offset: number): void {
+    const e1 = this.entry(offset);
+    if (e1 !== 0) this.entHeld[e1 - 1] = 0;
+  }
+
   /** True if a job holds the slice starting at `offset`. */
   isHeld(offset: number): boolean {
     const e1 = this.entry(offset);

@@ -216,28 +216,33 @@ export class EngineCore {
     let deadlineFrames: unknown = undefined;
     let callerOff: unknown = undefined;
     let callerBytes: unknown = undefined;
+    let badOpts = false;
     if (opts !== undefined) {
       try {
-        if (opts === null || typeof opts !== 'object') return b.reject(Rejection.BadParams);
-        deadlineFrames = opts.deadlineFrames;
-        callerOff = opts.arenaOffset;
-        callerBytes = opts.arenaBytes;
+        if (opts === null || typeof opts !== 'object') badOpts = true;
+        else {
+          deadlineFrames = opts.deadlineFrames;
+          callerOff = opts.arenaOffset;
+          callerBytes = opts.arenaBytes;
+        }
       } catch {
-        return b.reject(Rejection.BadParams);
+        badOpts = true;
       }
     }
-    if (this.supervisor.state !== EngineState.Running) return this.rejectWith(Rejection.ShutDown, callerOff);
-    if (typeof kind !== 'number' || !this.kindTable.has(kind)) return this.rejectWith(Rejection.UnknownKind, callerOff);
+    if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
+    if (typeof kind !== 'number' || !this.kindTable.has(kind)) return b.reject(Rejection.UnknownKind);
     const bad = this.kindTable.readParams(kind, params);
-    if (bad !== 0) return this.rejectWith(bad, callerOff);
-    if (typeof tag !== 'number' || (tag | 0) !== tag) return this.rejectWith(Rejection.BadParams, callerOff);
+    if (bad !== 0 || badOpts) return b.reject(Rejection.BadParams);
+    if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
     if (deadlineFrames === undefined) deadlineFrames = this.kinds[kind].deadlineFrames;
-    if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return this.rejectWith(Rejection.BadParams, callerOff);
+    if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return b.reject(Rejection.BadParams);
     const arenaOff = callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
     const w = this.jobs.free === 0 ? null : this.dispatcher.pick(kind);
     if (w === null) {
-      if (arenaOff >= 0) this.arena.free(arenaOff);
+      // A refused submit leaves a caller's slice with the caller; the kind's own is freed.
+      if (arenaOff >= 0 && callerOff !== undefined) this.arena.unhold(arenaOff);
+      else if (arenaOff >= 0) this.arena.free(arenaOff);
       return b.reject(this.jobs.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
     }
     const t = this.jobs;
@@ -264,12 +269,6 @@ export class EngineCore {
     this.dispatcher.write(w, slot, gen, false);
     b.admit();
     return t.idOf(slot, gen);
-  }
-
-  /** Rejects a submit before its slice was looked at: a caller's unheld slice is freed, as for any refused submit. */
-  private rejectWith(code: Rejection, callerOff: unknown): number {
-    if (typeof callerOff === 'number') this.arena.freeUnheld(callerOff);
-    return this.books.reject(code);
   }
 
   /** Reserves `bytes` of arena for a payload to pass to submit; -1 if it does not fit now (or `bytes` is not a positive integer). */

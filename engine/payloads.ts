@@ -47,16 +47,15 @@ export class Payloads {
 
   /**
    * A caller's slice from arenaAlloc, handed to the job: its offset or a Rejection (< -1).
-   * A slice that another job holds, an unknown one, or one smaller than `bytes` is refused
-   * and left alone; a slice over the kind's limit is refused and freed (the engine owns a
-   * caller's slice once it is submitted).
+   * A refused slice stays with its caller (to submit again, or to arenaFree); one that a
+   * job holds, an unknown one, or one smaller than `bytes` is refused.
    */
   fromCaller(kind: number, off: unknown, bytes: unknown): number {
     const size = bytes === undefined ? 0 : bytes;
     if (typeof off !== 'number' || typeof size !== 'number' || !(size >= 0) || (size | 0) !== size || !this.arena.hold(off, size)) return Rejection.BadParams;
     const max = this.kinds.list[kind].maxArenaBytes;
     if (max !== undefined && size > max) {
-      this.arena.free(off);
+      this.arena.unhold(off);
       return Rejection.PayloadTooLarge;
     }
     this.bytes = size;
