@@ -1,6 +1,6 @@
 /**
  * Model-based fuzzing of the engine's public API, shared by test/fuzz.test.ts (a short
- * run inside `npm test`) and test/fuzz-cli.ts (`npm run fuzz -- --runs N [--seed S]`).
+ * run inside `npm test`) and tools/fuzz.ts (`npm run fuzz -- --runs N [--seed S]`).
  *
  * fast-check generates sequences of commands (submit valid and malformed jobs, bursts,
  * poll, cancel, runInline, advance the frame, kill a worker, hang a worker, crash a

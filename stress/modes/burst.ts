@@ -10,13 +10,13 @@
  * `ring-full`), is counted as rejected with its reason, and is never queued.
  */
 import { availableParallelism } from 'node:os';
-import type { ResultView } from '../engine/api.js';
-import { EngineCore } from '../engine/core.js';
-import { Ledger } from './ledger.js';
-import type { StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, warmUpKind, yieldToEventLoop, type BurstCursor, type ModeOptions } from './run-common.js';
-import { Sampler } from './sampler.js';
+import type { ResultView } from '../../engine/api.js';
+import { EngineCore } from '../../engine/core.js';
+import { Ledger } from '../report/ledger.js';
+import type { StressResult } from '../report/result.js';
+import { FRAME_MS } from '../report/result.js';
+import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, warmUpKind, yieldToEventLoop, type BurstCursor, type ModeOptions } from './common.js';
+import { Sampler } from '../report/sampler.js';
 
 /** Submits per batch between polls. */
 const BATCH = 512;

@@ -14,12 +14,12 @@
  *
  * Main thread only. submitFrame and apply allocate nothing.
  */
-import type { ResultView, SubmitOptions } from '../engine/api.js';
-import type { EngineCore } from '../engine/core.js';
-import { builtModuleUrl } from '../engine/paths.js';
-import { generateLevel, mulberry32, type NavGrid } from '../game/grid.js';
-import { PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS } from '../game/kinds.js';
-import { PREDICT_HIT } from '../game/physics.js';
+import type { ResultView, SubmitOptions } from '../../engine/api.js';
+import type { EngineCore } from '../../engine/core.js';
+import { builtModuleUrl } from '../../engine/paths.js';
+import { generateLevel, mulberry32, type NavGrid } from '../../game/grid.js';
+import { PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS } from '../../game/kinds.js';
+import { PREDICT_HIT } from '../../game/physics.js';
 
 /** Submits one job and records the answer (id or rejection code) in the run's ledger. */
 export type SubmitFn = (kind: number, params: Float64Array, tag: number, opts?: SubmitOptions) => number;
@@ -37,7 +37,7 @@ export const DEADLINE_FRAMES = 4;
 
 export class GameWorkload {
   readonly grid: NavGrid;
-  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, '../game/kinds.js')];
+  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, '../../game/kinds.js')];
   readonly shared: Record<string, SharedArrayBuffer>;
   private readonly rnd: () => number;
   private readonly agentX = new Int32Array(AGENTS);

@@ -9,9 +9,9 @@
  * It runs in the browser panel and, unchanged, under Node in the tests.
  * Threads: the engine's thread only.
  */
-import type { ResultView } from '../../engine/api.js';
-import { computeHeavyKind } from '../../engine/builtin-kinds.js';
-import { Outcome, outcomeName, rejectionName } from '../../engine/outcome.js';
+import type { ResultView } from '../engine/api.js';
+import { computeHeavyKind } from '../engine/builtin-kinds.js';
+import { Outcome, outcomeName, rejectionName } from '../engine/outcome.js';
 import type { FrameClient, PanelEngine } from './clients.js';
 import { CLIENT_QUICK, clientTag } from './clients.js';
 

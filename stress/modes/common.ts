@@ -4,11 +4,11 @@
  * StressResult. The ledger's figures are the ones reported; the engine's counters are
  * cross-checked against them and any disagreement is reported as an issue.
  */
-import type { EngineStats, ResultView } from '../engine/api.js';
-import type { EngineCore } from '../engine/core.js';
-import type { Ledger } from './ledger.js';
-import type { FaultCounts, FrameStats, StressMode, StressResult } from './result.js';
-import type { Sampler } from './sampler.js';
+import type { EngineStats, ResultView } from '../../engine/api.js';
+import type { EngineCore } from '../../engine/core.js';
+import type { Ledger } from '../report/ledger.js';
+import type { FaultCounts, FrameStats, StressMode, StressResult } from '../report/result.js';
+import type { Sampler } from '../report/sampler.js';
 
 export interface ModeOptions {
   readonly seconds: number;

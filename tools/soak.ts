@@ -5,13 +5,13 @@
  * and ray batches through FrameSync, the Rapier world stepped on this thread) plus the
  * built-in kinds (noop, compute-heavy) every frame, for N minutes (default 10;
  * fractions allowed), with a worker killed every few seconds. Every submit and every
- * outcome goes through an independent ledger (stress/soak-ledger.ts), so a job the
+ * outcome goes through an independent ledger (tools/soak-ledger.ts), so a job the
  * engine loses or delivers twice is seen.
  *
  * Reported: frames, jobs by outcome, lost (must be 0), kills and respawns, this
  * process's heap and RSS at the start, after the first minute and at the end (after a
  * GC), RSS growth after the first minute, Rapier's wasm memory per worker at the start
- * and the end (measured inside each worker by the probe.memory kind, stress/soak-probe.ts)
+ * and the end (measured inside each worker by the probe.memory kind, tools/soak-probe.ts)
  * and on this thread, and the deadline hit rate.
  *
  * Deadline hit rate: the game applies every result exactly 2 frames after its submit

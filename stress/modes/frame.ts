@@ -1,6 +1,6 @@
 /**
  * Frame mode and chaos mode: a 30 Hz loop that each frame begins the frame, applies
- * the results that came back, and submits the game's jobs (stress/workload.ts) tagged
+ * the results that came back, and submits the game's jobs (workload.ts) tagged
  * with the frame; half-way through the frame it polls again, as a game that applies
  * results late in its frame would. Reported: the latency distribution in ms and in
  * frames, how many frames after their submit frame results were applied, and the
@@ -13,17 +13,17 @@
  * any lost job, or a worker not back by the end counts against the grade.
  */
 import { availableParallelism } from 'node:os';
-import type { ResultView, SubmitOptions } from '../engine/api.js';
-import { EngineCore } from '../engine/core.js';
-import { Rejection } from '../engine/outcome.js';
-import { builtModuleUrl } from '../engine/paths.js';
-import { mulberry32 } from '../game/grid.js';
-import { LatencyRecorder } from './latency.js';
-import { Ledger } from './ledger.js';
-import type { FaultCounts, StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, collect, noFailureExpected, sleep, type ModeOptions } from './run-common.js';
-import { Sampler } from './sampler.js';
+import type { ResultView, SubmitOptions } from '../../engine/api.js';
+import { EngineCore } from '../../engine/core.js';
+import { Rejection } from '../../engine/outcome.js';
+import { builtModuleUrl } from '../../engine/paths.js';
+import { mulberry32 } from '../../game/grid.js';
+import { LatencyRecorder } from '../report/latency.js';
+import { Ledger } from '../report/ledger.js';
+import type { FaultCounts, StressResult } from '../report/result.js';
+import { FRAME_MS } from '../report/result.js';
+import { JOB_CAPACITY, buildResult, collect, noFailureExpected, sleep, type ModeOptions } from './common.js';
+import { Sampler } from '../report/sampler.js';
 import { GameWorkload } from './workload.js';
 
 /**

@@ -2,8 +2,8 @@
  * Command-line options of `npm run stress`, validated once here. Bad options throw
  * EngineError('INVALID_OPTION') naming the option and what it accepts.
  */
-import { EngineError } from '../engine/errors.js';
-import type { StressMode } from './result.js';
+import { EngineError } from '../../engine/errors.js';
+import type { StressMode } from '../report/result.js';
 
 export const PEERS = ['piscina'] as const;
 export type Peer = (typeof PEERS)[number];

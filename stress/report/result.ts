@@ -1,6 +1,6 @@
 /**
  * The shape every stress run produces, whichever engine ran it (framejobs or a peer
- * pool). Grading (grade.ts), the terminal report (report.ts), the HTML page (html.ts)
+ * pool). Grading (grade.ts), the terminal report (text.ts), the HTML page (html.ts)
  * and the --json line all read this one object, so a run is measured once and
  * presented many ways.
  */

@@ -8,7 +8,7 @@
  *
  * Threads: the engine's thread only (the page's main thread).
  */
-import type { EngineStats, ResultView, SubmitOptions, WorkerHealth } from '../../engine/api.js';
+import type { EngineStats, ResultView, SubmitOptions, WorkerHealth } from '../engine/api.js';
 
 export const CLIENT_SHIFT = 28;
 export const CLIENT_DATA_MASK = (1 << CLIENT_SHIFT) - 1;

@@ -11,16 +11,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../../engine/errors.js';
 import { USAGE, parseArgs, type StressOptions } from './args.js';
-import { runBurst } from './burst.js';
-import { runFrames } from './frame.js';
-import { grade, type GradeReport } from './grade.js';
-import { renderHtml } from './html.js';
-import { runPiscinaBurst } from './piscina-peer.js';
-import { Progress, paletteFor, renderReport } from './report.js';
-import type { LatencySummary, StressResult } from './result.js';
-import { inFrames } from './result.js';
+import { runBurst } from '../modes/burst.js';
+import { runFrames } from '../modes/frame.js';
+import { grade, type GradeReport } from '../report/grade.js';
+import { renderHtml } from '../report/html.js';
+import { runPiscinaBurst } from '../peers/piscina.js';
+import { Progress, paletteFor, renderReport } from '../report/text.js';
+import type { LatencySummary, StressResult } from '../report/result.js';
+import { inFrames } from '../report/result.js';
 
 const round = (n: number, d = 3): number => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
 const lat = (l: LatencySummary) => ({ avg: round(l.avg), p50: round(l.p50), p99: round(l.p99), max: round(l.max) });

@@ -9,9 +9,9 @@
  * for it means a job vanished. Everything is preallocated; recording a submit or a
  * result allocates nothing.
  */
-import type { ResultView } from '../engine/api.js';
-import type { JobError } from '../engine/errors.js';
-import { Outcome, rejectionName } from '../engine/outcome.js';
+import type { ResultView } from '../../engine/api.js';
+import type { JobError } from '../../engine/errors.js';
+import { Outcome, rejectionName } from '../../engine/outcome.js';
 import { LatencyRecorder } from './latency.js';
 import type { KindFigures } from './result.js';
 

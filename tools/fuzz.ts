@@ -8,7 +8,7 @@
  */
 import * as fc from 'fast-check';
 import { EngineError } from '../engine/errors.js';
-import { FuzzEnv, fuzzProperty } from './fuzz-model.js';
+import { FuzzEnv, fuzzProperty } from '../test/fuzz-model.js';
 
 export interface FuzzArgs {
   runs: number;

@@ -15,11 +15,11 @@
  * Everything runs from timers and requestAnimationFrame; nothing here blocks, and the
  * main thread never calls Atomics.wait.
  */
-import type { EngineStats, WorkerHealth } from '../../engine/api.js';
-import { EngineCore } from '../../engine/core.js';
-import { EngineError } from '../../engine/errors.js';
-import { isolationStatus } from '../../engine/host.js';
-import { initRapier } from '../physics.js';
+import type { EngineStats, WorkerHealth } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
+import { isolationStatus } from '../engine/host.js';
+import { initRapier } from '../game/physics.js';
 import { runPanelBurst } from './burst.js';
 import { CLIENT_GAME, CLIENT_QUICK, ResultRouter } from './clients.js';
 import { QuickTest } from './quick-test.js';

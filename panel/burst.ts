@@ -2,21 +2,21 @@
  * The panel's Stress Test: the seed's 5 s burst of COMPUTE_HEAVY jobs, run on the page's
  * engine and graded with the same ledger, result builder and grade as `npm run stress`.
  *
- * It differs from stress/burst.ts only in how it gives the thread back: a page must keep
+ * It differs from stress/modes/burst.ts only in how it gives the thread back: a page must keep
  * drawing, so submit batches are cut into slices of a few ms and the loop yields to the
  * browser between slices (a MessageChannel hop, which browsers do not clamp like nested
  * timeouts). It never blocks; the page's main thread never calls Atomics.wait.
  *
  * Threads: the page's main thread only.
  */
-import type { ResultView } from '../../engine/api.js';
-import type { EngineCore } from '../../engine/core.js';
-import { grade, type GradeReport } from '../../stress/grade.js';
-import { Ledger } from '../../stress/ledger.js';
-import { PLAIN, renderReport } from '../../stress/report.js';
-import { FRAME_MS, type StressResult } from '../../stress/result.js';
-import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, warmUpKind, type BurstCursor } from '../../stress/run-common.js';
-import { Sampler } from '../../stress/sampler.js';
+import type { ResultView } from '../engine/api.js';
+import type { EngineCore } from '../engine/core.js';
+import { grade, type GradeReport } from '../stress/report/grade.js';
+import { Ledger } from '../stress/report/ledger.js';
+import { PLAIN, renderReport } from '../stress/report/text.js';
+import { FRAME_MS, type StressResult } from '../stress/report/result.js';
+import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/common.js';
+import { Sampler } from '../stress/report/sampler.js';
 
 /** COMPUTE_HEAVY iterations, as in the seed. */
 export const HEAVY_ITERATIONS = 10;

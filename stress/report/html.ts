@@ -4,7 +4,7 @@
  * and nothing is fetched, so the file can be mailed or attached to a CI run as is.
  */
 import type { GradeReport } from './grade.js';
-import { renderReport, PLAIN } from './report.js';
+import { renderReport, PLAIN } from './text.js';
 import type { Histogram, StressResult } from './result.js';
 import { FRAME_MS } from './result.js';
 

@@ -9,11 +9,11 @@
  * seconds; without it piscina reproduces the seed's multi-second latencies.
  */
 import { Piscina } from 'piscina';
-import { builtModuleUrl } from '../engine/paths.js';
+import { builtModuleUrl } from '../../engine/paths.js';
 import type { HeavyTask } from './piscina-worker.js';
-import { LatencyRecorder } from './latency.js';
-import type { StressResult } from './result.js';
-import { Sampler } from './sampler.js';
+import { LatencyRecorder } from '../report/latency.js';
+import type { StressResult } from '../report/result.js';
+import { Sampler } from '../report/sampler.js';
 
 export interface PeerRunOptions {
   readonly seconds: number;
