@@ -1,5 +1,6 @@
 /**
  * `npm run soak -- [--minutes N] [--json] [--workers W] [--seed S] [--kill-every SECONDS] [--agents A]`
+ * (`--help` lists them)
  *
  * The soak: the 30 Hz game (game/world.ts: paths, distance fields, physics predictions
  * and ray batches through FrameSync, the Rapier world stepped on this thread) plus the
@@ -31,9 +32,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
-import { EngineError } from '../engine/errors.js';
 import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { HELP_OPTION, SEED, integerIn, numberIn, numberOption, parseCli, runCli, runIfMain, type CliOptions } from '../game/cli-args.js';
 import { generateLevel } from '../game/grid.js';
 import { KindRunner } from '../game/kind-runner.js';
 import { kinds as gameKinds } from '../game/kinds.js';
@@ -53,6 +54,7 @@ export interface SoakOptions {
   /** Seconds between worker kills; 0 for none. Default 10. */
   killEveryS: number;
   agents: number;
+  help?: boolean;
 }
 
 const HZ = 30;
@@ -66,28 +68,38 @@ const SERIES_EVERY_S = 30;
 const WARM_UP_S = 3;
 const MB = 1024 * 1024;
 
+export const USAGE = `Usage: npm run soak -- [options]
+
+  --minutes N        length of the run in minutes, fractions allowed (default 10)
+  --workers N        worker threads (default 4)
+  --seed N           seed of the level and the jobs (default 1)
+  --kill-every S     kill a worker every S seconds, 0 for never (default 10)
+  --agents N         agents in the game (default 500)
+  --json             print the report as one JSON object on the last line
+  --help             this text`;
+
+const OPTIONS: CliOptions = {
+  minutes: { type: 'string' },
+  json: { type: 'boolean' },
+  workers: { type: 'string' },
+  seed: { type: 'string' },
+  'kill-every': { type: 'string' },
+  agents: { type: 'string' },
+  ...HELP_OPTION,
+};
+
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
-  const out: SoakOptions = { minutes: 10, json: false, workers: 4, seed: 1, killEveryS: 10, agents: 500 };
-  const num = (name: string, v: string | undefined, min: number, integer: boolean): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-      throw new EngineError('INVALID_OPTION', `--${name} needs ${integer ? 'an integer' : 'a number'} >= ${min}, got ${v ?? 'nothing'}`);
-    }
-    return n;
+  const v = parseCli(argv, OPTIONS);
+  const o: SoakOptions = {
+    minutes: numberOption(v, 'minutes', numberIn(0.05), 10),
+    json: v.json === true,
+    workers: numberOption(v, 'workers', integerIn(1), 4),
+    seed: numberOption(v, 'seed', SEED, 1),
+    killEveryS: numberOption(v, 'kill-every', numberIn(0), 10),
+    agents: numberOption(v, 'agents', integerIn(1), 500),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--minutes': out.minutes = num('minutes', argv[++i], 0.05, false); break;
-      case '--json': out.json = true; break;
-      case '--workers': out.workers = num('workers', argv[++i], 1, true); break;
-      case '--seed': out.seed = num('seed', argv[++i], -0x80000000, true); break;
-      case '--kill-every': out.killEveryS = num('kill-every', argv[++i], 0, false); break;
-      case '--agents': out.agents = num('agents', argv[++i], 1, true); break;
-      default: throw new EngineError('INVALID_OPTION', `unknown option ${a}; usage: npm run soak -- [--minutes N] [--json] [--workers W] [--seed S] [--kill-every SECONDS] [--agents A]`);
-    }
-  }
-  return out;
+  if (v.help === true) o.help = true;
+  return o;
 }
 
 interface MemSample {
@@ -484,21 +496,13 @@ export function formatSoak(r: SoakReport): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  let o: SoakOptions;
-  try {
-    o = parseSoakArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
-  const report = await runSoak(o, (line) => console.error(line));
-  console.log(formatSoak(report));
-  if (o.json) console.log(JSON.stringify(report));
-  if (!report.targets.lost_zero) process.exitCode = 1;
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli('soak', USAGE, argv, parseSoakArgs, async (o) => {
+    const report = await runSoak(o, (line) => console.error(line));
+    console.log(formatSoak(report));
+    if (o.json) console.log(JSON.stringify(report));
+    return report.targets.lost_zero ? 0 : 1;
+  });
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await main();
-}
+runIfMain(import.meta.url, 'soak', main);

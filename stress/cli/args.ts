@@ -1,8 +1,10 @@
 /**
- * Command-line options of `npm run stress`, validated once here. Bad options throw
- * EngineError('INVALID_OPTION') naming the option and what it accepts.
+ * Command-line options of `npm run stress`, validated once here (node:util parseArgs,
+ * through game/cli-args.ts). Bad options throw EngineError('INVALID_OPTION') naming the
+ * option and what it accepts.
  */
 import { EngineError } from '../../engine/errors.js';
+import { HELP_OPTION, choiceOption, integerIn, numberIn, numberOption, parseCli, type CliOptions } from '../../game/cli-args.js';
 import type { StressMode } from '../report/result.js';
 
 export const PEERS = ['piscina'] as const;
@@ -51,73 +53,42 @@ export const USAGE = `Usage: npm run stress -- [options]
   --html FILE               write the report with charts as one self-contained HTML page
   --help                    this text`;
 
-function bad(msg: string): never {
-  throw new EngineError('INVALID_OPTION', msg);
-}
-
-function num(name: string, raw: string | undefined, check: (n: number) => boolean, what: string): number {
-  if (raw === undefined || raw.startsWith('--')) bad(`--${name} needs a value: ${what}`);
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) bad(`--${name} must be ${what}, got ${JSON.stringify(raw)}`);
-  return n;
-}
+const OPTIONS: CliOptions = {
+  mode: { type: 'string' },
+  seconds: { type: 'string' },
+  workers: { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+  vs: { type: 'string', multiple: true },
+  html: { type: 'string' },
+  ...HELP_OPTION,
+};
 
 /** Parses argv (without node and the script). Accepts `--opt value` and `--opt=value`. */
 export function parseArgs(argv: readonly string[]): StressOptions {
-  const o = { ...DEFAULTS, vs: [] as Peer[] };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
-    const flag = (): true => {
-      if (inline !== undefined) bad(`${arg} takes no value`);
-      return true;
-    };
-    switch (arg) {
-      case '--mode': {
-        const v = value();
-        if (!MODES.includes(v as StressMode)) bad(`--mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(v)}`);
-        o.mode = v as StressMode;
-        break;
-      }
-      case '--seconds':
-        o.seconds = num('seconds', value(), (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
-        break;
-      case '--workers':
-        o.workers = num('workers', value(), (n) => Number.isInteger(n) && n >= 0 && n <= 64, 'an integer from 0 to 64');
-        break;
-      case '--seed':
-        o.seed = num('seed', value(), (n) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff, 'an integer from 0 to 2147483647');
-        break;
-      case '--json':
-        o.json = flag();
-        break;
-      case '--vs': {
-        const v = value();
-        if (!PEERS.includes(v as Peer)) bad(`--vs must be one of ${PEERS.join(', ')}, got ${JSON.stringify(v)}`);
-        if (!o.vs.includes(v as Peer)) o.vs.push(v as Peer);
-        break;
-      }
-      case '--html': {
-        const v = value();
-        if (v === undefined || v === '' || v.startsWith('--')) bad('--html needs a file name');
-        o.html = v;
-        break;
-      }
-      case '--help':
-      case '-h':
-        o.help = flag();
-        break;
-      default:
-        bad(`unknown option ${JSON.stringify(argv[i])}; see --help`);
-    }
+  const v = parseCli(argv, OPTIONS);
+  const vs: Peer[] = [];
+  for (const peer of (v.vs as string[] | undefined) ?? []) {
+    if (!PEERS.includes(peer as Peer)) bad(`--vs must be one of ${PEERS.join(', ')}, got ${JSON.stringify(peer)}`);
+    if (!vs.includes(peer as Peer)) vs.push(peer as Peer);
   }
+  const html = v.html as string | undefined;
+  if (html === '') bad('--html needs a file name');
+  const o: StressOptions = {
+    mode: choiceOption(v, 'mode', MODES, DEFAULTS.mode),
+    seconds: numberOption(v, 'seconds', numberIn(0, 3600, true), DEFAULTS.seconds),
+    workers: numberOption(v, 'workers', integerIn(0, 64), DEFAULTS.workers),
+    seed: numberOption(v, 'seed', integerIn(0, 0x7fffffff), DEFAULTS.seed),
+    json: v.json === true,
+    vs,
+    html: html ?? DEFAULTS.html,
+    help: v.help === true,
+  };
   // The peers run the seed's burst workload; beside a frame or chaos run the columns would compare different tests.
   if (o.vs.length > 0 && o.mode !== 'burst') bad(`--vs ${o.vs[0]} compares the burst workload: use it with --mode burst, not --mode ${o.mode}`);
   return o;
+}
+
+function bad(msg: string): never {
+  throw new EngineError('INVALID_OPTION', msg);
 }
