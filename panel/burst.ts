@@ -11,15 +11,15 @@
  */
 import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
+import { FRAME_MS, sleep } from '../game/time.js';
 import { grade, type GradeReport } from '../stress/report/grade.js';
 import { Ledger } from '../stress/report/ledger.js';
 import { PLAIN, renderReport } from '../stress/report/text.js';
-import { FRAME_MS, type StressResult } from '../stress/report/result.js';
-import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/common.js';
+import type { StressResult } from '../stress/report/result.js';
+import { JOB_CAPACITY, buildResult, noFailureExpected } from '../stress/modes/common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/heavy.js';
 import { Sampler } from '../stress/report/sampler.js';
 
-/** COMPUTE_HEAVY iterations, as in the seed. */
-export const HEAVY_ITERATIONS = 10;
 /** Submits per batch between polls. */
 const BATCH = 256;
 /** Longest stretch of submitting before the page gets the thread back, ms. */
@@ -29,7 +29,7 @@ export interface PanelBurstOptions {
   /** Length of the submit phase, s. Default 5. */
   seconds?: number;
   seed?: number;
-  /** The engine's jobCapacity (EngineOptions.jobCapacity). Default 16384, the engine's default. */
+  /** The engine's jobCapacity (EngineOptions.jobCapacity). Default JOB_CAPACITY (16384), the engine's default. */
   jobCapacity?: number;
   /** Most time to wait for outstanding jobs afterwards, ms. Default 5000. */
   collectTimeoutMs?: number;
@@ -58,8 +58,6 @@ export function yieldToBrowser(): Promise<void> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Runs a burst on `engine`, which must have nothing in flight and no other submitter
  * while it runs (the panel pauses its game first). The engine stays up afterwards.
@@ -67,7 +65,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {}): Promise<PanelBurstOutcome> {
   const seconds = o.seconds ?? 5;
   const seedStart = o.seed ?? 1;
-  const HEAVY = engine.kindId('compute-heavy');
+  const HEAVY = engine.kindId(HEAVY_KIND);
   const params = new Float64Array([seedStart, HEAVY_ITERATIONS]);
   const frame0 = engine.frame;
   await warmUpKind(engine, HEAVY, params, 2000, 5000);
@@ -95,7 +93,7 @@ async function burstOn(
 ): Promise<PanelBurstOutcome> {
   const base = engine.stats();
   // A job id holds its slot in the low bits; the ledger must be sized to the engine's jobCapacity.
-  const ledger = new Ledger(o.jobCapacity ?? 16384);
+  const ledger = new Ledger(o.jobCapacity ?? JOB_CAPACITY);
   let pollNow = 0;
   const onResult = (r: ResultView): void => {
     ledger.onResult(r, pollNow, noFailureExpected);

@@ -20,19 +20,19 @@ import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { isolationStatus } from '../engine/host.js';
 import { initRapier } from '../game/physics.js';
+import { FRAME_MS, sleep } from '../game/time.js';
+// Job slots of the panel's engine: the stress engines' (the engine default), so the burst ledger fits.
+import { JOB_CAPACITY } from '../stress/modes/common.js';
 import { runPanelBurst } from './burst.js';
 import { CLIENT_GAME, CLIENT_QUICK, ResultRouter } from './clients.js';
 import { QuickTest } from './quick-test.js';
 import { PanelScene } from './scene.js';
 
-/** Job slots of the panel's engine (the engine default), and what the burst ledger is sized for. */
-const JOB_CAPACITY = 16384;
 /**
  * Admission budget per worker, ms of estimated queued work: what keeps accepted jobs of a
  * burst inside the two-frame budget instead of piling up (the same figure the stress CLI uses).
  */
 const MAX_QUEUE_MS = 12;
-const FRAME_MS = 1000 / 30;
 /** Throughput samples: one per 250 ms, 10 s of history. */
 const SAMPLE_MS = 250;
 const SAMPLES = 40;
@@ -293,7 +293,7 @@ class Panel {
       while (engine.inFlight > 0 && performance.now() < until) {
         engine.beginFrame(this.frame);
         this.router.poll(engine);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       ui.stressReport.textContent = 'burst running (5 s)…';
       const out = await runPanelBurst(engine, {

@@ -41,7 +41,10 @@ import { kinds as gameKinds } from '../game/kinds.js';
 import { FixedLoop } from '../game/loop.js';
 import { initRapier } from '../game/physics.js';
 import type { SyncEngine, SyncMetrics } from '../game/sync.js';
+import { FRAME_HZ, sleep } from '../game/time.js';
 import { GameWorld } from '../game/world.js';
+import { JOB_CAPACITY } from '../stress/modes/common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { SoakLedger } from './soak-ledger.js';
 // Imported before initRapier() so this thread's Rapier memory is seen too.
 import { PROBE_HEAP_USED, PROBE_WASM_BYTES, wasmMemoryBytes } from './soak-probe.js';
@@ -57,8 +60,6 @@ export interface SoakOptions {
   help?: boolean;
 }
 
-const HZ = 30;
-const JOB_CAPACITY = 16384;
 /** Built-in jobs per frame on top of the game's own. */
 const HEAVY_PER_FRAME = 20;
 const NOOP_PER_FRAME = 10;
@@ -241,7 +242,6 @@ class LedgeredEngine implements SyncEngine {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 2): number => +x.toFixed(d);
 
 export async function runSoak(o: SoakOptions, progress: (line: string) => void = () => {}): Promise<SoakReport> {
@@ -298,19 +298,19 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
     const runner = await KindRunner.create(gameKinds, { workerIndex: -1, shared: { nav: grid.sab }, config: {} }, 1 << 20);
     world = new GameWorld(grid, proxy, runner, { seed: o.seed, agents: o.agents });
     const w = world;
-    const HEAVY = engine.kindId('compute-heavy');
+    const HEAVY = engine.kindId(HEAVY_KIND);
     const NOOP = engine.kindId('noop');
     const heavyP = new Float64Array(2);
     const noopP = new Float64Array(2);
     const noParams = new Float64Array(0);
     const extraOpts: SubmitOptions = { deadlineFrames: EXTRA_DEADLINE_FRAMES };
-    const frames = Math.max(1, Math.round(o.minutes * 60 * HZ));
-    const warmFrame = Math.min(WARM_UP_S * HZ, frames - 1);
+    const frames = Math.max(1, Math.round(o.minutes * 60 * FRAME_HZ));
+    const warmFrame = Math.min(WARM_UP_S * FRAME_HZ, frames - 1);
     // "After the first minute": at 60 s, or a fifth of the way into a shorter run.
-    const minuteFrame = Math.max(warmFrame, Math.min(60 * HZ, Math.floor(frames / 5)));
-    const probeEvery = PROBE_EVERY_S * HZ;
-    const seriesEvery = SERIES_EVERY_S * HZ;
-    const killEvery = o.killEveryS > 0 ? Math.max(1, Math.round(o.killEveryS * HZ)) : 0;
+    const minuteFrame = Math.max(warmFrame, Math.min(60 * FRAME_HZ, Math.floor(frames / 5)));
+    const probeEvery = PROBE_EVERY_S * FRAME_HZ;
+    const seriesEvery = SERIES_EVERY_S * FRAME_HZ;
+    const killEvery = o.killEveryS > 0 ? Math.max(1, Math.round(o.killEveryS * FRAME_HZ)) : 0;
     const series = new Float64Array(Math.ceil(frames / seriesEvery) + 1);
     let seriesN = 0;
     let start = null as MemSample | null;
@@ -331,7 +331,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
       w.step(frame);
       for (let i = 0; i < HEAVY_PER_FRAME; i++) {
         heavyP[0] = (frame * HEAVY_PER_FRAME + i) | 0;
-        heavyP[1] = 10;
+        heavyP[1] = HEAVY_ITERATIONS;
         proxy.submit(HEAVY, heavyP, i, extraOpts);
       }
       for (let i = 0; i < NOOP_PER_FRAME; i++) {
@@ -353,7 +353,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
       }
       if (minute === null && frame >= minuteFrame && (settled || frame === frames - 1)) minute = sample();
       if (frame % seriesEvery === 0) series[seriesN++] = round(process.memoryUsage().rss / MB, 1);
-      if (frame % (10 * HZ) === 0 && frame > 0) {
+      if (frame % (10 * FRAME_HZ) === 0 && frame > 0) {
         progress(
           `soak: ${((performance.now() - t0) / 60_000).toFixed(1)} min, frame ${frame}/${frames}, ` +
             `done ${ledger.completed}, failed ${ledger.failed}, awaiting ${ledger.pending}, kills ${kills}, ` +

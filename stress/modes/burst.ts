@@ -12,15 +12,15 @@
 import { availableParallelism } from 'node:os';
 import type { ResultView } from '../../engine/api.js';
 import { EngineCore } from '../../engine/core.js';
+import { FRAME_MS, sleep, yieldToEventLoop } from '../../game/time.js';
 import { Ledger } from '../report/ledger.js';
 import type { StressResult } from '../report/result.js';
-import { FRAME_MS } from '../report/result.js';
-import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, warmUpKind, yieldToEventLoop, type BurstCursor, type ModeOptions } from './common.js';
+import { JOB_CAPACITY, buildResult, collect, noFailureExpected, type ModeOptions } from './common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
 import { Sampler } from '../report/sampler.js';
 
 /** Submits per batch between polls. */
 const BATCH = 512;
-export const HEAVY_ITERATIONS = 10;
 
 export interface BurstOptions extends ModeOptions {
   /** Admission budget; default burstMaxQueueMs(workers). */
@@ -31,7 +31,7 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
   const maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(o.workers, availableParallelism());
   const engine = await EngineCore.start({ workers: o.workers, jobCapacity: JOB_CAPACITY, maxQueueMs });
   try {
-    const HEAVY = engine.kindId('compute-heavy');
+    const HEAVY = engine.kindId(HEAVY_KIND);
     const params = new Float64Array([o.seed | 0, HEAVY_ITERATIONS]);
     await warmUpKind(engine, HEAVY, params, 4000, 10_000);
 

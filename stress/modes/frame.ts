@@ -17,12 +17,13 @@ import type { ResultView, SubmitOptions } from '../../engine/api.js';
 import { EngineCore } from '../../engine/core.js';
 import { Rejection } from '../../engine/outcome.js';
 import { builtModuleUrl } from '../../engine/paths.js';
-import { mulberry32 } from '../../game/grid.js';
+import { mulberry32 } from '../../game/random.js';
+import { FRAME_MS, sleep } from '../../game/time.js';
 import { LatencyRecorder } from '../report/latency.js';
 import { Ledger } from '../report/ledger.js';
 import type { FaultCounts, StressResult } from '../report/result.js';
-import { FRAME_MS } from '../report/result.js';
-import { JOB_CAPACITY, buildResult, collect, noFailureExpected, sleep, type ModeOptions } from './common.js';
+import { JOB_CAPACITY, buildResult, collect, noFailureExpected, type ModeOptions } from './common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from './heavy.js';
 import { Sampler } from '../report/sampler.js';
 import { GameWorkload } from './workload.js';
 
@@ -72,7 +73,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     workload.bind(engine);
     const kHang = o.chaos ? engine.kindId('chaos.hang') : -1;
     const kThrow = o.chaos ? engine.kindId('chaos.throw') : -1;
-    const kHeavy = engine.kindId('compute-heavy');
+    const kHeavy = engine.kindId(HEAVY_KIND);
     const rnd = mulberry32(o.seed ^ 0xc4a05);
 
     const ledger = new Ledger(JOB_CAPACITY, engine.kinds.length);
@@ -116,7 +117,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     let overruns = 0;
     let frames = 0;
     let cancelAttempts = 0;
-    const heavyParams = new Float64Array([0, 10]);
+    const heavyParams = new Float64Array([0, HEAVY_ITERATIONS]);
     const throwParams = new Float64Array(1);
     const bad = new Float64Array(2);
     const short = new Float64Array(1);
@@ -229,7 +230,7 @@ function submitMalformed(engine: EngineCore, ledger: Ledger, kHeavy: number, p: 
   switch (which) {
     case 0:
       p[0] = NaN;
-      p[1] = 10;
+      p[1] = HEAVY_ITERATIONS;
       ret = engine.submit(kHeavy, p, 0);
       break;
     case 1:
@@ -242,7 +243,7 @@ function submitMalformed(engine: EngineCore, ledger: Ledger, kHeavy: number, p: 
       break;
     case 3:
       p[0] = 1.5; // not an i32
-      p[1] = 10;
+      p[1] = HEAVY_ITERATIONS;
       ret = engine.submit(kHeavy, p, 0);
       break;
     default:

@@ -5,7 +5,7 @@
  * left, and any lost job is always F.
  */
 import type { StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
+import { FRAME_MS } from '../../game/time.js';
 
 export type Grade = 'A' | 'B' | 'C' | 'D' | 'F';
 

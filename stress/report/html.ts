@@ -6,7 +6,7 @@
 import type { GradeReport } from './grade.js';
 import { renderReport, PLAIN } from './text.js';
 import type { Histogram, StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
+import { FRAME_MS } from '../../game/time.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

@@ -4,11 +4,9 @@
  * and the --json line all read this one object, so a run is measured once and
  * presented many ways.
  */
+import { FRAME_MS } from '../../game/time.js';
 
 export type StressMode = 'burst' | 'frame' | 'chaos';
-
-/** One frame of the 30 Hz loop the stress modes pace themselves against, in ms. */
-export const FRAME_MS = 1000 / 30;
 
 export interface LatencySummary {
   /** Jobs the summary covers (accepted jobs that completed). */
