@@ -416,7 +416,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
         duplicates: ledger.duplicates,
         vanished: ledger.vanished,
         unexpected_failed: ledger.unexpectedFailed,
-        failed_by_reason: ledger.failedByReason(),
+        failed_by_reason: ledger.failedByReason,
         rejected_by_reason: ledger.rejectedByReason(),
         delivered_after_frames: { '0': a[0], '1': a[1], '2': a[2], later: a[3] },
       },

@@ -19,6 +19,7 @@ import { Rejection } from '../../engine/outcome.js';
 import { builtModuleUrl } from '../../engine/paths.js';
 import { mulberry32 } from '../../game/random.js';
 import { FRAME_MS, sleep } from '../../game/time.js';
+import { isWorkerLoss } from '../report/books.js';
 import { LatencyRecorder } from '../report/latency.js';
 import { Ledger } from '../report/ledger.js';
 import type { FaultCounts, StressResult } from '../report/result.js';
@@ -81,8 +82,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     const appliedAfter = [0, 0, 0, 0];
     // Failures chaos explains: the fault kinds themselves, and jobs whose worker was
     // killed or replaced under them. Anything else (a game kind that threw) is a defect.
-    const chaosExpected = (r: ResultView): boolean =>
-      r.kind === kHang || r.kind === kThrow || (r.error !== null && (r.error.reason === 'worker-lost' || r.error.reason === 'worker-out-of-memory'));
+    const chaosExpected = (r: ResultView): boolean => r.kind === kHang || r.kind === kThrow || isWorkerLoss(r.error?.reason);
     const expected = o.chaos ? chaosExpected : noFailureExpected;
     let pollNow = 0;
     const onResult = (r: ResultView): void => {

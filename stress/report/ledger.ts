@@ -1,93 +1,39 @@
 /**
- * The stress run's own books, kept independently of the engine's counters so the run
- * can catch the engine losing, duplicating or misreporting a job.
- *
- * A job id holds its slot in the low bits (layout.ts, jobIdOf), so `id % jobCapacity` is the slot and
- * at most one job per slot is in flight. The ledger keeps, per slot, the id it expects
- * back and the submit time: a result whose id is not the one expected is a duplicate
- * (or a stale record), and a slot handed out while the ledger still expects a result
- * for it means a job vanished. Everything is preallocated; recording a submit or a
- * result allocates nothing.
+ * The stress run's books (books.ts) plus what the report measures from them: latency
+ * from submit to the poll that delivered the result, overall and per kind, and
+ * outcomes per kind. Recording a submit or a result allocates nothing (the latency
+ * recorders grow only when full, rarely).
  */
 import type { ResultView } from '../../engine/api.js';
-import type { JobError } from '../../engine/errors.js';
-import { Outcome, rejectionName } from '../../engine/outcome.js';
+import { Outcome } from '../../engine/outcome.js';
+import { JobBooks } from './books.js';
 import { LatencyRecorder } from './latency.js';
 import type { KindFigures } from './result.js';
 
-const NONE = -1;
-const MAX_CODE = 16;
-
 /** Main thread only. */
-export class Ledger {
-  private readonly cap: number;
-  private readonly expectId: Float64Array;
+export class Ledger extends JobBooks {
   private readonly submitAt: Float64Array;
-  private readonly rejectedByCode = new Float64Array(MAX_CODE);
-
-  submitted = 0;
-  completed = 0;
-  failed = 0;
-  expired = 0;
-  cancelled = 0;
-  /** Results for an id the ledger was not waiting for (delivered twice, or never submitted). */
-  duplicates = 0;
-  /** Slots the engine reissued while the ledger was still waiting for the previous job in them. */
-  vanished = 0;
-  /** Accepted jobs with no outcome yet. */
-  pending = 0;
-  unexpectedFailed = 0;
-  readonly failedByReason: Record<string, number> = {};
   readonly latency = new LatencyRecorder(1 << 18);
   /** Per kind id: completed-job latency, and counts of [completed, failed, expired]. */
   private readonly kindLatency: LatencyRecorder[] = [];
   private readonly kindCounts: Float64Array;
 
   constructor(jobCapacity: number, kindCount = 0) {
-    this.cap = jobCapacity;
+    super(jobCapacity);
     for (let k = 0; k < kindCount; k++) this.kindLatency.push(new LatencyRecorder(1 << 10));
     this.kindCounts = new Float64Array(kindCount * 3);
-    this.expectId = new Float64Array(jobCapacity).fill(NONE);
     this.submitAt = new Float64Array(jobCapacity);
   }
 
-  get rejected(): number {
-    let n = 0;
-    for (let i = 0; i < MAX_CODE; i++) n += this.rejectedByCode[i];
-    return n;
-  }
-
+  /** Outcomes seen through poll, plus cancels confirmed at cancel(). */
   get received(): number {
     return this.completed + this.failed + this.expired + this.cancelled;
   }
 
-  /** Records what submit() returned: a job id, or a negative rejection code. */
+  /** Records what submit() returned (a job id, or a negative rejection code) at time `now`. */
   onSubmit(ret: number, now: number): void {
-    this.submitted++;
-    if (ret < 0) {
-      this.rejectedByCode[Math.min(MAX_CODE - 1, -ret)]++;
-      return;
-    }
-    const s = ret % this.cap;
-    if (this.expectId[s] !== NONE) {
-      this.vanished++;
-      this.pending--;
-    }
-    this.expectId[s] = ret;
-    this.submitAt[s] = now;
-    this.pending++;
-  }
-
-  /** Records a successful cancel(id). */
-  onCancelled(id: number): void {
-    const s = id % this.cap;
-    if (this.expectId[s] !== id) {
-      this.duplicates++;
-      return;
-    }
-    this.expectId[s] = NONE;
-    this.pending--;
-    this.cancelled++;
+    const s = this.admit(ret);
+    if (s >= 0) this.submitAt[s] = now;
   }
 
   /**
@@ -95,14 +41,8 @@ export class Ledger {
    * injected fault. Returns the latency in ms for a completed job, -1 otherwise.
    */
   onResult(r: ResultView, now: number, expected: (r: ResultView) => boolean): number {
-    const id = r.jobId;
-    const s = id % this.cap;
-    if (this.expectId[s] !== id) {
-      this.duplicates++;
-      return -1;
-    }
-    this.expectId[s] = NONE;
-    this.pending--;
+    const s = this.settle(r.jobId);
+    if (s < 0) return -1;
     const perKind = r.kind >= 0 && r.kind < this.kindLatency.length;
     switch (r.status) {
       case Outcome.Done: {
@@ -115,14 +55,10 @@ export class Ledger {
         }
         return ms;
       }
-      case Outcome.Failed: {
-        this.failed++;
+      case Outcome.Failed:
         if (perKind) this.kindCounts[r.kind * 3 + 1]++;
-        const reason = failureReason(r.error);
-        this.failedByReason[reason] = (this.failedByReason[reason] ?? 0) + 1;
-        if (!expected(r)) this.unexpectedFailed++;
+        this.countFailure(r, expected(r));
         return -1;
-      }
       case Outcome.Expired:
         this.expired++;
         if (perKind) this.kindCounts[r.kind * 3 + 2]++;
@@ -134,17 +70,6 @@ export class Ledger {
         this.duplicates++;
         return -1;
     }
-  }
-
-  /** Whether a result for `id` is still awaited. */
-  isPending(id: number): boolean {
-    return this.expectId[id % this.cap] === id;
-  }
-
-  rejectedByReason(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (let i = 1; i < MAX_CODE; i++) if (this.rejectedByCode[i] > 0) out[rejectionName(-i)] = this.rejectedByCode[i];
-    return out;
   }
 
   /** Per-kind figures for kinds that had any outcome; `names` by kind id. */
@@ -159,12 +84,4 @@ export class Ledger {
     }
     return out;
   }
-
-  rejectedFor(code: number): number {
-    return this.rejectedByCode[Math.min(MAX_CODE - 1, -code)];
-  }
-}
-
-function failureReason(e: JobError | null): string {
-  return e ? e.reason : 'unknown';
 }
