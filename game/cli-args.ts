@@ -15,8 +15,17 @@ import { EngineError } from '../engine/errors.js';
 export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 export type CliValues = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
 
-/** The option every program has. */
-export const HELP_OPTION: CliOptions = { help: { type: 'boolean', short: 'h' } };
+/**
+ * A program's options: those that take a value (`--name V`, `--name=V`), flags
+ * (`--name`), values that may be given more than once, and `--help` (`-h`).
+ */
+export function cliOptions(values: readonly string[], flags: readonly string[] = [], repeatable: readonly string[] = []): CliOptions {
+  const out: CliOptions = { help: { type: 'boolean', short: 'h' } };
+  for (const name of values) out[name] = { type: 'string' };
+  for (const name of flags) out[name] = { type: 'boolean' };
+  for (const name of repeatable) out[name] = { type: 'string', multiple: true };
+  return out;
+}
 
 function bad(message: string): never {
   throw new EngineError('INVALID_OPTION', message);

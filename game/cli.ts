@@ -5,7 +5,7 @@
  * A headless run of the game at 30 Hz (or back to back with --fast) that prints a
  * frame-sync summary; with --json the last stdout line is the report as one JSON object.
  */
-import { HELP_OPTION, SEED, choiceOption, integerIn, optionalNumber, parseCli, runCli, runIfMain, toNumber, type CliOptions } from './cli-args.js';
+import { SEED, choiceOption, cliOptions, integerIn, optionalNumber, parseCli, runCli, runIfMain, toNumber } from './cli-args.js';
 import { runGame, type GameReport, type RunOptions } from './run.js';
 
 export const USAGE = `Usage: npm run game -- [options]
@@ -24,19 +24,7 @@ export const USAGE = `Usage: npm run game -- [options]
   --json                     print the report as one JSON object on the last line
   --help                     this text`;
 
-const OPTIONS: CliOptions = {
-  frames: { type: 'string' },
-  agents: { type: 'string' },
-  workers: { type: 'string' },
-  seed: { type: 'string' },
-  predictions: { type: 'string' },
-  k: { type: 'string' },
-  policy: { type: 'string' },
-  'kill-at': { type: 'string' },
-  fast: { type: 'boolean' },
-  json: { type: 'boolean' },
-  ...HELP_OPTION,
-};
+const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at'], ['fast', 'json']);
 
 export type GameArgs = RunOptions & { json: boolean; help?: boolean };
 

@@ -46,12 +46,19 @@ export interface GameOptions {
   raysPerBatch?: number;
 }
 
+/** A path search gives up after expanding this many cells (a goal walled off costs no more). */
 const MAX_EXPANDED = 40_000;
+/** The beacon's distance field covers this many cells square around it. */
 const FIELD_SIDE = 64;
+/** Agents within this field distance of the beacon are alerted. */
 const ALERT_DISTANCE = 24;
+/** The beacon moves, and its field is recomputed, every this many frames. */
 const BEACON_FRAMES = 90;
+/** Each ray batch is cast again every this many frames (batches take turns). */
 const RAY_FRAMES = 15;
+/** Frames a projectile flies before it is parked for a later launch. */
 const PROJECTILE_LIFE = 75;
+/** Physics steps an impact prediction simulates ahead (2 s). */
 const PREDICT_STEPS = 60;
 
 /**

@@ -9,16 +9,13 @@
  *
  * Threads: the page's main thread only.
  */
-import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
 import { FRAME_MS, sleep } from '../game/time.js';
 import { grade, type GradeReport } from '../stress/report/grade.js';
-import { Ledger } from '../stress/report/ledger.js';
 import { PLAIN, renderReport } from '../stress/report/text.js';
 import type { StressResult } from '../stress/report/result.js';
-import { JOB_CAPACITY, buildResult, noFailureExpected } from '../stress/modes/common.js';
+import { JOB_CAPACITY, MeasuredRun } from '../stress/modes/common.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/heavy.js';
-import { Sampler } from '../stress/report/sampler.js';
 
 /** Submits per batch between polls. */
 const BATCH = 256;
@@ -91,21 +88,10 @@ async function burstOn(
   seedStart: number,
   seconds: number,
 ): Promise<PanelBurstOutcome> {
-  const base = engine.stats();
   // A job id holds its slot in the low bits; the ledger must be sized to the engine's jobCapacity.
-  const ledger = new Ledger(o.jobCapacity ?? JOB_CAPACITY);
-  let pollNow = 0;
-  const onResult = (r: ResultView): void => {
-    ledger.onResult(r, pollNow, noFailureExpected);
-  };
-  const poll = (): void => {
-    pollNow = performance.now();
-    engine.poll(onResult);
-  };
-
-  const t0 = performance.now();
+  const run = new MeasuredRun(engine, o.jobCapacity ?? JOB_CAPACITY);
+  const { ledger, poll, t0 } = run;
   const end = t0 + seconds * 1000;
-  const sampler = new Sampler(t0);
   const cursor: BurstCursor = { seed: seedStart | 0, refused: false };
   let now = t0;
   let awayTotal = 0;
@@ -122,7 +108,7 @@ async function burstOn(
     }
     const refused = cursor.refused;
     now = performance.now();
-    sampler.tick(now, ledger.completed, ledger.pending);
+    run.tick(now);
     o.onProgress?.(Math.min(1, (now - t0) / (end - t0)), ledger.completed, ledger.rejected);
     // Refused: every worker holds its admission budget, so let them work for a moment.
     const away0 = performance.now();
@@ -135,29 +121,21 @@ async function burstOn(
     slices++;
     if (refused) refusedSlices++;
   }
-  const submitEnd = performance.now();
-  const collectEnd = submitEnd + (o.collectTimeoutMs ?? 5000);
+  run.endSubmit();
+  // The page's own collect: it keeps the frame moving while it waits, as the page's
+  // loop would, and ends as soon as nothing is in flight.
+  const collectEnd = run.submitEnd + (o.collectTimeoutMs ?? 5000);
   for (;;) {
     engine.beginFrame(frame0 + (((performance.now() - t0) / FRAME_MS) | 0));
     poll();
     const t = performance.now();
-    sampler.tick(t, ledger.completed, ledger.pending);
+    run.tick(t);
     if ((ledger.pending === 0 && engine.inFlight === 0) || t >= collectEnd) break;
     await sleep(2);
   }
-  const tEnd = performance.now();
-  sampler.take(tEnd, ledger.completed, ledger.pending);
-  const result = buildResult({
+  const result = run.finish({
     mode: 'burst',
-    o: { seconds, workers: engine.workerCount, seed: seedStart },
-    engine,
-    ledger,
-    base,
-    sampler,
-    t0,
-    submitEnd,
-    tEnd,
-    killed: 0,
+    o: { seconds, seed: seedStart },
     notes: [
       `browser panel run; COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations; submits in ${SLICE_MS} ms slices between page tasks`,
       `page thread away between slices: ${slices} slices (${refusedSlices} ended refused), avg ${(awayTotal / Math.max(1, slices)).toFixed(1)} ms, max ${awayMax.toFixed(0)} ms`,

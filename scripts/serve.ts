@@ -18,7 +18,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
-import { HELP_OPTION, integerIn, optionalNumber, parseCli, runCli, runIfMain, type CliOptions } from '../game/cli-args.js';
+import { cliOptions, integerIn, optionalNumber, parseCli, runCli, runIfMain } from '../game/cli-args.js';
 
 export const HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8173;
@@ -204,12 +204,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   };
 }
 
-const OPTIONS: CliOptions = {
-  port: { type: 'string' },
-  root: { type: 'string' },
-  'no-isolation': { type: 'boolean' },
-  ...HELP_OPTION,
-};
+const OPTIONS = cliOptions(['port', 'root'], ['no-isolation']);
 
 /** Parses `--port N` / `--port=N`, `--root DIR` and `--no-isolation`; throws EngineError('INVALID_OPTION') on bad input. */
 export function parseArgs(argv: readonly string[]): ServeOptions & { help?: boolean } {

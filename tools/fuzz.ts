@@ -7,7 +7,7 @@
  * faults injected, outcomes, failures. Exit code 1 on a failure.
  */
 import * as fc from 'fast-check';
-import { HELP_OPTION, SEED, integerIn, numberOption, parseCli, runCli, runIfMain, type CliOptions } from '../game/cli-args.js';
+import { SEED, cliOptions, integerIn, numberOption, parseCli, runCli, runIfMain } from '../game/cli-args.js';
 import { FuzzEnv, fuzzProperty } from '../test/fuzz-model.js';
 
 export interface FuzzArgs {
@@ -24,12 +24,7 @@ export const USAGE = `Usage: npm run fuzz -- [options]
   --max-commands N   most commands in one sequence (default 16)
   --help             this text`;
 
-const OPTIONS: CliOptions = {
-  runs: { type: 'string' },
-  seed: { type: 'string' },
-  'max-commands': { type: 'string' },
-  ...HELP_OPTION,
-};
+const OPTIONS = cliOptions(['runs', 'seed', 'max-commands']);
 
 export function parseFuzzArgs(argv: readonly string[]): FuzzArgs {
   const v = parseCli(argv, OPTIONS);

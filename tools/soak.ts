@@ -34,7 +34,7 @@ import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
 import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
-import { HELP_OPTION, SEED, integerIn, numberIn, numberOption, parseCli, runCli, runIfMain, type CliOptions } from '../game/cli-args.js';
+import { SEED, cliOptions, integerIn, numberIn, numberOption, parseCli, runCli, runIfMain } from '../game/cli-args.js';
 import { generateLevel } from '../game/grid.js';
 import { KindRunner } from '../game/kind-runner.js';
 import { kinds as gameKinds } from '../game/kinds.js';
@@ -79,15 +79,7 @@ export const USAGE = `Usage: npm run soak -- [options]
   --json             print the report as one JSON object on the last line
   --help             this text`;
 
-const OPTIONS: CliOptions = {
-  minutes: { type: 'string' },
-  json: { type: 'boolean' },
-  workers: { type: 'string' },
-  seed: { type: 'string' },
-  'kill-every': { type: 'string' },
-  agents: { type: 'string' },
-  ...HELP_OPTION,
-};
+const OPTIONS = cliOptions(['minutes', 'workers', 'seed', 'kill-every', 'agents'], ['json']);
 
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
   const v = parseCli(argv, OPTIONS);

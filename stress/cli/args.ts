@@ -4,7 +4,7 @@
  * option and what it accepts.
  */
 import { EngineError } from '../../engine/errors.js';
-import { HELP_OPTION, choiceOption, integerIn, numberIn, numberOption, parseCli, type CliOptions } from '../../game/cli-args.js';
+import { choiceOption, cliOptions, integerIn, numberIn, numberOption, parseCli } from '../../game/cli-args.js';
 import type { StressMode } from '../report/result.js';
 
 export const PEERS = ['piscina'] as const;
@@ -53,16 +53,7 @@ export const USAGE = `Usage: npm run stress -- [options]
   --html FILE               write the report with charts as one self-contained HTML page
   --help                    this text`;
 
-const OPTIONS: CliOptions = {
-  mode: { type: 'string' },
-  seconds: { type: 'string' },
-  workers: { type: 'string' },
-  seed: { type: 'string' },
-  json: { type: 'boolean' },
-  vs: { type: 'string', multiple: true },
-  html: { type: 'string' },
-  ...HELP_OPTION,
-};
+const OPTIONS = cliOptions(['mode', 'seconds', 'workers', 'seed', 'html'], ['json'], ['vs']);
 
 /** Parses argv (without node and the script). Accepts `--opt value` and `--opt=value`. */
 export function parseArgs(argv: readonly string[]): StressOptions {
