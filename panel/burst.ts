@@ -1,11 +1,12 @@
 /**
  * The panel's Stress Test: the seed's 5 s burst of COMPUTE_HEAVY jobs, run on the page's
- * engine and graded with the same ledger, result builder and grade as `npm run stress`.
+ * engine with the same job, submit loop and admission budget (stress/modes/heavy.ts), the
+ * same books and result (MeasuredRun) and the same grade as `npm run stress`.
  *
- * It differs from stress/modes/burst.ts only in how it gives the thread back: a page must keep
- * drawing, so submit batches are cut into slices of a few ms and the loop yields to the
- * browser between slices (a MessageChannel hop, which browsers do not clamp like nested
- * timeouts). It never blocks; the page's main thread never calls Atomics.wait.
+ * It differs from stress/modes/burst.ts only in how it gives the thread back: a page must
+ * keep drawing, so submit batches are cut into slices of a few ms and the loop yields to
+ * the browser between slices (a MessageChannel hop, which browsers do not clamp like
+ * nested timeouts). It never blocks; the page's main thread never calls Atomics.wait.
  *
  * Threads: the page's main thread only.
  */
