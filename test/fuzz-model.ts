@@ -1,6 +1,6 @@
 /**
  * Model-based fuzzing of the engine's public API, shared by test/fuzz.test.ts (a short
- * run inside `npm test`) and test/fuzz-cli.ts (`npm run fuzz -- --runs N [--seed S]`).
+ * run inside `npm test`) and tools/fuzz.ts (`npm run fuzz -- --runs N [--seed S]`).
  *
  * fast-check generates sequences of commands (submit valid and malformed jobs, bursts,
  * poll, cancel, runInline, advance the frame, kill a worker, hang a worker, crash a
@@ -34,6 +34,7 @@ import type { JobContext, JobKind } from '../engine/kind.js';
 import { NO_DEADLINE } from '../engine/layout.js';
 import { Outcome, Rejection, outcomeName, rejectionName } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { sleep, yieldToEventLoop } from '../game/time.js';
 import { arenaKind, echoKind, sumInputKind, throwKind } from './fixtures/kinds.js';
 
 /** The engine every sequence runs against. */
@@ -51,8 +52,6 @@ const FIXTURE_KINDS = builtModuleUrl(import.meta.url, './fixtures/kinds.js');
 /** Longest wait for an outcome (or a live worker) before the sequence fails, ms. */
 const SETTLE_MS = 10_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash' | 'odd';
 type JobState = 'pending' | 'done' | 'failed' | 'expired' | 'cancelled';
@@ -595,7 +594,7 @@ class PollCmd extends Base {
   }
   async act(r: Run): Promise<void> {
     if (this.waitMs > 0) await sleep(this.waitMs);
-    else await turn();
+    else await yieldToEventLoop();
     r.delivered = 0;
     const n = this.max === undefined ? r.engine.poll(r.sink) : r.engine.poll(r.sink, this.max);
     if (n !== r.delivered) r.model.errors.push(`poll returned ${n} but delivered ${r.delivered}`);

@@ -14,12 +14,14 @@
  *
  * Main thread only. submitFrame and apply allocate nothing.
  */
-import type { ResultView, SubmitOptions } from '../engine/api.js';
-import type { EngineCore } from '../engine/core.js';
-import { builtModuleUrl } from '../engine/paths.js';
-import { generateLevel, mulberry32, type NavGrid } from '../game/grid.js';
-import { PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS } from '../game/kinds.js';
-import { PREDICT_HIT } from '../game/physics.js';
+import type { ResultView, SubmitOptions } from '../../engine/api.js';
+import type { EngineCore } from '../../engine/core.js';
+import { builtModuleUrl } from '../../engine/paths.js';
+import { generateLevel, type NavGrid } from '../../game/grid.js';
+import { PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS } from '../../game/kinds.js';
+import { PREDICT_HIT } from '../../game/physics.js';
+import { mulberry32 } from '../../game/random.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from './heavy.js';
 
 /** Submits one job and records the answer (id or rejection code) in the run's ledger. */
 export type SubmitFn = (kind: number, params: Float64Array, tag: number, opts?: SubmitOptions) => number;
@@ -37,7 +39,7 @@ export const DEADLINE_FRAMES = 4;
 
 export class GameWorkload {
   readonly grid: NavGrid;
-  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, '../game/kinds.js')];
+  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, '../../game/kinds.js')];
   readonly shared: Record<string, SharedArrayBuffer>;
   private readonly rnd: () => number;
   private readonly agentX = new Int32Array(AGENTS);
@@ -76,7 +78,7 @@ export class GameWorkload {
     this.kDistances = engine.kindId('distances');
     this.kPredict = engine.kindId('physics.predict');
     this.kRays = engine.kindId('physics.raycasts');
-    this.kHeavy = engine.kindId('compute-heavy');
+    this.kHeavy = engine.kindId(HEAVY_KIND);
   }
 
   private place(a: number): void {
@@ -177,7 +179,7 @@ export class GameWorkload {
     p = this.heavyP;
     for (let i = 0; i < HEAVY; i++) {
       p[0] = (this.rnd() * 0x7fffffff) | 0;
-      p[1] = 10;
+      p[1] = HEAVY_ITERATIONS;
       submit(this.kHeavy, p, i, this.opts);
       n++;
     }

@@ -10,17 +10,17 @@
  * Exit code: 0 for grades A-D, 1 for F, 2 for bad options or a run that could not start.
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../../engine/errors.js';
+import { runCli, runIfMain } from '../../game/cli-args.js';
 import { USAGE, parseArgs, type StressOptions } from './args.js';
-import { runBurst } from './burst.js';
-import { runFrames } from './frame.js';
-import { grade, type GradeReport } from './grade.js';
-import { renderHtml } from './html.js';
-import { runPiscinaBurst } from './piscina-peer.js';
-import { Progress, paletteFor, renderReport } from './report.js';
-import type { LatencySummary, StressResult } from './result.js';
-import { inFrames } from './result.js';
+import { runBurst } from '../modes/burst.js';
+import { runFrames } from '../modes/frame.js';
+import { grade, type GradeReport } from '../report/grade.js';
+import { renderHtml } from '../report/html.js';
+import { runPiscinaBurst } from '../peers/piscina.js';
+import { Progress, paletteFor, renderReport } from '../report/text.js';
+import type { LatencySummary, StressResult } from '../report/result.js';
+import { inFrames } from '../report/result.js';
 
 const round = (n: number, d = 3): number => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
 const lat = (l: LatencySummary) => ({ avg: round(l.avg), p50: round(l.p50), p99: round(l.p99), max: round(l.max) });
@@ -89,21 +89,11 @@ export function toJson(r: StressResult, g: GradeReport, peers: readonly StressRe
   return out;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  let o: StressOptions;
-  try {
-    o = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof EngineError) {
-      process.stderr.write(`stress: ${e.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (o.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli('stress', USAGE, argv, parseArgs, run);
+}
+
+async function run(o: StressOptions): Promise<number> {
   const bar = new Progress(process.stderr, o.mode);
   const onProgress = (fraction: number, now: number, detail: () => string): void => bar.update(fraction, now, detail);
   let r: StressResult;
@@ -134,14 +124,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   return g.grade === 'F' ? 1 : 0;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`stress: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+runIfMain(import.meta.url, 'stress', main, 2);

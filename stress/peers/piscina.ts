@@ -9,11 +9,13 @@
  * seconds; without it piscina reproduces the seed's multi-second latencies.
  */
 import { Piscina } from 'piscina';
-import { builtModuleUrl } from '../engine/paths.js';
+import { builtModuleUrl } from '../../engine/paths.js';
+import { yieldToEventLoop } from '../../game/time.js';
+import { HEAVY_ITERATIONS } from '../modes/heavy.js';
 import type { HeavyTask } from './piscina-worker.js';
-import { LatencyRecorder } from './latency.js';
-import type { StressResult } from './result.js';
-import { Sampler } from './sampler.js';
+import { LatencyRecorder } from '../report/latency.js';
+import type { StressResult } from '../report/result.js';
+import { Sampler } from '../report/sampler.js';
 
 export interface PeerRunOptions {
   readonly seconds: number;
@@ -26,10 +28,7 @@ export interface PeerRunOptions {
 }
 
 const BATCH = 256;
-const ITERATIONS = 10;
 const QUEUE_FULL = 'Task queue is at limit';
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function runPiscinaBurst(o: PeerRunOptions): Promise<StressResult> {
   const threads = Math.max(1, o.workers);
@@ -44,7 +43,7 @@ export async function runPiscinaBurst(o: PeerRunOptions): Promise<StressResult> 
     // Warm-up, as the engine's start() does: every thread up and the handler compiled.
     // Rounds of one task per thread, so the warm-up never meets the queue limit.
     for (let round = 0; round < 8; round++) {
-      await Promise.all(Array.from({ length: threads }, (_, i) => pool.run({ seed: round * threads + i, iterations: ITERATIONS })));
+      await Promise.all(Array.from({ length: threads }, (_, i) => pool.run({ seed: round * threads + i, iterations: HEAVY_ITERATIONS })));
     }
 
     const rec = new LatencyRecorder();
@@ -66,7 +65,7 @@ export async function runPiscinaBurst(o: PeerRunOptions): Promise<StressResult> 
         const started = performance.now();
         submitted++;
         seed = (seed + 1) | 0;
-        const p: Promise<void> = pool.run({ seed, iterations: ITERATIONS }).then(
+        const p: Promise<void> = pool.run({ seed, iterations: HEAVY_ITERATIONS }).then(
           () => {
             completed++;
             rec.add(performance.now() - started);

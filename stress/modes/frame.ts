@@ -1,6 +1,6 @@
 /**
  * Frame mode and chaos mode: a 30 Hz loop that each frame begins the frame, applies
- * the results that came back, and submits the game's jobs (stress/workload.ts) tagged
+ * the results that came back, and submits the game's jobs (workload.ts) tagged
  * with the frame; half-way through the frame it polls again, as a game that applies
  * results late in its frame would. Reported: the latency distribution in ms and in
  * frames, how many frames after their submit frame results were applied, and the
@@ -13,17 +13,18 @@
  * any lost job, or a worker not back by the end counts against the grade.
  */
 import { availableParallelism } from 'node:os';
-import type { ResultView, SubmitOptions } from '../engine/api.js';
-import { EngineCore } from '../engine/core.js';
-import { Rejection } from '../engine/outcome.js';
-import { builtModuleUrl } from '../engine/paths.js';
-import { mulberry32 } from '../game/grid.js';
-import { LatencyRecorder } from './latency.js';
-import { Ledger } from './ledger.js';
-import type { FaultCounts, StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, collect, noFailureExpected, sleep, type ModeOptions } from './run-common.js';
-import { Sampler } from './sampler.js';
+import type { ResultView, SubmitOptions } from '../../engine/api.js';
+import { EngineCore } from '../../engine/core.js';
+import { Rejection } from '../../engine/outcome.js';
+import { builtModuleUrl } from '../../engine/paths.js';
+import { mulberry32 } from '../../game/random.js';
+import { FRAME_MS, sleep } from '../../game/time.js';
+import { isWorkerLoss } from '../report/books.js';
+import { LatencyRecorder } from '../report/latency.js';
+import type { Ledger } from '../report/ledger.js';
+import type { FaultCounts, StressResult } from '../report/result.js';
+import { JOB_CAPACITY, MeasuredRun, noFailureExpected, type ModeOptions } from './common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from './heavy.js';
 import { GameWorkload } from './workload.js';
 
 /**
@@ -72,34 +73,8 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     workload.bind(engine);
     const kHang = o.chaos ? engine.kindId('chaos.hang') : -1;
     const kThrow = o.chaos ? engine.kindId('chaos.throw') : -1;
-    const kHeavy = engine.kindId('compute-heavy');
+    const kHeavy = engine.kindId(HEAVY_KIND);
     const rnd = mulberry32(o.seed ^ 0xc4a05);
-
-    const ledger = new Ledger(JOB_CAPACITY, engine.kinds.length);
-    const mainMs = new LatencyRecorder(1024);
-    const appliedAfter = [0, 0, 0, 0];
-    // Failures chaos explains: the fault kinds themselves, and jobs whose worker was
-    // killed or replaced under them. Anything else (a game kind that threw) is a defect.
-    const chaosExpected = (r: ResultView): boolean =>
-      r.kind === kHang || r.kind === kThrow || (r.error !== null && (r.error.reason === 'worker-lost' || r.error.reason === 'worker-out-of-memory'));
-    const expected = o.chaos ? chaosExpected : noFailureExpected;
-    let pollNow = 0;
-    const onResult = (r: ResultView): void => {
-      if (ledger.onResult(r, pollNow, expected) >= 0) {
-        const late = engine.frame - r.submitFrame;
-        appliedAfter[late < 0 ? 0 : late > 3 ? 3 : late]++;
-        workload.apply(r, engine);
-      }
-    };
-    const poll = (): void => {
-      pollNow = performance.now();
-      engine.poll(onResult);
-    };
-    const submit = (kind: number, params: Float64Array, tag: number, opts?: SubmitOptions): number => {
-      const id = engine.submit(kind, params, tag, opts);
-      ledger.onSubmit(id, performance.now());
-      return id;
-    };
 
     // Warm-up: a second of frames so handlers are compiled and cost estimates are real.
     await frameLoop(engine, o.warmUpFrames ?? 30, () => {
@@ -107,7 +82,16 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     }, () => engine.poll(() => {}));
     await collectQuietly(engine);
 
-    const base = engine.stats();
+    const mainMs = new LatencyRecorder(1024);
+    const appliedAfter = [0, 0, 0, 0];
+    // Failures chaos explains: the fault kinds themselves, and jobs whose worker was
+    // killed or replaced under them. Anything else (a game kind that threw) is a defect.
+    const chaosExpected = (r: ResultView): boolean => r.kind === kHang || r.kind === kThrow || isWorkerLoss(r.error?.reason);
+    const onCompleted = (r: ResultView): void => {
+      const late = engine.frame - r.submitFrame;
+      appliedAfter[late < 0 ? 0 : late > 3 ? 3 : late]++;
+      workload.apply(r, engine);
+    };
     let kills = 0;
     let hangs = 0;
     let throws = 0;
@@ -116,15 +100,20 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     let overruns = 0;
     let frames = 0;
     let cancelAttempts = 0;
-    const heavyParams = new Float64Array([0, 10]);
+    const heavyParams = new Float64Array([0, HEAVY_ITERATIONS]);
     const throwParams = new Float64Array(1);
     const bad = new Float64Array(2);
     const short = new Float64Array(1);
     const hangParams = new Float64Array([60_000]);
 
-    const t0 = performance.now();
+    const run = new MeasuredRun(engine, JOB_CAPACITY, o.chaos ? chaosExpected : noFailureExpected, onCompleted, engine.kinds.length);
+    const { ledger, poll, t0 } = run;
+    const submit = (kind: number, params: Float64Array, tag: number, opts?: SubmitOptions): number => {
+      const id = engine.submit(kind, params, tag, opts);
+      ledger.onSubmit(id, performance.now());
+      return id;
+    };
     const end = t0 + o.seconds * 1000;
-    const sampler = new Sampler(t0);
     let nextKill = t0 + KILL_EVERY_MS;
     let nextHang = t0 + HANG_EVERY_MS / 2;
     let killIndex = 0;
@@ -186,26 +175,17 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
       mainMs.add(total);
       if (total > FRAME_MS) overruns++;
       now = performance.now();
-      sampler.tick(now, ledger.completed, ledger.pending);
+      run.tick(now);
       o.onProgress?.((now - t0) / (end - t0), now, () =>
         `${o.chaos ? 'chaos' : 'frame'}  frame ${f}  done ${ledger.completed.toLocaleString('en-US')}  failed ${ledger.failed}  kills ${kills}`,
       );
     }
-    const submitEnd = performance.now();
-    await collect(engine, ledger, poll, sampler, o.collectTimeoutMs ?? 10_000);
-    const tEnd = performance.now();
-    sampler.take(tEnd, ledger.completed, ledger.pending);
+    run.endSubmit();
+    await run.collect(o.collectTimeoutMs ?? 10_000);
     const faults: FaultCounts | undefined = o.chaos ? { kills, hangs, throws, malformed, malformedRejected } : undefined;
-    return buildResult({
+    return run.finish({
       mode: o.chaos ? 'chaos' : 'frame',
       o,
-      engine,
-      ledger,
-      base,
-      sampler,
-      t0,
-      submitEnd,
-      tEnd,
       killed: kills,
       frames: { frames, overruns, mainThreadMs: mainMs.summary(), appliedAfterFrames: appliedAfter },
       faults,
@@ -229,7 +209,7 @@ function submitMalformed(engine: EngineCore, ledger: Ledger, kHeavy: number, p: 
   switch (which) {
     case 0:
       p[0] = NaN;
-      p[1] = 10;
+      p[1] = HEAVY_ITERATIONS;
       ret = engine.submit(kHeavy, p, 0);
       break;
     case 1:
@@ -242,7 +222,7 @@ function submitMalformed(engine: EngineCore, ledger: Ledger, kHeavy: number, p: 
       break;
     case 3:
       p[0] = 1.5; // not an i32
-      p[1] = 10;
+      p[1] = HEAVY_ITERATIONS;
       ret = engine.submit(kHeavy, p, 0);
       break;
     default:

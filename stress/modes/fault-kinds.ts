@@ -3,7 +3,7 @@
  * other: the engine imports it on the main thread and in every worker, so the faults
  * happen inside real worker threads exactly as a buggy game kind's would.
  */
-import { defineKind } from '../engine/kind.js';
+import { defineKind } from '../../engine/kind.js';
 
 /**
  * Never returns: blocks its worker's thread in Atomics.wait on a word nobody notifies,

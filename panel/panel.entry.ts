@@ -15,24 +15,26 @@
  * Everything runs from timers and requestAnimationFrame; nothing here blocks, and the
  * main thread never calls Atomics.wait.
  */
-import type { EngineStats, WorkerHealth } from '../../engine/api.js';
-import { EngineCore } from '../../engine/core.js';
-import { EngineError } from '../../engine/errors.js';
-import { isolationStatus } from '../../engine/host.js';
-import { initRapier } from '../physics.js';
+import type { EngineStats, WorkerHealth } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
+import { isolationStatus } from '../engine/host.js';
+import { initRapier } from '../game/physics.js';
+import { FixedLoop } from '../game/loop.js';
+import { sleep } from '../game/time.js';
+import { JOB_CAPACITY } from '../stress/modes/common.js';
 import { runPanelBurst } from './burst.js';
 import { CLIENT_GAME, CLIENT_QUICK, ResultRouter } from './clients.js';
 import { QuickTest } from './quick-test.js';
 import { PanelScene } from './scene.js';
 
-/** Job slots of the panel's engine (the engine default), and what the burst ledger is sized for. */
-const JOB_CAPACITY = 16384;
 /**
- * Admission budget per worker, ms of estimated queued work: what keeps accepted jobs of a
- * burst inside the two-frame budget instead of piling up (the same figure the stress CLI uses).
+ * Admission budget per worker for the game and the Quick Test, ms of estimated queued
+ * work: a submit past it is refused (the scene asks again next frame) instead of queueing
+ * behind work that would make it late. The Stress Test swaps in the stress burst's own,
+ * tighter budget (burstMaxQueueMs, see burst.ts) while it runs, and puts this one back.
  */
 const MAX_QUEUE_MS = 12;
-const FRAME_MS = 1000 / 30;
 /** Throughput samples: one per 250 ms, 10 s of history. */
 const SAMPLE_MS = 250;
 const SAMPLES = 40;
@@ -83,8 +85,11 @@ class Panel {
   scene: PanelScene | null = null;
   quick: QuickTest | null = null;
   frame = 0;
-  private acc = 0;
+  /** The fixed 30 Hz step: at most 3 catch-up steps per tick, a long pause clamped, the rest dropped. */
+  private readonly loop = new FixedLoop(() => this.step(this.tickAt));
+  private tickAt = 0;
   private last = 0;
+  private lastRender = 0;
   private loopTimer: ReturnType<typeof setInterval> | null = null;
   private readonly spark = new Float64Array(SAMPLES);
   private sparkN = 0;
@@ -156,6 +161,7 @@ class Panel {
     try {
       const engine = await EngineCore.start({
         workers,
+        // The stress engines' job slots (the engine default): the burst's ledger is sized for them.
         jobCapacity: JOB_CAPACITY,
         maxQueueMs: MAX_QUEUE_MS,
         kindModules: [new URL('kinds.entry.js', base)],
@@ -218,18 +224,12 @@ class Panel {
     }
   }
 
-  /** Fixed 30 Hz steps from a short timer; up to 3 catch-up steps, the rest dropped. */
+  /** Runs the fixed steps the time since the last tick pays for (from a short timer). */
   private tick(): void {
     const now = performance.now();
-    this.acc += Math.min(250, now - this.last);
+    this.tickAt = now;
+    this.loop.advance(now - this.last);
     this.last = now;
-    let steps = 0;
-    while (this.acc >= FRAME_MS && steps < 3) {
-      this.step(now);
-      this.acc -= FRAME_MS;
-      steps++;
-    }
-    if (this.acc >= FRAME_MS) this.acc %= FRAME_MS;
   }
 
   private step(now: number): void {
@@ -293,7 +293,7 @@ class Panel {
       while (engine.inFlight > 0 && performance.now() < until) {
         engine.beginFrame(this.frame);
         this.router.poll(engine);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       ui.stressReport.textContent = 'burst running (5 s)…';
       const out = await runPanelBurst(engine, {
@@ -337,8 +337,6 @@ class Panel {
       }
     }
   }
-
-  private lastRender = 0;
 
   private readonly render = (t: number): void => {
     requestAnimationFrame(this.render);

@@ -1,14 +1,12 @@
 /**
  * The shape every stress run produces, whichever engine ran it (framejobs or a peer
- * pool). Grading (grade.ts), the terminal report (report.ts), the HTML page (html.ts)
+ * pool). Grading (grade.ts), the terminal report (text.ts), the HTML page (html.ts)
  * and the --json line all read this one object, so a run is measured once and
  * presented many ways.
  */
+import { FRAME_MS } from '../../game/time.js';
 
 export type StressMode = 'burst' | 'frame' | 'chaos';
-
-/** One frame of the 30 Hz loop the stress modes pace themselves against, in ms. */
-export const FRAME_MS = 1000 / 30;
 
 export interface LatencySummary {
   /** Jobs the summary covers (accepted jobs that completed). */

@@ -6,7 +6,8 @@
  */
 import type { GradeReport, Severity } from './grade.js';
 import type { LatencySummary, StressResult } from './result.js';
-import { FRAME_MS, inFrames } from './result.js';
+import { FRAME_MS } from '../../game/time.js';
+import { inFrames } from './result.js';
 
 export interface Palette {
   bold(s: string): string;

@@ -9,10 +9,11 @@
  * It runs in the browser panel and, unchanged, under Node in the tests.
  * Threads: the engine's thread only.
  */
-import type { ResultView } from '../../engine/api.js';
-import { computeHeavyKind } from '../../engine/builtin-kinds.js';
-import { Outcome, outcomeName, rejectionName } from '../../engine/outcome.js';
+import type { ResultView } from '../engine/api.js';
+import { computeHeavyKind } from '../engine/builtin-kinds.js';
+import { Outcome, outcomeName, rejectionName } from '../engine/outcome.js';
 import type { FrameClient, PanelEngine } from './clients.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { CLIENT_QUICK, clientTag } from './clients.js';
 
 export interface QuickTestOptions {
@@ -45,7 +46,6 @@ export interface QuickTestReport {
   readonly frames: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
-const HEAVY_ITERATIONS = 10;
 const K_NOOP = 1;
 const K_HEAVY = 2;
 const fmt = (n: number): string => n.toLocaleString('en-US');
@@ -105,7 +105,7 @@ export class QuickTest implements FrameClient {
       this.engine = engine;
       this.startMs = nowMs;
       this.noopId = engine.kindId('noop');
-      this.heavyId = engine.kindId('compute-heavy');
+      this.heavyId = engine.kindId(HEAVY_KIND);
     }
     if (this.collectUntil < 0) {
       if (nowMs - this.startMs < this.durationMs) {
@@ -172,7 +172,7 @@ export class QuickTest implements FrameClient {
     else {
       this.wrong++;
       if (this.problems.length < 5) {
-        const kind = this.kindOf[seq] === K_NOOP ? 'noop' : 'compute-heavy';
+        const kind = this.kindOf[seq] === K_NOOP ? 'noop' : HEAVY_KIND;
         this.problems.push(`${kind} job ${r.jobId} returned ${r.values[0]}, expected ${this.expected[seq]}`);
       }
     }

@@ -3,8 +3,8 @@
  * built-in `compute-heavy` kind runs, behind piscina's one-function worker interface.
  * Piscina loads workers by file name, so this is used from its dist/ build.
  */
-import { computeHeavyKind } from '../engine/builtin-kinds.js';
-import type { JobContext } from '../engine/kind.js';
+import { computeHeavyKind } from '../../engine/builtin-kinds.js';
+import type { JobContext } from '../../engine/kind.js';
 
 /** What the peer sends per task: the kind's two parameters. */
 export interface HeavyTask {

@@ -8,8 +8,8 @@
  * the browser host (engine/host-browser.ts) learns that this thread has really stopped
  * when that lock is released, which a browser does only once the worker is gone.
  */
-import { LIFE_LOCK_FIELD } from '../../engine/host-browser.js';
-import { runWorker } from '../../engine/worker-entry.js';
+import { LIFE_LOCK_FIELD } from '../engine/host-browser.js';
+import { runWorker } from '../engine/worker-entry.js';
 
 interface Scope {
   addEventListener(t: 'message', f: (e: MessageEvent) => void, o?: { once: boolean }): void;

@@ -4,9 +4,9 @@
  * and nothing is fetched, so the file can be mailed or attached to a CI run as is.
  */
 import type { GradeReport } from './grade.js';
-import { renderReport, PLAIN } from './report.js';
+import { renderReport, PLAIN } from './text.js';
 import type { Histogram, StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
+import { FRAME_MS } from '../../game/time.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

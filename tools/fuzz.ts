@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- --runs N [--seed S] [--max-commands M]`
+ * `npm run fuzz -- --runs N [--seed S] [--max-commands M]` (`--help` lists them)
  *
  * Runs the model-based property of test/fuzz-model.ts for N sequences (default 1000)
  * against a real engine with two workers. Prints the seed first, a shrunk failing
@@ -7,41 +7,41 @@
  * faults injected, outcomes, failures. Exit code 1 on a failure.
  */
 import * as fc from 'fast-check';
-import { EngineError } from '../engine/errors.js';
-import { FuzzEnv, fuzzProperty } from './fuzz-model.js';
+import { SEED, cliOptions, integerIn, numberOption, parseCli, runCli, runIfMain } from '../game/cli-args.js';
+import { FuzzEnv, fuzzProperty } from '../test/fuzz-model.js';
 
 export interface FuzzArgs {
   runs: number;
   seed: number;
   maxCommands: number;
+  help?: boolean;
 }
+
+export const USAGE = `Usage: npm run fuzz -- [options]
+
+  --runs N           sequences to run (default 1000)
+  --seed N           fast-check seed (default: a fresh one, printed first)
+  --max-commands N   most commands in one sequence (default 16)
+  --help             this text`;
+
+const OPTIONS = cliOptions(['runs', 'seed', 'max-commands']);
 
 export function parseFuzzArgs(argv: readonly string[]): FuzzArgs {
-  const out: FuzzArgs = { runs: 1000, seed: (Date.now() ^ (process.pid << 8)) >>> 0, maxCommands: 16 };
-  const int = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new EngineError('INVALID_OPTION', `--${name} needs an integer >= ${min}, got ${v ?? 'nothing'}`);
-    return n;
+  const v = parseCli(argv, OPTIONS);
+  const o: FuzzArgs = {
+    runs: numberOption(v, 'runs', integerIn(1), 1000),
+    seed: numberOption(v, 'seed', SEED, (Date.now() ^ (process.pid << 8)) >>> 0),
+    maxCommands: numberOption(v, 'max-commands', integerIn(1), 16),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--runs') out.runs = int('runs', argv[++i], 1);
-    else if (a === '--seed') out.seed = int('seed', argv[++i], -0x80000000);
-    else if (a === '--max-commands') out.maxCommands = int('max-commands', argv[++i], 1);
-    else throw new EngineError('INVALID_OPTION', `unknown option ${a}; usage: npm run fuzz -- --runs N [--seed S] [--max-commands M]`);
-  }
-  return out;
+  if (v.help === true) o.help = true;
+  return o;
 }
 
-async function main(): Promise<void> {
-  let args: FuzzArgs;
-  try {
-    args = parseFuzzArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli('fuzz', USAGE, argv, parseFuzzArgs, fuzz);
+}
+
+async function fuzz(args: FuzzArgs): Promise<number> {
   console.log(`fuzz: ${args.runs} sequences of up to ${args.maxCommands} commands, seed ${args.seed}`);
   const env = new FuzzEnv();
   const t0 = performance.now();
@@ -81,9 +81,7 @@ async function main(): Promise<void> {
   };
   console.log(`fuzz: ${summary.runs} sequences, ${summary.commands} commands, ${summary.jobs} jobs, ${summary.faults.total} faults, ${summary.failures} failures in ${summary.wall_s} s`);
   console.log(JSON.stringify(summary));
-  if (failed) process.exitCode = 1;
+  return failed ? 1 : 0;
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await main();
-}
+runIfMain(import.meta.url, 'fuzz', main);

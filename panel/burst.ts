@@ -1,25 +1,23 @@
 /**
  * The panel's Stress Test: the seed's 5 s burst of COMPUTE_HEAVY jobs, run on the page's
- * engine and graded with the same ledger, result builder and grade as `npm run stress`.
+ * engine with the same job, submit loop and admission budget (stress/modes/heavy.ts), the
+ * same books and result (MeasuredRun) and the same grade as `npm run stress`.
  *
- * It differs from stress/burst.ts only in how it gives the thread back: a page must keep
- * drawing, so submit batches are cut into slices of a few ms and the loop yields to the
- * browser between slices (a MessageChannel hop, which browsers do not clamp like nested
- * timeouts). It never blocks; the page's main thread never calls Atomics.wait.
+ * It differs from stress/modes/burst.ts only in how it gives the thread back: a page must
+ * keep drawing, so submit batches are cut into slices of a few ms and the loop yields to
+ * the browser between slices (a MessageChannel hop, which browsers do not clamp like
+ * nested timeouts). It never blocks; the page's main thread never calls Atomics.wait.
  *
  * Threads: the page's main thread only.
  */
-import type { ResultView } from '../../engine/api.js';
-import type { EngineCore } from '../../engine/core.js';
-import { grade, type GradeReport } from '../../stress/grade.js';
-import { Ledger } from '../../stress/ledger.js';
-import { PLAIN, renderReport } from '../../stress/report.js';
-import { FRAME_MS, type StressResult } from '../../stress/result.js';
-import { buildResult, burstMaxQueueMs, noFailureExpected, submitBurstBatch, warmUpKind, type BurstCursor } from '../../stress/run-common.js';
-import { Sampler } from '../../stress/sampler.js';
+import type { EngineCore } from '../engine/core.js';
+import { FRAME_MS, sleep } from '../game/time.js';
+import { grade, type GradeReport } from '../stress/report/grade.js';
+import { PLAIN, renderReport } from '../stress/report/text.js';
+import type { StressResult } from '../stress/report/result.js';
+import { JOB_CAPACITY, MeasuredRun } from '../stress/modes/common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/heavy.js';
 
-/** COMPUTE_HEAVY iterations, as in the seed. */
-export const HEAVY_ITERATIONS = 10;
 /** Submits per batch between polls. */
 const BATCH = 256;
 /** Longest stretch of submitting before the page gets the thread back, ms. */
@@ -29,7 +27,7 @@ export interface PanelBurstOptions {
   /** Length of the submit phase, s. Default 5. */
   seconds?: number;
   seed?: number;
-  /** The engine's jobCapacity (EngineOptions.jobCapacity). Default 16384, the engine's default. */
+  /** The engine's jobCapacity (EngineOptions.jobCapacity). Default JOB_CAPACITY (16384), the engine's default. */
   jobCapacity?: number;
   /** Most time to wait for outstanding jobs afterwards, ms. Default 5000. */
   collectTimeoutMs?: number;
@@ -58,8 +56,6 @@ export function yieldToBrowser(): Promise<void> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Runs a burst on `engine`, which must have nothing in flight and no other submitter
  * while it runs (the panel pauses its game first). The engine stays up afterwards.
@@ -67,7 +63,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {}): Promise<PanelBurstOutcome> {
   const seconds = o.seconds ?? 5;
   const seedStart = o.seed ?? 1;
-  const HEAVY = engine.kindId('compute-heavy');
+  const HEAVY = engine.kindId(HEAVY_KIND);
   const params = new Float64Array([seedStart, HEAVY_ITERATIONS]);
   const frame0 = engine.frame;
   await warmUpKind(engine, HEAVY, params, 2000, 5000);
@@ -93,21 +89,10 @@ async function burstOn(
   seedStart: number,
   seconds: number,
 ): Promise<PanelBurstOutcome> {
-  const base = engine.stats();
   // A job id holds its slot in the low bits; the ledger must be sized to the engine's jobCapacity.
-  const ledger = new Ledger(o.jobCapacity ?? 16384);
-  let pollNow = 0;
-  const onResult = (r: ResultView): void => {
-    ledger.onResult(r, pollNow, noFailureExpected);
-  };
-  const poll = (): void => {
-    pollNow = performance.now();
-    engine.poll(onResult);
-  };
-
-  const t0 = performance.now();
+  const run = new MeasuredRun(engine, o.jobCapacity ?? JOB_CAPACITY);
+  const { ledger, poll, t0 } = run;
   const end = t0 + seconds * 1000;
-  const sampler = new Sampler(t0);
   const cursor: BurstCursor = { seed: seedStart | 0, refused: false };
   let now = t0;
   let awayTotal = 0;
@@ -124,7 +109,7 @@ async function burstOn(
     }
     const refused = cursor.refused;
     now = performance.now();
-    sampler.tick(now, ledger.completed, ledger.pending);
+    run.tick(now);
     o.onProgress?.(Math.min(1, (now - t0) / (end - t0)), ledger.completed, ledger.rejected);
     // Refused: every worker holds its admission budget, so let them work for a moment.
     const away0 = performance.now();
@@ -137,29 +122,21 @@ async function burstOn(
     slices++;
     if (refused) refusedSlices++;
   }
-  const submitEnd = performance.now();
-  const collectEnd = submitEnd + (o.collectTimeoutMs ?? 5000);
+  run.endSubmit();
+  // The page's own collect: it keeps the frame moving while it waits, as the page's
+  // loop would, and ends as soon as nothing is in flight.
+  const collectEnd = run.submitEnd + (o.collectTimeoutMs ?? 5000);
   for (;;) {
     engine.beginFrame(frame0 + (((performance.now() - t0) / FRAME_MS) | 0));
     poll();
     const t = performance.now();
-    sampler.tick(t, ledger.completed, ledger.pending);
+    run.tick(t);
     if ((ledger.pending === 0 && engine.inFlight === 0) || t >= collectEnd) break;
     await sleep(2);
   }
-  const tEnd = performance.now();
-  sampler.take(tEnd, ledger.completed, ledger.pending);
-  const result = buildResult({
+  const result = run.finish({
     mode: 'burst',
-    o: { seconds, workers: engine.workerCount, seed: seedStart },
-    engine,
-    ledger,
-    base,
-    sampler,
-    t0,
-    submitEnd,
-    tEnd,
-    killed: 0,
+    o: { seconds, seed: seedStart },
     notes: [
       `browser panel run; COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations; submits in ${SLICE_MS} ms slices between page tasks`,
       `page thread away between slices: ${slices} slices (${refusedSlices} ended refused), avg ${(awayTotal / Math.max(1, slices)).toFixed(1)} ms, max ${awayMax.toFixed(0)} ms`,

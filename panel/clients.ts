@@ -1,20 +1,20 @@
 /**
- * Sharing one engine between the panel's users of it (the game, the quick test, the
- * stress burst): each is a client with a tag prefix, and one poll callback routes every
- * result to the client whose prefix its tag carries. Any of them may call poll(); the
- * results still reach their owners, so nobody has to own the poll loop.
+ * Sharing one engine between the panel's users of it (the game and the quick test):
+ * each is a client with a tag prefix, and one poll callback routes every result to the
+ * client whose prefix its tag carries. Any of them may call poll(); the results still
+ * reach their owners, so nobody has to own the poll loop. (The Stress Test is not a
+ * client: it runs alone, with the game paused and nothing in flight, and polls itself.)
  *
  * Tag layout (int32):  bits 28..30 client id | bits 0..27 the client's own data.
  *
  * Threads: the engine's thread only (the page's main thread).
  */
-import type { EngineStats, ResultView, SubmitOptions, WorkerHealth } from '../../engine/api.js';
+import type { EngineStats, ResultView, SubmitOptions, WorkerHealth } from '../engine/api.js';
 
 export const CLIENT_SHIFT = 28;
 export const CLIENT_DATA_MASK = (1 << CLIENT_SHIFT) - 1;
 export const CLIENT_GAME = 0;
 export const CLIENT_QUICK = 1;
-export const CLIENT_STRESS = 2;
 const MAX_CLIENTS = 8;
 
 /** A receiver of results. `data` is the tag's low 28 bits. */

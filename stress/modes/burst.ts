@@ -10,17 +10,14 @@
  * `ring-full`), is counted as rejected with its reason, and is never queued.
  */
 import { availableParallelism } from 'node:os';
-import type { ResultView } from '../engine/api.js';
-import { EngineCore } from '../engine/core.js';
-import { Ledger } from './ledger.js';
-import type { StressResult } from './result.js';
-import { FRAME_MS } from './result.js';
-import { JOB_CAPACITY, buildResult, burstMaxQueueMs, collect, noFailureExpected, sleep, submitBurstBatch, warmUpKind, yieldToEventLoop, type BurstCursor, type ModeOptions } from './run-common.js';
-import { Sampler } from './sampler.js';
+import { EngineCore } from '../../engine/core.js';
+import { FRAME_MS, sleep, yieldToEventLoop } from '../../game/time.js';
+import type { StressResult } from '../report/result.js';
+import { JOB_CAPACITY, MeasuredRun, type ModeOptions } from './common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
 
 /** Submits per batch between polls. */
 const BATCH = 512;
-export const HEAVY_ITERATIONS = 10;
 
 export interface BurstOptions extends ModeOptions {
   /** Admission budget; default burstMaxQueueMs(workers). */
@@ -31,24 +28,13 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
   const maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(o.workers, availableParallelism());
   const engine = await EngineCore.start({ workers: o.workers, jobCapacity: JOB_CAPACITY, maxQueueMs });
   try {
-    const HEAVY = engine.kindId('compute-heavy');
+    const HEAVY = engine.kindId(HEAVY_KIND);
     const params = new Float64Array([o.seed | 0, HEAVY_ITERATIONS]);
     await warmUpKind(engine, HEAVY, params, 4000, 10_000);
 
-    const base = engine.stats();
-    const ledger = new Ledger(JOB_CAPACITY);
-    let pollNow = 0;
-    const onResult = (r: ResultView): void => {
-      ledger.onResult(r, pollNow, noFailureExpected);
-    };
-    const poll = (): void => {
-      pollNow = performance.now();
-      engine.poll(onResult);
-    };
-
-    const t0 = performance.now();
+    const run = new MeasuredRun(engine, JOB_CAPACITY);
+    const { ledger, t0 } = run;
     const end = t0 + o.seconds * 1000;
-    const sampler = new Sampler(t0);
     const cursor: BurstCursor = { seed: o.seed | 0, refused: false };
     let frame = -1;
     let lastYield = t0;
@@ -61,9 +47,9 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
       }
       submitBurstBatch(engine, HEAVY, params, ledger, BATCH, cursor);
       const refused = cursor.refused;
-      poll();
+      run.poll();
       now = performance.now();
-      sampler.tick(now, ledger.completed, ledger.pending);
+      run.tick(now);
       o.onProgress?.((now - t0) / (end - t0), now, () => `burst  done ${ledger.completed.toLocaleString('en-US')}  refused ${ledger.rejected.toLocaleString('en-US')}`);
       if (refused) {
         // Every worker holds its budget: hand the cores to the workers for a moment
@@ -78,21 +64,11 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
         lastYield = now;
       }
     }
-    const submitEnd = performance.now();
-    await collect(engine, ledger, poll, sampler, o.collectTimeoutMs ?? 10_000);
-    const tEnd = performance.now();
-    sampler.take(tEnd, ledger.completed, ledger.pending);
-    return buildResult({
+    run.endSubmit();
+    await run.collect(o.collectTimeoutMs ?? 10_000);
+    return run.finish({
       mode: 'burst',
       o,
-      engine,
-      ledger,
-      base,
-      sampler,
-      t0,
-      submitEnd,
-      tEnd,
-      killed: 0,
       notes: [`admission budget maxQueueMs ${+maxQueueMs.toFixed(2)} ms per worker (${availableParallelism()} cores); COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations`],
     });
   } finally {

@@ -1,17 +1,18 @@
 /**
  * `npm run soak -- [--minutes N] [--json] [--workers W] [--seed S] [--kill-every SECONDS] [--agents A]`
+ * (`--help` lists them)
  *
  * The soak: the 30 Hz game (game/world.ts: paths, distance fields, physics predictions
  * and ray batches through FrameSync, the Rapier world stepped on this thread) plus the
  * built-in kinds (noop, compute-heavy) every frame, for N minutes (default 10;
  * fractions allowed), with a worker killed every few seconds. Every submit and every
- * outcome goes through an independent ledger (stress/soak-ledger.ts), so a job the
+ * outcome goes through an independent ledger (tools/soak-ledger.ts), so a job the
  * engine loses or delivers twice is seen.
  *
  * Reported: frames, jobs by outcome, lost (must be 0), kills and respawns, this
  * process's heap and RSS at the start, after the first minute and at the end (after a
  * GC), RSS growth after the first minute, Rapier's wasm memory per worker at the start
- * and the end (measured inside each worker by the probe.memory kind, stress/soak-probe.ts)
+ * and the end (measured inside each worker by the probe.memory kind, tools/soak-probe.ts)
  * and on this thread, and the deadline hit rate.
  *
  * Deadline hit rate: the game applies every result exactly 2 frames after its submit
@@ -31,16 +32,19 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
-import { EngineError } from '../engine/errors.js';
 import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { SEED, cliOptions, integerIn, numberIn, numberOption, parseCli, runCli, runIfMain } from '../game/cli-args.js';
 import { generateLevel } from '../game/grid.js';
 import { KindRunner } from '../game/kind-runner.js';
 import { kinds as gameKinds } from '../game/kinds.js';
 import { FixedLoop } from '../game/loop.js';
 import { initRapier } from '../game/physics.js';
 import type { SyncEngine, SyncMetrics } from '../game/sync.js';
+import { FRAME_HZ, sleep } from '../game/time.js';
 import { GameWorld } from '../game/world.js';
+import { JOB_CAPACITY } from '../stress/modes/common.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { SoakLedger } from './soak-ledger.js';
 // Imported before initRapier() so this thread's Rapier memory is seen too.
 import { PROBE_HEAP_USED, PROBE_WASM_BYTES, wasmMemoryBytes } from './soak-probe.js';
@@ -53,10 +57,9 @@ export interface SoakOptions {
   /** Seconds between worker kills; 0 for none. Default 10. */
   killEveryS: number;
   agents: number;
+  help?: boolean;
 }
 
-const HZ = 30;
-const JOB_CAPACITY = 16384;
 /** Built-in jobs per frame on top of the game's own. */
 const HEAVY_PER_FRAME = 20;
 const NOOP_PER_FRAME = 10;
@@ -66,28 +69,30 @@ const SERIES_EVERY_S = 30;
 const WARM_UP_S = 3;
 const MB = 1024 * 1024;
 
+export const USAGE = `Usage: npm run soak -- [options]
+
+  --minutes N        length of the run in minutes, fractions allowed (default 10)
+  --workers N        worker threads (default 4)
+  --seed N           seed of the level and the jobs (default 1)
+  --kill-every S     kill a worker every S seconds, 0 for never (default 10)
+  --agents N         agents in the game (default 500)
+  --json             print the report as one JSON object on the last line
+  --help             this text`;
+
+const OPTIONS = cliOptions(['minutes', 'workers', 'seed', 'kill-every', 'agents'], ['json']);
+
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
-  const out: SoakOptions = { minutes: 10, json: false, workers: 4, seed: 1, killEveryS: 10, agents: 500 };
-  const num = (name: string, v: string | undefined, min: number, integer: boolean): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-      throw new EngineError('INVALID_OPTION', `--${name} needs ${integer ? 'an integer' : 'a number'} >= ${min}, got ${v ?? 'nothing'}`);
-    }
-    return n;
+  const v = parseCli(argv, OPTIONS);
+  const o: SoakOptions = {
+    minutes: numberOption(v, 'minutes', numberIn(0.05), 10),
+    json: v.json === true,
+    workers: numberOption(v, 'workers', integerIn(1), 4),
+    seed: numberOption(v, 'seed', SEED, 1),
+    killEveryS: numberOption(v, 'kill-every', numberIn(0), 10),
+    agents: numberOption(v, 'agents', integerIn(1), 500),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--minutes': out.minutes = num('minutes', argv[++i], 0.05, false); break;
-      case '--json': out.json = true; break;
-      case '--workers': out.workers = num('workers', argv[++i], 1, true); break;
-      case '--seed': out.seed = num('seed', argv[++i], -0x80000000, true); break;
-      case '--kill-every': out.killEveryS = num('kill-every', argv[++i], 0, false); break;
-      case '--agents': out.agents = num('agents', argv[++i], 1, true); break;
-      default: throw new EngineError('INVALID_OPTION', `unknown option ${a}; usage: npm run soak -- [--minutes N] [--json] [--workers W] [--seed S] [--kill-every SECONDS] [--agents A]`);
-    }
-  }
-  return out;
+  if (v.help === true) o.help = true;
+  return o;
 }
 
 interface MemSample {
@@ -229,7 +234,6 @@ class LedgeredEngine implements SyncEngine {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 2): number => +x.toFixed(d);
 
 export async function runSoak(o: SoakOptions, progress: (line: string) => void = () => {}): Promise<SoakReport> {
@@ -286,19 +290,19 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
     const runner = await KindRunner.create(gameKinds, { workerIndex: -1, shared: { nav: grid.sab }, config: {} }, 1 << 20);
     world = new GameWorld(grid, proxy, runner, { seed: o.seed, agents: o.agents });
     const w = world;
-    const HEAVY = engine.kindId('compute-heavy');
+    const HEAVY = engine.kindId(HEAVY_KIND);
     const NOOP = engine.kindId('noop');
     const heavyP = new Float64Array(2);
     const noopP = new Float64Array(2);
     const noParams = new Float64Array(0);
     const extraOpts: SubmitOptions = { deadlineFrames: EXTRA_DEADLINE_FRAMES };
-    const frames = Math.max(1, Math.round(o.minutes * 60 * HZ));
-    const warmFrame = Math.min(WARM_UP_S * HZ, frames - 1);
+    const frames = Math.max(1, Math.round(o.minutes * 60 * FRAME_HZ));
+    const warmFrame = Math.min(WARM_UP_S * FRAME_HZ, frames - 1);
     // "After the first minute": at 60 s, or a fifth of the way into a shorter run.
-    const minuteFrame = Math.max(warmFrame, Math.min(60 * HZ, Math.floor(frames / 5)));
-    const probeEvery = PROBE_EVERY_S * HZ;
-    const seriesEvery = SERIES_EVERY_S * HZ;
-    const killEvery = o.killEveryS > 0 ? Math.max(1, Math.round(o.killEveryS * HZ)) : 0;
+    const minuteFrame = Math.max(warmFrame, Math.min(60 * FRAME_HZ, Math.floor(frames / 5)));
+    const probeEvery = PROBE_EVERY_S * FRAME_HZ;
+    const seriesEvery = SERIES_EVERY_S * FRAME_HZ;
+    const killEvery = o.killEveryS > 0 ? Math.max(1, Math.round(o.killEveryS * FRAME_HZ)) : 0;
     const series = new Float64Array(Math.ceil(frames / seriesEvery) + 1);
     let seriesN = 0;
     let start = null as MemSample | null;
@@ -319,7 +323,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
       w.step(frame);
       for (let i = 0; i < HEAVY_PER_FRAME; i++) {
         heavyP[0] = (frame * HEAVY_PER_FRAME + i) | 0;
-        heavyP[1] = 10;
+        heavyP[1] = HEAVY_ITERATIONS;
         proxy.submit(HEAVY, heavyP, i, extraOpts);
       }
       for (let i = 0; i < NOOP_PER_FRAME; i++) {
@@ -341,7 +345,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
       }
       if (minute === null && frame >= minuteFrame && (settled || frame === frames - 1)) minute = sample();
       if (frame % seriesEvery === 0) series[seriesN++] = round(process.memoryUsage().rss / MB, 1);
-      if (frame % (10 * HZ) === 0 && frame > 0) {
+      if (frame % (10 * FRAME_HZ) === 0 && frame > 0) {
         progress(
           `soak: ${((performance.now() - t0) / 60_000).toFixed(1)} min, frame ${frame}/${frames}, ` +
             `done ${ledger.completed}, failed ${ledger.failed}, awaiting ${ledger.pending}, kills ${kills}, ` +
@@ -404,7 +408,7 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
         duplicates: ledger.duplicates,
         vanished: ledger.vanished,
         unexpected_failed: ledger.unexpectedFailed,
-        failed_by_reason: ledger.failedByReason(),
+        failed_by_reason: ledger.failedByReason,
         rejected_by_reason: ledger.rejectedByReason(),
         delivered_after_frames: { '0': a[0], '1': a[1], '2': a[2], later: a[3] },
       },
@@ -484,21 +488,13 @@ export function formatSoak(r: SoakReport): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  let o: SoakOptions;
-  try {
-    o = parseSoakArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
-  const report = await runSoak(o, (line) => console.error(line));
-  console.log(formatSoak(report));
-  if (o.json) console.log(JSON.stringify(report));
-  if (!report.targets.lost_zero) process.exitCode = 1;
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli('soak', USAGE, argv, parseSoakArgs, async (o) => {
+    const report = await runSoak(o, (line) => console.error(line));
+    console.log(formatSoak(report));
+    if (o.json) console.log(JSON.stringify(report));
+    return report.targets.lost_zero ? 0 : 1;
+  });
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await main();
-}
+runIfMain(import.meta.url, 'soak', main);

@@ -8,11 +8,12 @@
  * Threads: the page's main thread only. Per-frame work allocates nothing of ours
  * (Rapier's pose reads allocate small objects of its own).
  */
-import type { ResultView, SubmitOptions } from '../../engine/api.js';
-import { Outcome } from '../../engine/outcome.js';
-import { generateLevel, mulberry32, type NavGrid } from '../grid.js';
-import { MAX_WAYPOINTS, PATH_FOUND, PATH_WAYPOINTS } from '../kinds.js';
-import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_X } from '../physics.js';
+import type { ResultView, SubmitOptions } from '../engine/api.js';
+import { Outcome } from '../engine/outcome.js';
+import { generateLevel, type NavGrid } from '../game/grid.js';
+import { MAX_WAYPOINTS, PATH_FOUND, PATH_WAYPOINTS } from '../game/kinds.js';
+import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_X } from '../game/physics.js';
+import { mulberry32 } from '../game/random.js';
 import type { FrameClient, PanelEngine } from './clients.js';
 import { CLIENT_GAME, clientTag } from './clients.js';
 
