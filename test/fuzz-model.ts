@@ -776,7 +776,7 @@ class MisbehavingPollCmd extends Base {
     super();
   }
   async act(r: Run): Promise<void> {
-    await turn();
+    await yieldToEventLoop();
     const e = r.engine;
     const m = r.model;
     const thrownByUs = this.misdeed === 'throw' ? new Error('game callback bug') : this.misdeed === 'throw-odd' ? Object.create(null) : null;
