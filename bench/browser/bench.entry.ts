@@ -42,6 +42,8 @@ async function run(): Promise<PageReport> {
   const passes: Record<PeerName, number[]> = { engine: [], comlink: [], workerpool: [], postmessage: [] };
   const rt = {} as Record<PeerName, Percentiles>;
   const sleepy = {} as Record<PeerName, Percentiles>;
+  const none = { p50: 0, p99: 0, max: 0 };
+  const parts: { -readonly [K in keyof PageReport['engineRoundTripParts']]: PageReport['engineRoundTripParts'][K] } = { backToBack: { pickup: none, delivery: none }, afterIdle: { pickup: none, delivery: none } };
   try {
     for (const name of PEERS) {
       say(`warming up ${name}`);
@@ -58,7 +60,9 @@ async function run(): Promise<PageReport> {
     for (const name of PEERS) {
       say(`${name} round trip`);
       rt[name] = await peers[name].roundTrip(config.roundTrips, 0);
+      if (name === 'engine' && engine.parts) parts.backToBack = engine.parts;
       sleepy[name] = await peers[name].roundTrip(config.sleepyRoundTrips, SLEEPY_IDLE_MS);
+      if (name === 'engine' && engine.parts) parts.afterIdle = engine.parts;
     }
     for (const name of PEERS) if (name !== 'engine') await peers[name].close();
     say('engine frame budget');
@@ -80,6 +84,7 @@ async function run(): Promise<PageReport> {
       crossOriginIsolated,
       userAgent: navigator.userAgent,
       peers: reports,
+      engineRoundTripParts: parts,
       frameBudgetMs: fb.budget,
       frameVerification: fb.verification,
       seconds: (performance.now() - t0) / 1000,

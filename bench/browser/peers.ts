@@ -38,9 +38,14 @@ const now = (): number => performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The next task of the page's event loop, without a timer's clamping: a message to
- * ourselves. Rendering, timers and worker messages all get their turn in between.
+ * The next task of the page's event loop, without a timer's clamping. Rendering, timers
+ * and worker messages all get their turn in between. `scheduler.postTask` where the
+ * browser has it, else a MessageChannel message to ourselves.
  */
+interface TaskScheduler {
+  postTask(cb: () => void, options?: { priority?: 'user-blocking' | 'user-visible' | 'background' }): Promise<void>;
+}
+const taskScheduler = (globalThis as { scheduler?: TaskScheduler }).scheduler;
 const channel = new MessageChannel();
 let wake: (() => void) | null = null;
 channel.port1.onmessage = () => {
@@ -48,7 +53,9 @@ channel.port1.onmessage = () => {
   wake = null;
   w?.();
 };
+const noop = (): void => {};
 export function nextTask(): Promise<void> {
+  if (taskScheduler) return taskScheduler.postTask(noop, { priority: 'user-visible' });
   return new Promise((resolve) => {
     wake = resolve;
     channel.port2.postMessage(null);
@@ -70,8 +77,19 @@ export class EnginePeer implements Peer {
   private readonly noop: number;
   private readonly params = new Float64Array(2);
   private received = 0;
+  /** The last result's submit-to-publish and run times, ms: where a round trip went. */
+  private lastLatencyMs = 0;
+  private lastRunMs = 0;
+  /**
+   * Of each timed round trip, µs: `pickup` from submit to the handler's start (publish,
+   * wake-up, the worker's way to the record), `delivery` from the result's publish to
+   * the poll that saw it (the page's own way back to its loop). Filled by roundTrip.
+   */
+  parts: { pickup: Percentiles; delivery: Percentiles } | null = null;
   private readonly sink = (r: ResultView): void => {
     this.received++;
+    this.lastLatencyMs = r.latencyMs;
+    this.lastRunMs = r.runMs;
     this.ledger.takeTiny(r.tag, r.status === Outcome.Done ? r.values[0] : NaN);
   };
 
@@ -119,6 +137,8 @@ export class EnginePeer implements Peer {
   async roundTrip(samples: number, idleMs: number): Promise<Percentiles> {
     const e = this.engine;
     const us = new Float64Array(samples);
+    const pickup = new Float64Array(samples);
+    const delivery = new Float64Array(samples);
     for (let s = -WARM_ROUND_TRIPS; s < samples; s++) {
       if (idleMs > 0) await sleep(idleMs);
       const target = this.received + 1;
@@ -130,8 +150,12 @@ export class EnginePeer implements Peer {
         await nextTask();
         e.poll(this.sink);
       }
-      if (s >= 0) us[s] = (now() - t0) * 1000;
+      if (s < 0) continue;
+      us[s] = (now() - t0) * 1000;
+      pickup[s] = Math.max(0, (this.lastLatencyMs - this.lastRunMs) * 1000);
+      delivery[s] = Math.max(0, us[s] - this.lastLatencyMs * 1000);
     }
+    this.parts = { pickup: percentiles(pickup), delivery: percentiles(delivery) };
     return percentiles(us);
   }
 

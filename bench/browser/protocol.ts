@@ -121,6 +121,11 @@ export interface PageReport {
   readonly crossOriginIsolated: boolean;
   readonly userAgent: string;
   readonly peers: Readonly<Record<PeerName, PeerReport>>;
+  /**
+   * The engine's round trips taken apart, µs: `pickup` is submit to the handler's start
+   * (publish, wake-up), `delivery` the result's publish to the poll that saw it.
+   */
+  readonly engineRoundTripParts: Readonly<Record<'backToBack' | 'afterIdle', { readonly pickup: Percentiles; readonly delivery: Percentiles }>>;
   /** The engine's main-thread time per 30 Hz frame (beginFrame + poll + submits), ms. */
   readonly frameBudgetMs: Percentiles & { readonly jobsPerFrame: number; readonly refused: number; readonly frames: number };
   /** Every frame-budget job: exactly once, with the handler's own value. */

@@ -126,6 +126,12 @@ export function toJson(r: PageReport, quick: boolean): Record<string, unknown> {
     tiny_jobs_passes: byPeer((n) => r.peers[n].passes.map(Math.round)),
     round_trip_us: byPeer((n) => pc(r.peers[n].roundTripUs)),
     round_trip_after_idle_us: byPeer((n) => pc(r.peers[n].sleepyRoundTripUs)),
+    engine_round_trip_parts_us: {
+      pickup: pc(r.engineRoundTripParts.backToBack.pickup),
+      delivery: pc(r.engineRoundTripParts.backToBack.delivery),
+      pickup_after_idle: pc(r.engineRoundTripParts.afterIdle.pickup),
+      delivery_after_idle: pc(r.engineRoundTripParts.afterIdle.delivery),
+    },
     frame_budget_ms: {
       jobs_per_frame: r.frameBudgetMs.jobsPerFrame,
       p50: r3(r.frameBudgetMs.p50),
@@ -165,6 +171,9 @@ function printReport(r: PageReport, out: (line: string) => void): void {
     const b = r.peers[n].sleepyRoundTripUs;
     out(`  ${n.padEnd(12)} p50 ${a.p50.toFixed(1).padStart(7)}  p99 ${a.p99.toFixed(1).padStart(8)}  max ${a.max.toFixed(0).padStart(6)}   |  p50 ${b.p50.toFixed(1).padStart(7)}  p99 ${b.p99.toFixed(1).padStart(8)}`);
   }
+  const parts = r.engineRoundTripParts;
+  const part = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)}, p99 ${p.p99.toFixed(1)}`;
+  out(`  engine, taken apart: submit to handler ${part(parts.backToBack.pickup)}; publish to poll ${part(parts.backToBack.delivery)}  |  after idle: ${part(parts.afterIdle.pickup)}; ${part(parts.afterIdle.delivery)}`);
   const fb = r.frameBudgetMs;
   out(`frame budget, ${fb.jobsPerFrame} COMPUTE_HEAVY jobs per 30 Hz frame: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused)`);
   const lost = PEERS.reduce((s, n) => s + bad(r.peers[n].verification), bad(r.frameVerification));
