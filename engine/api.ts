@@ -54,7 +54,15 @@ export interface EngineOptions {
   workerNice?: number;
   /** Most respawns of one worker index per minute before it stays dead. Default 30. */
   maxRespawnsPerMinute?: number;
+  /**
+   * Most workers that may run background-lane jobs at once (SubmitOptions.lane). Default
+   * workers - 1 (at least 1), so one worker is always free for frame work.
+   */
+  backgroundWorkers?: number;
 }
+
+/** The two latency contracts: frame work must finish within its frames; background work may span many. */
+export type Lane = 'frame' | 'background';
 
 /**
  * Per-submit options. Pass one object and reuse it across submits to stay
@@ -70,6 +78,20 @@ export interface SubmitOptions {
    */
   arenaOffset?: number;
   arenaBytes?: number;
+  /**
+   * Prerequisites: a job id, or up to 8 of them, of jobs of this engine whose outcome has
+   * not been delivered yet. The job waits until all have ended; if all are done it runs,
+   * otherwise it fails `dependency-failed` without running. It may read their arena slices
+   * (engine.arenaOffsetOf(id)), which stay allocated until it ends.
+   */
+  after?: number | ArrayLike<number>;
+  /**
+   * `frame` (default): dispatched at once, admission-controlled. `background`: waits in
+   * the engine until a worker is free of other background work; at most
+   * EngineOptions.backgroundWorkers workers run background jobs at once, at the lowest
+   * thread priority, so frame work keeps its deadlines.
+   */
+  lane?: Lane;
 }
 
 /**

@@ -18,7 +18,7 @@
  */
 import type { ResultView } from './api.js';
 import type { Books } from './books.js';
-import { EngineError, JobError, type FailureReason } from './errors.js';
+import { EngineError, FAILURE_REASONS, JobError, type FailureReason } from './errors.js';
 import { readErrorText } from './error-text.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 import type { KindTable } from './kind-table.js';
@@ -47,8 +47,6 @@ class View implements ResultView {
   runMs = 0;
 }
 
-/** Why a main-side failure happened, by index in the lost queue. */
-const LOST_REASONS: readonly FailureReason[] = ['worker-lost', 'worker-out-of-memory', 'shutdown', 'threw'];
 
 export type OnResult = (r: ResultView) => void;
 
@@ -147,7 +145,7 @@ export class Collector {
           this.books.staleRecords++;
           continue;
         }
-        w.inflight--;
+        w.leave(t.lane[slot]);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
           t.release(slot);
@@ -177,7 +175,7 @@ export class Collector {
         } else {
           view.status = Outcome.Expired;
         }
-        this.books.end(view.status);
+        this.books.end(slot, view.status);
         delivered++;
         // The record is consumed before the callback runs: a callback that throws or
         // re-enters can never see it delivered twice.
@@ -208,7 +206,7 @@ export class Collector {
     if (t.lost[slot] === 1) return;
     t.lost[slot] = 1;
     this.lostSlots[this.lostTail] = slot;
-    this.lostReason[this.lostTail] = LOST_REASONS.indexOf(reason);
+    this.lostReason[this.lostTail] = FAILURE_REASONS.indexOf(reason);
     this.lostTail = (this.lostTail + 1) % this.lostSlots.length;
   }
 
@@ -216,7 +214,7 @@ export class Collector {
     const i = this.lostHead;
     this.lostHead = (i + 1) % this.lostSlots.length;
     const slot = this.lostSlots[i];
-    const reason = LOST_REASONS[this.lostReason[i]];
+    const reason = FAILURE_REASONS[this.lostReason[i]];
     const t = this.jobs;
     const worker = t.worker[slot];
     this.fill(slot, t.gen(slot), worker);
@@ -225,7 +223,7 @@ export class Collector {
     stampAt(this.clock, 0);
     view.latencyMs = this.clock[0] - t.time[slot];
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
-    this.books.end(Outcome.Failed);
+    this.books.end(slot, Outcome.Failed);
     this.deliver(onResult, slot);
   }
 
@@ -274,7 +272,7 @@ export class Collector {
     view.runMs = Number.NaN;
     const latency = this.clock[0] - t.time[slot];
     view.latencyMs = latency > 0 ? latency : 0;
-    this.books.end(view.status);
+    this.books.end(slot, view.status);
     this.deliver(onResult, -1);
   }
 

@@ -32,7 +32,7 @@ import { MAX_PARAMS } from './kind.js';
 import { cleanupKinds, initKinds, type KindRuntime } from './kind-runtime.js';
 import { KindTable } from './kind-table.js';
 import {
-  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
+  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection } from './outcome.js';
@@ -44,11 +44,13 @@ import { shutdownEngine, type ShutdownOptions, type ShutdownParts } from './shut
 import { statsOf } from './stats.js';
 import { JobRunner } from './worker-loop.js';
 import { WorkerLink } from './worker-link.js';
+import { Waiting } from './waiting.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
 /** Submits that may share one clock reading. */
 const STAMP_EVERY = 32;
+const NO_PARAMS = new Float64Array(0);
 
 export class EngineCore {
   /** The kinds, by id. */
@@ -72,6 +74,7 @@ export class EngineCore {
   private readonly jobs: JobTable;
   private readonly dispatcher: Dispatcher;
   private readonly collector: Collector;
+  private readonly waiting: Waiting;
   private readonly supervisor: Supervisor;
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
@@ -79,6 +82,8 @@ export class EngineCore {
   private stampCountdown = 0;
   private currentFrame = 0;
   private shutdownPromise: Promise<ShutdownReport> | null = null;
+  private readonly barrierKind: number;
+  private readonly combineOpts: SubmitOptions = {};
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
   static async start(options?: EngineOptions): Promise<EngineCore> {
@@ -102,6 +107,7 @@ export class EngineCore {
     this.layout = layout;
     this.kindTable = kindTable;
     this.kinds = kindTable.list;
+    this.barrierKind = kindTable.id('barrier');
     this.hostName = host?.name ?? 'inline';
     // Inline mode shares memory with no other thread, and every Atomics operation it
     // uses works on a plain ArrayBuffer: so a page without cross-origin isolation (no
@@ -122,8 +128,10 @@ export class EngineCore {
     this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
-    this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, onCorrupt);
+    this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
     this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
+    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
+    this.books.onEnd = (slot, outcome) => this.waiting.ended(slot, outcome);
     const spawn =
       host === null
         ? null
@@ -216,6 +224,8 @@ export class EngineCore {
     let deadlineFrames: unknown = undefined;
     let callerOff: unknown = undefined;
     let callerBytes: unknown = undefined;
+    let after: unknown = undefined;
+    let laneOpt: unknown = undefined;
     let badOpts = false;
     if (opts !== undefined) {
       try {
@@ -224,6 +234,8 @@ export class EngineCore {
           deadlineFrames = opts.deadlineFrames;
           callerOff = opts.arenaOffset;
           callerBytes = opts.arenaBytes;
+          after = opts.after;
+          laneOpt = opts.lane;
         }
       } catch {
         badOpts = true;
@@ -236,10 +248,15 @@ export class EngineCore {
     if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
     if (deadlineFrames === undefined) deadlineFrames = this.kinds[kind].deadlineFrames;
     if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return b.reject(Rejection.BadParams);
+    // A background job, or one with prerequisites, waits in the engine (waiting.ts).
+    const lane = laneOpt === undefined || laneOpt === 'frame' ? 0 : laneOpt === 'background' ? 1 : -1;
+    const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
+    if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
+    const held = lane === 1 || after !== undefined;
     const arenaOff = callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
-    const w = this.jobs.free === 0 ? null : this.dispatcher.pick(kind);
-    if (w === null) {
+    const w = this.jobs.free === 0 || held ? null : this.dispatcher.pick(kind);
+    if (this.jobs.free === 0 || (w === null && !held)) {
       // A refused submit leaves a caller's slice with the caller; the kind's own is freed.
       if (arenaOff >= 0 && callerOff !== undefined) this.arena.unhold(arenaOff);
       else if (arenaOff >= 0) this.arena.free(arenaOff);
@@ -266,9 +283,32 @@ export class EngineCore {
       this.stampCountdown = STAMP_EVERY;
     }
     t.time[slot] = this.clockNow[0];
-    this.dispatcher.write(w, slot, gen, false);
     b.admit();
+    if (w !== null) this.dispatcher.write(w, slot, gen, false);
+    else {
+      this.waiting.hold(slot, lane, nAfter);
+      this.dispatcher.dispatchWaiting();
+    }
     return t.idOf(slot, gen);
+  }
+
+  /**
+   * One job that stands for all of `jobIds` (up to 8; Unity's CombineDependencies): it ends
+   * done once all of them have ended done, and fails `dependency-failed` otherwise. Its id
+   * can be named in SubmitOptions.after; its outcome is delivered by poll like any job's
+   * (kind `barrier`). Returns its id or a Rejection code, as submit does.
+   */
+  combine(jobIds: ArrayLike<number>, tag = 0): number {
+    this.combineOpts.after = jobIds;
+    const id = this.submit(this.barrierKind, NO_PARAMS, tag, this.combineOpts);
+    this.combineOpts.after = undefined;
+    return id;
+  }
+
+  /** The arena offset of a live job's slice (what a dependent reads), or -1. */
+  arenaOffsetOf(jobId: number): number {
+    const slot = this.jobs.slotOf(jobId);
+    return slot < 0 ? -1 : this.jobs.arenaOffset[slot];
   }
 
   /** Reserves `bytes` of arena for a payload to pass to submit; -1 if it does not fit now (or `bytes` is not a positive integer). */
@@ -298,7 +338,7 @@ export class EngineCore {
     const slot = t.slotOf(jobId);
     if (slot < 0 || t.taken[slot] === 1 || !t.tryUnqueue(slot, S_CANCELLED)) return false;
     this.dispatcher.unqueue(slot);
-    this.books.end(Outcome.Cancelled);
+    this.books.end(slot, Outcome.Cancelled);
     t.release(slot);
     return true;
   }
@@ -317,7 +357,8 @@ export class EngineCore {
     if (slot < 0 || t.taken[slot] === 1) return false;
     const gen = t.gen(slot);
     const rt = this.mainKinds[t.kind[slot]];
-    if (t.state(slot) === S_QUEUED && t.tryUnqueue(slot, S_TAKEN)) {
+    const st = t.state(slot);
+    if ((st === S_QUEUED || (st === S_WAITING && this.waiting.waitingOn(slot) === 0)) && t.tryUnqueue(slot, S_TAKEN)) {
       this.dispatcher.unqueue(slot);
       try {
         this.collector.runOnMain(rt, slot, gen, t.arenaOffset[slot], onResult);
@@ -363,6 +404,7 @@ export class EngineCore {
   }
 
   private pollUnguarded(onResult: OnResult, max: number): number {
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
     if (this.inlineRunner !== null && this.supervisor.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
     // allocation-free however often a loop spins on it.
@@ -373,7 +415,9 @@ export class EngineCore {
     // out of work is still spinning and picks a new job up without a wake-up.
     const ws = this.workers;
     for (let k = 0; k < ws.length; k++) if (ws[k].life === 'alive') this.dispatcher.refreshHead(ws[k]);
-    return this.collector.collect(onResult, max);
+    const n = this.collector.collect(onResult, max);
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
+    return n;
   }
 
   // ---------------------------------------------------------------- workers, stats, health

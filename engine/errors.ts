@@ -28,8 +28,12 @@ export class EngineError extends Error {
   }
 }
 
-/** Why a failed job failed: the handler threw, or its worker went away under it. */
-export type FailureReason = 'threw' | 'worker-lost' | 'worker-out-of-memory' | 'shutdown';
+/**
+ * Why a failed job failed: the handler threw, its worker went away under it (lost, out of
+ * memory), the engine shut down under it, or a prerequisite did not end done.
+ */
+export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown', 'dependency-failed'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**
  * The error attached to a `failed` outcome. When a handler threw, `workerStack` is the

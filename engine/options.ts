@@ -24,6 +24,7 @@ export interface ResolvedOptions {
   readonly resourceLimits: EngineOptions['resourceLimits'];
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
+  readonly backgroundWorkers: number;
 }
 
 const bad = (msg: string): never => {
@@ -69,6 +70,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
+  const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
   const kindModules = (opts.kindModules ?? []).map((m, i) => {
     if (m instanceof URL) return m.href;
     if (typeof m !== 'string' || m === '') return bad(`options.kindModules[${i}] must be a URL or a non-empty string, got ${show(m)}`);
@@ -104,5 +106,6 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     resourceLimits: rl,
     maxRespawnsPerMinute,
     workerNice,
+    backgroundWorkers,
   };
 }

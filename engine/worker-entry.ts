@@ -92,27 +92,52 @@ export async function runWorker(): Promise<void> {
     ch.close();
     return;
   }
-  await lowerPriority(init.nice);
+  const setNice = await threadPriority();
+  if (setNice !== null) {
+    setNice(init.nice);
+    // Background work drops to the lowest priority only where the thread may come back
+    // up afterwards (raising priority needs a privilege most processes lack); otherwise
+    // every job keeps the worker's niceness.
+    if (BACKGROUND_NICE > init.nice && setNice(init.nice + 1) && setNice(init.nice)) {
+      runner.onLane = (background) => {
+        setNice(background ? BACKGROUND_NICE : init.nice);
+      };
+    }
+  }
   ch.post({ type: 'ready', workerIndex: init.workerIndex });
   runner.runForever();
   cleanupKinds(runtimes);
   ch.close();
 }
 
+/** Niceness of a worker thread while it runs background-lane work: the lowest priority. */
+const BACKGROUND_NICE = 19;
+
 /**
- * Lowers this thread's scheduling priority. On Linux a thread id is a valid target for
- * setpriority and affects that thread alone, so the game loop's thread keeps its own.
+ * A setter for this thread's scheduling niceness (true if it took), or null where there is
+ * none. On Linux a thread id is a valid target for setpriority and affects that thread
+ * alone, so the game loop's thread keeps its own priority.
  */
-async function lowerPriority(nice: number): Promise<void> {
+async function threadPriority(): Promise<((nice: number) => boolean) | null> {
   const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
-  if (!(nice > 0) || typeof proc?.versions?.node !== 'string' || proc.platform !== 'linux') return;
+  if (typeof proc?.versions?.node !== 'string' || proc.platform !== 'linux') return null;
   try {
     const fs = await import('node:fs');
     const os = await import('node:os');
     const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, nice);
+    if (!(Number.isInteger(tid) && tid > 0)) return null;
+    return (nice: number) => {
+      try {
+        os.setPriority(tid, nice);
+        return true;
+      } catch {
+        // Not permitted (raising priority needs a privilege): the current one stays.
+        return false;
+      }
+    };
   } catch {
-    // No /proc, or not permitted: the worker runs at normal priority.
+    // No /proc: the worker runs at normal priority.
+    return null;
   }
 }
 
