@@ -65,6 +65,8 @@ export interface EngineBackendOptions {
   kindModules: readonly (string | URL)[];
   /** A task may run this long before its worker counts as hung. Default 120 s. */
   taskTimeoutMs?: number;
+  /** Handed to every kind's init (EngineOptions.config). */
+  config?: Readonly<Record<string, unknown>>;
 }
 
 /** Tasks on this process's worker threads, through the engine's batch layer. */
@@ -72,6 +74,7 @@ export async function createEngineBackend(opts: EngineBackendOptions): Promise<S
   const engine = await EngineCore.start({
     workers: opts.workers,
     kindModules: opts.kindModules,
+    config: opts.config ?? {},
     // A task is a whole game run: far longer than a frame job.
     hangTimeoutMs: opts.taskTimeoutMs ?? 120_000,
     initTimeoutMs: 120_000,

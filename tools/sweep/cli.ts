@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngineBackend } from './backend.js';
 import { SweepError } from './checkpoint.js';
 import { GRIDS, GRID_NAMES, SweepPlan, type GridName } from './grid.js';
+import { CONFIG_LEVELS_ON_MAIN } from './kinds.js';
 import { defaultWorkers, runSweep, type SweepSummary } from './sweep.js';
 
 export const USAGE =
@@ -141,7 +142,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     summary = await runSweep({
       plan,
-      backend: () => createEngineBackend({ workers: o.workers, kindModules: [kindsUrl] }),
+      // With workers, this thread never runs a task: it need not build the levels.
+      backend: () => createEngineBackend({ workers: o.workers, kindModules: [kindsUrl], config: { [CONFIG_LEVELS_ON_MAIN]: o.workers === 0 } }),
       out: o.out,
       resume: o.resume,
       commitMs: o.commitMs,

@@ -68,9 +68,9 @@ export const GRIDS: Readonly<Record<GridName, GridSpec>> = {
     speed: [0.15, 0.25],
     goalRadius: [12],
     predictSteps: [30],
-    runs: 4,
-    frames: 90,
-    agents: 16,
+    runs: 3,
+    frames: 60,
+    agents: 12,
     predictionsPerSecond: 60,
   },
 };

@@ -74,9 +74,17 @@ interface SweepState {
 
 const noop = (): void => {};
 
+/**
+ * EngineOptions.config key: false tells the engine's own thread not to build the levels.
+ * The engine initialises every kind on its thread too, for jobs it runs inline; a
+ * backend with workers never does, and the levels cost start-up time.
+ */
+export const CONFIG_LEVELS_ON_MAIN = 'sweepLevelsOnMain';
+
 async function buildLevels(env: WorkerEnv): Promise<SweepState> {
-  await initRapier();
   const levels: Level[] = [];
+  if (env.workerIndex < 0 && env.config[CONFIG_LEVELS_ON_MAIN] === false) return { levels };
+  await initRapier();
   for (const l of SWEEP_LEVELS) {
     const grid = generateLevel({ seed: l.seed, width: l.size, height: l.size });
     const shared = { nav: grid.sab };
@@ -105,7 +113,7 @@ let prevPred = new Float64Array(0);
  */
 export function evaluate(state: SweepState, p: Float64Array, out: Float64Array): void {
   const level = state.levels[p[P_LEVEL]];
-  if (level === undefined) throw new EngineError('INVALID_OPTION', `sweep.evaluate: no level ${p[P_LEVEL]}`);
+  if (level === undefined) throw new EngineError('INVALID_OPTION', `sweep.evaluate: no level ${p[P_LEVEL]} on this thread`);
   const frames = p[P_FRAMES];
   const agents = p[P_AGENTS];
   const world = new GameWorld(level.grid, level.engine, level.runner, {

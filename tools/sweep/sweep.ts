@@ -138,9 +138,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let interrupted = false;
   let backend: SweepBackend | null = null;
   try {
-    backend = await o.backend();
     const startAt = opened.resumed;
     if (startAt < plan.tasks) {
+      backend = await o.backend();
       const tb = performance.now();
       let expect = startAt;
       const summary = await backend.runBatch({
@@ -186,8 +186,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     tasks_per_s: batchMs > 0 ? Math.round((computed * 1000 * 100) / batchMs) / 100 : 0,
     computed,
     interrupted,
-    backend: backend.name,
-    workers: backend.workers,
+    backend: backend?.name ?? 'none',
+    workers: backend?.workers ?? 0,
     grid: plan.grid.name,
     seed: plan.seed,
     points: plan.points,
