@@ -498,8 +498,9 @@ describe('batch hot path allocation', () => {
     const probe = fileURLToPath(builtModuleUrl(import.meta.url, './batch-alloc-probe.js'));
     const out = execFileSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8', timeout: 120_000 });
     const r = JSON.parse(out.trim().split('\n').pop()!) as { inline: number; workers: number };
-    // The engine's own bounds (engine-alloc.test.ts): a few bytes per job of noise, the clock inline.
+    // With workers, the engine's own bound (engine-alloc.test.ts): a few bytes per job of noise.
     expect(r.workers).toBeLessThan(8);
-    expect(r.inline).toBeLessThan(20);
+    // Inline, the engine reads the clock per job (about 16 bytes on Node 20); the batch adds nothing to it.
+    expect(r.inline).toBeLessThan(24);
   });
 });
