@@ -96,6 +96,8 @@ export async function createEngineBackend(opts: EngineBackendOptions): Promise<S
         kind,
         count,
         maxInFlight: req.maxInFlight,
+        // A task is a pure function of its params: a worker lost under it is worth two more tries.
+        maxAttempts: 3,
         signal: req.signal,
         skip: req.skip ? (i) => req.skip!(i) : undefined,
         params: (i, _seed, out) => {

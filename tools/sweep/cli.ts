@@ -180,7 +180,9 @@ if (isMain) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error('sweep:', err instanceof Error ? (err.stack ?? err.message) : String(err));
+      // A file system error (no such directory, a directory given as --out) needs its message, not a stack.
+      const fsError = err instanceof Error && typeof (err as { syscall?: unknown }).syscall === 'string';
+      console.error('sweep:', err instanceof Error ? (fsError ? err.message : (err.stack ?? err.message)) : String(err));
       process.exit(1);
     },
   );
