@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { builtModuleUrl } from '../engine/paths.js';
 import { UsageError, parseSweepArgs } from '../tools/sweep/cli.js';
 import { GRIDS, SweepPlan } from '../tools/sweep/grid.js';
 
-const CLI = fileURLToPath(new URL('../dist/tools/sweep/cli.js', import.meta.url));
+const CLI = fileURLToPath(builtModuleUrl(import.meta.url, '../tools/sweep/cli.js'));
 const dir = mkdtempSync(join(tmpdir(), 'framejobs-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

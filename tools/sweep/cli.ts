@@ -21,6 +21,7 @@ import { SweepError } from './checkpoint.js';
 import { GRIDS, GRID_NAMES, SweepPlan, type GridName } from './grid.js';
 import { CONFIG_LEVELS_ON_MAIN } from './kinds.js';
 import { defaultWorkers, runSweep, type SweepSummary } from './sweep.js';
+import { builtModuleUrl } from '../../engine/paths.js';
 
 export const USAGE =
   'usage: npm run sweep -- [--workers N] [--seed S] [--quick] [--grid full|quick|tiny] [--out FILE] [--resume] [--commit-ms N] [--json] [--help]';
@@ -133,7 +134,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const plan = new SweepPlan(GRIDS[o.grid], o.seed);
-  const kindsUrl = new URL(import.meta.url.endsWith('.ts') ? '../../dist/tools/sweep/kinds.js' : './kinds.js', import.meta.url);
+  const kindsUrl = builtModuleUrl(import.meta.url, './kinds.js');
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   process.once('SIGINT', stop);
