@@ -145,6 +145,12 @@ export class ArenaAllocator {
     if (e1 !== 0) this.entRefs[e1 - 1] = 0;
   }
 
+  /** Bytes of the live slice starting at `offset` (rounded up to 8), or 0. */
+  sizeOf(offset: number): number {
+    const e1 = this.entry(offset);
+    return e1 === 0 ? 0 : this.entSize[e1 - 1];
+  }
+
   /** True if a job holds the slice starting at `offset`. */
   isHeld(offset: number): boolean {
     const e1 = this.entry(offset);

@@ -38,7 +38,7 @@
  *
  * Threads: every method on the thread that started the engine.
  */
-import type { ResultView, SubmitOptions } from './api.js';
+import type { Lane, ResultView, SubmitOptions } from './api.js';
 import { EngineError, JobError } from './errors.js';
 import type { JobKind } from './kind.js';
 import { Outcome, Rejection, rejectionName } from './outcome.js';
@@ -48,7 +48,7 @@ import { Outcome, Rejection, rejectionName } from './outcome.js';
  * no frame deadline. Passed through to submit as `lane` (the engine decides what a lane
  * means).
  */
-export type BatchLane = 'frame' | 'background';
+export type BatchLane = Lane;
 
 /** Why a task did not end `done`. */
 export type BatchFailReason =
@@ -59,6 +59,8 @@ export type BatchFailReason =
   | 'worker-out-of-memory'
   /** The engine shut down with the task in flight or before it was submitted. */
   | 'shutdown'
+  /** A prerequisite of the job did not end done (batch tasks name none; listed for completeness). */
+  | 'dependency-failed'
   /** Its deadline passed before it started (a kind with a default deadline). */
   | 'expired'
   /** Refused at submit for good: the params the builder wrote, or the kind, or the payload. */

@@ -253,13 +253,12 @@ export class EngineCore {
     const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
     if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
     const held = lane === 1 || after !== undefined;
-    const arenaOff = callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes);
+    const arenaOff =
+      callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes, nAfter > 0 ? this.waiting.isPrereqSlice : null);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
     const w = this.jobs.free === 0 || held ? null : this.dispatcher.pick(kind);
     if (this.jobs.free === 0 || (w === null && !held)) {
-      // A refused submit leaves a caller's slice with the caller; the kind's own is freed.
-      if (arenaOff >= 0 && callerOff !== undefined) this.arena.unhold(arenaOff);
-      else if (arenaOff >= 0) this.arena.free(arenaOff);
+      this.payloads.giveBack(arenaOff);
       return b.reject(this.jobs.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
     }
     const t = this.jobs;

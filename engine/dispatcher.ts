@@ -39,6 +39,8 @@ import type { WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** Queued work (ms) below which a worker holding background work is given more of it. */
+const BACKGROUND_QUEUE_MS = 2;
 /** Records written before a publish is forced. */
 const PUBLISH_BATCH = 16;
 /** A worker with fewer published, unread records than this gets each record at once. */
@@ -193,23 +195,27 @@ export class Dispatcher {
     }
   }
 
-  /** A worker for one more background job: one without any, while fewer than backgroundCap hold one. */
+  /**
+   * A worker for one more background job: one without any, while fewer than backgroundCap
+   * workers hold some; or else one that holds background work but has less than
+   * BACKGROUND_QUEUE_MS of work queued, so short jobs do not each wait for a poll.
+   */
   private pickBackground(): WorkerLink | null {
     const ws = this.workers;
     let busy = 0;
-    let best: WorkerLink | null = null;
+    let topUp: WorkerLink | null = null;
+    let fresh: WorkerLink | null = null;
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i];
-      if (w.background > 0) {
-        busy++;
-        continue;
-      }
+      if (w.background > 0) busy++;
       if (!w.serving || w.inflight >= w.jobs.capacity) continue;
       if (w.jobs.full) this.refreshHead(w);
       if (w.jobs.full) continue;
-      if (best === null || w.queuedMs < best.queuedMs) best = w;
+      if (w.background > 0) {
+        if (w.queuedMs < BACKGROUND_QUEUE_MS && (topUp === null || w.queuedMs < topUp.queuedMs)) topUp = w;
+      } else if (fresh === null || w.queuedMs < fresh.queuedMs) fresh = w;
     }
-    return busy < this.backgroundCap ? best : null;
+    return busy < this.backgroundCap && fresh !== null ? fresh : topUp;
   }
 
   /** Takes the worker's consumed records off its queue estimate. */

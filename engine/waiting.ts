@@ -25,6 +25,7 @@ export class Waiting {
   private deps: Deps | null = null;
   /** The prerequisite slots read by the last readAfter. */
   private readonly after = new Int32Array(MAX_AFTER);
+  private afterCount = 0;
 
   constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector) {
     this.jobs = jobs;
@@ -40,12 +41,13 @@ export class Waiting {
    */
   readAfter(after: unknown): number {
     const out = this.after;
+    this.afterCount = 0;
     try {
       if (typeof after === 'number') {
         const slot = this.jobs.slotOf(after);
         if (slot < 0) return -1;
         out[0] = slot;
-        return 1;
+        return (this.afterCount = 1);
       }
       if (after === null || typeof after !== 'object') return -1;
       const n = (after as ArrayLike<unknown>).length;
@@ -55,11 +57,17 @@ export class Waiting {
         if (slot < 0) return -1;
         out[k] = slot;
       }
-      return n;
+      return (this.afterCount = n);
     } catch {
       return -1;
     }
   }
+
+  /** True when `off` is the arena slice of one of the last readAfter's prerequisites. */
+  readonly isPrereqSlice = (off: number): boolean => {
+    for (let k = 0; k < this.afterCount; k++) if (this.jobs.arenaOffset[this.after[k]] === off) return true;
+    return false;
+  };
 
   /**
    * Holds the just-opened, already admitted job in `slot`: links it to the `count`
@@ -82,7 +90,9 @@ export class Waiting {
     deps.begin(slot);
     for (let k = 0; k < count; k++) {
       const pre = this.after[k];
-      if (t.arenaOffset[pre] >= 0) t.retain(slot, t.arenaOffset[pre]);
+      // Kept for the dependent, unless it is the dependent's own payload (held already).
+      const off = t.arenaOffset[pre];
+      if (off >= 0 && off !== t.arenaOffset[slot]) t.retain(slot, off);
       const ended = t.outcome[pre];
       // A prerequisite counted but not yet delivered (its callback is running) has ended.
       if (ended === 0) deps.link(slot, k, pre);
