@@ -35,11 +35,11 @@ import { EngineError } from '../engine/errors.js';
 import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { generateLevel } from '../game/grid.js';
-import { KindRunner } from '../game/kind-runner.js';
+import { KindRunner } from '../frame/kind-runner.js';
 import { kinds as gameKinds } from '../game/kinds.js';
-import { FixedLoop } from '../game/loop.js';
+import { FixedLoop } from '../frame/loop.js';
 import { initRapier } from '../game/physics.js';
-import type { SyncEngine, SyncMetrics } from '../game/sync.js';
+import type { SyncEngine, SyncMetrics } from '../frame/sync.js';
 import { GameWorld } from '../game/world.js';
 import { SoakLedger } from './soak-ledger.js';
 // Imported before initRapier() so this thread's Rapier memory is seen too.
