@@ -20,6 +20,7 @@ import type {
   SubmitOptions,
   WorkerHealth,
   WorkerHost,
+  WorkerSource,
   WorkerState,
 } from './api.js';
 import { EngineError, JobError, type FailureReason } from './errors.js';
@@ -86,7 +87,6 @@ import {
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection, rejectionName } from './outcome.js';
-import { builtModuleUrl } from './paths.js';
 import { loadKinds, type LoadedKinds } from './registry.js';
 import type { WorkerInit, WorkerMessage } from './worker-entry.js';
 import { JobRunner, arenaViews, cleanupKinds, initKinds, readErrorText, type KindRuntime } from './worker-loop.js';
@@ -196,7 +196,7 @@ export class EngineCore {
   private readonly slotWords: Int32Array;
   private readonly host: WorkerHost | null;
   private readonly loaded: LoadedKinds;
-  private readonly workerUrl: string | URL;
+  private readonly workerUrl: WorkerSource;
   private readonly workers: WorkerSlot[] = [];
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
@@ -268,7 +268,7 @@ export class EngineCore {
   static async start(options?: EngineOptions): Promise<EngineCore> {
     const opts = resolveOptions(options);
     const host = opts.workers > 0 ? (opts.host ?? (await defaultHost())) : null;
-    const loaded = await loadKinds(opts.kindModules);
+    const loaded = await loadKinds(opts.kindModules, opts.kinds);
     const layout = computeLayout({
       workerCount: opts.workers,
       ringCapacity: opts.ringCapacity,
@@ -289,7 +289,7 @@ export class EngineCore {
     this.kinds = loaded.list;
     this.host = host;
     this.hostName = host?.name ?? 'inline';
-    this.workerUrl = opts.workerUrl ?? builtModuleUrl(import.meta.url, './worker-entry.js');
+    this.workerUrl = opts.workerSource;
     // Inline mode shares memory with no other thread, and every Atomics operation it
     // uses works on a plain ArrayBuffer: so a page without cross-origin isolation (no
     // SharedArrayBuffer) still runs the engine, on its own thread.
