@@ -9,7 +9,7 @@ import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodeDirs = ['engine', 'frame', 'game', 'stress', 'scripts', 'bench', 'test'];
+const nodeDirs = ['engine', 'frame', 'bin', 'game', 'stress', 'scripts', 'bench', 'test'];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
@@ -53,6 +53,16 @@ if (existsSync(webDir)) {
       sourcemap: 'linked',
       logLevel: 'warning',
       external: ['node:*'],
+      // tsconfig's "paths" maps '#platform' to the Node platform for type-checking; a
+      // browser bundle takes the web one, as package.json "imports" would give it.
+      plugins: [
+        {
+          name: 'web-platform',
+          setup(b) {
+            b.onResolve({ filter: /^#platform$/ }, () => ({ path: join(root, 'engine', 'platform-web.ts') }));
+          },
+        },
+      ],
     });
   }
   const staticDir = join(webDir, 'static');

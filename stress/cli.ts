@@ -14,10 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
 import { USAGE, parseArgs, type StressOptions } from './args.js';
 import { runBurst } from './burst.js';
-import { runFrames } from './frame.js';
 import { grade, type GradeReport } from './grade.js';
 import { renderHtml } from './html.js';
-import { runPiscinaBurst } from './piscina-peer.js';
 import { Progress, paletteFor, renderReport } from './report.js';
 import type { LatencySummary, StressResult } from './result.js';
 import { inFrames } from './result.js';
@@ -109,11 +107,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   let r: StressResult;
   const peers: StressResult[] = [];
   try {
-    r = o.mode === 'burst' ? await runBurst({ ...o, onProgress }) : await runFrames({ ...o, chaos: o.mode === 'chaos', onProgress });
+    // Frame modes load the game's kinds (and Rapier), --vs loads piscina: only when asked
+    // for, so the package's bin runs burst mode with neither installed.
+    r =
+      o.mode === 'burst'
+        ? await runBurst({ ...o, onProgress })
+        : await (await import('./frame.js')).runFrames({ ...o, chaos: o.mode === 'chaos', onProgress });
     bar.done();
     for (const peer of o.vs) {
       const pb = new Progress(process.stderr, peer);
       if (peer === 'piscina') {
+        const { runPiscinaBurst } = await import('./piscina-peer.js');
         peers.push(await runPiscinaBurst({ seconds: o.seconds, workers: o.workers, seed: o.seed, onProgress: (f, n, d) => pb.update(f, n, d) }));
       }
       pb.done();
