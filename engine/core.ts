@@ -1348,7 +1348,9 @@ export class EngineCore {
     if (this.host !== null) {
       const remaining = Math.max(100, timeoutMs - (sharedNow() - start));
       const live = this.workers.filter((w) => w.hosted !== null);
-      await Promise.race([Promise.all(live.map((w) => w.exited)), sleep(remaining)]);
+      let cap: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(live.map((w) => w.exited)), new Promise<void>((r) => (cap = setTimeout(r, remaining)))]);
+      clearTimeout(cap);
       await Promise.all(this.workers.map((w) => (w.hosted !== null ? w.hosted.terminate() : undefined)));
     }
     this.poll(sink);
