@@ -4,7 +4,7 @@
 // The browser build bundles the panel page and the worker entry as separate entry
 // points, because esbuild does not follow new Worker(new URL(...)) by itself.
 import { build } from 'esbuild';
-import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,9 @@ function walk(dir, out) {
   }
   return out;
 }
+
+// --clean (used by prepack): start from an empty dist/, so nothing stale is packed.
+if (process.argv.includes('--clean')) rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 const entryPoints = nodeDirs.flatMap((d) => walk(join(root, d), []));
 await build({

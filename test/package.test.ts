@@ -1,0 +1,181 @@
+/**
+ * The package as a user gets it: `npm pack` once, then the tarball checked (its files,
+ * publint, attw) and installed without the network into a copy of each project in
+ * examples/, built and run. The Node examples run as processes; the browser ones are
+ * served cross-origin isolated and run in Debian's Chromium. Each example runs jobs on
+ * two workers, checks every result, shuts down, and reports one JSON line.
+ *
+ * `npm install --offline` works because every package the examples need is locked in
+ * their package-lock.json at a version the repository's own lockfile has, so `npm ci`
+ * has put it in npm's cache (the first test checks that).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../scripts/serve.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const EXAMPLES = join(ROOT, 'examples');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const run = promisify(execFile);
+
+let work = '';
+let tarball = '';
+let files: string[] = [];
+let packedSize = 0;
+
+interface Result {
+  ok: boolean;
+  jobs: number;
+  wrong: number;
+  workers: number;
+  shutdownAt?: number;
+  timedOut?: boolean;
+  shutdownMs?: number;
+  error?: string;
+}
+
+/** npm in `cwd`, never reaching the network. */
+async function npm(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, maxBuffer: 64 << 20, timeout: 240_000 });
+  return stdout;
+}
+
+/** Copies an example next to the tarball, installs the tarball into it offline, and builds it. */
+async function prepare(name: string): Promise<string> {
+  const dir = join(work, name);
+  cpSync(join(EXAMPLES, name), dir, { recursive: true, filter: (src) => !/[\\/](node_modules|dist)$/.test(src) });
+  await npm(dir, ['install', '--offline', tarball]);
+  await npm(dir, ['run', 'build']);
+  return dir;
+}
+
+/** Runs a Node example; returns its JSON line and when (epoch ms) the process had exited. */
+function runNode(dir: string, script: string): Promise<{ result: Result; exitedAt: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const exitedAt = Date.now();
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}: ${err || out}`));
+      try {
+        resolve({ result: JSON.parse(line) as Result, exitedAt, stderr: err });
+      } catch {
+        reject(new Error(`${script} printed no JSON line: ${out}${err}`));
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'framejobs-pack-'));
+  // prepack builds dist/ from scratch (esbuild, then tsc for the declarations).
+  const out = await npm(ROOT, ['pack', '--json', '--pack-destination', work]);
+  // prepack's own output comes first; npm's JSON report is the rest.
+  const info = (JSON.parse(out.slice(out.search(/^\[/m))) as { filename: string; size: number; files: { path: string }[] }[])[0]!;
+  tarball = join(work, info.filename);
+  files = info.files.map((f) => f.path).sort();
+  packedSize = info.size;
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  it('holds the built engine, its declarations and maps, and nothing of the demo', () => {
+    console.log(`tarball: ${files.length} files, ${packedSize} bytes packed`);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/engine/index.js', 'dist/engine/index.d.ts', 'dist/engine/index.js.map']) {
+      expect(files).toContain(f);
+    }
+    for (const f of ['dist/frame/index.d.ts', 'dist/engine/worker.d.ts', 'dist/engine/worker-entry.js', 'dist/bin/framejobs.js']) expect(files).toContain(f);
+    const demo = files.filter((f) => /(^|\/)(test|bench|web|scripts)\/|\.test\.|\.ts$(?<!\.d\.ts)|soak|piscina|game\/(world|run|cli)\./.test(f));
+    expect(demo).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    // Installing the engine alone pulls in nothing, no physics engine in particular.
+    expect(pkg.dependencies ?? {}).toEqual({});
+  });
+
+  it('passes publint and attw (ESM-only profile)', async () => {
+    const bin = join(ROOT, 'node_modules', '.bin');
+    const publint = await run(join(bin, 'publint'), ['run', tarball, '--strict'], { timeout: 120_000 });
+    expect(publint.stdout).toContain('All good');
+    // attw exits non-zero on any problem its profile counts (ESM-only: CommonJS resolution is out of scope).
+    const attw = await run(join(bin, 'attw'), [tarball, '--profile', 'esm-only', '--no-color', '--no-emoji'], { timeout: 120_000, maxBuffer: 64 << 20 });
+    expect(attw.stdout).toContain('"framejobs/worker"');
+  }, 240_000);
+
+  it('locks every example dependency at a version the repository locks, so it is in npm cache', () => {
+    const lockOf = (f: string) => (JSON.parse(readFileSync(f, 'utf8')) as { packages: Record<string, { version?: string }> }).packages;
+    const have = new Set(Object.entries(lockOf(join(ROOT, 'package-lock.json'))).map(([k, v]) => `${k.replace(/.*node_modules\//, '')}@${v.version}`));
+    for (const ex of ['node-ts', 'esbuild-browser', 'vite']) {
+      const missing = Object.entries(lockOf(join(EXAMPLES, ex, 'package-lock.json')))
+        .filter(([k]) => k !== '')
+        .map(([k, v]) => `${k.replace(/.*node_modules\//, '')}@${v.version}`)
+        .filter((x) => !have.has(x));
+      expect(missing, `${ex}: add these to the repository's devDependencies or relock the example`).toEqual([]);
+    }
+  });
+});
+
+describe('examples, installed from the tarball', () => {
+  for (const [name, script] of [
+    ['node-esm', 'main.js'],
+    ['node-ts', 'dist/main.js'],
+  ] as const) {
+    it(`${name}: runs its own kind on two workers, checks every result, exits within a second of shutdown`, async () => {
+      const dir = await prepare(name);
+      const { result, exitedAt } = await runNode(dir, script);
+      expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2 });
+      expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+    }, 240_000);
+  }
+
+  describe('in Chromium', () => {
+    let browser: BrowserContext;
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+      browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'framejobs-chromium-')), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    for (const name of ['esbuild-browser', 'vite']) {
+      it(`${name}: bundles the worker and its kinds, runs them on two Web Workers, shuts down without waiting for the timeout`, async () => {
+        const dir = await prepare(name);
+        const server = await startServer({ root: join(dir, 'dist'), port: 0 });
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        try {
+          await page.goto(`${server.url}index.html`);
+          await page.waitForFunction(() => document.body.dataset.result !== undefined, null, { timeout: 60_000 });
+          const result = JSON.parse((await page.evaluate(() => document.body.dataset.result)) ?? '{}') as Result;
+          expect(result, errors.join(' | ')).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, timedOut: false });
+          // shutdown({ timeoutMs: 10_000 }): resolved when the workers were gone, not at the timeout.
+          expect(result.shutdownMs!).toBeLessThan(5000);
+        } finally {
+          await page.close();
+          await server.close();
+        }
+      }, 240_000);
+    }
+  });
+});
