@@ -84,6 +84,7 @@ export const MAX_DEFAULT_WORKERS = 16;
 
 /** The default worker count: one fewer than the cores (the game loop keeps one), at least 1, at most MAX_DEFAULT_WORKERS. */
 export function defaultWorkerCount(cores: number = platform.cores()): number {
+  if (!(cores >= 1)) return 1;
   return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, Math.floor(cores) - 1));
 }
 
