@@ -46,8 +46,15 @@ async function npm(cwd: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Copies an example next to the tarball, installs the tarball into it offline, and builds it. */
-async function prepare(name: string): Promise<string> {
+const prepared = new Map<string, Promise<string>>();
+/** Copies an example next to the tarball, installs the tarball into it offline, and builds it (once per example). */
+function prepare(name: string): Promise<string> {
+  let p = prepared.get(name);
+  if (!p) prepared.set(name, (p = prepareOnce(name)));
+  return p;
+}
+
+async function prepareOnce(name: string): Promise<string> {
   const dir = join(work, name);
   cpSync(join(EXAMPLES, name), dir, { recursive: true, filter: (src) => !/[\\/](node_modules|dist)$/.test(src) });
   await npm(dir, ['install', '--offline', tarball]);
@@ -178,4 +185,54 @@ describe('examples, installed from the tarball', () => {
       }, 240_000);
     }
   });
+});
+
+describe('the framejobs bin, from the installed tarball', () => {
+  /** Runs the bin in the node-esm example; resolves with its exit code and output, whatever the code. */
+  const bin = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const dir = await prepare('node-esm');
+    return new Promise((resolve) => {
+      execFile(join(dir, 'node_modules', '.bin', 'framejobs'), args, { cwd: dir, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+  };
+  const lastJson = (out: string): Record<string, any> => JSON.parse(out.trim().split('\n').pop()!) as Record<string, any>;
+
+  it('framejobs stress runs the graded report (burst) without Rapier installed', async () => {
+    const r = await bin(['stress', '--seconds', '0.5', '--workers', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.mode).toBe('burst');
+    expect(j.grade).not.toBe('F');
+    expect(j.jobs.lost).toBe(0);
+    expect(j.jobs.completed).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('grades the user\'s own kinds in burst and frame modes, checking every result', async () => {
+    const r = await bin(['stress', '--kinds', 'kinds.js', '--workload', 'workload.js', '--seconds', '0.5', '--workers', '2', '--seed', '7', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j.kind).toBe('example.distance');
+    expect(j.runs.map((x: { mode: string }) => x.mode)).toEqual(['burst', 'frame']);
+    for (const run of j.runs) {
+      expect(run.grade).not.toBe('F');
+      expect(run.jobs.lost).toBe(0);
+      expect(run.jobs.completed).toBeGreaterThan(0);
+      expect(run.unexpected_failed).toBe(0);
+    }
+    expect(r.stdout).toContain('every completed result passed workload.check');
+  }, 180_000);
+
+  it.each([
+    [['stress', '--mode', 'frame'], '@dimforge/rapier3d-compat'],
+    [['stress', '--kinds', 'kinds.js'], '--kinds and --workload go together'],
+    [['stress', '--kinds', 'kinds.js', '--workload', 'no-such-workload.js'], 'could not import the workload module'],
+    [['stress', '--kinds', 'kinds.js', '--workload', 'workload.js', '--mode', 'chaos'], '--mode must be burst, frame or both'],
+    [['launch'], 'unknown command'],
+  ])('%j exits 2 and says why', async (args, why) => {
+    const r = await bin(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(why);
+  }, 120_000);
 });
