@@ -127,12 +127,14 @@ export interface ResultView {
   runMs: number;
 }
 
+/** Where job latencies fall: log2 buckets of time in the handler, counted by the workers. */
 export interface LatencyHistogram {
   /** Upper bound of each bucket in microseconds (log2 buckets). */
   readonly boundsUs: readonly number[];
   readonly counts: readonly number[];
 }
 
+/** One worker's counters (EngineStats.workers); they survive its respawns. */
 export interface WorkerStats {
   readonly index: number;
   readonly jobsProcessed: number;
@@ -141,6 +143,10 @@ export interface WorkerStats {
   readonly queued: number;
 }
 
+/**
+ * A snapshot of the engine's counters, from stats(). Every submitted job is counted in
+ * exactly one outcome: submitted = completed + failed + rejected + expired + cancelled + inFlight.
+ */
 export interface EngineStats {
   readonly submitted: number;
   readonly completed: number;
@@ -162,8 +168,10 @@ export interface EngineStats {
   readonly arenaBytes: number;
 }
 
+/** A worker as health() sees it: starting (init running), alive, stale (heartbeat late), dead. */
 export type WorkerState = 'starting' | 'alive' | 'stale' | 'dead';
 
+/** One worker's health, read from its heartbeat slot by health(). */
 export interface WorkerHealth {
   readonly index: number;
   readonly state: WorkerState;
@@ -176,6 +184,7 @@ export interface WorkerHealth {
   readonly reason: string | null;
 }
 
+/** Worker lifecycle events, delivered to EngineCore.onEvent on the engine's thread. */
 export type EngineEvent =
   | { type: 'worker-exit'; worker: number; exitCode: number; reason: string }
   | { type: 'worker-hung'; worker: number; jobId: number; silentMs: number }
@@ -184,6 +193,7 @@ export type EngineEvent =
   | { type: 'worker-init-failed'; worker: number; message: string }
   | { type: 'worker-out-of-memory'; worker: number; jobId: number };
 
+/** What shutdown() resolves with: the outcomes of the jobs in flight when it began, and the final counters. */
 export interface ShutdownReport {
   readonly completed: number;
   readonly failed: number;
@@ -215,6 +225,7 @@ export interface HostedWorker {
   terminate(): Promise<void>;
 }
 
+/** What a WorkerHost reports about a worker it spawned, on the engine's thread. */
 export interface WorkerHostCallbacks {
   onMessage(data: unknown): void;
   onError(message: string, stack: string): void;

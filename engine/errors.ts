@@ -2,6 +2,7 @@
  * Typed errors. Everything the engine throws is an EngineError with a stable `code`
  * that tests and callers match on; messages are for people and may change.
  */
+/** The stable codes of EngineError, for callers and tests to match on. */
 export type EngineErrorCode =
   | 'INVALID_OPTION'
   | 'UNKNOWN_KIND'
@@ -17,6 +18,7 @@ export type EngineErrorCode =
   | 'NOT_ISOLATED'
   | 'JOB_FAILED';
 
+/** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string) {

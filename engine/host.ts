@@ -45,6 +45,7 @@ export function selectHost(): WorkerHost {
   );
 }
 
+/** Whether this page can share memory with workers, and if not, why (isolationStatus()). */
 export interface IsolationStatus {
   /** SharedArrayBuffer exists and can be posted to workers. Always true on Node. */
   readonly isolated: boolean;
