@@ -133,3 +133,15 @@ describe('a failed start rejects with an EngineError and lets the process exit b
     expect(r.name === 'EngineError' || r.name === 'JobError').toBe(true);
   });
 });
+
+describe('after shutdown resolves, nothing of the engine keeps the process alive', () => {
+  const script = fileURLToPath(builtModuleUrl(import.meta.url, './fixtures/after-shutdown.js'));
+  it.each(['url', 'factory'])('%s route: no timer, worker or port left; the process exits by itself', async (route) => {
+    const { stdout } = await run(process.execPath, [script, route], { timeout: 20_000, killSignal: 'SIGKILL' });
+    const exitedAt = Date.now();
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as { done: number; resources: string[]; at: number };
+    expect(r.done).toBe(1000);
+    expect(r.resources).toEqual([]);
+    console.log(`${route}: process gone ${exitedAt - r.at} ms after shutdown resolved`);
+  });
+});
