@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { createServer } from 'node:net';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/serve.js';
 
@@ -47,6 +48,13 @@ async function npm(cwd: string, args: string[]): Promise<string> {
 }
 
 const prepared = new Map<string, Promise<string>>();
+/** `p`, or a rejection naming `what` (and `detail()`) after `ms`, so a hang fails with its cause. */
+function within<T>(ms: number, p: Promise<T>, what: string, detail: () => string = () => ''): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} took over ${ms} ms\n${detail()}`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
 /** Copies an example next to the tarball, installs the tarball into it offline, and builds it (once per example). */
 function prepare(name: string): Promise<string> {
   let p = prepared.get(name);
@@ -163,6 +171,58 @@ describe('examples, installed from the tarball', () => {
     afterAll(async () => {
       await browser?.close();
     });
+
+    /** Loads `url` and returns the example's JSON result. */
+    async function resultOf(page: Page, url: string): Promise<Result> {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      await page.waitForFunction(() => document.body.dataset.result !== undefined, null, { timeout: 90_000 });
+      const result = JSON.parse((await page.evaluate(() => document.body.dataset.result)) ?? '{}') as Result;
+      if (!result.ok) throw new Error(`${JSON.stringify(result)} ${errors.join(' | ')}`);
+      return result;
+    }
+
+    it('vite: the dev server (vite) serves the same app, TypeScript worker and all', async () => {
+      const dir = await within(150_000, prepare('vite'), 'installing and building the vite example');
+      const port = await new Promise<number>((resolve) => {
+        const s = createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as { port: number }).port;
+          s.close(() => resolve(p));
+        });
+      });
+      const vite = spawn(process.execPath, [join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      vite.stdout.on('data', (d: Buffer) => (log += d.toString()));
+      vite.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      const page = await browser.newPage();
+      page.on('console', (m) => (log += `\n[page ${m.type()}] ${m.text()}`));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`vite did not start: ${log}`)), 60_000);
+          const check = (): void => {
+            if (log.includes(`${port}`)) {
+              clearTimeout(t);
+              resolve();
+            } else setTimeout(check, 50);
+          };
+          check();
+        });
+        const result = await within(
+          100_000,
+          resultOf(page, `http://127.0.0.1:${port}/`),
+          'the app on the dev server',
+          () => log,
+        );
+        expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, timedOut: false });
+      } finally {
+        vite.kill();
+        await within(10_000, page.close(), 'closing the page').catch(() => {});
+      }
+    }, 300_000);
 
     for (const name of ['esbuild-browser', 'vite']) {
       it(`${name}: bundles the worker and its kinds, runs them on two Web Workers, shuts down without waiting for the timeout`, async () => {
