@@ -158,6 +158,24 @@ describe('examples, installed from the tarball', () => {
     }, 240_000);
   }
 
+  it('node-ts bundled by esbuild for Node (the Node host by a static import) runs with no node_modules beside it', async () => {
+    const dir = await prepare('node-ts');
+    const { build } = await import('esbuild');
+    const out = join(work, 'node-bundle');
+    await build({
+      absWorkingDir: dir,
+      entryPoints: ['src/main.ts', 'src/worker.ts'],
+      outdir: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    const { result, exitedAt } = await runNode(out, 'main.js');
+    expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2 });
+    expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+  }, 240_000);
+
   describe('in Chromium', () => {
     let browser: BrowserContext;
     beforeAll(async () => {
