@@ -178,9 +178,11 @@ describe('examples, installed from the tarball', () => {
 
   describe('in Chromium', () => {
     let browser: BrowserContext;
+    let profile = '';
     beforeAll(async () => {
       if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-      browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'framejobs-chromium-')), {
+      profile = mkdtempSync(join(tmpdir(), 'framejobs-chromium-'));
+      browser = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
@@ -188,6 +190,7 @@ describe('examples, installed from the tarball', () => {
     }, 60_000);
     afterAll(async () => {
       await browser?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
     /** Loads `url` and returns the example's JSON result. */
