@@ -72,6 +72,7 @@ export type BatchFailReason =
   /** Cancelled by someone else's engine.cancel(). */
   | 'cancelled';
 
+/** How one task ended. */
 export type BatchStatus = 'done' | 'failed' | 'cancelled';
 
 /**
@@ -111,6 +112,7 @@ export interface BatchProgress {
   etaS: number;
 }
 
+/** What a finished batch reports: how many tasks ended each way, and how long it took. */
 export interface BatchReport {
   readonly total: number;
   readonly done: number;
@@ -130,6 +132,7 @@ export interface BatchReport {
   readonly elapsedMs: number;
 }
 
+/** What runBatch and new Batch take: the kind, how many tasks and how to make each one's parameters, and how to deliver results. */
 export interface BatchOptions {
   /** Kind id or name; every task of the batch is this kind. */
   kind: number | string;
@@ -225,6 +228,12 @@ const schedule = (fn: () => void, ms: number): void => {
   else setTimeout(fn, ms);
 };
 
+/**
+ * One batch of tasks of a kind on an engine: bounded in flight, results delivered in
+ * input order through a bounded reorder window, progress, retries of lost workers, abort.
+ * Drive it with drive() (it polls the engine) or, beside a game loop that polls, with
+ * handle(view) for each result and pump() once per frame.
+ */
 export class Batch {
   readonly total: number;
   readonly maxInFlight: number;

@@ -36,7 +36,6 @@ import {
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection } from './outcome.js';
-import { builtModuleUrl } from './paths.js';
 import { Payloads } from './payloads.js';
 import { loadKinds } from './registry.js';
 import { EngineState, Supervisor } from './supervisor.js';
@@ -89,7 +88,7 @@ export class EngineCore {
   static async start(options?: EngineOptions): Promise<EngineCore> {
     const opts = resolveOptions(options);
     const host = opts.workers > 0 ? (opts.host ?? (await defaultHost())) : null;
-    const loaded = await loadKinds(opts.kindModules);
+    const loaded = await loadKinds(opts.kindModules, opts.kinds);
     const layout = computeLayout({
       workerCount: opts.workers,
       ringCapacity: opts.ringCapacity,
@@ -135,7 +134,7 @@ export class EngineCore {
     const spawn =
       host === null
         ? null
-        : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerUrl: opts.workerUrl ?? builtModuleUrl(import.meta.url, './worker-entry.js') };
+        : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
   }
 

@@ -2,6 +2,7 @@
  * Typed errors. Everything the engine throws is an EngineError with a stable `code`
  * that tests and callers match on; messages are for people and may change.
  */
+/** The stable codes of EngineError, for callers and tests to match on. */
 export type EngineErrorCode =
   | 'INVALID_OPTION'
   | 'UNKNOWN_KIND'
@@ -19,6 +20,7 @@ export type EngineErrorCode =
   | 'INVALID_ARGUMENT'
   | 'REENTRANT_CALL';
 
+/** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string) {
@@ -33,6 +35,7 @@ export class EngineError extends Error {
  * memory), the engine shut down under it, or a prerequisite did not end done.
  */
 export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown', 'dependency-failed'] as const;
+/** Why a failed job failed (JobError.reason): one of FAILURE_REASONS. */
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**

@@ -6,7 +6,7 @@
  *
  * Main thread only.
  */
-import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerState } from './api.js';
+import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerSource, WorkerState } from './api.js';
 import { sharedNow } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -28,7 +28,7 @@ export const enum EngineState {
 
 export interface SpawnSpec {
   readonly host: WorkerHost;
-  readonly workerUrl: string | URL;
+  readonly workerSource: WorkerSource;
   readonly sab: SharedArrayBuffer;
   readonly kindNames: readonly string[];
 }
@@ -147,7 +147,7 @@ export class Supervisor {
       }, this.opts.initTimeoutMs);
       try {
         hosted = spec.host.spawn(
-          spec.workerUrl,
+          spec.workerSource,
           init,
           {
             onMessage: (data: unknown) => {

@@ -16,8 +16,8 @@ import type { NavGrid } from './grid.js';
 import {
   FIELD_REACHED, PATH_FOUND, PATH_MOVES_8_JUMP, PATH_WAYPOINTS, RAY_IN_FLOATS,
 } from './kinds.js';
-import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from './sync.js';
-import type { KindRunner } from './kind-runner.js';
+import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from '../frame/sync.js';
+import type { KindRunner } from '../frame/kind-runner.js';
 import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_TIME, PREDICT_X } from './physics.js';
 import { mulberry32At } from './random.js';
 import { FRAME_HZ } from './time.js';

@@ -16,7 +16,7 @@ import { EngineError } from '../../engine/errors.js';
 import { defineKind, type WorkerEnv } from '../../engine/kind.js';
 import { builtModuleUrl } from '../../engine/paths.js';
 import { generateLevel, type NavGrid } from '../../game/grid.js';
-import { KindRunner } from '../../game/kind-runner.js';
+import { KindRunner } from '../../frame/kind-runner.js';
 import { kinds as gameKinds } from '../../game/kinds.js';
 import { initRapier } from '../../game/physics.js';
 import { GameWorld } from '../../game/world.js';
