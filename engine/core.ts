@@ -44,6 +44,7 @@ import { statsOf } from './stats.js';
 import { JobRunner } from './worker-loop.js';
 import { WorkerLink } from './worker-link.js';
 import { Waiting } from './waiting.js';
+import { Runs, type RunOptions, type RunResult } from './runs.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
@@ -74,6 +75,7 @@ export class EngineCore {
   private readonly dispatcher: Dispatcher;
   private readonly collector: Collector;
   private readonly waiting: Waiting;
+  private readonly runs: Runs;
   private readonly supervisor: Supervisor;
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
@@ -130,7 +132,16 @@ export class EngineCore {
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
     this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
     this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
-    this.books.onEnd = (slot, outcome) => this.waiting.ended(slot, outcome);
+    this.runs = new Runs(this.jobs, {
+      kindId: (name) => this.kindId(name),
+      submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
+      cancel: (id) => this.cancel(id),
+      collectSettled: () => this.pollSettled(),
+    });
+    this.books.onEnd = (slot, outcome) => {
+      this.waiting.ended(slot, outcome);
+      this.runs.ended(slot, outcome);
+    };
     const spawn =
       host === null
         ? null
@@ -399,6 +410,24 @@ export class EngineCore {
     // A small integer from here on: a double such as Infinity - delivered, passed to a
     // call that is not inlined, is a new heap number on every poll.
     return this.pollUnguarded(onResult, max >= 0x3fffffff ? 0x3fffffff : max > 0 ? max | 0 : 0);
+  }
+
+  /**
+   * One job as a promise, for loading screens and tools: resolves with its values, rejects
+   * with its JobError, or with EngineError ABORTED / CANCELLED / EXPIRED / REJECTED (runs.ts).
+   * Its outcome never reaches a poll callback; the engine polls for it by itself.
+   */
+  run(kind: number | string, params: ArrayLike<number>, opts?: RunOptions): Promise<RunResult> {
+    return this.runs.run(kind, params, opts);
+  }
+
+  /** The engine's own poll for run() promises, from a timer: never inside a callback. */
+  private pollSettled(): void {
+    if (this.collector.inCallback || this.supervisor.state === EngineState.Stopped) return;
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
+    if (this.inlineRunner !== null) this.inlineRunner.drain(0x7fffffff);
+    this.dispatcher.flush();
+    this.collector.collectSettled();
   }
 
   private pollUnguarded(onResult: OnResult, max: number): number {

@@ -11,14 +11,16 @@ export type EngineErrorCode =
   | 'KIND_MODULE_FAILED'
   | 'WORKER_INIT_TIMEOUT'
   | 'WORKER_INIT_FAILED'
-  | 'NOT_STARTED'
-  | 'ALREADY_STARTED'
-  | 'SHUT_DOWN'
   | 'LAYOUT_MISMATCH'
   | 'NOT_ISOLATED'
   | 'JOB_FAILED'
   | 'INVALID_ARGUMENT'
-  | 'REENTRANT_CALL';
+  | 'REENTRANT_CALL'
+  | 'ALREADY_STARTED'
+  | 'ABORTED'
+  | 'CANCELLED'
+  | 'EXPIRED'
+  | 'REJECTED';
 
 /** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {

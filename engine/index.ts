@@ -52,4 +52,5 @@ export type {
 export type { ParamType, ParamSpec, WorkerEnv, JobContext, JobParams, JobResults, ParamsBuffer, JobKindSpec, JobKind, KindModule } from './kind.js';
 export type { EngineErrorCode, FailureReason } from './errors.js';
 export type { IsolationStatus } from './host.js';
+export type { RunOptions, RunResult } from './runs.js';
 export type { BatchEngine, BatchFailReason, BatchLane, BatchOptions, BatchProgress, BatchReport, BatchResult, BatchStatus } from './batch.js';

@@ -11,9 +11,13 @@
  *
  * Main thread only.
  */
+import type { ResultView } from './api.js';
 import type { ArenaAllocator } from './arena.js';
 import { MAX_PARAMS } from './kind.js';
 import { GEN_MASK, STATE_BITS, STATE_MASK, S_CANCELLED, S_FREE, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, jobIdOf } from './layout.js';
+
+/** Settles a run() promise with the job's delivered view (null: cancelled, no delivery). */
+export type Settler = (view: ResultView | null) => void;
 
 /** Most prerequisites one job may name (SubmitOptions.after). */
 export const MAX_AFTER = 8;
@@ -51,6 +55,11 @@ export class JobTable {
   readonly lane: Uint8Array;
   /** The job's outcome once it is counted (before its delivery), 0 until then. */
   readonly outcome: Uint8Array;
+  /**
+   * Per slot, the promise of a job submitted with engine.run(): its outcome goes there,
+   * never to a poll callback. Made on the first run().
+   */
+  settlers: (Settler | null)[] | null = null;
   /** Prerequisites' arena slices a job reads, held until it ends: MAX_AFTER per slot, made on first use. */
   private retained: Int32Array | null = null;
   private retainedCount: Uint8Array | null = null;
@@ -189,6 +198,7 @@ export class JobTable {
   release(slot: number): void {
     const off = this.arenaOffset[slot];
     if (off >= 0) this.arena.free(off);
+    if (this.settlers !== null) this.settlers[slot] = null;
     const rc = this.retainedCount;
     if (rc !== null && rc[slot] > 0) {
       for (let k = 0; k < rc[slot]; k++) this.arena.free(this.retained![slot * MAX_AFTER + k]);

@@ -2,21 +2,15 @@
  * engine.run(kind, params, { signal }): one job as a promise, for loading screens and
  * tools. It settles exactly once: on success, on failure, on abort (cancelled if it had
  * not started), when its worker dies, and at shutdown.
- *
- * Written against the signature the core provides:
- *   run(kind: number | string, params: ArrayLike<number>, opts?: { signal?: AbortSignal; deadlineFrames?: number }): Promise<RunResult>
- * The suite is skipped while EngineCore has no `run`.
+ * Its outcome never reaches a poll callback, and the engine's own polling for it never
+ * takes anyone else's result.
  */
 import { describe, expect, it } from 'vitest';
-import { EngineCore } from '../engine/core.js';
+import type { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
-import { startEngine } from './fixtures/engine.js';
+import { accountingHolds, pollUntil, startEngine } from './fixtures/engine.js';
 
-interface RunCapable {
-  run(kind: number | string, params: ArrayLike<number>, opts?: { signal?: AbortSignal; deadlineFrames?: number }): Promise<{ values: ArrayLike<number> }>;
-}
-const hasRun = typeof (EngineCore.prototype as unknown as Partial<RunCapable>).run === 'function';
-const runner = (e: EngineCore): RunCapable => e as unknown as RunCapable;
+const runner = (e: EngineCore): EngineCore => e;
 
 /** Resolves to 'fulfilled' or the rejection, and counts how often the promise settled (must be once). */
 async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }> {
@@ -27,7 +21,7 @@ async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }>
   }
 }
 
-describe.skipIf(!hasRun)('engine.run', () => {
+describe('engine.run', () => {
   it('resolves with the values, on two workers, by kind name or id', async () => {
     const e = await startEngine({ workers: 2 });
     try {
@@ -95,8 +89,51 @@ describe.skipIf(!hasRun)('engine.run', () => {
   });
 });
 
-describe('engine.run availability', () => {
-  it.runIf(!hasRun)('is not in this core yet: the engine.run suite above is skipped', () => {
-    expect(hasRun).toBe(false);
+describe('engine.run beside a game that polls', () => {
+  it('run() outcomes go to their promises and poll() results to the callback, none to both, none lost', async () => {
+    for (const workers of [2, 0]) {
+      const e = await startEngine({ workers });
+      try {
+        const ECHO = e.kindId('test.echo');
+        const polled = new Map<number, number>();
+        const gameIds: number[] = [];
+        const runs: Promise<unknown>[] = [];
+        for (let i = 0; i < 300; i++) {
+          if (i % 3 === 0) runs.push(e.run('noop', [i, 1]).then((r) => r.values[0]));
+          else gameIds.push(e.submit(ECHO, [i, 0]));
+        }
+        // The game polls only now and then; the run() promises settle anyway.
+        const values = Promise.all(runs);
+        await pollUntil(e, (r) => polled.set(r.jobId, (polled.get(r.jobId) ?? 0) + 1), () => polled.size === gameIds.length);
+        expect(await values).toEqual(Array.from({ length: 100 }, (_, k) => 3 * k + 1));
+        expect([...polled.keys()].sort()).toEqual([...gameIds].sort());
+        expect([...polled.values()].every((n) => n === 1)).toBe(true);
+        expect(e.inFlight).toBe(0);
+        expect(accountingHolds(e)).toBe(true);
+      } finally {
+        await e.shutdown();
+      }
+    }
+  });
+
+  it('a run() job whose deadline passes before it starts rejects EXPIRED; one queued at shutdown rejects CANCELLED', async () => {
+    const e = await startEngine({ workers: 1 });
+    try {
+      const busy = e.run('test.busy', [200]);
+      const p = settle(e.run('noop', [1, 2]));
+      e.beginFrame(1);
+      const late = settle(e.run('noop', [1, 2], { deadlineFrames: 0 }));
+      e.beginFrame(5);
+      await busy;
+      expect(((await late).error as { code?: string }).code).toBe('EXPIRED');
+      expect((await p).value).toBeDefined();
+      const hold = e.run('test.busy', [300]).catch(() => undefined);
+      const queued = settle(e.run('noop', [1, 2]));
+      await e.shutdown({ timeoutMs: 0 });
+      await hold;
+      expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
+    } finally {
+      await e.shutdown();
+    }
   });
 });
