@@ -1,163 +1,96 @@
 /**
- * Grid search over a NavGrid: A* for one path and Dijkstra for a distance field.
- * No per-node objects: every per-cell value lives in typed arrays sized once for
- * the grid, and a generation stamp marks which entries belong to the current search,
- * so nothing is cleared between searches and nothing is allocated per search.
+ * Grid search over a NavGrid: A* and jump-point search for one path, Dijkstra for a
+ * distance field. No per-node objects: every per-cell value lives in one SearchScratch
+ * per thread (game/search-scratch.ts: under 12 bytes per cell, generation-stamped, so
+ * nothing is cleared between searches and nothing is allocated per search).
  *
  * Movement model (the same one the `pathfinding` package calls
- * DiagonalMovement.OnlyWhenNoObstacles when `diagonal` is on, Never when off):
- * orthogonal steps cost 1; a diagonal step costs SQRT2 and is allowed only when both
- * orthogonal cells it passes between are free, so paths never cut a wall corner.
+ * DiagonalMovement.OnlyWhenNoObstacles when `diagonal` is on, Never when off, and the
+ * Moving AI benchmarks use): orthogonal steps cost 1; a diagonal step costs SQRT2 and is
+ * allowed only when both orthogonal cells it passes between are free, so paths never
+ * cut a wall corner.
  *
- * One instance per thread: a worker keeps its AStar in its kind state and reuses it.
+ * One AStar and one DistanceField per thread, sharing that thread's scratch: a worker
+ * keeps them in its kind state and reuses them.
  */
+import { EngineError } from '../engine/errors.js';
 import type { NavGrid } from './grid.js';
+import { DIR_MASK, DIR_OF, DIR_X, DIR_Y, GEN_STATE_MASK, SearchScratch } from './search-scratch.js';
 
 const SQRT2 = Math.SQRT2;
 const OCTILE_F = SQRT2 - 1;
 
 /**
- * Binary min-heap of cell indices with decrease-key. Keys live beside the cells in
- * heap order (not by cell), so sifting reads contiguous memory. Ties on the key go
- * to the larger secondary (deeper g), which finishes straight runs first.
- * Capacity is the cell count; a cell is in the heap at most once.
- */
-export class IndexedMinHeap {
-  private readonly cell: Int32Array;
-  private readonly key: Float64Array;
-  private readonly tie: Float64Array;
-  /** Heap position of each cell, valid while the cell is queued. */
-  private readonly pos: Int32Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.cell = new Int32Array(capacity);
-    this.key = new Float64Array(capacity);
-    this.tie = new Float64Array(capacity);
-    this.pos = new Int32Array(capacity);
-  }
-
-  clear(): void {
-    this.size = 0;
-  }
-
-  /** Inserts `c`, or lowers its key if it is already queued (`queued` says which). */
-  push(c: number, k: number, t: number, queued: boolean): void {
-    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
-    let i = queued ? pos[c] : this.size++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const kp = key[p];
-      if (kp < k || (kp === k && tie[p] >= t)) break;
-      cell[i] = cell[p];
-      key[i] = kp;
-      tie[i] = tie[p];
-      pos[cell[i]] = i;
-      i = p;
-    }
-    cell[i] = c;
-    key[i] = k;
-    tie[i] = t;
-    pos[c] = i;
-  }
-
-  pop(): number {
-    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
-    const top = cell[0];
-    const n = --this.size;
-    if (n > 0) {
-      const c = cell[n], k = key[n], t = tie[n];
-      let i = 0;
-      for (;;) {
-        let m = 2 * i + 1;
-        if (m >= n) break;
-        const r = m + 1;
-        if (r < n && (key[r] < key[m] || (key[r] === key[m] && tie[r] > tie[m]))) m = r;
-        const km = key[m];
-        if (k < km || (k === km && t >= tie[m])) break;
-        cell[i] = cell[m];
-        key[i] = km;
-        tie[i] = tie[m];
-        pos[cell[i]] = i;
-        i = m;
-      }
-      cell[i] = c;
-      key[i] = k;
-      tie[i] = t;
-      pos[c] = i;
-    }
-    return top;
-  }
-}
-
-
-/**
- * Offers cell `nb` at (nx, ny) a path through `cur` of cost `ng`. Module level with
- * every input as an argument so V8 inlines it into the search loop with the arrays
- * already in registers. `hw` is the octile weight (SQRT2 - 1), or 1 for Manhattan.
+ * Offers cell `nb` at (nx, ny), reached from `cur` by direction `dir`, a path of cost
+ * `ng`. Module level with every input as an argument so V8 inlines it into the search
+ * loop. `hw` is the octile weight (SQRT2 - 1), or 1 for Manhattan.
  */
 function relax(
-  mark: Uint32Array, g: Float64Array, parent: Int32Array, heap: IndexedMinHeap, open: number,
-  cur: number, nb: number, ng: number, nx: number, ny: number, gx: number, gy: number, hw: number,
+  s: SearchScratch, g: Float64Array, mark: Uint16Array, openTag: number, closedTag: number,
+  nb: number, dir: number, ng: number, nx: number, ny: number, gx: number, gy: number, hw: number,
 ): void {
   const m = mark[nb];
-  const fresh = m !== open && m !== open + 1;
-  if (!fresh && (m !== open || ng >= g[nb])) return;
-  mark[nb] = open;
+  const gs = m & GEN_STATE_MASK;
+  if (gs === closedTag) return;
+  // Current generation (open or deferred): only a strictly better offer counts.
+  if (m >>> 5 === openTag >>> 5 && ng >= g[nb]) return;
+  mark[nb] = openTag | dir;
   g[nb] = ng;
-  parent[nb] = cur;
   const dx = nx > gx ? nx - gx : gx - nx;
   const dy = ny > gy ? ny - gy : gy - ny;
-  const h = dx < dy ? hw * dx + dy : hw * dy + dx;
-  heap.push(nb, ng + h, ng, !fresh);
+  s.push(nb, ng + (dx < dy ? hw * dx + dy : hw * dy + dx), ng);
 }
 
-/** Outcome of the last AStar.search, read right after it. */
+/** Outcome of the last AStar search, read right after it. */
 export interface SearchInfo {
   found: boolean;
   /** Path cost in cells (orthogonal 1, diagonal SQRT2); -1 when not found. */
   cost: number;
   /** Cells on the path, start and goal included; 0 when not found. */
   cells: number;
+  /** Turning points of the path (start, every change of direction, goal); 0 when not found. */
+  waypoints: number;
   /** Nodes taken off the open list. */
   expanded: number;
 }
 
-/** A* over one NavGrid. Any single thread may use an instance; it is not shareable. */
+/**
+ * A* and jump-point search over one NavGrid. Any single thread may use an instance; it
+ * is not shareable. The path of the last successful search stays readable (writeCells,
+ * writeWaypoints) until the next search on the same scratch, by this or another user.
+ */
 export class AStar {
   readonly grid: NavGrid;
-  private readonly g: Float64Array;
-  private readonly parent: Int32Array;
-  /**
-   * Search marks: 2*gen while a cell is open in search `gen`, 2*gen+1 once closed;
-   * anything else means untouched this search, so nothing is cleared between searches.
-   */
-  private readonly mark: Uint32Array;
-  private readonly heap: IndexedMinHeap;
-  /** Goal-to-start chain of the last path, reused across searches. */
-  private readonly chain: Int32Array;
-  private gen = 0;
-  private lastGoal = -1;
-  readonly info: SearchInfo = { found: false, cost: -1, cells: 0, expanded: 0 };
+  readonly scratch: SearchScratch;
+  readonly info: SearchInfo = { found: false, cost: -1, cells: 0, waypoints: 0, expanded: 0 };
+  /** Cell-index offset of each direction. */
+  private readonly step: Int32Array;
+  /** The scratch generation of the path that is readable, or -1. */
+  private pathGen = -1;
+  private pathStart = -1;
+  private jGoal = -1;
 
-  constructor(grid: NavGrid) {
+  /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
+  constructor(grid: NavGrid, scratch?: SearchScratch) {
     const n = grid.width * grid.height;
+    if (scratch && scratch.cellCount !== n) throw new EngineError('INVALID_OPTION', `scratch has ${scratch.cellCount} cells, the grid ${n}`);
     this.grid = grid;
-    this.g = new Float64Array(n);
-    this.parent = new Int32Array(n);
-    this.mark = new Uint32Array(n);
-    this.heap = new IndexedMinHeap(n);
-    this.chain = new Int32Array(n);
+    this.scratch = scratch ?? new SearchScratch(n);
+    this.step = Int32Array.from(DIR_X, (dx, d) => DIR_Y[d] * grid.width + dx);
   }
 
-  private nextGen(): number {
-    this.gen = (this.gen + 1) >>> 0;
-    if (this.gen >= 0x7fffffff) {
-      // Wrapped after two billion searches: old marks could collide, so reset them once.
-      this.mark.fill(0);
-      this.gen = 1;
-    }
-    return this.gen;
+  /** Clears info; returns false (and leaves info as not found) when an end is off the grid or a wall. */
+  private prepare(sx: number, sy: number, gx: number, gy: number): boolean {
+    const info = this.info;
+    info.found = false;
+    info.cost = -1;
+    info.cells = 0;
+    info.waypoints = 0;
+    info.expanded = 0;
+    this.pathGen = -1;
+    const { width: W, height: H, cells } = this.grid;
+    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return false;
+    return cells[sy * W + sx] === 0 && cells[gy * W + gx] === 0;
   }
 
   /**
@@ -165,38 +98,32 @@ export class AStar {
    * `maxExpanded` expansions. Returns the cost, or -1; details in `info`.
    */
   search(sx: number, sy: number, gx: number, gy: number, diagonal: boolean, maxExpanded = 0x7fffffff): number {
-    const info = this.info;
-    info.found = false;
-    info.cost = -1;
-    info.cells = 0;
-    info.expanded = 0;
-    this.lastGoal = -1;
+    if (!this.prepare(sx, sy, gx, gy)) return -1;
     const { width: W, height: H, cells } = this.grid;
-    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return -1;
     const start = sy * W + sx;
     const goal = gy * W + gx;
-    if (cells[start] !== 0 || cells[goal] !== 0) return -1;
-    const gen = this.nextGen();
-    const open = 2 * gen;
-    const closed = open + 1;
-    const g = this.g;
-    const parent = this.parent;
-    const mark = this.mark;
-    const heap = this.heap;
-    heap.clear();
-    mark[start] = open;
-    g[start] = 0;
-    parent[start] = -1;
-    heap.push(start, 0, 0, false);
-    let expanded = 0;
     const hw = diagonal ? OCTILE_F : 1;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      mark[cur] = closed;
+    const s = this.scratch;
+    s.begin(W, gx, gy, hw, true);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    mark[start] = openTag;
+    g[start] = 0;
+    s.push(start, s.keyOf(start), 0);
+    let expanded = 0;
+    for (;;) {
+      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+      const cur = s.pop();
+      const m = mark[cur];
+      // A superseded entry of a cell already closed through a better one.
+      if ((m & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag | (m & DIR_MASK);
       expanded++;
       if (cur === goal) break;
       if (expanded > maxExpanded) {
-        info.expanded = expanded;
+        this.info.expanded = expanded;
         return -1;
       }
       const cy = (cur / W) | 0;
@@ -207,27 +134,21 @@ export class AStar {
       const fS = cy < H - 1 && cells[cur + W] === 0;
       const fW = cx > 0 && cells[cur - 1] === 0;
       const fE = cx < W - 1 && cells[cur + 1] === 0;
-      if (fN) relax(mark, g, parent, heap, open, cur, cur - W, gc + 1, cx, cy - 1, gx, gy, hw);
-      if (fE) relax(mark, g, parent, heap, open, cur, cur + 1, gc + 1, cx + 1, cy, gx, gy, hw);
-      if (fS) relax(mark, g, parent, heap, open, cur, cur + W, gc + 1, cx, cy + 1, gx, gy, hw);
-      if (fW) relax(mark, g, parent, heap, open, cur, cur - 1, gc + 1, cx - 1, cy, gx, gy, hw);
+      if (fN) relax(s, g, mark, openTag, closedTag, cur - W, 0, gc + 1, cx, cy - 1, gx, gy, hw);
+      if (fE) relax(s, g, mark, openTag, closedTag, cur + 1, 1, gc + 1, cx + 1, cy, gx, gy, hw);
+      if (fS) relax(s, g, mark, openTag, closedTag, cur + W, 2, gc + 1, cx, cy + 1, gx, gy, hw);
+      if (fW) relax(s, g, mark, openTag, closedTag, cur - 1, 3, gc + 1, cx - 1, cy, gx, gy, hw);
       if (diagonal) {
         const gd = gc + SQRT2;
-        if (fN && fE && cells[cur - W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W + 1, gd, cx + 1, cy - 1, gx, gy, hw);
-        if (fS && fE && cells[cur + W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W + 1, gd, cx + 1, cy + 1, gx, gy, hw);
-        if (fS && fW && cells[cur + W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W - 1, gd, cx - 1, cy + 1, gx, gy, hw);
-        if (fN && fW && cells[cur - W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W - 1, gd, cx - 1, cy - 1, gx, gy, hw);
+        if (fN && fE && cells[cur - W + 1] === 0) relax(s, g, mark, openTag, closedTag, cur - W + 1, 4, gd, cx + 1, cy - 1, gx, gy, hw);
+        if (fS && fE && cells[cur + W + 1] === 0) relax(s, g, mark, openTag, closedTag, cur + W + 1, 5, gd, cx + 1, cy + 1, gx, gy, hw);
+        if (fS && fW && cells[cur + W - 1] === 0) relax(s, g, mark, openTag, closedTag, cur + W - 1, 6, gd, cx - 1, cy + 1, gx, gy, hw);
+        if (fN && fW && cells[cur - W - 1] === 0) relax(s, g, mark, openTag, closedTag, cur - W - 1, 7, gd, cx - 1, cy - 1, gx, gy, hw);
       }
     }
-    info.expanded = expanded;
-    if (mark[goal] !== closed) return -1;
-    let n = 0;
-    for (let c = goal; c !== -1; c = parent[c]) this.chain[n++] = c;
-    info.found = true;
-    info.cost = g[goal];
-    info.cells = n;
-    this.lastGoal = goal;
-    return g[goal];
+    this.info.expanded = expanded;
+    if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
+    return this.finish(start, goal);
   }
 
   /**
@@ -238,111 +159,138 @@ export class AStar {
    * read exactly as after search().
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
-    const info = this.info;
-    info.found = false;
-    info.cost = -1;
-    info.cells = 0;
-    info.expanded = 0;
-    this.lastGoal = -1;
+    if (!this.prepare(sx, sy, gx, gy)) return -1;
     const W = this.grid.width;
-    const H = this.grid.height;
-    const cells = this.grid.cells;
-    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return -1;
     const start = sy * W + sx;
     const goal = gy * W + gx;
-    if (cells[start] !== 0 || cells[goal] !== 0) return -1;
-    const gen = this.nextGen();
-    const open = 2 * gen;
-    const closed = open + 1;
-    const g = this.g;
-    const parent = this.parent;
-    const mark = this.mark;
-    const heap = this.heap;
-    heap.clear();
-    mark[start] = open;
+    const s = this.scratch;
+    s.begin(W, gx, gy, OCTILE_F, true);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    mark[start] = openTag;
     g[start] = 0;
-    parent[start] = -1;
-    heap.push(start, 0, 0, false);
+    s.push(start, s.keyOf(start), 0);
     this.jGoal = goal;
     let expanded = 0;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      mark[cur] = closed;
+    for (;;) {
+      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+      const cur = s.pop();
+      const m = mark[cur];
+      if ((m & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag | (m & DIR_MASK);
       expanded++;
       if (cur === goal) break;
       if (expanded > maxExpanded) {
-        info.expanded = expanded;
+        this.info.expanded = expanded;
         return -1;
       }
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
-      const p = parent[cur];
-      if (p < 0) {
+      if (cur === start) {
         // Start: every legal move.
         const fN = this.free(cx, cy - 1), fS = this.free(cx, cy + 1), fW = this.free(cx - 1, cy), fE = this.free(cx + 1, cy);
-        if (fN) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
-        if (fE) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
-        if (fS) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
-        if (fW) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
-        if (fN && fE) this.successor(cur, cx, cy, 1, -1, open, gx, gy);
-        if (fS && fE) this.successor(cur, cx, cy, 1, 1, open, gx, gy);
-        if (fS && fW) this.successor(cur, cx, cy, -1, 1, open, gx, gy);
-        if (fN && fW) this.successor(cur, cx, cy, -1, -1, open, gx, gy);
+        if (fN) this.successor(cur, cx, cy, 0, -1, gx, gy);
+        if (fE) this.successor(cur, cx, cy, 1, 0, gx, gy);
+        if (fS) this.successor(cur, cx, cy, 0, 1, gx, gy);
+        if (fW) this.successor(cur, cx, cy, -1, 0, gx, gy);
+        if (fN && fE) this.successor(cur, cx, cy, 1, -1, gx, gy);
+        if (fS && fE) this.successor(cur, cx, cy, 1, 1, gx, gy);
+        if (fS && fW) this.successor(cur, cx, cy, -1, 1, gx, gy);
+        if (fN && fW) this.successor(cur, cx, cy, -1, -1, gx, gy);
         continue;
       }
-      const py = (p / W) | 0;
-      const px = p - py * W;
-      const dx = cx > px ? 1 : cx < px ? -1 : 0;
-      const dy = cy > py ? 1 : cy < py ? -1 : 0;
+      // The direction of travel into this jump point.
+      const d = m & DIR_MASK;
+      const dx = DIR_X[d];
+      const dy = DIR_Y[d];
       if (dx !== 0 && dy !== 0) {
         const fy = this.free(cx, cy + dy), fx = this.free(cx + dx, cy);
-        if (fy) this.successor(cur, cx, cy, 0, dy, open, gx, gy);
-        if (fx) this.successor(cur, cx, cy, dx, 0, open, gx, gy);
-        if (fy && fx) this.successor(cur, cx, cy, dx, dy, open, gx, gy);
+        if (fy) this.successor(cur, cx, cy, 0, dy, gx, gy);
+        if (fx) this.successor(cur, cx, cy, dx, 0, gx, gy);
+        if (fy && fx) this.successor(cur, cx, cy, dx, dy, gx, gy);
       } else if (dx !== 0) {
         const next = this.free(cx + dx, cy), up = this.free(cx, cy - 1), down = this.free(cx, cy + 1);
         if (next) {
-          this.successor(cur, cx, cy, dx, 0, open, gx, gy);
-          if (down) this.successor(cur, cx, cy, dx, 1, open, gx, gy);
-          if (up) this.successor(cur, cx, cy, dx, -1, open, gx, gy);
+          this.successor(cur, cx, cy, dx, 0, gx, gy);
+          if (down) this.successor(cur, cx, cy, dx, 1, gx, gy);
+          if (up) this.successor(cur, cx, cy, dx, -1, gx, gy);
         }
-        if (down) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
-        if (up) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
+        if (down) this.successor(cur, cx, cy, 0, 1, gx, gy);
+        if (up) this.successor(cur, cx, cy, 0, -1, gx, gy);
       } else {
         const next = this.free(cx, cy + dy), right = this.free(cx + 1, cy), left = this.free(cx - 1, cy);
         if (next) {
-          this.successor(cur, cx, cy, 0, dy, open, gx, gy);
-          if (right) this.successor(cur, cx, cy, 1, dy, open, gx, gy);
-          if (left) this.successor(cur, cx, cy, -1, dy, open, gx, gy);
+          this.successor(cur, cx, cy, 0, dy, gx, gy);
+          if (right) this.successor(cur, cx, cy, 1, dy, gx, gy);
+          if (left) this.successor(cur, cx, cy, -1, dy, gx, gy);
         }
-        if (right) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
-        if (left) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
+        if (right) this.successor(cur, cx, cy, 1, 0, gx, gy);
+        if (left) this.successor(cur, cx, cy, -1, 0, gx, gy);
       }
     }
-    info.expanded = expanded;
-    if (mark[goal] !== closed) return -1;
-    // Expand the jump-point chain into cells, goal first, as search() leaves it.
-    let n = 0;
-    for (let c = goal; ; ) {
-      const p = parent[c];
-      if (p < 0) {
-        this.chain[n++] = c;
-        break;
+    this.info.expanded = expanded;
+    if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
+    return this.finish(start, goal);
+  }
+
+  /**
+   * Records the path to a closed goal: walks back from the goal along the direction
+   * bits (a jump point's parent is some steps back along the direction that reached it:
+   * the first closed cell there whose cost plus the run's length is the jump point's
+   * cost), and rewrites each path cell's direction bits to the move toward the goal, so
+   * the path reads start first without a buffer. Counts cells and turning points.
+   */
+  private finish(start: number, goal: number): number {
+    const s = this.scratch;
+    const g = s.g;
+    const mark = s.mark;
+    const step = this.step;
+    const closedTag = s.closedTag;
+    const W = this.grid.width;
+    let cur = goal;
+    let d = mark[goal] & DIR_MASK;
+    // The jump point the current run leads to, and its coordinates.
+    let seg = goal;
+    let segX = goal % W;
+    let segY = (goal / W) | 0;
+    let n = 1;
+    let turns = 0;
+    let out = -1; // the move leaving `cur` toward the goal; none for the goal
+    while (cur !== start) {
+      const q = cur - step[d];
+      n++;
+      if (out >= 0 && out !== d) turns++;
+      const mq = mark[q];
+      let nd = d;
+      if (q !== start && (mq & GEN_STATE_MASK) === closedTag) {
+        const qy = (q / W) | 0;
+        const qx = q - qy * W;
+        const ax = segX > qx ? segX - qx : qx - segX;
+        const ay = segY > qy ? segY - qy : qy - segY;
+        // The same arithmetic as the offer that set g[seg], so its true parent matches exactly.
+        if (g[q] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax) <= g[seg]) {
+          nd = mq & DIR_MASK;
+          seg = q;
+          segX = qx;
+          segY = qy;
+        }
       }
-      const cy = (c / W) | 0, cx = c - cy * W;
-      const py = (p / W) | 0, px = p - py * W;
-      const step = (py > cy ? W : py < cy ? -W : 0) + (px > cx ? 1 : px < cx ? -1 : 0);
-      for (let k = c; k !== p; k += step) this.chain[n++] = k;
-      c = p;
+      mark[q] = (mq & GEN_STATE_MASK) | d;
+      out = d;
+      cur = q;
+      d = nd;
     }
+    const info = this.info;
     info.found = true;
     info.cost = g[goal];
     info.cells = n;
-    this.lastGoal = goal;
+    info.waypoints = n === 1 ? 1 : turns + 2;
+    this.pathGen = s.gen;
+    this.pathStart = start;
     return g[goal];
   }
-
-  private jGoal = -1;
 
   private free(x: number, y: number): boolean {
     const grid = this.grid;
@@ -350,26 +298,26 @@ export class AStar {
   }
 
   /** Jumps from (x, y) one step in (dx, dy) and onwards; offers the jump point found to the open list. */
-  private successor(cur: number, x: number, y: number, dx: number, dy: number, open: number, gx: number, gy: number): void {
+  private successor(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
     const j = this.jump(x + dx, y + dy, dx, dy);
     if (j < 0) return;
-    const mark = this.mark;
+    const s = this.scratch;
+    const mark = s.mark;
     const m = mark[j];
-    if (m === open + 1) return;
+    if ((m & GEN_STATE_MASK) === s.closedTag) return;
     const W = this.grid.width;
     const jy = (j / W) | 0;
     const jx = j - jy * W;
     const ax = jx > x ? jx - x : x - jx;
     const ay = jy > y ? jy - y : y - jy;
-    const ng = this.g[cur] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax);
-    const fresh = m !== open;
-    if (!fresh && ng >= this.g[j]) return;
-    mark[j] = open;
-    this.g[j] = ng;
-    this.parent[j] = cur;
+    const g = s.g;
+    const ng = g[cur] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax);
+    if (m >>> 5 === s.gen && ng >= g[j]) return;
+    mark[j] = s.openTag | DIR_OF[(dy + 1) * 3 + dx + 1];
+    g[j] = ng;
     const hx = jx > gx ? jx - gx : gx - jx;
     const hy = jy > gy ? jy - gy : gy - jy;
-    this.heap.push(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng, !fresh);
+    s.push(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng);
   }
 
   /**
@@ -433,37 +381,55 @@ export class AStar {
     }
   }
 
+  /** True while the last found path is still in the scratch. */
+  private pathReadable(): boolean {
+    return this.pathGen >= 0 && this.pathGen === this.scratch.gen;
+  }
+
   /**
    * Writes the last path's cells, start first, into out[offset ..], at most `max`.
-   * Returns how many were written.
+   * Returns how many were written (info.cells when all fit).
    */
   writeCells(out: Int32Array, offset: number, max: number): number {
-    if (this.lastGoal < 0) return 0;
+    if (!this.pathReadable() || max <= 0) return 0;
+    const mark = this.scratch.mark;
+    const step = this.step;
     const n = this.info.cells;
     const k = n < max ? n : max;
-    for (let i = 0; i < k; i++) out[offset + i] = this.chain[n - 1 - i];
+    let c = this.pathStart;
+    for (let i = 0; i < k; i++) {
+      out[offset + i] = c;
+      if (i + 1 < n) c += step[mark[c] & DIR_MASK];
+    }
     return k;
   }
 
   /**
    * Writes the last path's turning points (start, every cell where the direction
    * changes, goal), start first, at most `max`. Consecutive waypoints are joined by
-   * straight orthogonal or diagonal runs of free cells. Returns how many were written.
+   * straight orthogonal or diagonal runs of free cells. Returns how many were written:
+   * info.waypoints when all fit, else the first `max` of them (the path is truncated
+   * and the last one written is not the goal).
    */
   writeWaypoints(out: Int32Array, offset: number, max: number): number {
-    if (this.lastGoal < 0 || max <= 0) return 0;
-    const chain = this.chain;
+    if (!this.pathReadable() || max <= 0) return 0;
+    const mark = this.scratch.mark;
+    const step = this.step;
     const n = this.info.cells;
+    let c = this.pathStart;
     let k = 0;
-    out[offset + k++] = chain[n - 1];
-    for (let i = n - 2; i >= 0 && k < max; i--) {
-      const stepNow = chain[i] - chain[i + 1];
-      if (i === 0) {
-        out[offset + k++] = chain[0];
-      } else {
-        const stepNext = chain[i - 1] - chain[i];
-        if (stepNext !== stepNow) out[offset + k++] = chain[i];
+    out[offset + k++] = c;
+    if (n === 1) return k;
+    let d = mark[c] & DIR_MASK;
+    for (let i = 1; i < n && k < max; i++) {
+      c += step[d];
+      if (i === n - 1) {
+        out[offset + k++] = c;
+        break;
       }
+      const next = mark[c] & DIR_MASK;
+      if (next !== d) out[offset + k++] = c;
+      d = next;
     }
     return k;
   }
@@ -473,25 +439,20 @@ export class AStar {
  * Dijkstra from one target over a window of the grid: distance of every window cell
  * to the target by the same movement model as AStar (-1 where unreachable inside the
  * window). A flow field follows from it: step to the neighbour with the smallest value.
- * One instance per thread, like AStar.
+ * One instance per thread, like AStar, and it may share AStar's scratch.
  */
 export class DistanceField {
   readonly grid: NavGrid;
-  private readonly dist: Float64Array;
-  private readonly stamp: Uint32Array;
-  private readonly closed: Uint8Array;
-  private readonly heap: IndexedMinHeap;
-  private gen = 0;
+  readonly scratch: SearchScratch;
   reached = 0;
   maxDistance = 0;
 
-  constructor(grid: NavGrid) {
+  /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
+  constructor(grid: NavGrid, scratch?: SearchScratch) {
     const n = grid.width * grid.height;
+    if (scratch && scratch.cellCount !== n) throw new EngineError('INVALID_OPTION', `scratch has ${scratch.cellCount} cells, the grid ${n}`);
     this.grid = grid;
-    this.dist = new Float64Array(n);
-    this.stamp = new Uint32Array(n);
-    this.closed = new Uint8Array(n);
-    this.heap = new IndexedMinHeap(n);
+    this.scratch = scratch ?? new SearchScratch(n);
   }
 
   /**
@@ -511,29 +472,26 @@ export class DistanceField {
     if (tx < x0 || ty < y0 || tx >= x1 || ty >= y1) return 0;
     const target = ty * W + tx;
     if (cells[target] !== 0) return 0;
-    this.gen = (this.gen + 1) >>> 0;
-    if (this.gen === 0) {
-      this.stamp.fill(0);
-      this.gen = 1;
-    }
-    const gen = this.gen;
-    const dist = this.dist;
-    const stamp = this.stamp;
-    const closed = this.closed;
-    const heap = this.heap;
-    heap.clear();
-    stamp[target] = gen;
-    closed[target] = 0;
-    dist[target] = 0;
-    heap.push(target, 0, 0, false);
+    const s = this.scratch;
+    s.begin(W, tx, ty, 0, false);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    const gen = s.gen;
+    mark[target] = openTag;
+    g[target] = 0;
+    s.push(target, 0, 0);
     let reached = 0;
     let maxD = 0;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      closed[cur] = 1;
+    for (;;) {
+      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+      const cur = s.pop();
+      if ((mark[cur] & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag;
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
-      const dc = dist[cur];
+      const dc = g[cur];
       out[offset + (cy - y0) * w + (cx - x0)] = dc;
       reached++;
       if (dc > maxD) maxD = dc;
@@ -554,16 +512,13 @@ export class DistanceField {
           case 6: if (!diagonal || !fS || !fW || cells[cur + W - 1] !== 0) continue; nb = cur + W - 1; step = SQRT2; break;
           default: if (!diagonal || !fN || !fW || cells[cur - W - 1] !== 0) continue; nb = cur - W - 1; step = SQRT2; break;
         }
-        const fresh = stamp[nb] !== gen;
-        if (!fresh && closed[nb] === 1) continue;
+        const m = mark[nb];
+        if ((m & GEN_STATE_MASK) === closedTag) continue;
         const nd = dc + step;
-        if (!fresh && nd >= dist[nb]) continue;
-        if (fresh) {
-          stamp[nb] = gen;
-          closed[nb] = 0;
-        }
-        dist[nb] = nd;
-        heap.push(nb, nd, 0, !fresh);
+        if (m >>> 5 === gen && nd >= g[nb]) continue;
+        mark[nb] = openTag;
+        g[nb] = nd;
+        s.push(nb, nd, 0);
       }
     }
     this.reached = reached;
