@@ -38,7 +38,74 @@ function relax(
   g[nb] = ng;
   const dx = nx > gx ? nx - gx : gx - nx;
   const dy = ny > gy ? ny - gy : gy - ny;
-  s.push(nb, ng + (dx < dy ? hw * dx + dy : hw * dy + dx), ng);
+  s.offer(nb, ng + (dx < dy ? hw * dx + dy : hw * dy + dx), ng);
+}
+
+/**
+ * One straight run of jump-point search over a bit line (a row, or a column of the
+ * transposed bits): from position `p` in direction `dir` (+1 or -1) until a wall ends
+ * it (-1) or a jump point is reached (its position): the goal (`goalP`, or -1 when the
+ * goal is not on this line), or a cell beside which a wall ends behind us on line `a`
+ * or `b` (the lines on either side; -1 when off the grid). Works a 32-bit word at a
+ * time: forced cells are `free & ~(free shifted one step back)` on each side line.
+ */
+function scanRun(bits: Int32Array, words: number, line: number, a: number, b: number, p: number, dir: number, goalP: number): number {
+  let k = p >> 5;
+  if (dir > 0) {
+    let valid = -1 << (p & 31); // positions >= p in this word
+    for (;;) {
+      const f = bits[line + k];
+      let forced = 0;
+      if (a >= 0) {
+        const s = bits[a + k];
+        // Bit i of the shifted word is cell i - 1; the one before word 0 is never behind a run.
+        forced = s & ~((s << 1) | (k > 0 ? bits[a + k - 1] >>> 31 : 1));
+      }
+      if (b >= 0) {
+        const s = bits[b + k];
+        forced |= s & ~((s << 1) | (k > 0 ? bits[b + k - 1] >>> 31 : 1));
+      }
+      if (goalP >= 0 && goalP >> 5 === k) forced |= 1 << (goalP & 31);
+      forced &= valid;
+      const wall = ~f & valid;
+      if ((forced | wall) !== 0) {
+        // The lowest forced cell counts if it comes before the lowest wall.
+        if (forced !== 0) {
+          const fp = 31 - Math.clz32(forced & -forced);
+          if (wall === 0 || fp < 31 - Math.clz32(wall & -wall)) return (k << 5) + fp;
+        }
+        return -1;
+      }
+      if (++k >= words) return -1;
+      valid = -1;
+    }
+  }
+  let valid = ((2 << (p & 31)) - 1) | 0; // positions <= p in this word
+  for (;;) {
+    const f = bits[line + k];
+    let forced = 0;
+    if (a >= 0) {
+      const s = bits[a + k];
+      forced = s & ~((s >>> 1) | ((k + 1 < words ? bits[a + k + 1] & 1 : 1) << 31));
+    }
+    if (b >= 0) {
+      const s = bits[b + k];
+      forced |= s & ~((s >>> 1) | ((k + 1 < words ? bits[b + k + 1] & 1 : 1) << 31));
+    }
+    if (goalP >= 0 && goalP >> 5 === k) forced |= 1 << (goalP & 31);
+    forced &= valid;
+    const wall = ~f & valid;
+    if ((forced | wall) !== 0) {
+      // Moving down the positions: the highest forced cell, if above the highest wall.
+      if (forced !== 0) {
+        const fp = 31 - Math.clz32(forced);
+        if (wall === 0 || fp > 31 - Math.clz32(wall)) return (k << 5) + fp;
+      }
+      return -1;
+    }
+    if (--k < 0) return -1;
+    valid = -1;
+  }
 }
 
 /** Outcome of the last AStar search, read right after it. */
@@ -69,6 +136,20 @@ export class AStar {
   private pathGen = -1;
   private pathStart = -1;
   private jGoal = -1;
+  private jGoalX = -1;
+  private jGoalY = -1;
+  /** Bound on a jump's length, against a corridor that turned forever (it cannot: a guard). */
+  private readonly cellLimit: number;
+  /**
+   * Free cells as bits, for scanning straight runs 32 cells at a time: row y's bits
+   * (bit x & 31 of word y * rowWords + (x >> 5)), and the same transposed, column x's
+   * bits by y. 1 = free; padding past the grid's edge is 0, a wall. About a quarter of
+   * a byte per cell; a snapshot of the nav grid, which is read-only once shared.
+   */
+  private readonly rowFree: Int32Array;
+  private readonly colFree: Int32Array;
+  private readonly rowWords: number;
+  private readonly colWords: number;
 
   /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
   constructor(grid: NavGrid, scratch?: SearchScratch) {
@@ -77,6 +158,24 @@ export class AStar {
     this.grid = grid;
     this.scratch = scratch ?? new SearchScratch(n);
     this.step = Int32Array.from(DIR_X, (dx, d) => DIR_Y[d] * grid.width + dx);
+    this.cellLimit = n;
+    const { width: W, height: H, cells } = grid;
+    this.rowWords = (W + 31) >> 5;
+    this.colWords = (H + 31) >> 5;
+    this.rowFree = new Int32Array(H * this.rowWords);
+    this.colFree = new Int32Array(W * this.colWords);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (cells[y * W + x] !== 0) continue;
+        this.rowFree[y * this.rowWords + (x >> 5)] |= 1 << (x & 31);
+        this.colFree[x * this.colWords + (y >> 5)] |= 1 << (y & 31);
+      }
+    }
+  }
+
+  /** Bytes of every typed array this search state holds: its scratch, wall bitsets and step table. */
+  bytes(): number {
+    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.step.byteLength;
   }
 
   /** Clears info; returns false (and leaves info as not found) when an end is off the grid or a wall. */
@@ -114,8 +213,11 @@ export class AStar {
     s.push(start, s.keyOf(start), 0);
     let expanded = 0;
     for (;;) {
-      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
-      const cur = s.pop();
+      let cur = s.takeHeld();
+      if (cur < 0) {
+        if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+        cur = s.pop();
+      }
       const m = mark[cur];
       // A superseded entry of a cell already closed through a better one.
       if ((m & GEN_STATE_MASK) !== openTag) continue;
@@ -152,15 +254,18 @@ export class AStar {
   }
 
   /**
-   * The same shortest paths as search(..., diagonal = true), found with jump-point
+   * The same shortest path costs as search(..., diagonal = true), found with jump-point
    * pruning (Harabor and Grastien's JPS, in the variant for moves that never cut a
    * corner): the open list holds only jump points, and the straight runs between them
-   * are scanned in the grid without touching the heap. Costs, cells and waypoints are
-   * read exactly as after search().
+   * are scanned 32 cells at a time over the wall bits without touching the heap. Two
+   * more savings, both exact: a corridor's corners are turned inside the jump instead of
+   * becoming nodes (see straight()), and each expansion's best successor skips the heap
+   * when nothing queued is smaller (SearchScratch.takeHeld). Costs, cells and waypoints are read exactly as
+   * after search().
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
     if (!this.prepare(sx, sy, gx, gy)) return -1;
-    const W = this.grid.width;
+    const { width: W, height: H, cells } = this.grid;
     const start = sy * W + sx;
     const goal = gy * W + gx;
     const s = this.scratch;
@@ -173,10 +278,15 @@ export class AStar {
     g[start] = 0;
     s.push(start, s.keyOf(start), 0);
     this.jGoal = goal;
+    this.jGoalX = gx;
+    this.jGoalY = gy;
     let expanded = 0;
     for (;;) {
-      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
-      const cur = s.pop();
+      let cur = s.takeHeld();
+      if (cur < 0) {
+        if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+        cur = s.pop();
+      }
       const m = mark[cur];
       if ((m & GEN_STATE_MASK) !== openTag) continue;
       mark[cur] = closedTag | (m & DIR_MASK);
@@ -188,17 +298,21 @@ export class AStar {
       }
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
+      // Free flags of the four orthogonal neighbours (off the grid counts as a wall).
+      const fN = cy > 0 && cells[cur - W] === 0;
+      const fS = cy < H - 1 && cells[cur + W] === 0;
+      const fW = cx > 0 && cells[cur - 1] === 0;
+      const fE = cx < W - 1 && cells[cur + 1] === 0;
       if (cur === start) {
         // Start: every legal move.
-        const fN = this.free(cx, cy - 1), fS = this.free(cx, cy + 1), fW = this.free(cx - 1, cy), fE = this.free(cx + 1, cy);
-        if (fN) this.successor(cur, cx, cy, 0, -1, gx, gy);
-        if (fE) this.successor(cur, cx, cy, 1, 0, gx, gy);
-        if (fS) this.successor(cur, cx, cy, 0, 1, gx, gy);
-        if (fW) this.successor(cur, cx, cy, -1, 0, gx, gy);
-        if (fN && fE) this.successor(cur, cx, cy, 1, -1, gx, gy);
-        if (fS && fE) this.successor(cur, cx, cy, 1, 1, gx, gy);
-        if (fS && fW) this.successor(cur, cx, cy, -1, 1, gx, gy);
-        if (fN && fW) this.successor(cur, cx, cy, -1, -1, gx, gy);
+        if (fN) this.straightV(cur, cx, cy, -1, gx, gy);
+        if (fE) this.straightH(cur, cx, cy, 1, gx, gy);
+        if (fS) this.straightV(cur, cx, cy, 1, gx, gy);
+        if (fW) this.straightH(cur, cx, cy, -1, gx, gy);
+        if (fN && fE) this.diagonal(cur, cx, cy, 1, -1, gx, gy);
+        if (fS && fE) this.diagonal(cur, cx, cy, 1, 1, gx, gy);
+        if (fS && fW) this.diagonal(cur, cx, cy, -1, 1, gx, gy);
+        if (fN && fW) this.diagonal(cur, cx, cy, -1, -1, gx, gy);
         continue;
       }
       // The direction of travel into this jump point.
@@ -206,28 +320,28 @@ export class AStar {
       const dx = DIR_X[d];
       const dy = DIR_Y[d];
       if (dx !== 0 && dy !== 0) {
-        const fy = this.free(cx, cy + dy), fx = this.free(cx + dx, cy);
-        if (fy) this.successor(cur, cx, cy, 0, dy, gx, gy);
-        if (fx) this.successor(cur, cx, cy, dx, 0, gx, gy);
-        if (fy && fx) this.successor(cur, cx, cy, dx, dy, gx, gy);
+        const fy = dy > 0 ? fS : fN, fx = dx > 0 ? fE : fW;
+        if (fy) this.straightV(cur, cx, cy, dy, gx, gy);
+        if (fx) this.straightH(cur, cx, cy, dx, gx, gy);
+        if (fy && fx) this.diagonal(cur, cx, cy, dx, dy, gx, gy);
       } else if (dx !== 0) {
-        const next = this.free(cx + dx, cy), up = this.free(cx, cy - 1), down = this.free(cx, cy + 1);
+        const next = dx > 0 ? fE : fW;
         if (next) {
-          this.successor(cur, cx, cy, dx, 0, gx, gy);
-          if (down) this.successor(cur, cx, cy, dx, 1, gx, gy);
-          if (up) this.successor(cur, cx, cy, dx, -1, gx, gy);
+          this.straightH(cur, cx, cy, dx, gx, gy);
+          if (fS) this.diagonal(cur, cx, cy, dx, 1, gx, gy);
+          if (fN) this.diagonal(cur, cx, cy, dx, -1, gx, gy);
         }
-        if (down) this.successor(cur, cx, cy, 0, 1, gx, gy);
-        if (up) this.successor(cur, cx, cy, 0, -1, gx, gy);
+        if (fS) this.straightV(cur, cx, cy, 1, gx, gy);
+        if (fN) this.straightV(cur, cx, cy, -1, gx, gy);
       } else {
-        const next = this.free(cx, cy + dy), right = this.free(cx + 1, cy), left = this.free(cx - 1, cy);
+        const next = dy > 0 ? fS : fN;
         if (next) {
-          this.successor(cur, cx, cy, 0, dy, gx, gy);
-          if (right) this.successor(cur, cx, cy, 1, dy, gx, gy);
-          if (left) this.successor(cur, cx, cy, -1, dy, gx, gy);
+          this.straightV(cur, cx, cy, dy, gx, gy);
+          if (fE) this.diagonal(cur, cx, cy, 1, dy, gx, gy);
+          if (fW) this.diagonal(cur, cx, cy, -1, dy, gx, gy);
         }
-        if (right) this.successor(cur, cx, cy, 1, 0, gx, gy);
-        if (left) this.successor(cur, cx, cy, -1, 0, gx, gy);
+        if (fE) this.straightH(cur, cx, cy, 1, gx, gy);
+        if (fW) this.straightH(cur, cx, cy, -1, gx, gy);
       }
     }
     this.info.expanded = expanded;
@@ -237,10 +351,12 @@ export class AStar {
 
   /**
    * Records the path to a closed goal: walks back from the goal along the direction
-   * bits (a jump point's parent is some steps back along the direction that reached it:
-   * the first closed cell there whose cost plus the run's length is the jump point's
-   * cost), and rewrites each path cell's direction bits to the move toward the goal, so
-   * the path reads start first without a buffer. Counts cells and turning points.
+   * bits. A jump point's parent is some steps back along the direction that reached it,
+   * around any corridor corners the jump turned at (where the way back is a wall and
+   * one side is open): the first closed cell there whose cost plus the steps walked is
+   * the jump point's cost. On the way each path cell's direction bits are rewritten to
+   * the move toward the goal, so the path reads start first without a buffer. Counts
+   * cells and turning points.
    */
   private finish(start: number, goal: number): number {
     const s = this.scratch;
@@ -248,39 +364,49 @@ export class AStar {
     const mark = s.mark;
     const step = this.step;
     const closedTag = s.closedTag;
-    const W = this.grid.width;
+    const { width: W, height: H, cells } = this.grid;
     let cur = goal;
+    let cx = goal % W;
+    let cy = (goal / W) | 0;
     let d = mark[goal] & DIR_MASK;
-    // The jump point the current run leads to, and its coordinates.
-    let seg = goal;
-    let segX = goal % W;
-    let segY = (goal / W) | 0;
+    let seg = goal; // the jump point the current run leads to
+    let segSteps = 0;
     let n = 1;
     let turns = 0;
     let out = -1; // the move leaving `cur` toward the goal; none for the goal
     while (cur !== start) {
-      const q = cur - step[d];
+      let qx = cx - DIR_X[d];
+      let qy = cy - DIR_Y[d];
+      if (d < 4 && (qx < 0 || qy < 0 || qx >= W || qy >= H || cells[qy * W + qx] !== 0)) {
+        // A corner the jump turned at: the way in is the one open side.
+        const dx = DIR_X[d], dy = DIR_Y[d];
+        const lx = cx - dy, ly = cy + dx; // the cell before, had the jump come in turned one way
+        d = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0 ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+        qx = cx - DIR_X[d];
+        qy = cy - DIR_Y[d];
+      }
+      const q = qy * W + qx;
       n++;
+      segSteps++;
       if (out >= 0 && out !== d) turns++;
       const mq = mark[q];
       let nd = d;
       if (q !== start && (mq & GEN_STATE_MASK) === closedTag) {
-        const qy = (q / W) | 0;
-        const qx = q - qy * W;
-        const ax = segX > qx ? segX - qx : qx - segX;
-        const ay = segY > qy ? segY - qy : qy - segY;
         // The same arithmetic as the offer that set g[seg], so its true parent matches exactly.
-        if (g[q] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax) <= g[seg]) {
+        const dist = d < 4 ? segSteps : OCTILE_F * segSteps + segSteps;
+        if (g[q] + dist <= g[seg]) {
           nd = mq & DIR_MASK;
           seg = q;
-          segX = qx;
-          segY = qy;
+          segSteps = 0;
         }
       }
       mark[q] = (mq & GEN_STATE_MASK) | d;
       out = d;
       cur = q;
+      cx = qx;
+      cy = qy;
       d = nd;
+      if (n > this.cellLimit) throw new Error('path walk-back did not reach the start'); // a broken invariant, never a result
     }
     const info = this.info;
     info.found = true;
@@ -292,32 +418,92 @@ export class AStar {
     return g[goal];
   }
 
-  private free(x: number, y: number): boolean {
-    const grid = this.grid;
-    return x >= 0 && y >= 0 && x < grid.width && y < grid.height && grid.cells[y * grid.width + x] === 0;
+  /** Jumps along the row from (x, y) in direction dx; offers the jump point found. */
+  private straightH(cur: number, x: number, y: number, dx: number, gx: number, gy: number): void {
+    this.straight(cur, x, y, dx > 0 ? 1 : 3, gx, gy);
   }
 
-  /** Jumps from (x, y) one step in (dx, dy) and onwards; offers the jump point found to the open list. */
-  private successor(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
+  /** Jumps along the column from (x, y) in direction dy; offers the jump point found. */
+  private straightV(cur: number, x: number, y: number, dy: number, gx: number, gy: number): void {
+    this.straight(cur, x, y, dy > 0 ? 2 : 0, gx, gy);
+  }
+
+  /**
+   * Jumps from (x, y) in orthogonal direction `dir` (N, E, S, W = 0..3) and offers the
+   * jump point found. A jump point whose only successor would be one straight run
+   * sideways (the way ahead is a wall, exactly one side is open: a corridor's corner)
+   * is not queued: the jump turns there and goes on, so a winding corridor costs one
+   * node, not one per corner. finish() follows such bends back.
+   */
+  private straight(cur: number, x: number, y: number, dir: number, gx: number, gy: number): void {
+    const { width: W, height: H, cells } = this.grid;
+    let steps = 0;
+    let d = dir;
+    let px = x;
+    let py = y;
+    for (;;) {
+      const dx = DIR_X[d];
+      const dy = DIR_Y[d];
+      let p: number;
+      if (dy === 0) {
+        const words = this.rowWords;
+        const row = py * words;
+        p = scanRun(this.rowFree, words, row, py > 0 ? row - words : -1, py < H - 1 ? row + words : -1, px + dx, dx, py === this.jGoalY ? this.jGoalX : -1);
+        if (p < 0) return;
+        steps += p > px ? p - px : px - p;
+        px = p;
+      } else {
+        const words = this.colWords;
+        const col = px * words;
+        p = scanRun(this.colFree, words, col, px > 0 ? col - words : -1, px < W - 1 ? col + words : -1, py + dy, dy, px === this.jGoalX ? this.jGoalY : -1);
+        if (p < 0) return;
+        steps += p > py ? p - py : py - p;
+        py = p;
+      }
+      const j = py * W + px;
+      if (j === this.jGoal || steps > this.cellLimit) break;
+      // A corner: ahead is a wall (or the edge), and exactly one of the two sides is open.
+      const ax = px + dx, ay = py + dy;
+      if (ax >= 0 && ay >= 0 && ax < W && ay < H && cells[ay * W + ax] === 0) break;
+      const lx = px + dy, ly = py - dx; // one side (dx, dy turned a quarter)
+      const rx = px - dy, ry = py + dx; // the other
+      const l = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0;
+      const r = rx >= 0 && ry >= 0 && rx < W && ry < H && cells[ry * W + rx] === 0;
+      if (l === r) break;
+      d = l ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+    }
+    this.offer(cur, py * W + px, px, py, steps, d, gx, gy);
+  }
+
+  /** Jumps diagonally from (x, y) by (dx, dy); offers the jump point found. */
+  private diagonal(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
     const j = this.jump(x + dx, y + dy, dx, dy);
     if (j < 0) return;
+    const W = this.grid.width;
+    const jy = (j / W) | 0;
+    const jx = j - jy * W;
+    // A diagonal run: as many steps across as down, octile cost SQRT2 each (as OCTILE_F * a + a).
+    const a = jx > x ? jx - x : x - jx;
+    this.offer(cur, j, jx, jy, OCTILE_F * a + a, DIR_OF[(dy + 1) * 3 + dx + 1], gx, gy);
+  }
+
+  /**
+   * Offers jump point j at (jx, jy), `dist` from `cur` by direction `dir`. `dist` is the
+   * octile distance computed as finish() computes it, so parents are found exactly.
+   */
+  private offer(cur: number, j: number, jx: number, jy: number, dist: number, dir: number, gx: number, gy: number): void {
     const s = this.scratch;
     const mark = s.mark;
     const m = mark[j];
     if ((m & GEN_STATE_MASK) === s.closedTag) return;
-    const W = this.grid.width;
-    const jy = (j / W) | 0;
-    const jx = j - jy * W;
-    const ax = jx > x ? jx - x : x - jx;
-    const ay = jy > y ? jy - y : y - jy;
     const g = s.g;
-    const ng = g[cur] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax);
+    const ng = g[cur] + dist;
     if (m >>> 5 === s.gen && ng >= g[j]) return;
-    mark[j] = s.openTag | DIR_OF[(dy + 1) * 3 + dx + 1];
+    mark[j] = s.openTag | dir;
     g[j] = ng;
     const hx = jx > gx ? jx - gx : gx - jx;
     const hy = jy > gy ? jy - gy : gy - jy;
-    s.push(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng);
+    s.offer(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng);
   }
 
   /**
@@ -343,42 +529,30 @@ export class AStar {
     }
   }
 
-  /** Straight run along x: the first jump point or -1. */
+  /** Straight run along x from (x, y): the first jump point or -1. */
   private jumpH(x: number, y: number, dx: number): number {
-    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
-    const hasUp = y > 0, hasDown = y < H - 1;
-    for (;;) {
-      if (x < 0 || x >= W) return -1;
-      const id = y * W + x;
-      if (cells[id] !== 0) return -1;
-      if (id === goal) return id;
-      const bx = x - dx;
-      // A wall that ends behind us beside the run opens a path only through this cell.
-      if (bx >= 0 && bx < W) {
-        if (hasUp && cells[id - W] === 0 && cells[id - W - dx] !== 0) return id;
-        if (hasDown && cells[id + W] === 0 && cells[id + W - dx] !== 0) return id;
-      }
-      x += dx;
-    }
+    const W = this.grid.width;
+    if (x < 0 || x >= W) return -1;
+    const words = this.rowWords;
+    const row = y * words;
+    const p = scanRun(
+      this.rowFree, words, row, y > 0 ? row - words : -1, y < this.grid.height - 1 ? row + words : -1,
+      x, dx, y === this.jGoalY ? this.jGoalX : -1,
+    );
+    return p < 0 ? -1 : y * W + p;
   }
 
-  /** Straight run along y: the first jump point or -1. */
+  /** Straight run along y from (x, y): the first jump point or -1. */
   private jumpV(x: number, y: number, dy: number): number {
-    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
-    const hasLeft = x > 0, hasRight = x < W - 1;
-    const step = dy * W;
-    for (;;) {
-      if (y < 0 || y >= H) return -1;
-      const id = y * W + x;
-      if (cells[id] !== 0) return -1;
-      if (id === goal) return id;
-      const by = y - dy;
-      if (by >= 0 && by < H) {
-        if (hasLeft && cells[id - 1] === 0 && cells[id - 1 - step] !== 0) return id;
-        if (hasRight && cells[id + 1] === 0 && cells[id + 1 - step] !== 0) return id;
-      }
-      y += dy;
-    }
+    const H = this.grid.height;
+    if (y < 0 || y >= H) return -1;
+    const words = this.colWords;
+    const col = x * words;
+    const p = scanRun(
+      this.colFree, words, col, x > 0 ? col - words : -1, x < this.grid.width - 1 ? col + words : -1,
+      y, dy, x === this.jGoalX ? this.jGoalY : -1,
+    );
+    return p < 0 ? -1 : p * this.grid.width + x;
   }
 
   /** True while the last found path is still in the scratch. */

@@ -5,11 +5,11 @@
  *
  * Bytes per cell, all counted (bytesPerCell() sums the typed arrays):
  *
- *   g      f64  8   path cost from the search's source, valid where the mark is current
- *   mark   u16  2   bits 15..5 generation, 4..3 state, 2..0 direction (see below)
- *   open list  <2   capacity = cells / 8 - 4 entries of 16 bytes (cell i32, key f64, tie f32)
- *                   -----
- *                   < 12
+ *   g      f64  8     path cost from the search's source, valid where the mark is current
+ *   mark   u16  2     bits 15..5 generation, 4..3 state, 2..0 direction (see below)
+ *   open list  1.6   capacity = cells / 10 - 4 entries of 16 bytes (cell i32, key f64, tie f32)
+ *                     -----
+ *                     11.6, and AStar's wall bitsets (about 0.25) bring a thread to 11.85
  *
  * A mark whose generation is not the current one means "untouched by this search", so
  * nothing is cleared between searches; the whole mark array is zeroed once every
@@ -19,7 +19,7 @@
  *
  * The open list is a binary min-heap with lazy deletion: a better offer for a queued
  * cell is pushed again and the old entry (larger key) is skipped when it surfaces,
- * because the cell is closed by then. Its capacity is an eighth of the cells, which no
+ * because the cell is closed by then. Its capacity is a tenth of the cells, which no
  * real search comes near (jump-point search queues only jump points; A* queues its
  * frontier). When it does fill, `compact()` drops dead entries and, if that is not
  * enough, moves the larger half of the keys out of the heap: those cells stay open with
@@ -53,9 +53,9 @@ export const DIR_OF = [7, 0, 4, 3, -1, 1, 6, 2, 5] as const;
 /** Smallest open-list capacity, so that tiny grids still compact in halves. */
 const MIN_CAPACITY = 16;
 
-/** Default open-list capacity for a grid of `cells` cells: under 2 bytes per cell. */
+/** Default open-list capacity for a grid of `cells` cells: 1.6 bytes per cell. */
 export function defaultOpenCapacity(cells: number): number {
-  return Math.max(MIN_CAPACITY, (cells >> 3) - 4);
+  return Math.max(MIN_CAPACITY, Math.floor(cells / 10) - 4);
 }
 
 export class SearchScratch {
@@ -76,6 +76,16 @@ export class SearchScratch {
   openTag = 0;
   deferredTag = 0;
   closedTag = 0;
+  /**
+   * The best successor offered during the current expansion, held back from the heap
+   * (-1: none), with its key and tie. With a consistent heuristic nothing is queued
+   * below the node being expanded, so when nothing queued or deferred is below the held
+   * one either, it is the next node A* would pop: takeHeld() hands it over without the
+   * push and pop (Sun et al.'s fast expansion, one successor per expansion).
+   */
+  held = -1;
+  heldKey = 0;
+  heldTie = 0;
   /** How many times the open list filled up (compactions) and how many refill scans ran, over the scratch's life. */
   compactions = 0;
   refills = 0;
@@ -125,6 +135,7 @@ export class SearchScratch {
     this.closedTag = (gen << GEN_SHIFT) | (STATE_CLOSED << STATE_SHIFT);
     this.size = 0;
     this.minDeferred = Infinity;
+    this.held = -1;
     this.hWidth = width;
     this.hGx = gx;
     this.hGy = gy;
@@ -161,6 +172,52 @@ export class SearchScratch {
     cell[i] = c;
     key[i] = k;
     tie[i] = t;
+  }
+
+  /**
+   * Offers cell `c` (just given a better g) with key `k` and tie `t`: held back if it is
+   * the best of this expansion so far, else queued.
+   */
+  offer(c: number, k: number, t: number): void {
+    const h = this.held;
+    if (h === c) {
+      this.heldKey = k; // a better offer for the held cell itself
+      this.heldTie = t;
+    } else if (h < 0) {
+      this.held = c;
+      this.heldKey = k;
+      this.heldTie = t;
+    } else if (k < this.heldKey || (k === this.heldKey && t > this.heldTie)) {
+      this.push(h, this.heldKey, this.heldTie);
+      this.held = c;
+      this.heldKey = k;
+      this.heldTie = t;
+    } else {
+      this.push(c, k, t);
+    }
+  }
+
+  /**
+   * The held successor if it comes before everything queued and deferred (then it is
+   * the next pop), else -1 after queueing it (and when nothing is held).
+   */
+  takeHeld(): number {
+    const h = this.held;
+    if (h < 0) return -1;
+    this.held = -1;
+    const k = this.heldKey;
+    if (this.size > 0) {
+      const top = this.heapKey[0];
+      if (top < k || (top === k && this.heapTie[0] > this.heldTie)) {
+        this.push(h, k, this.heldTie);
+        return -1;
+      }
+    }
+    if (this.minDeferred < k) {
+      this.push(h, k, this.heldTie);
+      return -1;
+    }
+    return h;
   }
 
   /** Removes and returns the cell with the smallest key. The heap must not be empty. */
