@@ -41,7 +41,8 @@ function navOf(env: WorkerEnv): NavGrid {
 /**
  * Nav grids are shared per thread by buffer, like the prediction scene. The path and
  * distances kinds of one thread share one search scratch (a thread runs one job at a
- * time), so a thread's search memory is that scratch alone: under 12 bytes per cell.
+ * time), so a thread's search memory is that scratch and the path kind's wall bitsets:
+ * under 12 bytes per cell (test/game-search-memory.test.ts).
  */
 const grids = new WeakMap<SharedArrayBuffer, { astar: AStar; field: DistanceField }>();
 function searchFor(env: WorkerEnv): { astar: AStar; field: DistanceField } {

@@ -3,7 +3,7 @@
  * sized once for a grid and reused by every search on that thread (A*, jump-point
  * search and the distance field share one).
  *
- * Bytes per cell, all counted (bytesPerCell() sums the typed arrays):
+ * Bytes per cell, all counted (bytes() sums the typed arrays):
  *
  *   g      f64  8     path cost from the search's source, valid where the mark is current
  *   mark   u16  2     bits 15..5 generation, 4..3 state, 2..0 direction (see below)
@@ -19,9 +19,9 @@
  *
  * The open list is a binary min-heap with lazy deletion: a better offer for a queued
  * cell is pushed again and the old entry (larger key) is skipped when it surfaces,
- * because the cell is closed by then. Its capacity is a tenth of the cells, which no
- * real search comes near (jump-point search queues only jump points; A* queues its
- * frontier). When it does fill, `compact()` drops dead entries and, if that is not
+ * because the cell is closed by then. Its capacity is a tenth of the cells, far above
+ * what searches on the game's levels and the Moving AI maps queue (jump-point search
+ * queues only jump points; A* queues its frontier). When it does fill, `compact()` drops dead entries and, if that is not
  * enough, moves the larger half of the keys out of the heap: those cells stay open with
  * their g in place but marked *deferred*, and `minDeferred` keeps a lower bound of
  * their keys. A search never pops a key above `minDeferred`; it calls `refill()`
