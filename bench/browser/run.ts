@@ -72,8 +72,14 @@ export function configFor(o: RunOptions): BenchConfig {
   return { ...base, workers: o.workers ?? base.workers, seconds: o.seconds ?? base.seconds };
 }
 
+/** The page's report and the browser that made it. */
+export interface RunReport extends PageReport {
+  /** Chromium's version string, as playwright reads it. */
+  readonly browserVersion: string;
+}
+
 /** Serves the bench, runs the page in Chromium, returns its report. Closes everything it opened. */
-export async function runInChromium(config: BenchConfig, log: (line: string) => void = () => {}): Promise<PageReport> {
+export async function runInChromium(config: BenchConfig, log: (line: string) => void = () => {}): Promise<RunReport> {
   const root = benchWebRoot();
   if (!existsSync(join(root, 'bench.entry.js'))) throw new EngineError('INVALID_OPTION', `${root} is not built: run npm run build first`);
   if (!existsSync(CHROMIUM)) throw new EngineError('INVALID_OPTION', `${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
@@ -106,7 +112,8 @@ export async function runInChromium(config: BenchConfig, log: (line: string) => 
       await new Promise((r) => setTimeout(r, 100));
     }
     if (errors.length) throw new Error(`the bench page reported errors:\n${errors.join('\n')}`);
-    return await page.evaluate((k) => (globalThis as Record<string, unknown>)[k] as PageReport, REPORT_GLOBAL);
+    const report = await page.evaluate((k) => (globalThis as Record<string, unknown>)[k] as PageReport, REPORT_GLOBAL);
+    return { ...report, browserVersion: browser.version() };
   } finally {
     await browser?.close();
     await server.close();
@@ -119,7 +126,7 @@ const pc = (p: Percentiles): { p50: number; p99: number; max: number } => ({ p50
 const byPeer = <T>(f: (name: PeerName) => T): Record<PeerName, T> => Object.fromEntries(PEERS.map((n) => [n, f(n)])) as Record<PeerName, T>;
 
 /** The report as the one JSON line `--json` prints. */
-export function toJson(r: PageReport, quick: boolean): Record<string, unknown> {
+export function toJson(r: RunReport, quick: boolean): Record<string, unknown> {
   const rate = (n: PeerName): number => r.peers[n].perSecond;
   return {
     tiny_jobs_per_s: byPeer((n) => Math.round(rate(n))),
@@ -150,6 +157,7 @@ export function toJson(r: PageReport, quick: boolean): Record<string, unknown> {
     workers: r.workers,
     hardware_concurrency: r.hardwareConcurrency,
     cross_origin_isolated: r.crossOriginIsolated,
+    browser: `Chromium ${r.browserVersion}`,
     quick,
     seconds: r1(r.seconds),
   };
@@ -157,8 +165,8 @@ export function toJson(r: PageReport, quick: boolean): Record<string, unknown> {
 
 const bad = (v: { submitted: number; ok: number }): number => v.submitted - v.ok;
 
-function printReport(r: PageReport, out: (line: string) => void): void {
-  out(`workers ${r.workers} per peer, navigator.hardwareConcurrency ${r.hardwareConcurrency}, cross-origin isolated ${r.crossOriginIsolated}`);
+function printReport(r: RunReport, out: (line: string) => void): void {
+  out(`Chromium ${r.browserVersion}: workers ${r.workers} per peer, navigator.hardwareConcurrency ${r.hardwareConcurrency}, cross-origin isolated ${r.crossOriginIsolated}`);
   out('tiny jobs kept in flight (best pass; all passes):');
   for (const n of PEERS) {
     const p = r.peers[n];
