@@ -32,7 +32,7 @@ import { MAX_PARAMS } from './kind.js';
 import { cleanupKinds, initKinds, type KindRuntime } from './kind-runtime.js';
 import { KindTable } from './kind-table.js';
 import {
-  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
+  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, MAX_RANGE, RANGE_WORDS, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection } from './outcome.js';
@@ -85,6 +85,9 @@ export class EngineCore {
   private shutdownPromise: Promise<ShutdownReport> | null = null;
   private readonly barrierKind: number;
   private readonly combineOpts: SubmitOptions = {};
+  /** The range of the parallelFor submit in progress; -1 for a plain submit. */
+  private rangeCount = -1;
+  private rangeGrain = 1;
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
   static async start(options?: EngineOptions): Promise<EngineCore> {
@@ -126,7 +129,7 @@ export class EngineCore {
     this.arenaF64 = av.f64;
     this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots);
     this.payloads = new Payloads(this.arena, kindTable, layout.arenaBytes);
-    this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), this.arena, salt);
+    this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), new Int32Array(this.sab, layout.rangeTable, layout.jobSlots * RANGE_WORDS), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
@@ -292,13 +295,34 @@ export class EngineCore {
       this.stampCountdown = STAMP_EVERY;
     }
     t.time[slot] = this.clockNow[0];
+    if (this.rangeCount >= 0) t.openRange(slot, this.rangeCount, this.rangeGrain);
     b.admit();
-    if (w !== null) this.dispatcher.write(w, slot, gen, false);
+    if (w !== null) this.dispatcher.dispatch(w, slot, gen);
     else {
       this.waiting.hold(slot, lane, nAfter);
       this.dispatcher.dispatchWaiting();
     }
     return t.idOf(slot, gen);
+  }
+
+  /**
+   * One job over the items [0, count) of `kind`, run in chunks of `grain` items (at least 1;
+   * default about eight chunks per worker) that the workers claim as they go, so a faster
+   * worker takes more; the kind's handler sees each chunk as ctx.rangeStart..rangeEnd and
+   * writes its output into the job's arena slice (the kind's arenaBytes, or a caller's).
+   * One outcome for the whole range, delivered like any job's (no inline values); the same
+   * output with 0, 1, 2 or 4 workers. Takes the submit options; returns the job id or a
+   * Rejection code (bad-params for a count outside [0, MAX_RANGE] or a bad grain).
+   */
+  parallelFor(kind: number, params: ArrayLike<number>, count: number, grain = 0, tag = 0, opts?: SubmitOptions): number {
+    if (typeof count !== 'number' || !(count >= 0 && count <= MAX_RANGE) || (count | 0) !== count || typeof grain !== 'number' || !(grain >= 0) || (grain | 0) !== grain) {
+      return this.books.reject(Rejection.BadParams);
+    }
+    this.rangeCount = count;
+    this.rangeGrain = grain > 0 ? grain : Math.max(1, Math.ceil(count / (8 * Math.max(1, this.opts.workers))));
+    const id = this.submit(kind, params, tag, opts);
+    this.rangeCount = -1;
+    return id;
   }
 
   /**
@@ -345,7 +369,7 @@ export class EngineCore {
   cancel(jobId: number): boolean {
     const t = this.jobs;
     const slot = t.slotOf(jobId);
-    if (slot < 0 || t.taken[slot] === 1 || !t.tryUnqueue(slot, S_CANCELLED)) return false;
+    if (slot < 0 || t.taken[slot] === 1 || t.lost[slot] === 1 || !t.tryUnqueue(slot, S_CANCELLED)) return false;
     this.dispatcher.unqueue(slot);
     this.books.end(slot, Outcome.Cancelled);
     t.release(slot);
@@ -363,7 +387,8 @@ export class EngineCore {
     this.collector.guard('runInline', onResult);
     const t = this.jobs;
     const slot = t.slotOf(jobId);
-    if (slot < 0 || t.taken[slot] === 1) return false;
+    // Taken: its outcome was delivered already. Lost: its failure is decided and on its way.
+    if (slot < 0 || t.taken[slot] === 1 || t.lost[slot] === 1) return false;
     const gen = t.gen(slot);
     const rt = this.mainKinds[t.kind[slot]];
     const st = t.state(slot);
