@@ -9,7 +9,7 @@ import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodeDirs = ['engine', 'game', 'stress', 'scripts', 'bench', 'test'];
+const nodeDirs = ['engine', 'game', 'stress', 'scripts', 'bench', 'remote', 'test'];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
