@@ -39,12 +39,15 @@ export class Redactor {
 
   /** A redactor for the password in a Redis URL. */
   static forUrl(url: string): Redactor {
+    // The password as written in the URL, as the URL parser normalises it, and decoded.
+    const raw = /^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1];
+    let parsed: string | undefined;
     try {
-      const u = new URL(url);
-      return new Redactor([u.password]);
+      parsed = new URL(url).password;
     } catch {
-      return new Redactor([]);
+      parsed = undefined;
     }
+    return new Redactor([raw, parsed]);
   }
 
   text(s: string): string {
