@@ -498,6 +498,7 @@ class BullmqRun {
 
   private settle(): void {
     this.settled = true;
+    this.delivery.stop();
     this.watch?.stop();
     if (this.reconcileTimer !== null) clearInterval(this.reconcileTimer);
     this.batch.signal?.removeEventListener('abort', this.onAbort);

@@ -98,48 +98,55 @@ export class EngineBackend implements BatchBackend {
       inFlight--;
       delivery.put(i, resultFromView(r));
     };
-    batch.onProgress?.(0, count);
-    while (!delivery.done) {
-      if (batch.signal?.aborted) {
-        this.cancelAll(byJob);
-        throw abortedError();
-      }
-      const sliceEnd = performance.now() + INLINE_SLICE_MS;
-      let delivered = 0;
-      while (inFlight < maxInFlight && next < count && delivery.admits(next)) {
-        const i = next;
-        if (batch.skip?.(i) === true) {
-          delivery.skip(i);
+    // An abort (even from inside onResult) ends delivery at once, not at the next turn.
+    const stop = (): void => delivery.stop();
+    batch.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      batch.onProgress?.(0, count);
+      while (!delivery.done) {
+        if (batch.signal?.aborted) {
+          this.cancelAll(byJob);
+          throw abortedError();
+        }
+        const sliceEnd = performance.now() + INLINE_SLICE_MS;
+        let delivered = 0;
+        while (inFlight < maxInFlight && next < count && delivery.admits(next)) {
+          const i = next;
+          if (batch.skip?.(i) === true) {
+            delivery.skip(i);
+            next++;
+            continue;
+          }
+          const task = batch.tasks.task(i);
+          const bad = checkTask(task, kinds);
+          if (bad !== null) {
+            delivery.put(i, bad);
+            next++;
+            continue;
+          }
+          const id = engine.submit(engine.kindId(task.kind), task.params, 0);
+          if (id === Rejection.RingFull || id === Rejection.Overloaded || id === Rejection.ArenaFull) break; // busy: try again next turn
           next++;
-          continue;
+          if (id < 0) {
+            delivery.put(i, rejectedAtSubmit(id) as TaskResult);
+            continue;
+          }
+          byJob.set(id, i);
+          inFlight++;
+          if (inline) {
+            engine.runInline(id, sink);
+            delivered++;
+            if (performance.now() > sliceEnd) break;
+          }
         }
-        const task = batch.tasks.task(i);
-        const bad = checkTask(task, kinds);
-        if (bad !== null) {
-          delivery.put(i, bad);
-          next++;
-          continue;
-        }
-        const id = engine.submit(engine.kindId(task.kind), task.params, 0);
-        if (id === Rejection.RingFull || id === Rejection.Overloaded || id === Rejection.ArenaFull) break; // busy: try again next turn
-        next++;
-        if (id < 0) {
-          delivery.put(i, rejectedAtSubmit(id) as TaskResult);
-          continue;
-        }
-        byJob.set(id, i);
-        inFlight++;
-        if (inline) {
-          engine.runInline(id, sink);
-          delivered++;
-          if (performance.now() > sliceEnd) break;
-        }
+        delivered += engine.poll(sink);
+        delivery.flush();
+        if (!delivery.done) await nextTurn(delivered === 0 && inFlight > 0);
       }
-      delivered += engine.poll(sink);
-      delivery.flush();
-      if (!delivery.done) await nextTurn(delivered === 0 && inFlight > 0);
+      return { completed: delivery.completed, failed: delivery.failed, skipped: delivery.skipped, duplicates: delivery.duplicates, redelivered: 0 };
+    } finally {
+      batch.signal?.removeEventListener('abort', stop);
     }
-    return { completed: delivery.completed, failed: delivery.failed, skipped: delivery.skipped, duplicates: delivery.duplicates, redelivered: 0 };
   }
 
   /** Aborting: cancel what has not started; what runs finishes and is dropped. */

@@ -21,6 +21,7 @@ export class OrderedDelivery {
   private nextIndex = 0;
   private readonly waiting = new Map<number, TaskResult>();
   private flushing = false;
+  private stopped = false;
   private reported = -1;
 
   constructor(
@@ -67,13 +68,18 @@ export class OrderedDelivery {
     if (i >= this.nextIndex && !this.waiting.has(i)) this.waiting.set(i, SKIPPED);
   }
 
+  /** Ends delivery: no onResult after this, even mid-flush (the batch failed or was aborted). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Delivers every result that is next in order. Returns how many indices it passed. */
   flush(): number {
-    if (this.flushing) return 0;
+    if (this.flushing || this.stopped) return 0;
     this.flushing = true;
     const start = this.nextIndex;
     try {
-      for (;;) {
+      while (!this.stopped) {
         const r = this.waiting.get(this.nextIndex);
         if (r === undefined) break;
         this.waiting.delete(this.nextIndex);
