@@ -110,6 +110,33 @@ export function resolveBullmqOptions(o: BullmqBackendOptions): ResolvedBullmqOpt
   };
 }
 
+/**
+ * Removes finished jobs in one round trip: a job is deleted only while it sits in the
+ * completed or failed set, so a job that was added again (waiting or running under the
+ * same id) is never touched. BullMQ's own `remove` runs one script per job, which on a
+ * busy queue doubles Redis's work per task; these jobs have no parents, children,
+ * deduplication keys or locks left, so the job hash and its log list are all there is.
+ */
+const REMOVE_FINISHED_LUA = `
+local removed = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZREM', KEYS[1], id) + redis.call('ZREM', KEYS[2], id) > 0 then
+    local key = ARGV[1] .. id
+    redis.call('DEL', key, key .. ':logs')
+    removed = removed + 1
+  end
+end
+return removed`;
+
+type RemovingClient = Redis & { framejobsRemoveFinished?: (completed: string, failed: string, jobKeyPrefix: string, ...ids: string[]) => Promise<number> };
+
+export function removeFinished(client: Redis, queue: Queue, ids: readonly string[]): Promise<number> {
+  const c = client as RemovingClient;
+  if (c.framejobsRemoveFinished === undefined) c.defineCommand('framejobsRemoveFinished', { numberOfKeys: 2, lua: REMOVE_FINISHED_LUA });
+  return c.framejobsRemoveFinished!(queue.keys.completed, queue.keys.failed, queue.toKey(''), ...ids);
+}
+
 export class BullmqBackend implements BatchBackend {
   readonly name = 'bullmq' as const;
   /** The Redis URL with its password masked. */
@@ -393,7 +420,7 @@ class BullmqRun {
           }),
         );
       }
-      for (const id of removes) work.push(this.queue.remove(id));
+      if (removes.length > 0) work.push(removeFinished(this.client, this.queue, removes));
       await Promise.all(work);
     } catch (err) {
       this.fail(new BackendError('REDIS_ERROR', `queue operation failed: ${this.opts.target.redactor.error(err)}`));

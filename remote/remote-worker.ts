@@ -25,7 +25,7 @@ import { encodeFailure, type ReturnValue, type TaskData } from './wire.js';
 export interface RemoteWorkerOptions {
   /** redis://[user:password@]host:port[/db]. The password is never printed. */
   readonly redis: string;
-  /** Built kind modules (URLs or absolute paths of .js files). */
+  /** Built kind modules (URLs or absolute paths of .js files); empty runs the built-in kinds only. */
   readonly kindModules: readonly (string | URL)[];
   /** Engine worker threads. Default: the machine's available parallelism. */
   readonly threads?: number;
@@ -79,7 +79,7 @@ export class RemoteWorker {
   static async start(options: RemoteWorkerOptions): Promise<RemoteWorker> {
     if (typeof options !== 'object' || options === null) throw new BackendError('INVALID_OPTION', 'options must be an object');
     const target = parseRedisUrl(options.redis);
-    if (!Array.isArray(options.kindModules) || options.kindModules.length === 0) throw new BackendError('INVALID_OPTION', 'kindModules must name at least one built kind module');
+    if (!Array.isArray(options.kindModules)) throw new BackendError('INVALID_OPTION', 'kindModules must be an array of built kind modules (empty: built-in kinds only)');
     const threads = intOption('threads', options.threads, Math.max(1, availableParallelism()), 1, 64);
     const concurrency = intOption('concurrency', options.concurrency, threads * 4, 1, 10_000);
     const lockDuration = intOption('lockDurationMs', options.lockDurationMs, 30_000, 100, 3_600_000);
@@ -94,7 +94,8 @@ export class RemoteWorker {
 
     let jobCapacity = 64;
     while (jobCapacity < concurrency * 2) jobCapacity *= 2;
-    const engine = await EngineCore.start({ workers: threads, kindModules: options.kindModules, hangTimeoutMs, jobCapacity });
+    // workerNice 0: no game loop shares this process, so the engine's threads should not yield to anything.
+    const engine = await EngineCore.start({ workers: threads, kindModules: options.kindModules, hangTimeoutMs, jobCapacity, workerNice: 0 });
     const kinds = kindTable(engine.kinds);
     const bridge = new EngineBridge(engine);
 

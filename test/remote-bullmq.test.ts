@@ -111,6 +111,12 @@ describe('bullmq backend on a real redis-server', () => {
     expect(progress.at(-1)).toBe(n);
     const counts = await backend.jobCounts();
     expect(counts.completed + counts.failed + counts.waiting + counts.active).toBe(0);
+    const raw = new Redis(server.url, { maxRetriesPerRequest: null });
+    try {
+      expect(await raw.keys('framejobs:main:first.*')).toEqual([]); // no job hash, no log list left
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('fails a task naming a kind no worker registered, with a reason, and runs nothing', async () => {
