@@ -13,6 +13,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { EngineCore } from '../engine/core.js';
 import type { ResultView } from '../engine/api.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -53,7 +55,7 @@ async function engineThroughput(engine: EngineCore, seconds: number): Promise<Th
     }
     engine.poll(sink);
     // Yield now and then so timers (the heartbeat watchdog) still run.
-    if ((++spins & 1023) === 0) await new Promise((r) => setImmediate(r));
+    if ((++spins & 1023) === 0) await yieldToEventLoop();
   }
   while (done < submitted) engine.poll(sink);
   const elapsed = (performance.now() - start) / 1000;
@@ -158,12 +160,12 @@ async function heapPerJob(engine: EngineCore, jobs: number): Promise<{ bytesPerJ
   const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
   obs.observe({ entryTypes: ['gc'] });
   gc?.();
-  await new Promise((r) => setTimeout(r, 10));
+  await sleep(10);
   gcs = 0;
   const before = process.memoryUsage().heapUsed;
   run(jobs);
   const after = process.memoryUsage().heapUsed;
-  await new Promise((r) => setTimeout(r, 10));
+  await sleep(10);
   obs.disconnect();
   return { bytesPerJob: (after - before) / jobs, gcDuringRun: gcs };
 }
@@ -174,8 +176,8 @@ async function heapPerJob(engine: EngineCore, jobs: number): Promise<{ bytesPerJ
  * trivial apply, submit) on the main thread. Frames are paced by a timer, as a game's are.
  */
 async function frameBudget(engine: EngineCore, perFrame: number, frames: number): Promise<{ p50: number; p99: number; max: number; results: number; refused: number }> {
-  const HEAVY = engine.kindId('compute-heavy');
-  const p = new Float64Array([0, 10]);
+  const HEAVY = engine.kindId(HEAVY_KIND);
+  const p = new Float64Array([0, HEAVY_ITERATIONS]);
   const count = new Int32Array(2);
   const sum = new Float64Array(1);
   const apply = (r: ResultView): void => {
@@ -185,7 +187,6 @@ async function frameBudget(engine: EngineCore, perFrame: number, frames: number)
   // The first WARM frames compile the paths and are not counted.
   const WARM = 30;
   const ms = new Float64Array(frames);
-  const FRAME_MS = 1000 / 30;
   const start = performance.now();
   for (let f = -WARM; f < frames; f++) {
     const t0 = performance.now();
@@ -197,11 +198,11 @@ async function frameBudget(engine: EngineCore, perFrame: number, frames: number)
     }
     if (f >= 0) ms[f] = performance.now() - t0;
     const next = start + (f + WARM + 1) * FRAME_MS;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    await sleep(Math.max(0, next - performance.now()));
   }
   while (engine.inFlight > 0) {
     engine.poll(apply);
-    await new Promise((r) => setTimeout(r, 1));
+    await sleep(1);
   }
   ms.sort();
   return { p50: ms[Math.floor(frames * 0.5)], p99: ms[Math.min(frames - 1, Math.floor(frames * 0.99))], max: ms[frames - 1], results: count[0], refused: count[1] };

@@ -63,7 +63,11 @@ export interface EngineOptions {
 export interface SubmitOptions {
   /** Deadline in frames after the current frame; a job not started by then is expired, not run. */
   deadlineFrames?: number;
-  /** A caller-allocated arena slice (from arenaAlloc) holding the payload; the engine frees it when the job ends. */
+  /**
+   * A caller-allocated arena slice (from arenaAlloc) holding the payload. Once the job is
+   * accepted it holds the slice and the engine frees it when the job ends; a refused
+   * submit leaves it with the caller (submit it again, or arenaFree it).
+   */
   arenaOffset?: number;
   arenaBytes?: number;
 }
@@ -90,7 +94,7 @@ export interface ResultView {
   error: JobError | null;
   /** Submit to published, ms. */
   latencyMs: number;
-  /** Time in the handler, ms. */
+  /** Time in the handler, ms. NaN for a job run by runInline, which reads no clock per job. */
   runMs: number;
 }
 

@@ -15,6 +15,8 @@ export class ArenaAllocator {
   private readonly entOffset: Int32Array;
   private readonly entSize: Int32Array;
   private readonly entFreed: Uint8Array;
+  /** 1 while a job holds the entry. */
+  private readonly entHeld: Uint8Array;
   /** offset/8 -> entry index + 1, so a caller-allocated slice is found again by offset. */
   private readonly entryAt: Int32Array;
   private readonly cap: number;
@@ -31,6 +33,7 @@ export class ArenaAllocator {
     this.entOffset = new Int32Array(this.cap);
     this.entSize = new Int32Array(this.cap);
     this.entFreed = new Uint8Array(this.cap);
+    this.entHeld = new Uint8Array(this.cap);
     this.entryAt = new Int32Array(Math.max(1, bytes / ALIGN));
   }
 
@@ -38,8 +41,17 @@ export class ArenaAllocator {
     return this.usedBytes;
   }
 
-  /** Returns an 8-aligned offset, or -1 when the arena cannot hold `size` bytes right now. */
-  alloc(size: number): number {
+  /**
+   * Returns an 8-aligned offset, or -1 when the arena cannot hold `size` bytes right now.
+   * `held`: the slice belongs to a job from the start (a kind's own payload).
+   */
+  alloc(size: number, held = false): number {
+    const off = this.cut(size);
+    if (off >= 0) this.entHeld[this.entryAt[off / ALIGN] - 1] = held ? 1 : 0;
+    return off;
+  }
+
+  private cut(size: number): number {
     const need = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
     if (need > this.bytes || this.eCount >= this.cap - 2) return -1;
     if (this.usedBytes + need > this.bytes) return -1;
@@ -77,22 +89,51 @@ export class ArenaAllocator {
     return offset;
   }
 
-  /** Frees the slice that starts at `offset`. Unknown offsets are ignored (returns false). */
+  /** The entry index + 1 of the live slice starting at `offset`, or 0. */
+  private entry(offset: number): number {
+    if (!(offset >= 0) || offset >= this.bytes || offset % ALIGN !== 0) return 0;
+    return this.entryAt[offset / ALIGN];
+  }
+
+  /** Frees the slice that starts at `offset`, held or not. Unknown offsets are ignored (returns false). */
   free(offset: number): boolean {
-    if (offset < 0 || offset >= this.bytes || offset % ALIGN !== 0) return false;
-    const e1 = this.entryAt[offset / ALIGN];
+    const e1 = this.entry(offset);
     if (e1 === 0) return false;
     this.entryAt[offset / ALIGN] = 0;
     this.entFreed[e1 - 1] = 1;
+    this.entHeld[e1 - 1] = 0;
     this.collect();
     return true;
   }
 
-  /** True if `offset` is the start of a live slice of at least `size` bytes. */
-  owns(offset: number, size: number): boolean {
-    if (offset < 0 || offset >= this.bytes || offset % ALIGN !== 0) return false;
-    const e1 = this.entryAt[offset / ALIGN];
-    return e1 !== 0 && this.entSize[e1 - 1] >= size;
+  /** Frees a slice no job holds (what a caller may give back); false for a held or unknown one. */
+  freeUnheld(offset: number): boolean {
+    const e1 = this.entry(offset);
+    if (e1 === 0 || this.entHeld[e1 - 1] === 1) return false;
+    return this.free(offset);
+  }
+
+  /**
+   * Hands a caller's slice to a job: true if `offset` starts a live slice of at least
+   * `size` bytes that no job holds; from now on only the job's end frees it.
+   */
+  hold(offset: number, size: number): boolean {
+    const e1 = this.entry(offset);
+    if (e1 === 0 || this.entHeld[e1 - 1] === 1 || this.entSize[e1 - 1] < size) return false;
+    this.entHeld[e1 - 1] = 1;
+    return true;
+  }
+
+  /** Gives a held slice back to the caller (its submit was refused after `hold`). */
+  unhold(offset: number): void {
+    const e1 = this.entry(offset);
+    if (e1 !== 0) this.entHeld[e1 - 1] = 0;
+  }
+
+  /** True if a job holds the slice starting at `offset`. */
+  isHeld(offset: number): boolean {
+    const e1 = this.entry(offset);
+    return e1 !== 0 && this.entHeld[e1 - 1] === 1;
   }
 
   private collect(): void {

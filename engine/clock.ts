@@ -15,3 +15,30 @@ export const sharedNow = (): number => origin + performance.now();
 export function stampAt(arr: Float64Array, i: number): void {
   arr[i] = origin + performance.now();
 }
+
+/** A promise that resolves after `ms`, and the means to stop its timer early. */
+export function delay(ms: number): { promise: Promise<void>; clear: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * Settles like `p`, or rejects with `onTimeout()` after `ms` (Infinity: never), and
+ * leaves no timer behind either way.
+ */
+export async function within<T>(p: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
+  if (!Number.isFinite(ms)) return p;
+  const d = delay(ms);
+  const timedOut = d.promise.then(() => {
+    throw onTimeout();
+  });
+  try {
+    return await Promise.race([p, timedOut]);
+  } finally {
+    d.clear();
+    timedOut.catch(() => {});
+  }
+}

@@ -15,7 +15,9 @@ export type EngineErrorCode =
   | 'SHUT_DOWN'
   | 'LAYOUT_MISMATCH'
   | 'NOT_ISOLATED'
-  | 'JOB_FAILED';
+  | 'JOB_FAILED'
+  | 'INVALID_ARGUMENT'
+  | 'REENTRANT_CALL';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

@@ -19,6 +19,7 @@
  *     H_MAGIC .. H_HEARTBEAT_MS        layout description                         main, once
  *     H_ENGINE_STATE                   RUNNING / STOPPING                         main
  *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
+ *     H_ID_SALT                        this engine's job-id salt                  main, once
  *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
  *                                        QUEUED/FREE/TAKEN/CANCELLED              main
  *                                        QUEUED -> RUNNING                        worker (CAS)
@@ -66,6 +67,8 @@ export const H_ARENA_BYTES = 10;
 export const H_HEARTBEAT_MS = 11;
 export const H_ENGINE_STATE = 12;
 export const H_CURRENT_FRAME = 13;
+/** Mixed into the generation bits of this engine's job ids (JobTable). */
+export const H_ID_SALT = 14;
 
 export const ENGINE_RUNNING = 1;
 export const ENGINE_STOPPING = 2;
@@ -147,10 +150,11 @@ export const NO_DEADLINE = 0x7fffffff;
  * Job ids: the slot in the low bits, the low bits of the slot's generation above it,
  * 30 bits in all so an id is always a small integer (no boxed number per job). With
  * slots handed out first-in first-out, an id comes back only after about 2^30 more
- * jobs have been submitted.
+ * jobs have been submitted. The generation is XORed with the engine's salt (H_ID_SALT),
+ * so the same slot and generation in two engines give different ids.
  */
-export const jobIdOf = (slot: number, gen: number, slotBits: number): number =>
-  ((gen & ((1 << (30 - slotBits)) - 1)) << slotBits) | slot;
+export const jobIdOf = (slot: number, gen: number, slotBits: number, salt: number): number =>
+  (((gen ^ salt) & ((1 << (30 - slotBits)) - 1)) << slotBits) | slot;
 
 export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
@@ -188,7 +192,7 @@ export function computeLayout(spec: LayoutSpec): Layout {
 }
 
 /** Writes the header of a freshly allocated buffer. Main thread, once. */
-export function writeHeader(sab: SharedArrayBuffer, l: Layout): void {
+export function writeHeader(sab: SharedArrayBuffer, l: Layout, idSalt = 0): void {
   const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
   h[H_VERSION] = LAYOUT_VERSION;
   h[H_TOTAL_BYTES] = l.totalBytes;
@@ -203,6 +207,7 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout): void {
   h[H_HEARTBEAT_MS] = l.heartbeatMs;
   h[H_ENGINE_STATE] = ENGINE_RUNNING;
   h[H_CURRENT_FRAME] = 0;
+  h[H_ID_SALT] = idSalt;
   // ORDERING: the magic is stored last, so a reader that sees it sees a complete header.
   Atomics.store(h, H_MAGIC, MAGIC);
 }
@@ -293,3 +298,20 @@ function assertLayout(): void {
   if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');
 }
 assertLayout();
+
+/** Typed views over the whole arena; a job owns the bytes of its slice while it runs. */
+export interface ArenaViews {
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+}
+
+export function arenaViews(sab: SharedArrayBuffer, l: Layout): ArenaViews {
+  return {
+    u8: new Uint8Array(sab, l.arenaOffset, l.arenaBytes),
+    i32: new Int32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
+    f32: new Float32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
+    f64: new Float64Array(sab, l.arenaOffset, l.arenaBytes >> 3),
+  };
+}

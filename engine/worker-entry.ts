@@ -8,7 +8,9 @@ import type { WorkerEnv } from './kind.js';
 import { EngineError } from './errors.js';
 import { readHeader } from './layout.js';
 import { loadKinds } from './registry.js';
-import { JobRunner, arenaViews, cleanupKinds, initKinds } from './worker-loop.js';
+import { arenaViews } from './layout.js';
+import { cleanupKinds, initKinds } from './kind-runtime.js';
+import { JobRunner } from './worker-loop.js';
 
 /** What the engine sends each worker at spawn. Plain data: it crosses a thread boundary. */
 export interface WorkerInit {

@@ -9,17 +9,15 @@
  * job context are reused buffers, and errors (the rare case) are the only strings built.
  */
 import { sharedNow, stampAt } from './clock.js';
-import type { JobContext, JobKind, WorkerEnv } from './kind.js';
+import { writeErrorText } from './error-text.js';
 import { MAX_RESULTS } from './kind.js';
+import type { KindRuntime } from './kind-runtime.js';
 import { Outcome } from './outcome.js';
 import {
   ENGINE_STOPPING,
-  ERR_HEADER_U16,
-  ERR_MAX_CHARS,
-  ERR_SLOT_BYTES,
-  ERR_SLOTS,
   H_CURRENT_FRAME,
   H_ENGINE_STATE,
+  H_ID_SALT,
   HEADER_BYTES,
   JF_PARAMS,
   JF_SUBMIT_TIME,
@@ -33,10 +31,8 @@ import {
   J_TAG,
   JOB_HEAD_I,
   JOB_TAIL_I,
-  RECORD_F64,
   RECORD_I32,
   RES_HEAD_I,
-  RES_TAIL_I,
   RF_FINISH_TIME,
   RF_RUN_MS,
   RF_VALUES,
@@ -54,7 +50,6 @@ import {
   W_BEAT,
   W_CUR_GEN,
   W_CUR_SLOT,
-  W_ERR_SEQ,
   W_JOBS_DONE,
   W_JOBS_FAILED,
   W_RETIRE,
@@ -68,113 +63,17 @@ import {
   jobIdOf,
   type Layout,
 } from './layout.js';
+import { JobRingReader, ResultRingWriter } from './rings.js';
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms. */
 export const SPIN_MS = 0.05;
 /** The job head, counters and heartbeat are published at least this often within a batch. */
 const PUBLISH_EVERY = 32;
 
-interface MutableContext<S> extends JobContext<S> {
-  jobId: number;
-  tag: number;
-  submitFrame: number;
-  arenaOffset: number;
-  arenaBytes: number;
-}
-
-/** Per-kind state and reusable buffers, built once per thread by `initKinds`. */
-export interface KindRuntime {
-  readonly kind: JobKind<any>;
-  readonly params: Float64Array;
-  readonly ctx: MutableContext<unknown>;
-}
-
-export interface ArenaViews {
-  readonly u8: Uint8Array;
-  readonly i32: Int32Array;
-  readonly f32: Float32Array;
-  readonly f64: Float64Array;
-}
-
-export function arenaViews(sab: SharedArrayBuffer, l: Layout): ArenaViews {
-  return {
-    u8: new Uint8Array(sab, l.arenaOffset, l.arenaBytes),
-    i32: new Int32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
-    f32: new Float32Array(sab, l.arenaOffset, l.arenaBytes >> 2),
-    f64: new Float64Array(sab, l.arenaOffset, l.arenaBytes >> 3),
-  };
-}
-
-/** Runs every kind's init once for this thread. Kinds without init get state undefined. */
-export async function initKinds(kinds: readonly JobKind<any>[], env: WorkerEnv, arena: ArenaViews): Promise<KindRuntime[]> {
-  const out: KindRuntime[] = [];
-  for (const kind of kinds) {
-    const state: unknown = kind.init ? await kind.init(env) : undefined;
-    out.push({
-      kind,
-      params: new Float64Array(kind.params.length),
-      ctx: {
-        state,
-        env,
-        jobId: 0,
-        tag: 0,
-        submitFrame: 0,
-        arenaOffset: 0,
-        arenaBytes: 0,
-        arenaU8: arena.u8,
-        arenaI32: arena.i32,
-        arenaF32: arena.f32,
-        arenaF64: arena.f64,
-      },
-    });
-  }
-  return out;
-}
-
-export function cleanupKinds(runtimes: readonly KindRuntime[]): void {
-  for (const rt of runtimes) {
-    try {
-      rt.kind.cleanup?.(rt.ctx.state);
-    } catch {
-      // A failing cleanup must not keep the others from running at shutdown.
-    }
-  }
-}
-
-/** Writes an error's text into a worker's error slots; returns the sequence number to put in the result. */
-export function writeErrorText(block: WorkerBlockView, err: unknown): number {
-  const seq = (block.i32[W_ERR_SEQ] + 1) & 0x7fffffff;
-  block.i32[W_ERR_SEQ] = seq;
-  const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null;
-  const message = e && typeof e.message === 'string' ? `${typeof e.name === 'string' ? e.name : 'Error'}: ${e.message}` : String(err);
-  const stack = e && typeof e.stack === 'string' ? e.stack : message;
-  const text = `${message}\u0000${stack}`;
-  const len = Math.min(text.length, ERR_MAX_CHARS);
-  const base = (seq % ERR_SLOTS) * (ERR_SLOT_BYTES / 2);
-  const u16 = block.errU16;
-  u16[base] = seq & 0xffff;
-  u16[base + 1] = seq >>> 16;
-  u16[base + 2] = len;
-  for (let i = 0; i < len; i++) u16[base + ERR_HEADER_U16 + i] = text.charCodeAt(i);
-  return seq;
-}
-
-/** Reads back an error written by writeErrorText; null when the slot was reused since. */
-export function readErrorText(block: WorkerBlockView, seq: number): { message: string; stack: string } | null {
-  const base = (seq % ERR_SLOTS) * (ERR_SLOT_BYTES / 2);
-  const u16 = block.errU16;
-  if ((u16[base] | (u16[base + 1] << 16)) !== seq) return null;
-  const len = u16[base + 2];
-  let text = '';
-  for (let i = 0; i < len; i += 1024) {
-    text += String.fromCharCode(...u16.subarray(base + ERR_HEADER_U16 + i, base + ERR_HEADER_U16 + Math.min(len, i + 1024)));
-  }
-  const cut = text.indexOf('\u0000');
-  return cut < 0 ? { message: text, stack: text } : { message: text.slice(0, cut), stack: text.slice(cut + 1) };
-}
-
 export class JobRunner {
   readonly block: WorkerBlockView;
+  private readonly jobs: JobRingReader;
+  private readonly results: ResultRingWriter;
   private readonly header: Int32Array;
   private readonly slots: Int32Array;
   private readonly kinds: readonly KindRuntime[];
@@ -185,14 +84,14 @@ export class JobRunner {
   private readonly workerIndex: number;
   private readonly heartbeatMs: number;
   private readonly slotBits: number;
-  private jobHead: number;
-  private resTail: number;
-  private resHeadSeen: number;
+  private readonly idSalt: number;
   private jobsDone: number;
   private jobsFailed: number;
 
   constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
+    this.jobs = new JobRingReader(this.block);
+    this.results = new ResultRingWriter(this.block);
     const siblings: Int32Array[] = [];
     for (let i = 0; i < l.workerCount; i++) if (i !== blockIndex) siblings.push(new WorkerBlockView(sab, l, i).i32);
     this.siblings = siblings;
@@ -202,11 +101,9 @@ export class JobRunner {
     this.workerIndex = workerIndex;
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
-    // A respawned worker picks up exactly where its predecessor's published indices are.
+    this.idSalt = this.header[H_ID_SALT];
+    // A respawned worker picks up exactly where its predecessor's published counters are.
     const i32 = this.block.i32;
-    this.jobHead = Atomics.load(i32, JOB_HEAD_I);
-    this.resTail = Atomics.load(i32, RES_TAIL_I);
-    this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
     this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
     this.jobsFailed = Atomics.load(i32, W_JOBS_FAILED);
   }
@@ -219,20 +116,18 @@ export class JobRunner {
   drain(max: number): number {
     const b = this.block;
     const i32 = b.i32;
-    const mask = b.mask;
-    const cap = b.capacity;
-    const jobI32 = b.jobI32;
-    const jobF64 = b.jobF64;
-    const resI32 = b.resI32;
-    const resF64 = b.resF64;
+    const jobs = this.jobs;
+    const results = this.results;
+    const mask = jobs.mask;
+    const jobI32 = jobs.recI32;
+    const jobF64 = jobs.recF64;
+    const resI32 = results.recI32;
+    const resF64 = results.recF64;
     const slots = this.slots;
     const out = this.out;
-    // ORDERING: this acquire load of the tail pairs with the dispatcher's release store
-    // after it wrote the records, so every record before `tail` is fully visible.
-    const tail = Atomics.load(i32, JOB_TAIL_I);
-    let head = this.jobHead;
+    const tail = jobs.loadTail();
+    let head = jobs.head;
     if (head === tail) return 0;
-    const frame = Atomics.load(this.header, H_CURRENT_FRAME);
     Atomics.store(i32, W_STATE, WS_BUSY);
     // ORDERING: BUSY is stored before the scan; the dispatcher relies on us only while it
     // sees us idle, and then this scan sees its tail.
@@ -246,10 +141,7 @@ export class JobRunner {
     let t0 = clock[0];
     while (head !== tail && consumed < max) {
       if (Atomics.load(i32, W_RETIRE) === 1) break;
-      if (this.resTail - this.resHeadSeen >= cap) {
-        this.resHeadSeen = Atomics.load(i32, RES_HEAD_I);
-        if (this.resTail - this.resHeadSeen >= cap) break;
-      }
+      if (results.full()) break;
       const jr = (head & mask) * RECORD_I32;
       const slot = jobI32[jr + J_SLOT];
       const gen = jobI32[jr + J_GEN];
@@ -264,7 +156,7 @@ export class JobRunner {
       const rt = this.kinds[kindId];
       const jf = jr >> 1;
       const submitTime = jobF64[jf + JF_SUBMIT_TIME];
-      const rr = (this.resTail & mask) * RECORD_I32;
+      const rr = (results.tail & results.mask) * RECORD_I32;
       const rf = rr >> 1;
       resI32[rr + R_SLOT] = slot;
       resI32[rr + R_GEN] = gen;
@@ -274,7 +166,9 @@ export class JobRunner {
       resI32[rr + R_WORKER] = this.workerIndex;
       let valueCount = 0;
       let status: number;
-      if (frame > jobI32[jr + J_DEADLINE_FRAME]) {
+      // The frame is read per job, not per batch: a long batch must not run a job whose
+      // deadline passed while it waited behind the others.
+      if (Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME]) {
         status = Outcome.Expired;
       } else {
         i32[W_CUR_SLOT] = slot;
@@ -283,7 +177,7 @@ export class JobRunner {
         const n = params.length;
         for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
         const ctx = rt.ctx;
-        ctx.jobId = jobIdOf(slot, gen, this.slotBits);
+        ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
         ctx.tag = jobI32[jr + J_TAG];
         ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
         ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
@@ -308,10 +202,7 @@ export class JobRunner {
       b.hist[histogramBucket(t1 - submitTime)]++;
       t0 = t1;
       this.jobsDone++;
-      this.resTail = (this.resTail + 1) | 0;
-      // ORDERING: each result is published as soon as it is written (release store), so a
-      // worker that dies in its next job loses only that job, never finished ones.
-      Atomics.store(i32, RES_TAIL_I, this.resTail);
+      results.push();
       if (++sincePublish === PUBLISH_EVERY) {
         sincePublish = 0;
         this.publish(head);
@@ -324,20 +215,17 @@ export class JobRunner {
 
   private publish(head: number): void {
     const i32 = this.block.i32;
-    this.jobHead = head;
     Atomics.store(i32, W_JOBS_DONE, this.jobsDone);
     Atomics.store(i32, W_JOBS_FAILED, this.jobsFailed);
-    // ORDERING: result records are written before this release store of the tail; the
-    // main thread's acquire load of RES_TAIL makes them visible in full. The job head is
-    // stored after, so the dispatcher never reuses a job record we are still reading.
-    Atomics.store(i32, RES_TAIL_I, this.resTail);
-    Atomics.store(i32, JOB_HEAD_I, head);
+    // ORDERING: every result is already published (ResultRingWriter.push); the job head
+    // is stored after, so the dispatcher never reuses a job record we are still reading.
+    this.jobs.publishHead(head);
     Atomics.add(i32, W_BEAT, 1);
   }
 
   /**
    * Wakes sibling workers that sleep on queued work. The dispatcher leaves those wakes to
-   * an idle awake worker (EngineCore.someoneAwake), so this runs on waking, before each
+   * an idle awake worker (Dispatcher.someoneAwake), so this runs on waking, before each
    * batch of jobs and before sleeping. ORDERING: our state store (BUSY or SLEEPING)
    * precedes each scan, and the dispatcher's tail store precedes its look at our state:
    * one of us wakes the sibling.
@@ -374,12 +262,12 @@ export class JobRunner {
       // once if the tail no longer equals the value we pass, so no wake-up is lost.
       Atomics.store(i32, W_SLEEPING, 1);
       this.wakeSiblings();
-      const tail = Atomics.load(i32, JOB_TAIL_I);
-      if (tail === this.jobHead && Atomics.load(header, H_ENGINE_STATE) !== ENGINE_STOPPING) {
+      const tail = this.jobs.loadTail();
+      if (tail === this.jobs.head && Atomics.load(header, H_ENGINE_STATE) !== ENGINE_STOPPING) {
         Atomics.wait(i32, JOB_TAIL_I, tail, this.heartbeatMs);
-      } else if (tail !== this.jobHead && this.resTail - Atomics.load(i32, RES_HEAD_I) >= this.block.capacity) {
+      } else if (tail !== this.jobs.head && this.results.full()) {
         // Jobs are waiting but the result ring is full: wait for the main thread to poll.
-        Atomics.wait(i32, RES_HEAD_I, Atomics.load(i32, RES_HEAD_I), this.heartbeatMs);
+        Atomics.wait(i32, RES_HEAD_I, this.results.headSeen, this.heartbeatMs);
       }
       Atomics.store(i32, W_SLEEPING, 0);
       Atomics.add(i32, W_BEAT, 1);
@@ -389,7 +277,3 @@ export class JobRunner {
     Atomics.store(i32, W_STATE, WS_STOPPED);
   }
 }
-
-/** Reads a job record's arena/param fields; used when the dispatcher moves a dead worker's queue. */
-export const JOB_RECORD_WORDS = RECORD_I32;
-export const JOB_RECORD_F64 = RECORD_F64;

@@ -1,45 +1,50 @@
 /**
  * `npm run game -- --frames 3000 --agents 500 --workers 4 [--policy deterministic|bestEffort]
- *                  [--seed N] [--fast] [--kill-at F,F,...] [--json]`
+ *                  [--seed N] [--fast] [--kill-at F,F,...] [--json]` (`--help` lists every option)
  *
  * A headless run of the game at 30 Hz (or back to back with --fast) that prints a
  * frame-sync summary; with --json the last stdout line is the report as one JSON object.
  */
-import { EngineError } from '../engine/errors.js';
+import { SEED, choiceOption, cliOptions, integerIn, optionalNumber, parseCli, runCli, runIfMain, toNumber } from './cli-args.js';
 import { runGame, type GameReport, type RunOptions } from './run.js';
 
-export function parseGameArgs(argv: readonly string[]): RunOptions & { json: boolean } {
-  const out: RunOptions & { json: boolean } = { json: false };
-  const int = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new EngineError('INVALID_OPTION', `--${name} needs an integer >= ${min}, got ${v ?? 'nothing'}`);
-    return n;
+export const USAGE = `Usage: npm run game -- [options]
+
+  --frames N                 frames to run (default 3000)
+  --agents N                 agents in the level (default 500)
+  --workers N                worker threads, 0 to run inline (default 4)
+  --policy deterministic|bestEffort
+                             deterministic: results applied exactly K frames after submit (default);
+                             bestEffort: applied when they arrive, dropped when too old
+  --k N                      deterministic: apply after 1 or 2 frames (default 2)
+  --seed N                   seed of the level and the agents (default 1)
+  --predictions N            physics.predict jobs per second (default 200)
+  --fast                     step frames back to back instead of at 30 Hz
+  --kill-at F,F,...          kill a worker at each of these frames
+  --json                     print the report as one JSON object on the last line
+  --help                     this text`;
+
+const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at'], ['fast', 'json']);
+
+export type GameArgs = RunOptions & { json: boolean; help?: boolean };
+
+export function parseGameArgs(argv: readonly string[]): GameArgs {
+  const v = parseCli(argv, OPTIONS);
+  const out: GameArgs = { json: v.json === true };
+  const int = (name: string, min: number): number | undefined => optionalNumber(v, name, integerIn(min));
+  const set = <K extends keyof GameArgs>(key: K, value: GameArgs[K] | undefined): void => {
+    if (value !== undefined) out[key] = value;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--frames': out.frames = int('frames', argv[++i], 1); break;
-      case '--agents': out.agents = int('agents', argv[++i], 1); break;
-      case '--workers': out.workers = int('workers', argv[++i], 0); break;
-      case '--seed': out.seed = int('seed', argv[++i], -0x80000000); break;
-      case '--predictions': out.predictionsPerSecond = int('predictions', argv[++i], 0); break;
-      case '--k': out.applyAfterFrames = int('k', argv[++i], 1); break;
-      case '--policy': {
-        const p = argv[++i];
-        if (p !== 'deterministic' && p !== 'bestEffort') throw new EngineError('INVALID_OPTION', `--policy must be deterministic or bestEffort, got ${p ?? 'nothing'}`);
-        out.policy = p;
-        break;
-      }
-      case '--kill-at': {
-        const v = argv[++i] ?? '';
-        out.killAtFrames = v.split(',').map((s) => int('kill-at', s, 0));
-        break;
-      }
-      case '--fast': out.fast = true; break;
-      case '--json': out.json = true; break;
-      default: throw new EngineError('INVALID_OPTION', `unknown option ${a}; see game/cli.ts for the list`);
-    }
-  }
+  set('frames', int('frames', 1));
+  set('agents', int('agents', 1));
+  set('workers', int('workers', 0));
+  set('seed', optionalNumber(v, 'seed', SEED));
+  set('predictionsPerSecond', int('predictions', 0));
+  set('applyAfterFrames', int('k', 1));
+  if (v.policy !== undefined) out.policy = choiceOption(v, 'policy', ['deterministic', 'bestEffort'] as const, 'deterministic');
+  if (v['kill-at'] !== undefined) out.killAtFrames = String(v['kill-at']).split(',').map((f) => toNumber('kill-at', f, integerIn(0)));
+  if (v.fast === true) out.fast = true;
+  if (v.help === true) out.help = true;
   return out;
 }
 
@@ -66,20 +71,13 @@ export function formatReport(r: GameReport): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  let args: ReturnType<typeof parseGameArgs>;
-  try {
-    args = parseGameArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
-  const report = await runGame(args);
-  console.log(formatReport(report));
-  if (args.json) console.log(JSON.stringify(report));
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli('game', USAGE, argv, parseGameArgs, async (args) => {
+    const report = await runGame(args);
+    console.log(formatReport(report));
+    if (args.json) console.log(JSON.stringify(report));
+    return 0;
+  });
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await main();
-}
+runIfMain(import.meta.url, 'game', main);

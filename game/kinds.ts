@@ -15,7 +15,8 @@ import { defineKind, type WorkerEnv } from '../engine/kind.js';
 import { EngineError } from '../engine/errors.js';
 import { AStar, DistanceField } from './astar.js';
 import { NavGrid } from './grid.js';
-import { FIXED_DT, sceneFor, type PredictionScene } from './physics.js';
+import { sceneFor, type PredictionScene } from './physics.js';
+import { FRAME_S } from './time.js';
 
 /** Largest waypoint list a path job may ask for. */
 export const MAX_WAYPOINTS = 1024;
@@ -149,7 +150,7 @@ export const predictKind = defineKind<PredictionScene>({
   results: ['hit', 'step', 'time', 'x', 'y', 'z', 'nx', 'ny', 'nz'],
   init: (env) => sceneFor(navOf(env)),
   run(p, out, ctx) {
-    ctx.state.predict(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], FIXED_DT, out);
+    ctx.state.predict(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], FRAME_S, out);
   },
 });
 

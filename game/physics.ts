@@ -16,12 +16,13 @@
  * the only allocations on these paths and they belong to Rapier, not the engine.
  */
 import RAPIER from '@dimforge/rapier3d-compat';
-import { type NavGrid, wallRects, mulberry32 } from './grid.js';
+import { type NavGrid, wallRects } from './grid.js';
+import { mulberry32 } from './random.js';
+import { FRAME_S } from './time.js';
 
 export type Rapier = typeof RAPIER;
 export const WALL_HEIGHT = 2;
 export const GRAVITY_Y = -9.81;
-export const FIXED_DT = 1 / 30;
 
 let ready: Promise<void> | null = null;
 
@@ -171,7 +172,7 @@ export class GamePhysics {
 
   constructor(grid: NavGrid, opts: GamePhysicsOptions) {
     this.world = new RAPIER.World({ x: 0, y: GRAVITY_Y, z: 0 });
-    this.world.timestep = FIXED_DT;
+    this.world.timestep = FRAME_S;
     addStaticLevel(this.world, grid);
     this.crateCount = opts.crates;
     this.projectileCount = opts.projectiles;

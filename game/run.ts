@@ -7,12 +7,14 @@
 import { EngineCore } from '../engine/core.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { EngineError } from '../engine/errors.js';
-import { generateLevel, mulberry32, type NavGrid } from './grid.js';
+import { generateLevel, type NavGrid } from './grid.js';
 import { KindRunner } from './kind-runner.js';
 import { PATH_MOVES_8_JUMP, kinds } from './kinds.js';
 import { FixedLoop } from './loop.js';
 import { initRapier } from './physics.js';
+import { mulberry32 } from './random.js';
 import type { ApplyPolicy, SyncMetrics } from './sync.js';
+import { yieldToEventLoop } from './time.js';
 import { GameWorld, type GameOptions } from './world.js';
 
 export interface RunOptions extends GameOptions {
@@ -116,7 +118,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       for (let f = 0; f < frames; f++) {
         loop.stepOnce();
         // Let worker messages (exits, respawns) through now and then, as a real tick would.
-        if (f % every === every - 1) await new Promise<void>((r) => setImmediate(r));
+        if (f % every === every - 1) await yieldToEventLoop();
       }
     } else {
       await loop.run(frames);

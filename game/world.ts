@@ -19,6 +19,8 @@ import {
 import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from './sync.js';
 import type { KindRunner } from './kind-runner.js';
 import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_TIME, PREDICT_X } from './physics.js';
+import { mulberry32At } from './random.js';
+import { FRAME_HZ } from './time.js';
 
 export interface GameOptions {
   agents?: number;
@@ -44,13 +46,19 @@ export interface GameOptions {
   raysPerBatch?: number;
 }
 
-const HZ = 30;
+/** A path search gives up after expanding this many cells (a goal walled off costs no more). */
 const MAX_EXPANDED = 40_000;
+/** The beacon's distance field covers this many cells square around it. */
 const FIELD_SIDE = 64;
+/** Agents within this field distance of the beacon are alerted. */
 const ALERT_DISTANCE = 24;
+/** The beacon moves, and its field is recomputed, every this many frames. */
 const BEACON_FRAMES = 90;
+/** Each ray batch is cast again every this many frames (batches take turns). */
 const RAY_FRAMES = 15;
+/** Frames a projectile flies before it is parked for a later launch. */
 const PROJECTILE_LIFE = 75;
+/** Physics steps an impact prediction simulates ahead (2 s). */
 const PREDICT_STEPS = 60;
 
 /**
@@ -60,15 +68,6 @@ const PREDICT_STEPS = 60;
 export function fnv1a(words: Int32Array, h = 0x811c9dc5): number {
   for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
   return h >>> 0;
-}
-
-/** Advances the mulberry32 state in s[i] and returns a float in [0, 1). Allocation-free. */
-function rand(s: Uint32Array, i: number): number {
-  const a = (s[i] + 0x6d2b79f5) >>> 0;
-  s[i] = a;
-  let t = Math.imul(a ^ (a >>> 15), a | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
 export class GameWorld {
@@ -185,12 +184,12 @@ export class GameWorld {
     for (let a = 0; a < n; a++) {
       this.rng[a + 1] = (Math.imul(o.seed, 0x9e3779b1) ^ Math.imul(a + 1, 0x85ebca6b)) >>> 0;
       let c = 0;
-      do c = Math.floor(rand(this.rng, a + 1) * grid.cells.length);
+      do c = Math.floor(mulberry32At(this.rng, a + 1) * grid.cells.length);
       while (grid.cells[c] !== 0);
       const base = a * GameWorld.A_STRIDE;
       this.agentI32[base + GameWorld.A_GOAL] = -1;
       this.agentI32[base + GameWorld.A_LAST] = c;
-      this.agentI32[base + GameWorld.A_REPLAN] = 1 + Math.floor(rand(this.rng, a + 1) * o.replanFrames);
+      this.agentI32[base + GameWorld.A_REPLAN] = 1 + Math.floor(mulberry32At(this.rng, a + 1) * o.replanFrames);
       this.pos[2 * a] = (c % W) + 0.5;
       this.pos[2 * a + 1] = Math.floor(c / W) + 0.5;
     }
@@ -232,8 +231,8 @@ export class GameWorld {
   private randomFree(r: number, cx: number, cy: number, radius: number): number {
     const g = this.grid;
     for (let t = 0; t < 8; t++) {
-      const x = Math.floor(cx + (rand(this.rng, r) * 2 - 1) * radius);
-      const y = Math.floor(cy + (rand(this.rng, r) * 2 - 1) * radius);
+      const x = Math.floor(cx + (mulberry32At(this.rng, r) * 2 - 1) * radius);
+      const y = Math.floor(cy + (mulberry32At(this.rng, r) * 2 - 1) * radius);
       if (g.isFree(x, y)) return y * g.width + x;
     }
     return -1;
@@ -292,7 +291,7 @@ export class GameWorld {
       // Unreachable (or too far for the expansion cap): pick another goal next frame.
       this.agentI32[base + GameWorld.A_GOAL] = -1;
       this.agentI32[base + GameWorld.A_LEN] = 0;
-      this.agentI32[base + GameWorld.A_REPLAN] = this.frame + 1 + Math.floor(rand(this.rng, a + 1) * 15);
+      this.agentI32[base + GameWorld.A_REPLAN] = this.frame + 1 + Math.floor(mulberry32At(this.rng, a + 1) * 15);
       return;
     }
     const k = ch.values[v + PATH_WAYPOINTS];
@@ -349,11 +348,11 @@ export class GameWorld {
         }
         ai[base + GameWorld.A_LEN] = 0;
         if (next >= 0) this.requestPath(a, next);
-        ai[base + GameWorld.A_REPLAN] = frame + o.replanFrames + Math.floor(rand(this.rng, a + 1) * o.replanFrames);
+        ai[base + GameWorld.A_REPLAN] = frame + o.replanFrames + Math.floor(mulberry32At(this.rng, a + 1) * o.replanFrames);
       } else if (frame >= ai[base + GameWorld.A_REPLAN]) {
         // Periodic re-plan toward the same goal; the agent keeps walking its old path meanwhile.
         this.requestPath(a, goal);
-        ai[base + GameWorld.A_REPLAN] = frame + o.replanFrames + Math.floor(rand(this.rng, a + 1) * o.replanFrames);
+        ai[base + GameWorld.A_REPLAN] = frame + o.replanFrames + Math.floor(mulberry32At(this.rng, a + 1) * o.replanFrames);
       }
     }
   }
@@ -403,15 +402,15 @@ export class GameWorld {
     this.nextProjectile = (i + 1) % ph.projectileCount;
     const c = this.randomFree(this.mainRng, g.width / 2, g.height / 2, g.width / 2);
     if (c < 0) return;
-    const ang = rand(this.rng, this.mainRng) * Math.PI * 2;
-    const sp = 6 + rand(this.rng, this.mainRng) * 8;
-    ph.launch(i, (c % g.width) + 0.5, 1, Math.floor(c / g.width) + 0.5, Math.cos(ang) * sp, 2 + rand(this.rng, this.mainRng) * 4, Math.sin(ang) * sp);
+    const ang = mulberry32At(this.rng, this.mainRng) * Math.PI * 2;
+    const sp = 6 + mulberry32At(this.rng, this.mainRng) * 8;
+    ph.launch(i, (c % g.width) + 0.5, 1, Math.floor(c / g.width) + 0.5, Math.cos(ang) * sp, 2 + mulberry32At(this.rng, this.mainRng) * 4, Math.sin(ang) * sp);
     this.projectileAge[i] = frame;
   }
 
   private updatePredictions(): void {
     const ph = this.physics;
-    this.predictDebt += this.opts.predictionsPerSecond / HZ;
+    this.predictDebt += this.opts.predictionsPerSecond / FRAME_HZ;
     // Round robin over live projectiles; parked ones have nothing to predict.
     let guard = ph.projectileCount;
     while (this.predictDebt >= 1 && guard-- > 0) {

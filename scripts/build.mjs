@@ -1,15 +1,16 @@
 // Builds every TypeScript source to dist/ with esbuild.
 // Node code is transpiled file by file (no bundling) so relative URLs such as
 // new URL('./worker-entry.js', import.meta.url) keep pointing at their siblings.
-// The browser build bundles the panel page and the worker entry as separate entry
-// points, because esbuild does not follow new Worker(new URL(...)) by itself.
+// The browser build bundles the panel's page, worker and kind module (panel/*.entry.ts)
+// as separate entry points, because esbuild does not follow new Worker(new URL(...)) by
+// itself; the panel is browser-only, so it has no Node build.
 import { build } from 'esbuild';
 import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodeDirs = ['engine', 'game', 'stress', 'scripts', 'bench', 'remote', 'test'];
+const nodeDirs = ['engine', 'game', 'remote', 'stress', 'tools', 'scripts', 'bench', 'test'];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
@@ -33,7 +34,7 @@ await build({
   logLevel: 'warning',
 });
 
-const webDir = join(root, 'game', 'web');
+const webDir = join(root, 'panel');
 if (existsSync(webDir)) {
   const webEntries = readdirSync(webDir)
     .filter((n) => n.endsWith('.entry.ts'))

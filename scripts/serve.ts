@@ -16,8 +16,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { EngineError } from '../engine/errors.js';
+import { cliOptions, integerIn, optionalNumber, parseCli, runCli, runIfMain } from '../game/cli-args.js';
 
 export const HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8173;
@@ -46,9 +47,12 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
 });
 const FALLBACK_TYPE = 'application/octet-stream';
 
-export const USAGE = `usage: npm run panel -- [--port N] [--no-isolation]
+export const USAGE = `Usage: npm run panel -- [--port N] [--no-isolation] [--root DIR]
+
   --port N          port on 127.0.0.1 (default ${DEFAULT_PORT}; 0 = any free port)
-  --no-isolation    serve without the cross-origin isolation headers (shows the inline fallback)`;
+  --no-isolation    serve without the cross-origin isolation headers (shows the inline fallback)
+  --root DIR        serve this folder instead of the panel's build (dist/web)
+  --help            this text`;
 
 export interface ServeOptions {
   /** Folder to serve (absolute path). Default: dist/web beside this built script. */
@@ -200,68 +204,37 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   };
 }
 
-/** Parses `--port N` / `--port=N` and `--root DIR`; throws EngineError('INVALID_OPTION') on bad input. */
-export function parseArgs(argv: readonly string[]): ServeOptions {
-  const opts: ServeOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    let value: string | undefined;
-    let name = a;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq !== -1) {
-      name = a.slice(0, eq);
-      value = a.slice(eq + 1);
-    }
-    if (name === '--port') {
-      value ??= argv[++i];
-      const n = Number(value);
-      if (value === undefined || value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
-        throw new EngineError('INVALID_OPTION', `--port needs an integer in 0..65535 (0 = any free port), got ${value}`);
-      }
-      opts.port = n;
-    } else if (name === '--root') {
-      value ??= argv[++i];
-      if (!value) throw new EngineError('INVALID_OPTION', '--root needs a folder');
-      opts.root = value;
-    } else if (name === '--no-isolation' && value === undefined) {
-      opts.isolation = false;
-    } else if (name === '--help' || name === '-h') {
-      throw new EngineError('INVALID_OPTION', USAGE);
-    } else {
-      throw new EngineError('INVALID_OPTION', `unknown argument ${a}; ${USAGE}`);
-    }
+const OPTIONS = cliOptions(['port', 'root'], ['no-isolation']);
+
+/** Parses `--port N` / `--port=N`, `--root DIR` and `--no-isolation`; throws EngineError('INVALID_OPTION') on bad input. */
+export function parseArgs(argv: readonly string[]): ServeOptions & { help?: boolean } {
+  const v = parseCli(argv, OPTIONS);
+  const opts: ServeOptions & { help?: boolean } = {};
+  const port = optionalNumber(v, 'port', integerIn(0, 65535));
+  if (port !== undefined) opts.port = port;
+  if (v.root !== undefined) {
+    if (v.root === '') throw new EngineError('INVALID_OPTION', '--root needs a folder');
+    opts.root = String(v.root);
   }
+  if (v['no-isolation'] === true) opts.isolation = false;
+  if (v.help === true) opts.help = true;
   return opts;
 }
 
-async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  let opts: ServeOptions;
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(2);
-  }
-  if (opts.port === undefined) console.log(`port: ${DEFAULT_PORT} (default; change with --port N, 0 = any free port)`);
-  const running = await startServer(opts);
-  console.log(`framejobs panel: ${running.url}`);
-  if (opts.isolation === false) console.log('serving WITHOUT cross-origin isolation headers: the page runs the engine inline (workers: 0)');
-  console.log('open it in a browser; Ctrl-C stops the server');
-  const stop = (): void => {
-    running.close().finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  main().catch((e: unknown) => {
-    console.error((e as Error).message);
-    process.exit(1);
+function main(argv: readonly string[]): Promise<number> {
+  return runCli('panel', USAGE, argv, parseArgs, async (opts) => {
+    if (opts.port === undefined) console.log(`port: ${DEFAULT_PORT} (default; change with --port N, 0 = any free port)`);
+    const running = await startServer(opts);
+    console.log(`framejobs panel: ${running.url}`);
+    if (opts.isolation === false) console.log('serving WITHOUT cross-origin isolation headers: the page runs the engine inline (workers: 0)');
+    console.log('open it in a browser; Ctrl-C stops the server');
+    const stop = (): void => {
+      running.close().finally(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return 0;
   });
 }
+
+runIfMain(import.meta.url, 'panel', main);

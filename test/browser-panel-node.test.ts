@@ -8,11 +8,10 @@ import type { ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
 import { defaultHost, isolationStatus, assertIsolated } from '../engine/host.js';
 import { nodeHost } from '../engine/host-node.js';
-import { CLIENT_GAME, CLIENT_QUICK, ResultRouter, clientTag, type PanelEngine } from '../game/web/clients.js';
-import { QuickTest, type QuickTestReport } from '../game/web/quick-test.js';
+import { FRAME_MS, sleep } from '../game/time.js';
+import { CLIENT_GAME, CLIENT_QUICK, ResultRouter, clientTag, type PanelEngine } from '../panel/clients.js';
+import { QuickTest, type QuickTestReport } from '../panel/quick-test.js';
 
-const FRAME_MS = 1000 / 30;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Drives a quick test the way the panel's 30 Hz loop does. */
 async function drive(engine: PanelEngine, q: QuickTest): Promise<QuickTestReport> {

@@ -1,6 +1,6 @@
 /** `npm run fuzz` options: defaults, and each bad input refused with INVALID_OPTION. */
 import { describe, expect, it } from 'vitest';
-import { parseFuzzArgs } from './fuzz-cli.js';
+import { parseFuzzArgs } from '../tools/fuzz.js';
 
 describe('fuzz CLI options', () => {
   it('defaults to 1000 sequences of up to 16 commands with a fresh seed', () => {

@@ -1,6 +1,6 @@
 /**
  * Model-based fuzzing of the engine's public API, shared by test/fuzz.test.ts (a short
- * run inside `npm test`) and test/fuzz-cli.ts (`npm run fuzz -- --runs N [--seed S]`).
+ * run inside `npm test`) and tools/fuzz.ts (`npm run fuzz -- --runs N [--seed S]`).
  *
  * fast-check generates sequences of commands (submit valid and malformed jobs, bursts,
  * poll, cancel, runInline, advance the frame, kill a worker, hang a worker, crash a
@@ -34,6 +34,7 @@ import type { JobContext, JobKind } from '../engine/kind.js';
 import { NO_DEADLINE } from '../engine/layout.js';
 import { Outcome, Rejection, outcomeName, rejectionName } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { sleep, yieldToEventLoop } from '../game/time.js';
 import { arenaKind, echoKind, sumInputKind, throwKind } from './fixtures/kinds.js';
 
 /** The engine every sequence runs against. */
@@ -51,10 +52,8 @@ const FIXTURE_KINDS = builtModuleUrl(import.meta.url, './fixtures/kinds.js');
 /** Longest wait for an outcome (or a live worker) before the sequence fails, ms. */
 const SETTLE_MS = 10_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash';
+type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash' | 'odd';
 type JobState = 'pending' | 'done' | 'failed' | 'expired' | 'cancelled';
 
 interface ModelJob {
@@ -87,6 +86,8 @@ export interface FuzzTotals {
   rejected: number;
   malformed: number;
   faults: { kills: number; hangs: number; crashes: number; throws: number; shutdowns: number };
+  /** Caller misbehaviour: callbacks that re-enter or throw, hostile values, held slices, odd throwables, exhausted respawns. */
+  hostile: { reentrant: number; callbackThrows: number; values: number; heldSlices: number; oddThrows: number; exhausted: number };
   outcomes: { done: number; failed: number; expired: number; cancelled: number };
   inlineRuns: number;
   engines: number;
@@ -101,6 +102,7 @@ export const emptyTotals = (): FuzzTotals => ({
   rejected: 0,
   malformed: 0,
   faults: { kills: 0, hangs: 0, crashes: 0, throws: 0, shutdowns: 0 },
+  hostile: { reentrant: 0, callbackThrows: 0, values: 0, heldSlices: 0, oddThrows: 0, exhausted: 0 },
   outcomes: { done: 0, failed: 0, expired: 0, cancelled: 0 },
   inlineRuns: 0,
   engines: 0,
@@ -201,6 +203,7 @@ export class Run {
       throw: engine.kindId('test.throw'),
       hang: engine.kindId('test.hang'),
       crash: engine.kindId('test.crash'),
+      odd: engine.kindId('test.odd-throw'),
     };
     this.model = {
       jobs: new Map(),
@@ -279,6 +282,7 @@ export class Run {
         if (r.error === null) return this.fail(`${where}: failed without an error`);
         const ok =
           (reason === 'threw' && j.cls === 'throw' && r.error.message.includes(j.expectMessage)) ||
+          (reason === 'threw' && j.cls === 'odd') ||
           (reason === 'worker-lost' && (j.cls === 'hang' || j.cls === 'crash' || j.exposed)) ||
           (reason === 'worker-out-of-memory' && j.exposed) ||
           (reason === 'shutdown' && m.shut);
@@ -475,6 +479,8 @@ function submitValid(run: Run, s: SubmitSpec): number {
       opts.arenaOffset = off;
       opts.arenaBytes = bytes;
       const ret = e.submit(run.ids.sum, params, s.tag, opts);
+      // A refused submit leaves the slice with its caller.
+      if (ret < 0 && !e.arenaFree(off)) run.model.errors.push(`${label}: refused (${rejectionName(ret)}) but its slice could not be freed by its caller`);
       return run.recordSubmit(ret, {
         cls: 'sum', kind: run.ids.sum, tag: s.tag, deadlineFrames: s.deadline,
         label, expectValues: o.values, expectArena: [], expectMessage: '',
@@ -588,7 +594,7 @@ class PollCmd extends Base {
   }
   async act(r: Run): Promise<void> {
     if (this.waitMs > 0) await sleep(this.waitMs);
-    else await turn();
+    else await yieldToEventLoop();
     r.delivered = 0;
     const n = this.max === undefined ? r.engine.poll(r.sink) : r.engine.poll(r.sink, this.max);
     if (n !== r.delivered) r.model.errors.push(`poll returned ${n} but delivered ${r.delivered}`);
@@ -733,8 +739,12 @@ class ShutdownCmd extends Base {
     const again = m.shut;
     m.shut = true;
     r.env.retire();
+    if (again) {
+      // The same promise as the first call's: it may be a rejection from a callback that threw.
+      await r.engine.shutdown().catch(() => undefined);
+      return;
+    }
     const report = await r.engine.shutdown({ timeoutMs: 300, onResult: (v) => r.deliver(v, 'shutdown') });
-    if (again) return;
     r.env.totals.faults.shutdowns++;
     // Jobs still queued when time ran out are cancelled without a delivery.
     const left = [...m.pending];
@@ -750,6 +760,335 @@ class ShutdownCmd extends Base {
   }
   toString(): string {
     return 'shutdown';
+  }
+}
+
+// ---------------------------------------------------------------- caller misbehaviour
+
+const codeOf = (err: unknown): string => (err instanceof EngineError ? err.code : `untyped ${String(err)}`);
+
+/** What a poll callback does besides recording its result. */
+type CallbackMisdeed = 'reenter-poll' | 'reenter-inline' | 'submit-inside' | 'cancel-inside' | 'throw' | 'throw-odd';
+
+/** Polls with a callback that re-enters the engine or throws; the engine must stay consistent. */
+class MisbehavingPollCmd extends Base {
+  constructor(readonly misdeed: CallbackMisdeed) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    await yieldToEventLoop();
+    const e = r.engine;
+    const m = r.model;
+    const thrownByUs = this.misdeed === 'throw' ? new Error('game callback bug') : this.misdeed === 'throw-odd' ? Object.create(null) : null;
+    let calls = 0;
+    let escaped: unknown = null;
+    try {
+      e.poll((v) => {
+        calls++;
+        r.deliver(v, 'poll');
+        switch (this.misdeed) {
+          case 'reenter-poll':
+          case 'reenter-inline':
+            try {
+              if (this.misdeed === 'reenter-poll') e.poll(r.sink);
+              else e.runInline(v.jobId, (x) => r.deliver(x, 'inline'));
+              m.errors.push(`${this.misdeed} from a poll callback was not refused`);
+            } catch (err) {
+              if (codeOf(err) !== 'REENTRANT_CALL') m.errors.push(`${this.misdeed} from a poll callback threw ${codeOf(err)}, not REENTRANT_CALL`);
+            }
+            break;
+          case 'submit-inside':
+            submitEcho(r, 1, 2, 3, undefined, 'echo submitted from a poll callback');
+            break;
+          case 'cancel-inside': {
+            const id = m.pending.values().next().value;
+            if (id !== undefined && e.cancel(id)) {
+              const j = m.jobs.get(id)!;
+              j.state = 'cancelled';
+              m.pending.delete(id);
+              m.cancelled++;
+              r.env.totals.outcomes.cancelled++;
+            }
+            break;
+          }
+          default:
+            throw thrownByUs;
+        }
+      });
+    } catch (err) {
+      escaped = err;
+    }
+    if (calls > 0) {
+      if (this.misdeed.startsWith('throw')) r.env.totals.hostile.callbackThrows++;
+      else r.env.totals.hostile.reentrant++;
+    }
+    if (thrownByUs !== null && calls > 0 && escaped !== thrownByUs) m.errors.push(`a poll callback threw, and poll ${escaped === null ? 'returned normally' : `threw ${String(escaped)}`}`);
+    if (thrownByUs !== null && calls > 1) m.errors.push(`poll went on delivering (${calls} calls) after its callback threw`);
+    if (thrownByUs === null && escaped !== null) m.errors.push(`poll threw ${String(escaped)} though its callback did not`);
+  }
+  toString(): string {
+    return `poll with a callback that does ${this.misdeed}`;
+  }
+}
+
+/** runInline with a callback that throws: the job still has exactly one outcome. */
+class ThrowingInlineCmd extends Base {
+  constructor(readonly target: Target) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const { id, job } = resolveTarget(r, this.target, true);
+    const boom = new Error('apply threw');
+    let calls = 0;
+    let escaped: unknown = null;
+    let ok = false;
+    try {
+      ok = r.engine.runInline(id, (v) => {
+        calls++;
+        r.deliver(v, 'inline');
+        throw boom;
+      });
+    } catch (err) {
+      escaped = err;
+    }
+    if (calls > 0) {
+      r.env.totals.inlineRuns++;
+      r.env.totals.hostile.callbackThrows++;
+      r.model.inlineRan = true;
+      if (job !== null && (job.cls === 'arena' || job.cls === 'sum')) r.model.inlineArena = true;
+      if (escaped !== boom) r.model.errors.push(`runInline's callback threw, and runInline ${escaped === null ? `returned ${ok}` : `threw ${String(escaped)}`}`);
+    } else if (escaped !== null) {
+      r.model.errors.push(`runInline(${id}) threw ${String(escaped)} without calling back`);
+    }
+  }
+  toString(): string {
+    return `runInline with a throwing callback ${JSON.stringify(this.target)}`;
+  }
+}
+
+export const HOSTILE = [
+  'opts-null', 'opts-number', 'bigint-tag', 'symbol-tag', 'bigint-kind', 'symbol-kind', 'bigint-param', 'symbol-param',
+  'bigint-deadline', 'symbol-deadline', 'bigint-arena-offset', 'null-arena-offset', 'negative-arena-bytes',
+  'throwing-param-getter', 'throwing-length', 'throwing-opts-getter', 'revoked-params', 'revoked-opts', 'two-faced-params',
+] as const;
+type Hostile = (typeof HOSTILE)[number];
+
+const throwingGetter = (key: string): object =>
+  Object.defineProperty({}, key, {
+    get() {
+      throw new Error(`getter ${key}`);
+    },
+  });
+const revoked = (target: object): object => {
+  const r = Proxy.revocable(target, {});
+  r.revoke();
+  return r.proxy;
+};
+
+/** Hostile values in a submit: each is answered with its code, and reads each input once. */
+class HostileSubmitCmd extends Base {
+  constructor(readonly what: Hostile) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const e = r.engine;
+    const echo = r.ids.echo;
+    const x = (v: unknown): never => v as never;
+    let ret: number;
+    let expect: Rejection = Rejection.BadParams;
+    r.env.totals.hostile.values++;
+    try {
+      switch (this.what) {
+        case 'opts-null': ret = e.submit(echo, [1, 2], 0, x(null)); break;
+        case 'opts-number': ret = e.submit(echo, [1, 2], 0, x(7)); break;
+        case 'bigint-tag': ret = e.submit(echo, [1, 2], x(5n)); break;
+        case 'symbol-tag': ret = e.submit(echo, [1, 2], x(Symbol('t'))); break;
+        case 'bigint-kind': ret = e.submit(x(BigInt(echo)), [1, 2]); expect = Rejection.UnknownKind; break;
+        case 'symbol-kind': ret = e.submit(x(Symbol('k')), [1, 2]); expect = Rejection.UnknownKind; break;
+        case 'bigint-param': ret = e.submit(echo, x([1n, 2])); break;
+        case 'symbol-param': ret = e.submit(echo, x([Symbol('p'), 2])); break;
+        case 'bigint-deadline': ret = e.submit(echo, [1, 2], 0, { deadlineFrames: x(1n) }); break;
+        case 'symbol-deadline': ret = e.submit(echo, [1, 2], 0, { deadlineFrames: x(Symbol('d')) }); break;
+        case 'bigint-arena-offset': ret = e.submit(r.ids.sum, [1], 0, { arenaOffset: x(0n), arenaBytes: 4 }); break;
+        case 'null-arena-offset': ret = e.submit(r.ids.sum, [1], 0, { arenaOffset: x(null), arenaBytes: 4 }); break;
+        case 'negative-arena-bytes': {
+          const off = e.arenaAlloc(8);
+          ret = off < 0 ? Rejection.BadParams : e.submit(r.ids.sum, [1], 0, { arenaOffset: off, arenaBytes: -8 });
+          if (off >= 0 && !e.arenaFree(off)) r.model.errors.push('a slice refused with arenaBytes -8 could not be freed by its caller');
+          if (off < 0) return;
+          break;
+        }
+        case 'throwing-param-getter': ret = e.submit(echo, x(throwingGetter('0'))); break;
+        case 'throwing-length': ret = e.submit(echo, x(throwingGetter('length'))); break;
+        case 'throwing-opts-getter': ret = e.submit(echo, [1, 2], 0, x(throwingGetter('deadlineFrames'))); break;
+        case 'revoked-params': ret = e.submit(echo, x(revoked([1, 2]))); break;
+        case 'revoked-opts': ret = e.submit(echo, [1, 2], 0, x(revoked({}))); break;
+        case 'two-faced-params': {
+          // Valid at the first read of each index, out of range after: the job must get the first.
+          const reads = [0, 0];
+          const sly = new Proxy([0.5, 7], {
+            get(target, key) {
+              if (key === '0' || key === '1') {
+                const i = Number(key);
+                return reads[i]++ === 0 ? target[i] : 1e300;
+              }
+              return Reflect.get(target, key);
+            },
+          });
+          const o = oracle(echoKind, [0.5, 7], 0, r.model.frame, null, 0);
+          const id = e.submit(echo, x(sly));
+          if (!r.model.shut && (reads[0] !== 1 || reads[1] !== 1)) r.model.errors.push(`submit read params [${reads}] times, not once each`);
+          r.recordSubmit(id, { cls: 'echo', kind: echo, tag: 0, label: 'two-faced params', expectValues: o.values, expectArena: [], expectMessage: '' });
+          return;
+        }
+      }
+    } catch (err) {
+      r.model.errors.push(`hostile submit ${this.what} threw ${String(err)} instead of answering with a code`);
+      return;
+    }
+    r.recordSubmit(ret, { cls: 'echo', kind: echo, tag: 0, label: `hostile ${this.what}`, expectValues: [], expectArena: [], expectMessage: '' }, expect);
+  }
+  toString(): string {
+    return `submit hostile: ${this.what}`;
+  }
+}
+
+/** A caller's slice, submitted: it cannot be freed by the caller nor given to a second job while held. */
+class HeldSliceCmd extends Base {
+  constructor(readonly values: readonly number[]) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const e = r.engine;
+    const input = Int32Array.from(this.values);
+    const bytes = 4 * input.length;
+    const off = e.arenaAlloc(bytes);
+    if (off < 0) {
+      if (!r.arenaInUse()) r.model.errors.push(`arenaAlloc(${bytes}) failed with no arena job in flight`);
+      return;
+    }
+    e.arenaI32.set(input, off >> 2);
+    const o = oracle(sumInputKind, [input.length], 0, r.model.frame, input, bytes);
+    const id = e.submit(r.ids.sum, [input.length], 0, { arenaOffset: off, arenaBytes: bytes });
+    r.recordSubmit(id, { cls: 'sum', kind: r.ids.sum, tag: 0, label: `held slice sum(${input.length})`, expectValues: o.values, expectArena: [], expectMessage: '' });
+    if (id < 0) {
+      if (!e.arenaFree(off)) r.model.errors.push('a refused submit did not leave its slice with the caller');
+      return;
+    }
+    r.env.totals.hostile.heldSlices++;
+    if (e.arenaFree(off)) r.model.errors.push('arenaFree freed a slice a submitted job holds (or held)');
+    const again = e.submit(r.ids.sum, [input.length], 0, { arenaOffset: off, arenaBytes: bytes });
+    r.recordSubmit(again, { cls: 'sum', kind: r.ids.sum, tag: 0, label: 'the same slice, submitted twice', expectValues: [], expectArena: [], expectMessage: '' }, Rejection.BadParams);
+  }
+  toString(): string {
+    return `held slice of ${this.values.length} values`;
+  }
+}
+
+/** A handler that throws something that is not an Error: the job fails `threw`, the worker stays. */
+class OddThrowCmd extends Base {
+  constructor(readonly what: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const ret = r.engine.submit(r.ids.odd, [this.what], 0);
+    if (ret >= 0) r.env.totals.hostile.oddThrows++;
+    r.recordSubmit(ret, { cls: 'odd', kind: r.ids.odd, tag: 0, label: `odd throw ${this.what}`, expectValues: [], expectArena: [], expectMessage: '' });
+  }
+  toString(): string {
+    return `odd throwable ${this.what}`;
+  }
+}
+
+/**
+ * A one-worker engine of its own whose worker has no respawns left: after the worker is
+ * killed, its running and queued jobs fail worker-lost at once, and new submits are
+ * refused; nothing waits for shutdown.
+ */
+class ExhaustedRespawnsCmd extends Base {
+  constructor(readonly queued: number) {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const e = await EngineCore.start({ workers: 1, heartbeatMs: 20, maxRespawnsPerMinute: 0, kindModules: [FIXTURE_KINDS] });
+    const m = r.model;
+    try {
+      const BUSY = e.kindId('test.busy');
+      const ECHO = e.kindId('test.echo');
+      const ids = [e.submit(BUSY, [5000]), ...Array.from({ length: this.queued }, (_, i) => e.submit(ECHO, [i, i]))];
+      if (ids.some((id) => id < 0)) m.errors.push(`exhausted-respawns engine refused a submit: ${ids}`);
+      e.flush();
+      const end = performance.now() + SETTLE_MS;
+      while (!e.health().some((h) => h.currentJob === ids[0]) && performance.now() < end) await sleep(1);
+      e.killWorker(0);
+      const seen = new Map<number, string | null>();
+      while (seen.size < ids.length && performance.now() < end) {
+        e.poll((v) => {
+          if (seen.has(v.jobId)) m.errors.push(`exhausted respawns: job ${v.jobId} delivered twice`);
+          seen.set(v.jobId, v.error?.reason ?? null);
+        });
+        await sleep(1);
+      }
+      for (const id of ids) if (seen.get(id) !== 'worker-lost') m.errors.push(`exhausted respawns: job ${id} ended ${seen.get(id) ?? 'with no outcome'}, not worker-lost`);
+      if (e.submit(ECHO, [1, 1]) !== Rejection.RingFull) m.errors.push('exhausted respawns: a submit with no worker left was not refused ring-full');
+      const s = e.stats();
+      if (s.submitted !== s.completed + s.failed + s.rejected + s.expired + s.cancelled + s.inFlight || s.inFlight !== 0) m.errors.push('exhausted respawns: books do not balance');
+      r.env.totals.hostile.exhausted++;
+    } finally {
+      await e.shutdown({ timeoutMs: 200 });
+    }
+  }
+  toString(): string {
+    return `exhausted respawns with ${this.queued} queued`;
+  }
+}
+
+/** Shutdown whose onResult throws or re-enters: it still completes, then rejects with that error. */
+class MisbehavingShutdownCmd extends Base {
+  constructor(readonly misdeed: 'throw' | 'reenter-poll') {
+    super();
+  }
+  async act(r: Run): Promise<void> {
+    const m = r.model;
+    if (m.shut) return;
+    m.shut = true;
+    r.env.retire();
+    let calls = 0;
+    const boom = new Error('shutdown sink broke');
+    const outcome = await r.engine
+      .shutdown({
+        timeoutMs: 300,
+        onResult: (v) => {
+          calls++;
+          r.deliver(v, 'shutdown');
+          if (this.misdeed === 'throw') throw boom;
+          r.engine.poll(r.sink);
+        },
+      })
+      .then(
+        (report) => ({ report, error: null as unknown }),
+        (error: unknown) => ({ report: null, error }),
+      );
+    r.env.totals.faults.shutdowns++;
+    r.env.totals.hostile.callbackThrows += calls > 0 ? 1 : 0;
+    if (calls > 0) {
+      const want = this.misdeed === 'throw' ? boom : 'REENTRANT_CALL';
+      const got = this.misdeed === 'throw' ? outcome.error : codeOf(outcome.error);
+      if (got !== want) m.errors.push(`shutdown with a ${this.misdeed} callback settled with ${String(outcome.error)}`);
+    }
+    // Whatever had no delivery was cancelled (queued when time ran out).
+    for (const id of [...m.pending]) {
+      m.jobs.get(id)!.state = 'cancelled';
+      m.pending.delete(id);
+      m.cancelled++;
+      r.env.totals.outcomes.cancelled++;
+    }
+    const s = r.engine.stats();
+    if (s.inFlight !== 0) m.errors.push(`shutdown with a ${this.misdeed} callback left ${s.inFlight} job(s) in flight`);
+    if (r.engine.health().some((h) => h.state !== 'dead')) m.errors.push(`shutdown with a ${this.misdeed} callback left a worker running`);
+  }
+  toString(): string {
+    return `shutdown with a callback that does ${this.misdeed}`;
   }
 }
 
@@ -785,6 +1124,13 @@ export function commandArbs(): fc.Arbitrary<Cmd>[] {
       { weight: 1, arbitrary: fc.constant(null).map((): Cmd => new FaultJobCmd('hang', 0)) },
       { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }).map((c): Cmd => new FaultJobCmd('crash', c)) },
       { weight: 1, arbitrary: fc.constant(null).map((): Cmd => new ShutdownCmd()) },
+      { weight: 5, arbitrary: fc.constantFrom<CallbackMisdeed>('reenter-poll', 'reenter-inline', 'submit-inside', 'cancel-inside', 'throw', 'throw-odd').map((d): Cmd => new MisbehavingPollCmd(d)) },
+      { weight: 2, arbitrary: targetArb.map((t): Cmd => new ThrowingInlineCmd(t)) },
+      { weight: 5, arbitrary: fc.constantFrom(...HOSTILE).map((h): Cmd => new HostileSubmitCmd(h)) },
+      { weight: 2, arbitrary: fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 16 }).map((v): Cmd => new HeldSliceCmd(v)) },
+      { weight: 2, arbitrary: fc.integer({ min: 0, max: 6 }).map((w): Cmd => new OddThrowCmd(w)) },
+      { weight: 1, arbitrary: fc.constantFrom<'throw' | 'reenter-poll'>('throw', 'reenter-poll').map((d): Cmd => new MisbehavingShutdownCmd(d)) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 4 }).map((q): Cmd => new ExhaustedRespawnsCmd(q)) },
     ),
   ];
 }
@@ -800,7 +1146,8 @@ export class FuzzEnv {
   /** The engine for the next sequence: the current one, or a fresh one after a shutdown or a failure. */
   async begin(): Promise<Run> {
     if (this.engine === null || this.stale) {
-      if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 });
+      // A shutdown whose callback threw rejects again with that error: expected here.
+      if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 }).catch(() => undefined);
       this.engine = await EngineCore.start({ ...FUZZ_ENGINE, kindModules: [FIXTURE_KINDS] });
       this.stale = false;
       this.totals.engines++;
@@ -815,7 +1162,7 @@ export class FuzzEnv {
   }
 
   async close(): Promise<void> {
-    if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 });
+    if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 }).catch(() => undefined);
     this.engine = null;
   }
 }

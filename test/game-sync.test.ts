@@ -11,6 +11,7 @@ import { MAX_RESULTS } from '../engine/kind.js';
 import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 import { KindRunner } from '../game/kind-runner.js';
 import { FrameSync, type Channel } from '../game/sync.js';
+import { sleep } from '../game/time.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
@@ -24,7 +25,6 @@ afterAll(async () => {
   await engine?.shutdown({ timeoutMs: 2000 });
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The compute-heavy kind's checksum, computed here for comparison. */
 function heavy(seed: number, iterations: number): number {

@@ -5,7 +5,7 @@
  * long run to report.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSoakArgs, runSoak } from '../stress/soak.js';
+import { parseSoakArgs, runSoak } from '../tools/soak.js';
 
 describe('soak options', () => {
   it('defaults to 10 minutes on 4 workers with a kill every 10 s, and takes fractions of a minute', () => {

@@ -6,7 +6,7 @@
  *   very same buffer of the same size, stats().sharedBytes says how big it is, and the
  *   capacities it reports have not moved. A full engine refuses work; it never grows.
  * - Rapier's wasm memory in each worker, read from inside the worker by the probe.memory
- *   kind (stress/soak-probe.ts), stays flat across thousands of physics jobs.
+ *   kind (tools/soak-probe.ts), stays flat across thousands of physics jobs.
  *
  * (A worker over its V8 heap limit is reported worker-out-of-memory and respawned:
  * test/engine-faults.test.ts covers that.)
@@ -18,7 +18,7 @@ import { Outcome, Rejection } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { generateLevel } from '../game/grid.js';
 import { RAY_IN_FLOATS } from '../game/kinds.js';
-import { PROBE_WASM_BYTES, PROBE_WORKER } from '../stress/soak-probe.js';
+import { PROBE_WASM_BYTES, PROBE_WORKER } from '../tools/soak-probe.js';
 import { accountingHolds, pollUntil, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 
 let engine: EngineCore | null = null;
@@ -94,7 +94,7 @@ describe('Rapier wasm memory per worker', () => {
     const grid = generateLevel({ seed: 3, width: 128, height: 128 });
     const e = (engine = await EngineCore.start({
       workers: 2,
-      kindModules: [builtModuleUrl(import.meta.url, '../game/kinds.js'), builtModuleUrl(import.meta.url, '../stress/soak-probe.js')],
+      kindModules: [builtModuleUrl(import.meta.url, '../game/kinds.js'), builtModuleUrl(import.meta.url, '../tools/soak-probe.js')],
       shared: { nav: grid.sab },
       arenaBytes: 4 << 20,
     }));

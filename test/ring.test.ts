@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineCore } from '../engine/core.js';
 import { HEADER_BYTES, WB_HISTOGRAM, HIST_BUCKETS, WB_ERRORS } from '../engine/layout.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
+import { sleep } from '../game/time.js';
 import { accountingHolds, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 
 let engine: EngineCore | null = null;
@@ -98,12 +99,12 @@ describe('job and result rings on real threads', () => {
             }
           }
           e.poll(sink, 1 + Math.floor(rand() * 30));
-          if (rand() < 0.2) await new Promise((r) => setTimeout(r, 0));
+          if (rand() < 0.2) await sleep(0);
           laps++;
         }
         for (let i = 0; i < 100_000 && e.inFlight > 0; i++) {
           e.poll(sink);
-          if (i % 50 === 49) await new Promise((r) => setTimeout(r, 1));
+          if (i % 50 === 49) await sleep(1);
         }
         expect(e.inFlight).toBe(0);
         expect(duplicates).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../engine/errors.js';
-import { DEFAULTS, parseArgs } from '../stress/args.js';
+import { DEFAULTS, parseArgs } from '../stress/cli/args.js';
 
 function codeOf(argv: string[]): string {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GRADE_RULES, grade, gradeCriteriaMarkdown, gradeMetrics } from '../stress/grade.js';
-import type { StressResult } from '../stress/result.js';
-import { FRAME_MS } from '../stress/result.js';
+import { GRADE_RULES, grade, gradeCriteriaMarkdown, gradeMetrics } from '../stress/report/grade.js';
+import type { StressResult } from '../stress/report/result.js';
+import { FRAME_MS } from '../game/time.js';
 
 /** A clean burst run: nothing lost, all workers alive, p99 well inside 2 frames. */
 function crafted(over: {

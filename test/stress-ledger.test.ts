@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { JobError } from '../engine/errors.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
-import { Ledger } from '../stress/ledger.js';
+import { Ledger } from '../stress/report/ledger.js';
 
 const CAP = 8;
 

@@ -3,12 +3,12 @@
  * every mode. Nothing here asserts a time, a rate or a grade that depends on speed.
  */
 import { describe, expect, it } from 'vitest';
-import { runBurst } from '../stress/burst.js';
-import { main, toJson } from '../stress/cli.js';
-import { runFrames } from '../stress/frame.js';
-import { grade } from '../stress/grade.js';
-import { runPiscinaBurst } from '../stress/piscina-peer.js';
-import type { StressResult } from '../stress/result.js';
+import { runBurst } from '../stress/modes/burst.js';
+import { main, toJson } from '../stress/cli/main.js';
+import { runFrames } from '../stress/modes/frame.js';
+import { grade } from '../stress/report/grade.js';
+import { runPiscinaBurst } from '../stress/peers/piscina.js';
+import type { StressResult } from '../stress/report/result.js';
 
 const SEED = Number(process.env.STRESS_TEST_SEED ?? 20260521);
 

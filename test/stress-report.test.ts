@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { grade } from '../stress/grade.js';
-import { histogramSvg, renderHtml } from '../stress/html.js';
-import { LatencyRecorder, percentile } from '../stress/latency.js';
-import { COLOR, PLAIN, Progress, paletteFor, renderReport } from '../stress/report.js';
-import type { StressResult } from '../stress/result.js';
+import { grade } from '../stress/report/grade.js';
+import { histogramSvg, renderHtml } from '../stress/report/html.js';
+import { LatencyRecorder, percentile } from '../stress/report/latency.js';
+import { COLOR, PLAIN, Progress, paletteFor, renderReport } from '../stress/report/text.js';
+import type { StressResult } from '../stress/report/result.js';
 
 function result(engine = 'framejobs', throughput = 100_000, p99 = 3): StressResult {
   const rec = new LatencyRecorder(4);

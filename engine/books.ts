@@ -1,0 +1,80 @@
+/**
+ * The engine's books: every counter, and the only code that moves them. A job enters
+ * the books once (`admit`, or `reject` for a refused submit) and leaves once (`end`),
+ * so the accounting invariant
+ *
+ *   submitted = completed + failed + rejected + expired + cancelled + inFlight
+ *
+ * holds by construction after every call, whatever path a job takes.
+ *
+ * Main thread only.
+ */
+import { Outcome, type Rejection } from './outcome.js';
+
+export class Books {
+  private nSubmitted = 0;
+  private nCompleted = 0;
+  private nFailed = 0;
+  private nExpired = 0;
+  private nCancelled = 0;
+  private nRejected = 0;
+  private nInFlight = 0;
+  /** Rejections by code, indexed by -code. */
+  readonly rejectedBy = new Float64Array(16);
+  /** Respawns of any worker. */
+  respawns = 0;
+  /** Result records that named a slot not running that generation (stale or torn); never applied. */
+  staleRecords = 0;
+  /** Times a worker's ring index was found outside its ring. */
+  corruptRings = 0;
+
+  get submitted(): number {
+    return this.nSubmitted;
+  }
+  get completed(): number {
+    return this.nCompleted;
+  }
+  get failed(): number {
+    return this.nFailed;
+  }
+  get expired(): number {
+    return this.nExpired;
+  }
+  get cancelled(): number {
+    return this.nCancelled;
+  }
+  get rejected(): number {
+    return this.nRejected;
+  }
+  get inFlight(): number {
+    return this.nInFlight;
+  }
+
+  /** A submit that was refused: submitted and rejected, never in flight. Returns `code`. */
+  reject(code: Rejection): number {
+    this.nSubmitted++;
+    this.nRejected++;
+    this.rejectedBy[-code]++;
+    return code;
+  }
+
+  /** A submit that was accepted: in flight until its `end`. */
+  admit(): void {
+    this.nSubmitted++;
+    this.nInFlight++;
+  }
+
+  /** An accepted job's one outcome: counted, and out of flight. */
+  end(outcome: Outcome): void {
+    if (outcome === Outcome.Done) this.nCompleted++;
+    else if (outcome === Outcome.Failed) this.nFailed++;
+    else if (outcome === Outcome.Expired) this.nExpired++;
+    else this.nCancelled++;
+    this.nInFlight--;
+  }
+
+  /** The invariant, for reports and tests. */
+  balanced(): boolean {
+    return this.nSubmitted === this.nCompleted + this.nFailed + this.nRejected + this.nExpired + this.nCancelled + this.nInFlight;
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The result collector: drains the workers' result rings into one reused ResultView,
+ * delivers failures decided on the main thread (a worker lost under its job, shutdown),
+ * runs jobs on the main thread for runInline, and guards the caller's callbacks.
+ *
+ * Callback contract, for every callback a caller hands to poll, runInline or shutdown:
+ * - The job's outcome is counted, and its record consumed, before the callback runs; its
+ *   slot (and arena slice) is released right after it returns or throws. So a callback
+ *   that throws costs no job its single outcome: the error propagates out of the call
+ *   that invoked it, the results not yet delivered stay for the next poll, and that
+ *   poll works as usual.
+ * - Inside a callback, poll and runInline are refused with EngineError('REENTRANT_CALL')
+ *   (they would deliver into a view that is still being read); submit, cancel, flush,
+ *   beginFrame, stats, health and shutdown are allowed (shutdown starts once the
+ *   current delivery has returned).
+ *
+ * Main thread only.
+ */
+import type { ResultView } from './api.js';
+import type { Books } from './books.js';
+import { EngineError, JobError, type FailureReason } from './errors.js';
+import { readErrorText } from './error-text.js';
+import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
+import type { KindTable } from './kind-table.js';
+import type { JobTable } from './job-table.js';
+import { RECORD_I32, RF_FINISH_TIME, RF_RUN_MS, RF_VALUES, R_ERR_SEQ, R_GEN, R_SLOT, R_STATUS, R_VALUE_COUNT, R_WORKER } from './layout.js';
+import { stampAt } from './clock.js';
+import { describeThrown } from './error-text.js';
+import { Outcome } from './outcome.js';
+import type { KindRuntime } from './kind-runtime.js';
+import type { WorkerLink } from './worker-link.js';
+
+class View implements ResultView {
+  jobId = 0;
+  kind = 0;
+  tag = 0;
+  status: Outcome = Outcome.Done;
+  submitFrame = 0;
+  deadlineFrame = 0;
+  worker = 0;
+  readonly values = new Float64Array(MAX_RESULTS);
+  valueCount = 0;
+  arenaOffset = -1;
+  arenaBytes = 0;
+  error: JobError | null = null;
+  latencyMs = 0;
+  runMs = 0;
+}
+
+/** Why a main-side failure happened, by index in the lost queue. */
+const LOST_REASONS: readonly FailureReason[] = ['worker-lost', 'worker-out-of-memory', 'shutdown', 'threw'];
+
+export type OnResult = (r: ResultView) => void;
+
+/** runOnMain calls that share one clock reading. */
+const CLOCK_EVERY = 32;
+
+export class Collector {
+  private readonly workers: readonly WorkerLink[];
+  private readonly jobs: JobTable;
+  private readonly kinds: KindTable;
+  private readonly books: Books;
+  private readonly onCorrupt: (w: WorkerLink, what: string) => void;
+  private readonly view = new View();
+  private readonly clock = new Float64Array(1);
+  /** Runs on this thread left before the clock is read again (see runOnMain). */
+  private clockCountdown = 0;
+  /** Failures decided on the main thread, delivered by poll in the order they were decided. */
+  private readonly lostSlots: Int32Array;
+  private readonly lostReason: Uint8Array;
+  private lostHead = 0;
+  private lostTail = 0;
+  /** Round-robin start, so no worker's results always wait behind the others'. */
+  private pollStart = 0;
+  /** True while a caller's callback runs. */
+  private delivering = false;
+
+  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, onCorrupt: (w: WorkerLink, what: string) => void) {
+    this.workers = workers;
+    this.jobs = jobs;
+    this.kinds = kinds;
+    this.books = books;
+    this.onCorrupt = onCorrupt;
+    this.lostSlots = new Int32Array(jobs.capacity + 1);
+    this.lostReason = new Uint8Array(jobs.capacity + 1);
+  }
+
+  /** True while a caller's callback is running. */
+  get inCallback(): boolean {
+    return this.delivering;
+  }
+
+  /** Throws REENTRANT_CALL from inside a callback, INVALID_ARGUMENT for a callback that is not a function. */
+  guard(method: string, onResult: unknown): void {
+    if (this.delivering) throw new EngineError('REENTRANT_CALL', `${method}() was called from inside a result callback; call it after the callback returns`);
+    if (typeof onResult !== 'function') throw new EngineError('INVALID_ARGUMENT', `${method}() needs a callback function, got ${onResult === null ? 'null' : typeof onResult}`);
+  }
+
+  /** Failures waiting for delivery. */
+  get lostPending(): boolean {
+    return this.lostHead !== this.lostTail;
+  }
+
+  /**
+   * Delivers up to `max` results: main-side failures first, then each worker's result
+   * ring, starting with a different worker each call. Returns how many.
+   */
+  collect(onResult: OnResult, max: number): number {
+    let delivered = 0;
+    while (this.lostHead !== this.lostTail && delivered < max) {
+      this.deliverLost(onResult);
+      delivered++;
+    }
+    const ws = this.workers;
+    const nw = ws.length;
+    const start = this.pollStart;
+    this.pollStart = (start + 1) % nw;
+    for (let k = 0; k < nw && delivered < max; k++) delivered += this.drain(ws[(start + k) % nw], onResult, max - delivered);
+    return delivered;
+  }
+
+  private drain(w: WorkerLink, onResult: OnResult, max: number): number {
+    const ring = w.results;
+    const tail = ring.loadTail();
+    if (!ring.validTail(tail)) {
+      this.onCorrupt(w, 'result tail out of range');
+      return 0;
+    }
+    let head = ring.head;
+    if (head === tail) return 0;
+    const mask = ring.mask;
+    const resI32 = ring.recI32;
+    const resF64 = ring.recF64;
+    const t = this.jobs;
+    const view = this.view;
+    let delivered = 0;
+    try {
+      while (head !== tail && delivered < max) {
+        const r = (head & mask) * RECORD_I32;
+        const f = r >> 1;
+        head = (head + 1) | 0;
+        const slot = resI32[r + R_SLOT];
+        const gen = resI32[r + R_GEN];
+        if (!(slot >= 0 && slot < t.capacity) || !t.isRunning(slot, gen) || t.live[slot] === 0 || t.lost[slot] === 1 || t.worker[slot] !== w.index) {
+          // A record for a slot that is not running that generation on this worker: stale,
+          // torn or foreign. Never applied.
+          this.books.staleRecords++;
+          continue;
+        }
+        w.inflight--;
+        if (t.taken[slot] === 1) {
+          // Its outcome was already delivered by runInline.
+          t.release(slot);
+          continue;
+        }
+        this.fill(slot, gen, resI32[r + R_WORKER]);
+        const status = resI32[r + R_STATUS];
+        const count = resI32[r + R_VALUE_COUNT];
+        const runMs = resF64[f + RF_RUN_MS];
+        view.runMs = runMs;
+        view.latencyMs = resF64[f + RF_FINISH_TIME] - t.time[slot];
+        if (status === Outcome.Done) {
+          view.status = Outcome.Done;
+          const n = count >= 0 && count <= MAX_RESULTS ? count : 0;
+          view.valueCount = n;
+          for (let i = 0; i < n; i++) view.values[i] = resF64[f + RF_VALUES + i];
+          this.kinds.learn(view.kind, runMs);
+        } else if (status === Outcome.Failed) {
+          view.status = Outcome.Failed;
+          const text = readErrorText(w.block, resI32[r + R_ERR_SEQ]);
+          view.error = new JobError(
+            'threw',
+            text ? text.message : 'handler threw (error text was overwritten: more than 8 failures between polls)',
+            text ? text.stack : '',
+            w.index,
+          );
+        } else {
+          view.status = Outcome.Expired;
+        }
+        this.books.end(view.status);
+        delivered++;
+        // The record is consumed before the callback runs: a callback that throws or
+        // re-enters can never see it delivered twice.
+        ring.head = head;
+        this.deliver(onResult, slot);
+      }
+    } finally {
+      // ORDERING: result records are read in full before their positions are handed back.
+      ring.release(head);
+    }
+    return delivered;
+  }
+
+  /** Runs the caller's callback on the filled view; the slot is released whatever it does. */
+  private deliver(onResult: OnResult, slot: number): void {
+    this.delivering = true;
+    try {
+      onResult(this.view);
+    } finally {
+      this.delivering = false;
+      if (slot >= 0) this.jobs.release(slot);
+    }
+  }
+
+  /** Queues a main-side failure for the job in `slot`, once. */
+  queueLost(slot: number, reason: FailureReason): void {
+    const t = this.jobs;
+    if (t.lost[slot] === 1) return;
+    t.lost[slot] = 1;
+    this.lostSlots[this.lostTail] = slot;
+    this.lostReason[this.lostTail] = LOST_REASONS.indexOf(reason);
+    this.lostTail = (this.lostTail + 1) % this.lostSlots.length;
+  }
+
+  private deliverLost(onResult: OnResult): void {
+    const i = this.lostHead;
+    this.lostHead = (i + 1) % this.lostSlots.length;
+    const slot = this.lostSlots[i];
+    const reason = LOST_REASONS[this.lostReason[i]];
+    const t = this.jobs;
+    const worker = t.worker[slot];
+    this.fill(slot, t.gen(slot), worker);
+    const view = this.view;
+    view.status = Outcome.Failed;
+    stampAt(this.clock, 0);
+    view.latencyMs = this.clock[0] - t.time[slot];
+    view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
+    this.books.end(Outcome.Failed);
+    this.deliver(onResult, slot);
+  }
+
+  /** Delivers every queued main-side failure (shutdown). */
+  deliverAllLost(onResult: OnResult): void {
+    while (this.lostHead !== this.lostTail) this.deliverLost(onResult);
+  }
+
+  /**
+   * Runs the job in `slot` on this thread with the arena slice at `arenaOff` (the job's own,
+   * or a private copy) and delivers its outcome. The caller releases the slot, or leaves it
+   * held for a worker that is running a twin.
+   */
+  runOnMain(rt: KindRuntime, slot: number, gen: number, arenaOff: number, onResult: OnResult): void {
+    const t = this.jobs;
+    const n = rt.params.length;
+    const pbase = slot * MAX_PARAMS;
+    for (let i = 0; i < n; i++) rt.params[i] = t.params[pbase + i];
+    const view = this.view;
+    const ctx = rt.ctx;
+    ctx.jobId = t.idOf(slot, gen);
+    ctx.tag = t.tag[slot];
+    ctx.submitFrame = t.frame[slot];
+    ctx.arenaOffset = arenaOff;
+    ctx.arenaBytes = t.arenaBytes[slot];
+    this.fill(slot, gen, -1);
+    view.arenaOffset = arenaOff;
+    try {
+      rt.kind.run(rt.params, view.values, ctx);
+      view.status = Outcome.Done;
+      view.valueCount = rt.kind.results.length;
+    } catch (err) {
+      const d = describeThrown(err);
+      view.status = Outcome.Failed;
+      view.valueCount = 0;
+      view.error = new JobError('threw', d.message, d.stack, -1);
+    }
+    // This is the deterministic fallback, taken exactly when a frame is under pressure, so
+    // it must not allocate: on Node 20 every clock reading is a new heap number. The clock
+    // is read once per CLOCK_EVERY runs; latency can be understated by at most the runs
+    // since, and the handler's own run time is not measured here (runMs is NaN).
+    if (--this.clockCountdown <= 0) {
+      stampAt(this.clock, 0);
+      this.clockCountdown = CLOCK_EVERY;
+    }
+    view.runMs = Number.NaN;
+    const latency = this.clock[0] - t.time[slot];
+    view.latencyMs = latency > 0 ? latency : 0;
+    this.books.end(view.status);
+    this.deliver(onResult, -1);
+  }
+
+  private fill(slot: number, gen: number, worker: number): void {
+    const t = this.jobs;
+    const view = this.view;
+    view.jobId = t.idOf(slot, gen);
+    view.kind = t.kind[slot];
+    view.tag = t.tag[slot];
+    view.submitFrame = t.frame[slot];
+    view.deadlineFrame = t.deadline[slot];
+    view.worker = worker;
+    view.arenaOffset = t.arenaOffset[slot];
+    view.arenaBytes = t.arenaBytes[slot];
+    view.error = null;
+    view.valueCount = 0;
+    view.runMs = 0;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * The dispatcher: chooses a worker for each job, writes its record into that worker's
+ * job ring, publishes records in batches, wakes sleeping workers as rarely as it can,
+ * and moves a dead worker's queued records to live ones.
+ *
+ * Worker choice is least queued work first (estimated from each kind's measured run
+ * time), with admission control on top: a job that would wait behind more than
+ * `admissionMs` of queued work is refused `overloaded` rather than queued to be late.
+ *
+ * Main thread only.
+ */
+import { MAX_PARAMS } from './kind.js';
+import type { KindTable } from './kind-table.js';
+import type { JobTable } from './job-table.js';
+import {
+  JF_PARAMS,
+  JF_SUBMIT_TIME,
+  J_ARENA_BYTES,
+  J_ARENA_OFFSET,
+  J_DEADLINE_FRAME,
+  J_GEN,
+  J_KIND,
+  J_SLOT,
+  J_SUBMIT_FRAME,
+  J_TAG,
+  JOB_TAIL_I,
+  RECORD_I32,
+  W_BEAT,
+} from './layout.js';
+import { Rejection } from './outcome.js';
+import type { WorkerLink } from './worker-link.js';
+
+/** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
+const AWAKE_SHARE_MS = 1;
+/** Records written before a publish is forced. */
+const PUBLISH_BATCH = 16;
+/** A worker with fewer published, unread records than this gets each record at once. */
+const PUBLISH_LOW_WATER = 32;
+
+export class Dispatcher {
+  private readonly workers: readonly WorkerLink[];
+  private readonly jobs: JobTable;
+  private readonly kinds: KindTable;
+  private readonly onCorrupt: (w: WorkerLink, what: string) => void;
+  /** The admission budget, ms (EngineOptions.maxQueueMs). */
+  admissionMs: number;
+  /** Why the last `pick` returned null. */
+  lastPickReason: Rejection = Rejection.RingFull;
+  /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
+  private movingCost = 0;
+  private flushQueued = false;
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, admissionMs: number, onCorrupt: (w: WorkerLink, what: string) => void) {
+    this.workers = workers;
+    this.jobs = jobs;
+    this.kinds = kinds;
+    this.admissionMs = admissionMs;
+    this.onCorrupt = onCorrupt;
+  }
+
+  /**
+   * The least-loaded live worker with room for a job of `kind`, or null (lastPickReason
+   * says why). Takes the kind, not its cost: a double crossing a call that is not
+   * inlined is boxed.
+   */
+  pick(kind: number): WorkerLink | null {
+    const cost = this.kinds.cost[kind];
+    const ws = this.workers;
+    let best: WorkerLink | null = null;
+    let fallback: WorkerLink | null = null;
+    let awake: WorkerLink | null = null;
+    for (let pass = 0; pass < 2 && best === null; pass++) {
+      awake = null;
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i];
+        if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
+        if (pass === 1 || w.jobs.full) this.refreshHead(w);
+        if (w.jobs.full) continue;
+        if (w.life !== 'alive' || w.stale) {
+          // Starting (respawning) or stuck in a long job: only if nobody else has room.
+          if (fallback === null || fallback.queuedMs > w.queuedMs) fallback = w;
+          continue;
+        }
+        if (best === null || w.queuedMs < best.queuedMs) best = w;
+        if (w.queuedMs + cost <= AWAKE_SHARE_MS && !w.sleeping && (awake === null || w.queuedMs < awake.queuedMs)) awake = w;
+      }
+      // A small burst stays with a worker that is already awake rather than paying a
+      // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
+      if (awake !== null) best = awake;
+      // Over budget on cached figures: refresh every head once and look again.
+      if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs && pass === 0) best = null;
+    }
+    if (best === null) best = fallback;
+    if (best === null) {
+      this.lastPickReason = Rejection.RingFull;
+      return null;
+    }
+    if (best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs) {
+      this.lastPickReason = Rejection.Overloaded;
+      return null;
+    }
+    return best;
+  }
+
+  /** Takes the worker's consumed records off its queue estimate. */
+  refreshHead(w: WorkerLink): void {
+    const ring = w.jobs;
+    const head = ring.loadHead();
+    if (!ring.validHead(head)) {
+      this.onCorrupt(w, 'job head out of range');
+      return;
+    }
+    const mask = ring.mask;
+    for (let p = ring.headSeen; p !== head; p = (p + 1) | 0) {
+      w.queuedMs -= w.costRing[p & mask];
+      w.costRing[p & mask] = 0;
+    }
+    if (w.queuedMs < 1e-9) w.queuedMs = 0;
+    ring.headSeen = head;
+  }
+
+  /**
+   * Writes the record of the job in `slot` (generation `gen`) into `w`'s job ring.
+   * `moved`: the record is being moved from a dead worker's ring (its cost comes along)
+   * and is published at once; a new job's record may wait for its batch.
+   */
+  write(w: WorkerLink, slot: number, gen: number, moved: boolean): void {
+    const t = this.jobs;
+    const ring = w.jobs;
+    const pos = ring.tail;
+    const r = ring.recordAt(pos, RECORD_I32);
+    const i32 = ring.recI32;
+    const kind = t.kind[slot];
+    i32[r + J_KIND] = kind;
+    i32[r + J_SLOT] = slot;
+    i32[r + J_GEN] = gen;
+    i32[r + J_TAG] = t.tag[slot];
+    i32[r + J_SUBMIT_FRAME] = t.frame[slot];
+    i32[r + J_DEADLINE_FRAME] = t.deadline[slot];
+    i32[r + J_ARENA_OFFSET] = t.arenaOffset[slot];
+    i32[r + J_ARENA_BYTES] = t.arenaBytes[slot];
+    const f = r >> 1;
+    const f64 = ring.recF64;
+    f64[f + JF_SUBMIT_TIME] = t.time[slot];
+    const n = this.kinds.paramCount[kind];
+    const pbase = slot * MAX_PARAMS;
+    for (let i = 0; i < n; i++) f64[f + JF_PARAMS + i] = t.params[pbase + i];
+    const cost = moved ? this.movingCost : this.kinds.cost[kind];
+    w.costRing[pos & ring.mask] = cost;
+    w.queuedMs += cost;
+    w.inflight++;
+    t.ringPos[slot] = pos;
+    t.worker[slot] = w.index;
+    ring.tail = (pos + 1) | 0;
+    // Publishing is a fenced store on a line the worker polls, the dearest step of a
+    // submit, so records are published in batches while the worker has a backlog to chew
+    // on; when its visible backlog runs low it is published at once. Whatever is left
+    // goes out at the next poll, beginFrame or flush, or when the current task ends
+    // (one microtask per burst): never later than the tick that submitted it.
+    // The backlog is judged from the head seen at the last poll: it can only be larger
+    // than the truth, and the batch limit bounds what that can hold back.
+    if (!moved && ((ring.tail - ring.published) | 0) < PUBLISH_BATCH && ((ring.published - ring.headSeen) | 0) >= PUBLISH_LOW_WATER) {
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushTask);
+      }
+      return;
+    }
+    this.publish(w);
+  }
+
+  /** Publishes every record written for `w`, and wakes it if it sleeps. */
+  publish(w: WorkerLink): void {
+    // ORDERING: the tail's release store (JobRingWriter.publish) comes before SLEEPING is
+    // read (seq-cst): if the worker went to sleep before seeing this tail, we see
+    // SLEEPING = 1 and wake it.
+    w.jobs.publish();
+    if (w.sleeping && !this.someoneAwake(w)) {
+      // A wake-up costs tens of microseconds on the waker's thread, so this thread wakes
+      // a worker only when no other worker is awake or already being woken (an awake
+      // worker wakes its sleeping siblings that have work: JobRunner.wakeSiblings), and
+      // at most once per sleep: a worker's beat moves each time it wakes, and until it
+      // has moved past the beat read before our notify, that notify is on its way. The
+      // beat is read before notifying, so a wake landing in between hides no later sleep.
+      const i32 = w.block.i32;
+      const beat = Atomics.load(i32, W_BEAT);
+      if (beat !== w.notifiedBeat) {
+        w.notifiedBeat = beat;
+        Atomics.notify(i32, JOB_TAIL_I, 1);
+      }
+    }
+  }
+
+  /** Publishes every record written so far, to every worker. */
+  flush(): void {
+    const ws = this.workers;
+    for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail) this.publish(ws[i]);
+  }
+
+  /**
+   * True if a live worker other than `w` is awake between jobs, or has a wake-up from us
+   * on its way: it will look at `w`'s ring before its next job or sleep, and wake `w`.
+   * ORDERING: called after `w`'s tail was stored; a worker stores its state (BUSY, or
+   * SLEEPING) before it scans its siblings' tails, so either we see it idle and awake
+   * here and its scan sees our tail, or we see it busy or asleep and wake `w` ourselves.
+   */
+  private someoneAwake(w: WorkerLink): boolean {
+    const ws = this.workers;
+    for (let i = 0; i < ws.length; i++) {
+      const x = ws[i];
+      if (x === w || !x.serving) continue;
+      // Awake and between jobs (it scans before its next job or its next sleep), or
+      // being woken by us (it scans on waking). A worker inside a job may not look for
+      // a long time, so it does not count.
+      if (!x.sleeping ? !x.busy : Atomics.load(x.block.i32, W_BEAT) === x.notifiedBeat) return true;
+    }
+    return false;
+  }
+
+  /** Takes a still-queued job's record off its worker's queue estimate (the worker will skip it). */
+  unqueue(slot: number): void {
+    const w = this.workers[this.jobs.worker[slot]];
+    const p = this.jobs.ringPos[slot] & w.jobs.mask;
+    w.queuedMs -= w.costRing[p];
+    if (w.queuedMs < 1e-9) w.queuedMs = 0;
+    w.costRing[p] = 0;
+    w.inflight--;
+  }
+
+  /** Moves a dead worker's unclaimed records to live workers, all or none, keeping their order. */
+  moveQueued(dead: WorkerLink): void {
+    const ring = dead.jobs;
+    const t = this.jobs;
+    const head = ring.loadHead();
+    if (!ring.validHead(head)) return;
+    const movable = (p: number): number => {
+      const r = ring.recordAt(p, RECORD_I32);
+      const slot = ring.recI32[r + J_SLOT];
+      if (slot < 0 || slot >= t.capacity) return -1;
+      return t.isQueued(slot, ring.recI32[r + J_GEN]) && t.worker[slot] === dead.index ? slot : -1;
+    };
+    let count = 0;
+    for (let p = head; p !== ring.tail; p = (p + 1) | 0) if (movable(p) >= 0) count++;
+    let room = 0;
+    for (const w of this.workers) {
+      if (w === dead || !w.serving) continue;
+      this.refreshHead(w);
+      room += Math.min(w.jobs.capacity - w.jobs.backlog, w.jobs.capacity - w.inflight);
+    }
+    if (count === 0 || room < count) return;
+    for (let p = head; p !== ring.tail; p = (p + 1) | 0) {
+      const slot = movable(p);
+      if (slot < 0) continue;
+      this.movingCost = dead.costRing[p & ring.mask];
+      dead.costRing[p & ring.mask] = 0;
+      dead.inflight--;
+      let target: WorkerLink | null = null;
+      for (const w of this.workers) {
+        if (w === dead || !w.serving || w.jobs.full || w.inflight >= w.jobs.capacity) continue;
+        if (target === null || w.queuedMs < target.queuedMs) target = w;
+      }
+      if (target === null) break;
+      this.write(target, slot, t.gen(slot), true);
+    }
+    dead.queuedMs = 0;
+    ring.discardAll();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The job table: one entry per job slot. The slot word lives in shared memory (the slot
+ * table, layout.ts), `(generation << STATE_BITS) | state`, so that a worker's claim and
+ * the main thread's cancel or take-over are single CAS operations on it; everything else
+ * about a job stays on the main thread in typed arrays indexed by slot.
+ *
+ * Slots are handed out first-in first-out, so a slot's generation (and so its job ids)
+ * turns over as slowly as possible. A job id is the slot in the low bits and the low
+ * bits of its generation above (layout.ts jobIdOf), salted per engine so that an id from
+ * another engine in the same process is very unlikely to name one of ours.
+ *
+ * Main thread only.
+ */
+import type { ArenaAllocator } from './arena.js';
+import { MAX_PARAMS } from './kind.js';
+import { GEN_MASK, STATE_BITS, STATE_MASK, S_CANCELLED, S_FREE, S_QUEUED, S_RUNNING, S_TAKEN, jobIdOf } from './layout.js';
+
+let enginesMade = 0;
+
+/** A fresh salt for the next engine's job ids; golden-ratio steps spread consecutive ones. */
+export const nextIdSalt = (): number => (Math.imul(++enginesMade, 0x9e3779b1) >>> 7) & GEN_MASK;
+
+export class JobTable {
+  /** Shared slot words: (generation << STATE_BITS) | state. */
+  readonly words: Int32Array;
+  readonly capacity: number;
+  readonly slotBits: number;
+  /** 1 while the slot holds an accepted job main has not finished with. */
+  readonly live: Uint8Array;
+  /** 1 once the job's outcome was delivered by runInline: a worker's result is dropped. */
+  readonly taken: Uint8Array;
+  /** 1 once a main-side failure is queued for the slot, so it is never queued (or delivered) twice. */
+  readonly lost: Uint8Array;
+  readonly worker: Int16Array;
+  readonly kind: Int16Array;
+  readonly tag: Int32Array;
+  readonly frame: Int32Array;
+  readonly deadline: Int32Array;
+  /** Ring position of the job's record in its worker's job ring. */
+  readonly ringPos: Int32Array;
+  readonly arenaOffset: Int32Array;
+  readonly arenaBytes: Int32Array;
+  /** Submit time, ms on the shared clock. */
+  readonly time: Float64Array;
+  /** MAX_PARAMS per slot. */
+  readonly params: Float64Array;
+  private readonly freeSlots: Int32Array;
+  private freeHead = 0;
+  private freeCount: number;
+  /** Mixed into the generation bits of this engine's job ids. */
+  private readonly salt: number;
+  private readonly arena: ArenaAllocator;
+
+  constructor(words: Int32Array, arena: ArenaAllocator, salt: number) {
+    const n = words.length;
+    this.words = words;
+    this.arena = arena;
+    this.capacity = n;
+    this.slotBits = Math.log2(n);
+    this.live = new Uint8Array(n);
+    this.taken = new Uint8Array(n);
+    this.lost = new Uint8Array(n);
+    this.worker = new Int16Array(n);
+    this.kind = new Int16Array(n);
+    this.tag = new Int32Array(n);
+    this.frame = new Int32Array(n);
+    this.deadline = new Int32Array(n);
+    this.ringPos = new Int32Array(n);
+    this.arenaOffset = new Int32Array(n).fill(-1);
+    this.arenaBytes = new Int32Array(n);
+    this.time = new Float64Array(n);
+    this.params = new Float64Array(n * MAX_PARAMS);
+    this.freeSlots = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.freeSlots[i] = i;
+    this.freeCount = n;
+    this.salt = salt;
+  }
+
+  /** Free slots left. */
+  get free(): number {
+    return this.freeCount;
+  }
+
+  /**
+   * Takes the oldest free slot for a new job and marks it QUEUED with the next generation;
+   * returns the slot. The caller has checked `free > 0`.
+   * ORDERING: a plain store of the word suffices: the release store that publishes the
+   * job's record orders it, and while the slot is free no record can match it, so no CAS
+   * races with this write.
+   */
+  open(): number {
+    const slot = this.freeSlots[this.freeHead];
+    this.freeHead = (this.freeHead + 1) & (this.capacity - 1);
+    this.freeCount--;
+    const gen = (((this.words[slot] >>> STATE_BITS) + 1) & GEN_MASK) >>> 0;
+    this.words[slot] = (gen << STATE_BITS) | S_QUEUED;
+    this.live[slot] = 1;
+    this.taken[slot] = 0;
+    this.lost[slot] = 0;
+    return slot;
+  }
+
+  /** The slot's current generation. */
+  gen(slot: number): number {
+    return this.words[slot] >>> STATE_BITS;
+  }
+
+  /** The job id of the job in `slot` at generation `gen`. */
+  idOf(slot: number, gen: number): number {
+    return jobIdOf(slot, gen, this.slotBits, this.salt);
+  }
+
+  /** The slot of a live job id of this engine, or -1 (unknown, ended, foreign, or not an id at all). */
+  slotOf(jobId: unknown): number {
+    if (typeof jobId !== 'number' || !(jobId >= 0) || (jobId | 0) !== jobId) return -1;
+    const slot = jobId & (this.capacity - 1);
+    if (this.live[slot] === 0 || this.idOf(slot, this.gen(slot)) !== jobId) return -1;
+    return slot;
+  }
+
+  state(slot: number): number {
+    return this.words[slot] & STATE_MASK;
+  }
+
+  /** True when the slot's word says `gen` is running (a worker claimed that generation). */
+  isRunning(slot: number, gen: number): boolean {
+    return this.words[slot] === ((gen << STATE_BITS) | S_RUNNING);
+  }
+
+  /** True when the slot's word says `gen` is queued. */
+  isQueued(slot: number, gen: number): boolean {
+    return this.words[slot] === ((gen << STATE_BITS) | S_QUEUED);
+  }
+
+  /**
+   * Moves a queued job to `to` (S_CANCELLED or S_TAKEN) unless a worker claimed it first.
+   * ORDERING: the same word the worker claims with CAS(QUEUED -> RUNNING): one side wins.
+   */
+  tryUnqueue(slot: number, to: typeof S_CANCELLED | typeof S_TAKEN): boolean {
+    const word = this.words[slot];
+    if ((word & STATE_MASK) !== S_QUEUED) return false;
+    return Atomics.compareExchange(this.words, slot, word, (word & ~STATE_MASK) | to) === word;
+  }
+
+  /** Hands a slot main has finished with back to the free list, and frees its arena slice. */
+  release(slot: number): void {
+    const off = this.arenaOffset[slot];
+    if (off >= 0) this.arena.free(off);
+    this.arenaOffset[slot] = -1;
+    this.live[slot] = 0;
+    this.taken[slot] = 0;
+    this.lost[slot] = 0;
+    const word = this.words[slot];
+    // ORDERING: FREE keeps the generation; a stale record can no longer match QUEUED or RUNNING.
+    Atomics.store(this.words, slot, (word & ~STATE_MASK) | S_FREE);
+    this.freeSlots[(this.freeHead + this.freeCount) & (this.capacity - 1)] = slot;
+    this.freeCount++;
+  }
+}

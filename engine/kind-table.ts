@@ -1,0 +1,114 @@
+/**
+ * The kind table: the registered kinds by id and name, their parameter types and
+ * declared ranges in typed arrays (so validating a submit touches no object), and the
+ * running estimate of each kind's cost that admission control and worker choice use.
+ *
+ * Main thread only.
+ */
+import { EngineError } from './errors.js';
+import type { JobKind } from './kind.js';
+import { MAX_PARAMS } from './kind.js';
+import { Rejection } from './outcome.js';
+
+/** Starting estimate of a kind's run time before any job of it has been measured, ms. */
+const INITIAL_COST_MS = 0.01;
+/** Weight of a new run-time sample in the moving estimate. */
+const COST_ALPHA = 0.05;
+/** A sample counts for at most this many times the current estimate (plus the floor). */
+const COST_OUTLIER = 4;
+const COST_FLOOR_MS = 0.02;
+
+const PARAM_F64 = 0;
+const PARAM_I32 = 1;
+
+export class KindTable {
+  readonly list: readonly JobKind<any>[];
+  private readonly byName: ReadonlyMap<string, number>;
+  /** Parameter count per kind. */
+  readonly paramCount: Int32Array;
+  private readonly types: Uint8Array;
+  private readonly mins: Float64Array;
+  private readonly maxs: Float64Array;
+  /** Estimated run time per kind, ms. */
+  readonly cost: Float64Array;
+  /** Per kind, the parameters of its last `readParams`, in the engine's own storage. */
+  readonly read: readonly Float64Array[];
+
+  constructor(list: readonly JobKind<any>[], byName: ReadonlyMap<string, number>) {
+    this.list = list;
+    this.byName = byName;
+    const n = list.length;
+    this.paramCount = Int32Array.from(list, (k) => k.params.length);
+    this.types = new Uint8Array(n * MAX_PARAMS);
+    this.mins = new Float64Array(n * MAX_PARAMS).fill(-Infinity);
+    this.maxs = new Float64Array(n * MAX_PARAMS).fill(Infinity);
+    list.forEach((k, id) => {
+      k.params.forEach((p, i) => {
+        this.types[id * MAX_PARAMS + i] = p.type === 'i32' ? PARAM_I32 : PARAM_F64;
+        if (p.min !== undefined) this.mins[id * MAX_PARAMS + i] = p.min;
+        if (p.max !== undefined) this.maxs[id * MAX_PARAMS + i] = p.max;
+      });
+    });
+    this.cost = new Float64Array(n).fill(INITIAL_COST_MS);
+    this.read = list.map((k) => new Float64Array(k.params.length));
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** True when `kind` is the id of a registered kind. */
+  has(kind: number): boolean {
+    return (kind | 0) === kind && kind >= 0 && kind < this.list.length;
+  }
+
+  /** The id of the kind named `name`. Throws EngineError('UNKNOWN_KIND'). */
+  id(name: unknown): number {
+    const id = typeof name === 'string' ? this.byName.get(name) : undefined;
+    if (id === undefined) {
+      const shown = typeof name === 'string' ? JSON.stringify(name) : `a ${typeof name}`;
+      throw new EngineError('UNKNOWN_KIND', `no kind named ${shown}; registered: ${[...this.byName.keys()].join(', ')}`);
+    }
+    return id;
+  }
+
+  /**
+   * Reads each of `params`' values exactly once into `read[kind]`, then validates the copy:
+   * a getter or Proxy cannot show one value to the check and another to the job.
+   * Returns 0, or Rejection.BadParams (wrong count, a non-number, NaN, a non-integer i32,
+   * a value outside its declared range, or a read that threw).
+   */
+  readParams(kind: number, params: ArrayLike<number>): 0 | Rejection {
+    const n = this.paramCount[kind];
+    const dst = this.read[kind];
+    try {
+      if (params == null || params.length !== n) return Rejection.BadParams;
+      for (let i = 0; i < n; i++) {
+        const v = params[i];
+        if (typeof v !== 'number') return Rejection.BadParams;
+        dst[i] = v;
+      }
+    } catch {
+      return Rejection.BadParams;
+    }
+    const base = kind * MAX_PARAMS;
+    for (let i = 0; i < n; i++) {
+      const v = dst[i];
+      if (v !== v) return Rejection.BadParams;
+      if (this.types[base + i] === PARAM_I32 && (v | 0) !== v) return Rejection.BadParams;
+      if (v < this.mins[base + i] || v > this.maxs[base + i]) return Rejection.BadParams;
+    }
+    return 0;
+  }
+
+  /**
+   * Folds one measured run time into the kind's estimate. Each sample is clamped to a
+   * few times the current estimate: one slow outlier (a cold worker, a preempted thread)
+   * must not make a kind look so expensive that admission refuses it for good.
+   */
+  learn(kind: number, runMs: number): void {
+    const est = this.cost[kind];
+    const cap = est * COST_OUTLIER + COST_FLOOR_MS;
+    this.cost[kind] = est + ((runMs > cap ? cap : runMs) - est) * COST_ALPHA;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Arena payloads at submit: the slice a kind asks for (`arenaBytes(params)`), or the one
+ * the caller reserved with arenaAlloc and passes in SubmitOptions. Either way the job
+ * holds the slice from submit until its outcome; a slice has one owner at a time.
+ *
+ * Main thread only.
+ */
+import type { ArenaAllocator } from './arena.js';
+import type { KindTable } from './kind-table.js';
+import { Rejection } from './outcome.js';
+
+export class Payloads {
+  /** Bytes of the slice the last call chose (a field: no pair is allocated per submit). */
+  bytes = 0;
+  private readonly arena: ArenaAllocator;
+  private readonly kinds: KindTable;
+  private readonly arenaBytes: number;
+
+  constructor(arena: ArenaAllocator, kinds: KindTable, arenaBytes: number) {
+    this.arena = arena;
+    this.kinds = kinds;
+    this.arenaBytes = arenaBytes;
+  }
+
+  /**
+   * The slice kind `kind` asks for, from its parameters as last read by the kind table,
+   * held for the job: its offset, -1 for none, or a Rejection (< -1).
+   */
+  forKind(kind: number): number {
+    const k = this.kinds.list[kind];
+    this.bytes = 0;
+    if (k.arenaBytes === undefined) return -1;
+    let want: unknown;
+    try {
+      want = k.arenaBytes(this.kinds.read[kind]);
+    } catch {
+      return Rejection.BadParams;
+    }
+    if (typeof want !== 'number' || !(want >= 0) || (want | 0) !== want) return Rejection.BadParams;
+    if (want > this.arenaBytes || (k.maxArenaBytes !== undefined && want > k.maxArenaBytes)) return Rejection.PayloadTooLarge;
+    if (want === 0) return -1;
+    const off = this.arena.alloc(want, true);
+    if (off < 0) return Rejection.ArenaFull;
+    this.bytes = want;
+    return off;
+  }
+
+  /**
+   * A caller's slice from arenaAlloc, handed to the job: its offset or a Rejection (< -1).
+   * A refused slice stays with its caller (to submit again, or to arenaFree); one that a
+   * job holds, an unknown one, or one smaller than `bytes` is refused.
+   */
+  fromCaller(kind: number, off: unknown, bytes: unknown): number {
+    const size = bytes === undefined ? 0 : bytes;
+    if (typeof off !== 'number' || typeof size !== 'number' || !(size >= 0) || (size | 0) !== size || !this.arena.hold(off, size)) return Rejection.BadParams;
+    const max = this.kinds.list[kind].maxArenaBytes;
+    if (max !== undefined && size > max) {
+      this.arena.unhold(off);
+      return Rejection.PayloadTooLarge;
+    }
+    this.bytes = size;
+    return off;
+  }
+}

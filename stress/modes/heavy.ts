@@ -1,0 +1,82 @@
+/**
+ * The seed's COMPUTE_HEAVY burst, shared by `npm run stress` (modes/burst.ts) and the
+ * panel's Stress Test (panel/burst.ts) so both measure the same thing: the job, its
+ * admission budget, the submit loop and the warm-up. Each runner keeps only its own
+ * pacing (a Node loop, a page that must keep drawing).
+ *
+ * Runs on Node and in a browser: nothing here imports a Node module.
+ */
+import type { ResultView } from '../../engine/api.js';
+import { computeHeavyKind } from '../../engine/builtin-kinds.js';
+import type { EngineCore } from '../../engine/core.js';
+import { sleep } from '../../game/time.js';
+import type { Ledger } from '../report/ledger.js';
+
+/** The engine's built-in kind that runs the seed's COMPUTE_HEAVY job. */
+export const HEAVY_KIND = computeHeavyKind.name;
+/** COMPUTE_HEAVY iterations (its second parameter), as in the seed. */
+export const HEAVY_ITERATIONS = 10;
+
+/**
+ * Target queue wait of an accepted job, ms of wall time. The queue must outlast the
+ * loop's 1 ms sleep between refused batches, or workers run dry; anything beyond that
+ * only adds latency, and on a shared machine every queued job also waits out each
+ * stall of its worker or of the polling thread, so p99 grows with the queue. Measured
+ * here (4 workers, 2 busy cores), budgets from 0.25 to 5 ms moved throughput within
+ * noise while p99 went from about 5 ms to about 60-240 ms.
+ */
+export const BURST_TARGET_WAIT_MS = 2;
+
+/**
+ * Admission budget per worker (EngineOptions.maxQueueMs). The engine counts queued
+ * work in measured handler time; with more workers than cores each worker gets only
+ * cores/workers of a core, so its queue drains that much slower in wall time and the
+ * budget is scaled down to match (4 workers on 2 cores: 1 ms). `cores`: os.availableParallelism()
+ * on Node, navigator.hardwareConcurrency in a browser (this module runs in both).
+ */
+export function burstMaxQueueMs(workers: number, cores: number): number {
+  return BURST_TARGET_WAIT_MS * Math.min(1, cores / Math.max(1, workers));
+}
+
+/** Where a burst is: the last seed submitted, and whether the last batch was refused. */
+export interface BurstCursor {
+  seed: number;
+  refused: boolean;
+}
+
+/**
+ * Submits up to `batch` COMPUTE_HEAVY jobs with consecutive seeds (params[0]), each
+ * recorded in the ledger, and stops at the first refusal. The burst loop of
+ * `npm run stress` and of the panel's Stress Test, so both measure the same thing.
+ */
+export function submitBurstBatch(engine: EngineCore, kind: number, params: Float64Array, ledger: Ledger, batch: number, cur: BurstCursor): void {
+  cur.refused = false;
+  for (let b = 0; b < batch; b++) {
+    cur.seed = (cur.seed + 1) | 0;
+    params[0] = cur.seed;
+    const id = engine.submit(kind, params, b);
+    ledger.onSubmit(id, performance.now());
+    if (id < 0) {
+      cur.refused = true;
+      return;
+    }
+  }
+}
+
+/**
+ * Runs `jobs` jobs before measuring, so handlers are compiled on every thread and the
+ * engine's per-kind run-time estimate (what admission control uses) is real.
+ */
+export async function warmUpKind(engine: EngineCore, kind: number, params: Float64Array, jobs: number, timeoutMs: number): Promise<void> {
+  let left = jobs;
+  const sink = (_r: ResultView): void => {};
+  const deadline = performance.now() + timeoutMs;
+  while ((left > 0 || engine.inFlight > 0) && performance.now() < deadline) {
+    for (let i = 0; i < 256 && left > 0; i++) {
+      if (engine.submit(kind, params, 0) < 0) break;
+      left--;
+    }
+    engine.poll(sink);
+    await sleep(1);
+  }
+}
