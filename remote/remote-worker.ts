@@ -43,6 +43,10 @@ export interface RemoteWorkerOptions {
   readonly connectTimeoutMs?: number;
   /** A task running longer than this on one engine thread is treated as hung, ms. Default 600000. */
   readonly hangTimeoutMs?: number;
+  /** A kind's init may take this long on each thread (building levels, loading wasm), ms. Default 120000. */
+  readonly initTimeoutMs?: number;
+  /** JSON-safe configuration handed to every kind's init (EngineOptions.config). */
+  readonly config?: Readonly<Record<string, unknown>>;
   /** Worker name shown in Redis (CLIENT LIST, job.processedBy). */
   readonly name?: string;
   /** Receives structured log events (already redacted). `active`/`completed`/`failed` only with logJobs. */
@@ -87,6 +91,7 @@ export class RemoteWorker {
     const maxStalledCount = intOption('maxStalledCount', options.maxStalledCount, 2, 0, 1000);
     const connectTimeoutMs = intOption('connectTimeoutMs', options.connectTimeoutMs, 5000, 1, 600_000);
     const hangTimeoutMs = intOption('hangTimeoutMs', options.hangTimeoutMs, 600_000, 100, 86_400_000);
+    const initTimeoutMs = intOption('initTimeoutMs', options.initTimeoutMs, 120_000, 100, 3_600_000);
     const queueName = options.queue ?? DEFAULT_QUEUE;
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     const log = options.log ?? (() => {});
@@ -95,7 +100,15 @@ export class RemoteWorker {
     let jobCapacity = 64;
     while (jobCapacity < concurrency * 2) jobCapacity *= 2;
     // workerNice 0: no game loop shares this process, so the engine's threads should not yield to anything.
-    const engine = await EngineCore.start({ workers: threads, kindModules: options.kindModules, hangTimeoutMs, jobCapacity, workerNice: 0 });
+    const engine = await EngineCore.start({
+      workers: threads,
+      kindModules: options.kindModules,
+      config: options.config ?? {},
+      hangTimeoutMs,
+      initTimeoutMs,
+      jobCapacity,
+      workerNice: 0,
+    });
     const kinds = kindTable(engine.kinds);
     const bridge = new EngineBridge(engine);
 

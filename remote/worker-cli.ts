@@ -27,6 +27,8 @@ Takes tasks from a BullMQ queue on Redis and runs them on local worker threads.
   --max-stalled N          recoveries from lost workers before a task fails (default 2)
   --hang-timeout-ms N      a task running longer on one thread is hung (default 600000)
   --connect-timeout-ms N   longest wait for Redis at start (default 5000)
+  --init-timeout-ms N      longest kind init per thread (default 120000)
+  --config JSON            configuration handed to every kind's init (a JSON object)
   --name NAME              worker name shown in Redis
   --log-jobs               print a JSON line per job started, completed, failed
   --help                   this text
@@ -46,6 +48,8 @@ const OPTIONS = {
   'max-stalled': { type: 'string' },
   'hang-timeout-ms': { type: 'string' },
   'connect-timeout-ms': { type: 'string' },
+  'init-timeout-ms': { type: 'string' },
+  config: { type: 'string' },
   name: { type: 'string' },
   'log-jobs': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -57,6 +61,18 @@ function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+function parseConfig(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UsageError('--config must be a JSON object');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError('--config must be a JSON object');
+  return v as Record<string, unknown>;
 }
 
 /** A module argument as the URL both the engine's threads import. */
@@ -83,6 +99,7 @@ export async function workerMain(argv: readonly string[], io: WorkerMainIo = {})
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; args: string[]; allowPositionals: false; strict: true }>>['values'];
   let redis: string;
   let kinds: string[];
+  let config: Record<string, unknown> | undefined;
   let redactor = new Redactor([]);
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }));
@@ -95,6 +112,7 @@ export async function workerMain(argv: readonly string[], io: WorkerMainIo = {})
     if (redis === '') throw new UsageError('--redis URL is required (or FRAMEJOBS_REDIS_URL)');
     if (values.kinds === undefined || values.kinds.length === 0) throw new UsageError('--kinds MODULE is required');
     kinds = values.kinds.map((k) => moduleUrl(k, io.cwd ?? process.cwd()));
+    config = parseConfig(values.config);
   } catch (e) {
     err(`framejobs worker: ${redactor.error(e)}`);
     err(WORKER_USAGE.split('\n', 1)[0]);
@@ -114,6 +132,8 @@ export async function workerMain(argv: readonly string[], io: WorkerMainIo = {})
       maxStalledCount: int('max-stalled', values['max-stalled']),
       hangTimeoutMs: int('hang-timeout-ms', values['hang-timeout-ms']),
       connectTimeoutMs: int('connect-timeout-ms', values['connect-timeout-ms']),
+      initTimeoutMs: int('init-timeout-ms', values['init-timeout-ms']),
+      config,
       name: values.name,
       logJobs: values['log-jobs'] === true,
       log: (e: WorkerLogEvent) => out(JSON.stringify(e)),

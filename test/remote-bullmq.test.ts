@@ -13,6 +13,7 @@ import { BullmqBackend, type BullmqBackendOptions } from '../remote/bullmq-backe
 import { EngineBackend } from '../remote/engine-backend.js';
 import { BackendError } from '../remote/errors.js';
 import { spawnWorker, type SpawnedWorker } from '../remote/spawn.js';
+import { createBullmqSweepBackend } from '../remote/sweep-backend.js';
 import type { BatchRun, Task, TaskResult } from '../remote/types.js';
 import { fixtureModule, startEngine } from './fixtures/engine.js';
 import { RedisServer, freePort } from './fixtures/redis-server.js';
@@ -238,6 +239,41 @@ describe('bullmq backend on a real redis-server', () => {
     expect(got.summary).toMatchObject({ completed: n - 10, skipped: 10 });
     const counts = await second.jobCounts();
     expect(counts.completed + counts.failed + counts.waiting + counts.active).toBe(0);
+  });
+
+  it('serves the sweep: spawned worker processes, outcomes as the local backend gives them, abort resolves', async () => {
+    const sweepBackend = await createBullmqSweepBackend({
+      redis: server.url,
+      queue: 'sweep',
+      runId: 'sweep-test',
+      spawnWorkers: 2,
+      kindModules: [kindsPath],
+      workerArgs: ['--threads', '1', '--concurrency', '2'],
+      log: (l) => logs.push(l),
+    });
+    try {
+      expect(sweepBackend.workers).toBe(2);
+      const n = 40;
+      const lines: string[] = [];
+      const progress: number[] = [];
+      const summary = await sweepBackend.runBatch({
+        tasks: { count: n, at: mixTask },
+        maxInFlight: 8,
+        skip: (i) => i < 5,
+        onResult: (i, r) => lines.push(`${i}:${r.status}:${Array.from(r.values).join(',')}`),
+        onProgress: (p) => progress.push(p.completed),
+      });
+      const local = await localResults(n, mixTask);
+      expect(lines).toEqual(indices(n).slice(5).map((i) => `${i}:done:${local[i].values.join(',')}`));
+      expect(summary).toEqual({ done: n - 5, failed: 0, cancelled: 0, aborted: false });
+      expect(progress.at(-1)).toBe(n);
+      expect(sweepBackend.stats()).toEqual({ duplicates: 0, redelivered: 0 });
+      const ac = new AbortController();
+      ac.abort();
+      expect((await sweepBackend.runBatch({ tasks: { count: 3, at: mixTask }, maxInFlight: 2, onResult: () => {}, signal: ac.signal })).aborted).toBe(true);
+    } finally {
+      await sweepBackend.close();
+    }
   });
 
   it('gives REDIS_UNREACHABLE within seconds when nothing listens, and when Redis goes away mid-run', async () => {

@@ -29,6 +29,8 @@ describe('framejobs worker command', () => {
       ['--redis', 'redis://127.0.0.1:1', '--kinds', kinds, '--frobnicate'],
       ['--redis', 'http://:s3cr3t-pw@127.0.0.1:1', '--kinds', kinds, '--threads', '1'],
       ['--redis', 'redis://127.0.0.1:1', '--kinds', kinds, '--threads', '0'],
+      ['--redis', 'redis://127.0.0.1:1', '--kinds', kinds, '--config', '[1]'],
+      ['--redis', 'redis://127.0.0.1:1', '--kinds', kinds, '--config', '{nope'],
     ];
     for (const argv of cases) {
       const r = await run(argv);
