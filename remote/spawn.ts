@@ -103,7 +103,10 @@ export function spawnWorker(opts: SpawnWorkerOptions): SpawnedWorker {
     },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      // A worker that does not stop within 5 s of SIGTERM is ended.
+      const force = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(force);
     },
   };
 }
