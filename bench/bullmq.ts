@@ -2,18 +2,21 @@
  * `npm run bench:bullmq -- [--quick] [--tasks N] [--concurrency N] [--redis URL] [--json]`
  *
  * Per-task overhead of the bullmq backend: no-op tasks/s through our coordinator and a
- * remote worker (its own EngineCore, one thread) against a bare BullMQ Worker with a
- * no-op processor, on the same Redis, in the same run, at the same worker concurrency.
+ * remote worker process (`framejobs worker`, its own EngineCore, one thread) against a
+ * bare BullMQ Worker with a no-op processor in a process of its own, fed by a plain
+ * producer: the same Redis, the same run, the same worker concurrency.
  * Both sides add every task, process it and see it finished; ours also checks, orders,
  * deduplicates and removes each finished job. Without --redis it starts its own
  * redis-server (append-only on). The last stdout line with --json is one JSON object.
  * Read the ratio, not the absolute figures: the machine is shared.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BullmqBackend } from '../remote/bullmq-backend.js';
-import { RemoteWorker } from '../remote/remote-worker.js';
+import { spawnWorker } from '../remote/spawn.js';
 import { RedisServer } from '../test/fixtures/redis-server.js';
 
 const { values } = parseArgs({
@@ -36,39 +39,50 @@ if (!Number.isInteger(tasks) || tasks < 1 || !Number.isInteger(concurrency) || c
 }
 const rounds = quick ? 3 : 5;
 
+/** Starts a worker process and resolves once it printed {"event":"ready"}. */
+function startProcess(args: string[], env: Record<string, string> = {}): Promise<{ done: Promise<void>; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  let onDone: () => void = () => {};
+  const done = new Promise<void>((r) => (onDone = r));
+  return new Promise((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`worker process exited with ${code}`)));
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      if (buf.includes('"event":"ready"')) resolve({ done, proc });
+      if (buf.includes('"event":"done"')) onDone();
+    });
+  });
+}
+
+/** Bare: the producer adds every job (500 per addBulk); a no-op BullMQ Worker in its own process completes them. */
 async function bare(url: string, queueName: string, tasks: number): Promise<number> {
   const conn = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue(queueName, { connection: conn, prefix: 'bench' });
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const worker = new Worker(queueName, async () => 0, { connection: conn, prefix: 'bench', concurrency, autorun: false });
-  worker.on('completed', () => {
-    if (++done === tasks) finish();
-  });
-  await worker.waitUntilReady();
+  const worker = await startProcess([fileURLToPath(new URL('./bare-worker.js', import.meta.url)), url, queueName, 'bench', String(concurrency), String(tasks)]);
   const t0 = performance.now();
-  void worker.run();
   for (let i = 0; i < tasks; i += 500) {
     const n = Math.min(500, tasks - i);
     await queue.addBulk(Array.from({ length: n }, (_, k) => ({ name: 'noop', data: { kind: 'noop', params: [i + k, 1] } })));
   }
-  await finished;
+  await worker.done;
   const perS = tasks / ((performance.now() - t0) / 1000);
-  await worker.close();
+  worker.proc.kill('SIGKILL');
   await queue.obliterate({ force: true });
   await queue.close();
   conn.disconnect();
   return perS;
 }
 
+/** Ours: the coordinator runs the batch; a `framejobs worker` process (one engine thread) runs the tasks. */
 async function ours(url: string, queueName: string, tasks: number): Promise<number> {
-  const worker = await RemoteWorker.start({ redis: url, kindModules: [], threads: 1, concurrency, queue: queueName, prefix: 'bench' });
+  const worker = spawnWorker({ redis: url, kinds: [fileURLToPath(new URL('./noop-kinds.js', import.meta.url))], args: ['--queue', queueName, '--prefix', 'bench', '--threads', '1', '--concurrency', String(concurrency)] });
+  await worker.waitFor((e) => e.event === 'ready');
   const backend = await BullmqBackend.connect({ redis: url, queue: queueName, prefix: 'bench' });
   let sum = 0;
   const t0 = performance.now();
   const summary = await backend.runBatch({
-    tasks: { count: tasks, task: (i) => ({ kind: 'noop', params: [i, 1] }) },
+    tasks: { count: tasks, task: (i) => ({ kind: 'bench.noop', params: [i, 1] }) },
     maxInFlight: 512,
     onResult: (_i, r) => {
       sum += r.values[0] ?? 0;
@@ -77,7 +91,7 @@ async function ours(url: string, queueName: string, tasks: number): Promise<numb
   const perS = tasks / ((performance.now() - t0) / 1000);
   if (summary.completed !== tasks || sum !== (tasks * (tasks - 1)) / 2 + tasks) throw new Error(`bench batch went wrong: ${JSON.stringify(summary)}`);
   await backend.close();
-  await worker.close();
+  await worker.kill('SIGKILL');
   return perS;
 }
 
