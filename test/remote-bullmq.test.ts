@@ -13,6 +13,7 @@ import { BullmqBackend, type BullmqBackendOptions } from '../remote/bullmq-backe
 import { EngineBackend } from '../remote/engine-backend.js';
 import { BackendError } from '../remote/errors.js';
 import { spawnWorker, type SpawnedWorker } from '../remote/spawn.js';
+import { taskId } from '../remote/task-id.js';
 import { createBullmqSweepBackend } from '../remote/sweep-backend.js';
 import type { BatchRun, Task, TaskResult } from '../remote/types.js';
 import { fixtureModule, startEngine } from './fixtures/engine.js';
@@ -115,6 +116,34 @@ describe('bullmq backend on a real redis-server', () => {
     const raw = new Redis(server.url, { maxRetriesPerRequest: null });
     try {
       expect(await raw.keys('framejobs:main:first.*')).toEqual([]); // no job hash, no log list left
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('counts a second completion of an applied task as a duplicate and never applies it', async () => {
+    const backend = await connect({ queue: 'main', kinds: engine.kinds });
+    const raw = new Redis(server.url, { maxRetriesPerRequest: null });
+    try {
+      const n = 12;
+      const task = (i: number): Task => (i === 0 ? mixTask(0) : { kind: 'remote.slow', params: [150, i] }); // about a second: the forged event lands well before the end
+      const forged = { values: [-1, -1], starts: 1, fails: 0 };
+      let injected: Promise<unknown> | null = null;
+      const results: TaskResult[] = [];
+      const summary = await backend.runBatch({
+        tasks: { count: n, task },
+        maxInFlight: 4,
+        runId: 'dup',
+        onResult: (i, r) => {
+          results[i] = r;
+          // A second 'completed' for task 0, as a redelivered job's would arrive, while the batch still runs.
+          if (i === 0) injected = raw.xadd('framejobs:main:events', '*', 'event', 'completed', 'jobId', taskId('dup', task(0)), 'returnvalue', JSON.stringify(forged), 'prev', 'active');
+        },
+      });
+      await injected;
+      expect(summary.duplicates).toBe(1);
+      expect(results[0]).toEqual((await localResults(1, mixTask))[0]);
+      expect(results.slice(1)).toEqual(indices(n).slice(1).map((i) => ({ status: 'done', values: [i * 2] })));
     } finally {
       raw.disconnect();
     }
