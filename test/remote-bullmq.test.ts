@@ -198,8 +198,9 @@ describe('bullmq backend on a real redis-server', () => {
     const survivor = startWorker('kill', ['--concurrency', '1']);
     await Promise.all([ready(victim), ready(survivor)]);
     const backend = await connect({ queue: 'kill', kinds: engine.kinds });
-    const n = 8;
-    const task = (i: number): Task => ({ kind: 'remote.slow', params: [300, i] });
+    const n = 6;
+    // Long enough that the kill lands mid-task even when reading the worker's output lags.
+    const task = (i: number): Task => ({ kind: 'remote.slow', params: [800, i] });
     const run = runCollect(backend, n, task, { maxInFlight: 4, runId: 'kill' });
     const started = await victim.waitFor((e) => e.event === 'active');
     victim.proc.kill('SIGKILL');
