@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export const config = defineConfig({
+  // The engine's internal '#platform' import (package.json "imports") points at the
+  // build; tests run the sources, so they get the Node platform's source.
+  resolve: { alias: { '#platform': fileURLToPath(new URL('./engine/platform-node.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -4,13 +4,32 @@
  * the behaviour; this file is the contract.
  */
 import type { JobError } from './errors.js';
+import type { JobKind } from './kind.js';
 import type { Outcome } from './outcome.js';
 
 /** One options object, validated once in EngineCore.start. Units are in the names. */
 export interface EngineOptions {
-  /** Worker threads. 0 runs every job inline on the calling thread, inside poll(). Default 4. */
+  /**
+   * Worker threads. 0 runs every job inline on the calling thread, inside poll().
+   * Default: one fewer than the cores this process may use (os.availableParallelism() on
+   * Node, navigator.hardwareConcurrency in a browser), so the game loop keeps a core;
+   * at least 1, at most 16.
+   */
   workers?: number;
-  /** Kind modules (URLs or absolute paths of built .js files) imported on both sides. Built-in kinds are always loaded. */
+  /**
+   * Kinds given in code (imported statically, so a bundler sees them). Registered after
+   * the built-in kinds and before `kindModules`. With workers, the worker entry must call
+   * `serveWorker(kinds)` (from `framejobs/worker`) with the same kinds, in the same order:
+   * pass that entry as `workerFactory`.
+   */
+  kinds?: readonly JobKind<any, any, any>[];
+  /**
+   * Kind modules imported by URL on both sides, for plain Node without a bundler: each
+   * module exports `kinds`. A string must be a URL (`file:`, `https:`, `data:`) or, on
+   * Node, an absolute path; a relative path is refused, because the main thread and a
+   * worker would resolve it differently: pass `new URL('./kinds.js', import.meta.url)`.
+   * Built-in kinds are always loaded.
+   */
   kindModules?: readonly (string | URL)[];
   /** Job slots: the most jobs in flight at once. Power of two. Default 16384. */
   jobCapacity?: number;
@@ -37,9 +56,23 @@ export interface EngineOptions {
   maxQueueMs?: number;
   /** Buffers handed to every worker's kind init (for example a navigation grid). */
   shared?: Readonly<Record<string, SharedArrayBuffer>>;
-  /** JSON-safe configuration handed to kind init. */
+  /** Configuration handed to every kind's init on every thread. Must survive structuredClone (no functions, no class instances with private state): otherwise INVALID_OPTION. */
   config?: Readonly<Record<string, unknown>>;
-  /** Where the worker entry lives. Default: the built engine/worker-entry.js beside core; a browser bundle must pass its own (for example dist/web/worker.entry.js). */
+  /**
+   * Creates one worker thread running a worker entry that calls `serveWorker(kinds)`.
+   * Write it the way bundlers recognise, so the entry and its kinds are bundled:
+   * `() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })` in a
+   * browser, `() => new Worker(new URL('./worker.js', import.meta.url))` with Node's
+   * worker_threads. Called once per spawn and respawn. Takes precedence over `workerUrl`.
+   * Node: `resourceLimits` cannot reach a worker you construct: pass them to `new Worker` yourself.
+   */
+  workerFactory?: WorkerFactory;
+  /**
+   * URL of a worker entry, the same rule as `kindModules` for strings. Default on Node:
+   * the package's own entry (`framejobs/worker-entry`), which serves the built-in kinds
+   * and `kindModules`. A browser, and a bundled Node app, must pass `workerFactory`
+   * (or this).
+   */
   workerUrl?: string | URL;
   /** The thread host. Default: Node worker_threads on Node, Web Workers in a browser. */
   host?: WorkerHost;
@@ -54,7 +87,15 @@ export interface EngineOptions {
   workerNice?: number;
   /** Most respawns of one worker index per minute before it stays dead. Default 30. */
   maxRespawnsPerMinute?: number;
+  /**
+   * Most workers that may run background-lane jobs at once (SubmitOptions.lane). Default
+   * workers - 1 (at least 1), so one worker is always free for frame work.
+   */
+  backgroundWorkers?: number;
 }
+
+/** The two latency contracts: frame work must finish within its frames; background work may span many. */
+export type Lane = 'frame' | 'background';
 
 /**
  * Per-submit options. Pass one object and reuse it across submits to stay
@@ -70,6 +111,20 @@ export interface SubmitOptions {
    */
   arenaOffset?: number;
   arenaBytes?: number;
+  /**
+   * Prerequisites: a job id, or up to 8 of them, of jobs of this engine whose outcome has
+   * not been delivered yet. The job waits until all have ended; if all are done it runs,
+   * otherwise it fails `dependency-failed` without running. It may read their arena slices
+   * (engine.arenaOffsetOf(id)), which stay allocated until it ends.
+   */
+  after?: number | ArrayLike<number>;
+  /**
+   * `frame` (default): dispatched at once, admission-controlled. `background`: waits in
+   * the engine until a worker is free of other background work; at most
+   * EngineOptions.backgroundWorkers workers run background jobs at once, at the lowest
+   * thread priority, so frame work keeps its deadlines.
+   */
+  lane?: Lane;
 }
 
 /**
@@ -98,12 +153,14 @@ export interface ResultView {
   runMs: number;
 }
 
+/** Where job latencies fall: log2 buckets of time in the handler, counted by the workers. */
 export interface LatencyHistogram {
   /** Upper bound of each bucket in microseconds (log2 buckets). */
   readonly boundsUs: readonly number[];
   readonly counts: readonly number[];
 }
 
+/** One worker's counters (EngineStats.workers); they survive its respawns. */
 export interface WorkerStats {
   readonly index: number;
   readonly jobsProcessed: number;
@@ -112,6 +169,10 @@ export interface WorkerStats {
   readonly queued: number;
 }
 
+/**
+ * A snapshot of the engine's counters, from stats(). Every submitted job is counted in
+ * exactly one outcome: submitted = completed + failed + rejected + expired + cancelled + inFlight.
+ */
 export interface EngineStats {
   readonly submitted: number;
   readonly completed: number;
@@ -133,8 +194,10 @@ export interface EngineStats {
   readonly arenaBytes: number;
 }
 
+/** A worker as health() sees it: starting (init running), alive, stale (heartbeat late), dead. */
 export type WorkerState = 'starting' | 'alive' | 'stale' | 'dead';
 
+/** One worker's health, read from its heartbeat slot by health(). */
 export interface WorkerHealth {
   readonly index: number;
   readonly state: WorkerState;
@@ -147,6 +210,7 @@ export interface WorkerHealth {
   readonly reason: string | null;
 }
 
+/** Worker lifecycle events, delivered to EngineCore.onEvent on the engine's thread. */
 export type EngineEvent =
   | { type: 'worker-exit'; worker: number; exitCode: number; reason: string }
   | { type: 'worker-hung'; worker: number; jobId: number; silentMs: number }
@@ -155,6 +219,7 @@ export type EngineEvent =
   | { type: 'worker-init-failed'; worker: number; message: string }
   | { type: 'worker-out-of-memory'; worker: number; jobId: number };
 
+/** What shutdown() resolves with: the outcomes of the jobs in flight when it began, and the final counters. */
 export interface ShutdownReport {
   readonly completed: number;
   readonly failed: number;
@@ -165,12 +230,28 @@ export interface ShutdownReport {
   readonly stats: EngineStats;
 }
 
+/**
+ * The part of a worker the engine touches: a browser `Worker` or a Node
+ * `worker_threads` `Worker` (what `workerFactory` returns).
+ */
+export interface SpawnedWorker {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+}
+
+/** Creates one worker thread; see EngineOptions.workerFactory. */
+export type WorkerFactory = () => SpawnedWorker;
+
+/** What a host spawns: a worker entry's URL, or a factory that constructs the worker. */
+export type WorkerSource = string | URL | WorkerFactory;
+
 /** What a worker host gives back for each spawned thread. */
 export interface HostedWorker {
   /** Stops the thread; resolves once it is gone (Node: its exit event; browser: see host-browser.ts, about 2 s in Chromium, capped). */
   terminate(): Promise<void>;
 }
 
+/** What a WorkerHost reports about a worker it spawned, on the engine's thread. */
 export interface WorkerHostCallbacks {
   onMessage(data: unknown): void;
   onError(message: string, stack: string): void;
@@ -180,10 +261,15 @@ export interface WorkerHostCallbacks {
 
 /**
  * One interface over Node worker_threads and browser Web Workers.
- * `resourceLimits` does nothing in the browser; browser exit is only seen for
- * terminations the engine asked for and for uncaught errors.
+ * `resourceLimits` does nothing in the browser (nor for a worker a factory made); a
+ * browser worker's exit is seen when the engine terminates it, when it stops after
+ * shutdown, and on an uncaught error.
+ *
+ * `spawn` never throws: a worker that cannot be created (a wrong URL, a factory that
+ * throws) is reported through `onError` and then `onExit`, from a later task, like any
+ * other worker that dies during init.
  */
 export interface WorkerHost {
   readonly name: 'node' | 'browser';
-  spawn(url: string | URL, init: unknown, cb: WorkerHostCallbacks, resourceLimits?: EngineOptions['resourceLimits']): HostedWorker;
+  spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, resourceLimits?: EngineOptions['resourceLimits']): HostedWorker;
 }

@@ -15,8 +15,8 @@ export class ArenaAllocator {
   private readonly entOffset: Int32Array;
   private readonly entSize: Int32Array;
   private readonly entFreed: Uint8Array;
-  /** 1 while a job holds the entry. */
-  private readonly entHeld: Uint8Array;
+  /** Holders of the entry: the job that owns it, plus jobs that read it (dependents). 0: the caller's. */
+  private readonly entRefs: Int32Array;
   /** offset/8 -> entry index + 1, so a caller-allocated slice is found again by offset. */
   private readonly entryAt: Int32Array;
   private readonly cap: number;
@@ -33,7 +33,7 @@ export class ArenaAllocator {
     this.entOffset = new Int32Array(this.cap);
     this.entSize = new Int32Array(this.cap);
     this.entFreed = new Uint8Array(this.cap);
-    this.entHeld = new Uint8Array(this.cap);
+    this.entRefs = new Int32Array(this.cap);
     this.entryAt = new Int32Array(Math.max(1, bytes / ALIGN));
   }
 
@@ -47,7 +47,7 @@ export class ArenaAllocator {
    */
   alloc(size: number, held = false): number {
     const off = this.cut(size);
-    if (off >= 0) this.entHeld[this.entryAt[off / ALIGN] - 1] = held ? 1 : 0;
+    if (off >= 0) this.entRefs[this.entryAt[off / ALIGN] - 1] = held ? 1 : 0;
     return off;
   }
 
@@ -95,21 +95,36 @@ export class ArenaAllocator {
     return this.entryAt[offset / ALIGN];
   }
 
-  /** Frees the slice that starts at `offset`, held or not. Unknown offsets are ignored (returns false). */
+  /**
+   * Drops one holder of the slice that starts at `offset`, and frees it when none is left
+   * (a slice no job holds is freed at once). Unknown offsets are ignored (returns false).
+   */
   free(offset: number): boolean {
     const e1 = this.entry(offset);
     if (e1 === 0) return false;
+    if (this.entRefs[e1 - 1] > 1) {
+      this.entRefs[e1 - 1]--;
+      return true;
+    }
     this.entryAt[offset / ALIGN] = 0;
     this.entFreed[e1 - 1] = 1;
-    this.entHeld[e1 - 1] = 0;
+    this.entRefs[e1 - 1] = 0;
     this.collect();
+    return true;
+  }
+
+  /** One more holder of a held slice (a job that reads it); false for one no job holds. */
+  retain(offset: number): boolean {
+    const e1 = this.entry(offset);
+    if (e1 === 0 || this.entRefs[e1 - 1] === 0) return false;
+    this.entRefs[e1 - 1]++;
     return true;
   }
 
   /** Frees a slice no job holds (what a caller may give back); false for a held or unknown one. */
   freeUnheld(offset: number): boolean {
     const e1 = this.entry(offset);
-    if (e1 === 0 || this.entHeld[e1 - 1] === 1) return false;
+    if (e1 === 0 || this.entRefs[e1 - 1] !== 0) return false;
     return this.free(offset);
   }
 
@@ -119,21 +134,27 @@ export class ArenaAllocator {
    */
   hold(offset: number, size: number): boolean {
     const e1 = this.entry(offset);
-    if (e1 === 0 || this.entHeld[e1 - 1] === 1 || this.entSize[e1 - 1] < size) return false;
-    this.entHeld[e1 - 1] = 1;
+    if (e1 === 0 || this.entRefs[e1 - 1] !== 0 || this.entSize[e1 - 1] < size) return false;
+    this.entRefs[e1 - 1] = 1;
     return true;
   }
 
   /** Gives a held slice back to the caller (its submit was refused after `hold`). */
   unhold(offset: number): void {
     const e1 = this.entry(offset);
-    if (e1 !== 0) this.entHeld[e1 - 1] = 0;
+    if (e1 !== 0) this.entRefs[e1 - 1] = 0;
+  }
+
+  /** Bytes of the live slice starting at `offset` (rounded up to 8), or 0. */
+  sizeOf(offset: number): number {
+    const e1 = this.entry(offset);
+    return e1 === 0 ? 0 : this.entSize[e1 - 1];
   }
 
   /** True if a job holds the slice starting at `offset`. */
   isHeld(offset: number): boolean {
     const e1 = this.entry(offset);
-    return e1 !== 0 && this.entHeld[e1 - 1] === 1;
+    return e1 !== 0 && this.entRefs[e1 - 1] > 0;
   }
 
   private collect(): void {

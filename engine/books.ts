@@ -27,6 +27,8 @@ export class Books {
   staleRecords = 0;
   /** Times a worker's ring index was found outside its ring. */
   corruptRings = 0;
+  /** Told of every job's outcome as it is counted (prerequisites release their dependents). */
+  onEnd: ((slot: number, outcome: Outcome) => void) | null = null;
 
   get submitted(): number {
     return this.nSubmitted;
@@ -64,13 +66,14 @@ export class Books {
     this.nInFlight++;
   }
 
-  /** An accepted job's one outcome: counted, and out of flight. */
-  end(outcome: Outcome): void {
+  /** The one outcome of the accepted job in `slot`: counted, out of flight, and announced. */
+  end(slot: number, outcome: Outcome): void {
     if (outcome === Outcome.Done) this.nCompleted++;
     else if (outcome === Outcome.Failed) this.nFailed++;
     else if (outcome === Outcome.Expired) this.nExpired++;
     else this.nCancelled++;
     this.nInFlight--;
+    if (this.onEnd !== null) this.onEnd(slot, outcome);
   }
 
   /** The invariant, for reports and tests. */

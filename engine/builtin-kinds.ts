@@ -45,4 +45,12 @@ export const computeHeavyKind = defineKind({
   },
 });
 
-export const kinds = [noopKind, computeHeavyKind] as const;
+/** Does nothing: the job EngineCore.combine submits to stand for a group of prerequisites. */
+export const barrierKind = defineKind({
+  name: 'barrier',
+  params: [],
+  results: [],
+  run() {},
+});
+
+export const kinds = [noopKind, computeHeavyKind, barrierKind] as const;

@@ -18,7 +18,7 @@
  */
 import type { ResultView } from './api.js';
 import type { Books } from './books.js';
-import { EngineError, JobError, type FailureReason } from './errors.js';
+import { EngineError, FAILURE_REASONS, JobError, type FailureReason } from './errors.js';
 import { readErrorText } from './error-text.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 import type { KindTable } from './kind-table.js';
@@ -47,10 +47,10 @@ class View implements ResultView {
   runMs = 0;
 }
 
-/** Why a main-side failure happened, by index in the lost queue. */
-const LOST_REASONS: readonly FailureReason[] = ['worker-lost', 'worker-out-of-memory', 'shutdown', 'threw'];
 
 export type OnResult = (r: ResultView) => void;
+
+const NO_CALLBACK: OnResult = () => {};
 
 /** runOnMain calls that share one clock reading. */
 const CLOCK_EVERY = 32;
@@ -115,11 +115,22 @@ export class Collector {
     const nw = ws.length;
     const start = this.pollStart;
     this.pollStart = (start + 1) % nw;
-    for (let k = 0; k < nw && delivered < max; k++) delivered += this.drain(ws[(start + k) % nw], onResult, max - delivered);
+    for (let k = 0; k < nw && delivered < max; k++) delivered += this.drain(ws[(start + k) % nw], onResult, max - delivered, false);
     return delivered;
   }
 
-  private drain(w: WorkerLink, onResult: OnResult, max: number): number {
+  /**
+   * Delivers only outcomes that go to run() promises: each queue and ring up to its first
+   * outcome that is someone's poll callback's, which stays for that poll.
+   */
+  collectSettled(): void {
+    const settlers = this.jobs.settlers;
+    if (settlers === null) return;
+    while (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) this.deliverLost(NO_CALLBACK);
+    for (let k = 0; k < this.workers.length; k++) this.drain(this.workers[k], NO_CALLBACK, 0x3fffffff, true);
+  }
+
+  private drain(w: WorkerLink, onResult: OnResult, max: number, settledOnly: boolean): number {
     const ring = w.results;
     const tail = ring.loadTail();
     if (!ring.validTail(tail)) {
@@ -141,13 +152,18 @@ export class Collector {
         head = (head + 1) | 0;
         const slot = resI32[r + R_SLOT];
         const gen = resI32[r + R_GEN];
+        // A poll callback's result ends a settled-only drain; it stays for that poll.
+        if (settledOnly && slot >= 0 && slot < t.capacity && t.isRunning(slot, gen) && t.taken[slot] === 0 && (t.settlers === null || t.settlers[slot] === null)) {
+          head = (head - 1) | 0;
+          break;
+        }
         if (!(slot >= 0 && slot < t.capacity) || !t.isRunning(slot, gen) || t.live[slot] === 0 || t.lost[slot] === 1 || t.worker[slot] !== w.index) {
           // A record for a slot that is not running that generation on this worker: stale,
           // torn or foreign. Never applied.
           this.books.staleRecords++;
           continue;
         }
-        w.inflight--;
+        w.leave(t.lane[slot]);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
           t.release(slot);
@@ -177,7 +193,7 @@ export class Collector {
         } else {
           view.status = Outcome.Expired;
         }
-        this.books.end(view.status);
+        this.books.end(slot, view.status);
         delivered++;
         // The record is consumed before the callback runs: a callback that throws or
         // re-enters can never see it delivered twice.
@@ -191,14 +207,22 @@ export class Collector {
     return delivered;
   }
 
-  /** Runs the caller's callback on the filled view; the slot is released whatever it does. */
-  private deliver(onResult: OnResult, slot: number): void {
+  /**
+   * Runs the caller's callback on the filled view, or settles the job's run() promise
+   * instead; the slot is released (`release`) whatever the callback does.
+   */
+  private deliver(onResult: OnResult, slot: number, release = true): void {
+    const settlers = this.jobs.settlers;
+    const settle = settlers === null ? null : settlers[slot];
     this.delivering = true;
     try {
-      onResult(this.view);
+      if (settle != null) {
+        settlers![slot] = null;
+        settle(this.view);
+      } else onResult(this.view);
     } finally {
       this.delivering = false;
-      if (slot >= 0) this.jobs.release(slot);
+      if (release) this.jobs.release(slot);
     }
   }
 
@@ -208,7 +232,7 @@ export class Collector {
     if (t.lost[slot] === 1) return;
     t.lost[slot] = 1;
     this.lostSlots[this.lostTail] = slot;
-    this.lostReason[this.lostTail] = LOST_REASONS.indexOf(reason);
+    this.lostReason[this.lostTail] = FAILURE_REASONS.indexOf(reason);
     this.lostTail = (this.lostTail + 1) % this.lostSlots.length;
   }
 
@@ -216,7 +240,7 @@ export class Collector {
     const i = this.lostHead;
     this.lostHead = (i + 1) % this.lostSlots.length;
     const slot = this.lostSlots[i];
-    const reason = LOST_REASONS[this.lostReason[i]];
+    const reason = FAILURE_REASONS[this.lostReason[i]];
     const t = this.jobs;
     const worker = t.worker[slot];
     this.fill(slot, t.gen(slot), worker);
@@ -225,7 +249,7 @@ export class Collector {
     stampAt(this.clock, 0);
     view.latencyMs = this.clock[0] - t.time[slot];
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
-    this.books.end(Outcome.Failed);
+    this.books.end(slot, Outcome.Failed);
     this.deliver(onResult, slot);
   }
 
@@ -274,8 +298,8 @@ export class Collector {
     view.runMs = Number.NaN;
     const latency = this.clock[0] - t.time[slot];
     view.latencyMs = latency > 0 ? latency : 0;
-    this.books.end(view.status);
-    this.deliver(onResult, -1);
+    this.books.end(slot, view.status);
+    this.deliver(onResult, slot, false);
   }
 
   private fill(slot: number, gen: number, worker: number): void {

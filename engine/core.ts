@@ -32,11 +32,10 @@ import { MAX_PARAMS } from './kind.js';
 import { cleanupKinds, initKinds, type KindRuntime } from './kind-runtime.js';
 import { KindTable } from './kind-table.js';
 import {
-  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
+  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
 } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Outcome, Rejection } from './outcome.js';
-import { builtModuleUrl } from './paths.js';
 import { Payloads } from './payloads.js';
 import { loadKinds } from './registry.js';
 import { EngineState, Supervisor } from './supervisor.js';
@@ -44,11 +43,14 @@ import { shutdownEngine, type ShutdownOptions, type ShutdownParts } from './shut
 import { statsOf } from './stats.js';
 import { JobRunner } from './worker-loop.js';
 import { WorkerLink } from './worker-link.js';
+import { Waiting } from './waiting.js';
+import { Runs, type RunOptions, type RunResult } from './runs.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
 /** Submits that may share one clock reading. */
 const STAMP_EVERY = 32;
+const NO_PARAMS = new Float64Array(0);
 
 export class EngineCore {
   /** The kinds, by id. */
@@ -72,6 +74,8 @@ export class EngineCore {
   private readonly jobs: JobTable;
   private readonly dispatcher: Dispatcher;
   private readonly collector: Collector;
+  private readonly waiting: Waiting;
+  private readonly runs: Runs;
   private readonly supervisor: Supervisor;
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
@@ -79,12 +83,14 @@ export class EngineCore {
   private stampCountdown = 0;
   private currentFrame = 0;
   private shutdownPromise: Promise<ShutdownReport> | null = null;
+  private readonly barrierKind: number;
+  private readonly combineOpts: SubmitOptions = {};
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
   static async start(options?: EngineOptions): Promise<EngineCore> {
     const opts = resolveOptions(options);
     const host = opts.workers > 0 ? (opts.host ?? (await defaultHost())) : null;
-    const loaded = await loadKinds(opts.kindModules);
+    const loaded = await loadKinds(opts.kindModules, opts.kinds);
     const layout = computeLayout({
       workerCount: opts.workers,
       ringCapacity: opts.ringCapacity,
@@ -102,6 +108,7 @@ export class EngineCore {
     this.layout = layout;
     this.kindTable = kindTable;
     this.kinds = kindTable.list;
+    this.barrierKind = kindTable.id('barrier');
     this.hostName = host?.name ?? 'inline';
     // Inline mode shares memory with no other thread, and every Atomics operation it
     // uses works on a plain ArrayBuffer: so a page without cross-origin isolation (no
@@ -122,12 +129,23 @@ export class EngineCore {
     this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
-    this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, onCorrupt);
+    this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
     this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
+    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
+    this.runs = new Runs(this.jobs, {
+      kindId: (name) => this.kindId(name),
+      submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
+      cancel: (id) => this.cancel(id),
+      collectSettled: () => this.pollSettled(),
+    });
+    this.books.onEnd = (slot, outcome) => {
+      this.waiting.ended(slot, outcome);
+      this.runs.ended(slot, outcome);
+    };
     const spawn =
       host === null
         ? null
-        : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerUrl: opts.workerUrl ?? builtModuleUrl(import.meta.url, './worker-entry.js') };
+        : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
   }
 
@@ -216,6 +234,8 @@ export class EngineCore {
     let deadlineFrames: unknown = undefined;
     let callerOff: unknown = undefined;
     let callerBytes: unknown = undefined;
+    let after: unknown = undefined;
+    let laneOpt: unknown = undefined;
     let badOpts = false;
     if (opts !== undefined) {
       try {
@@ -224,6 +244,8 @@ export class EngineCore {
           deadlineFrames = opts.deadlineFrames;
           callerOff = opts.arenaOffset;
           callerBytes = opts.arenaBytes;
+          after = opts.after;
+          laneOpt = opts.lane;
         }
       } catch {
         badOpts = true;
@@ -236,13 +258,17 @@ export class EngineCore {
     if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
     if (deadlineFrames === undefined) deadlineFrames = this.kinds[kind].deadlineFrames;
     if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return b.reject(Rejection.BadParams);
-    const arenaOff = callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes);
+    // A background job, or one with prerequisites, waits in the engine (waiting.ts).
+    const lane = laneOpt === undefined || laneOpt === 'frame' ? 0 : laneOpt === 'background' ? 1 : -1;
+    const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
+    if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
+    const held = lane === 1 || after !== undefined;
+    const arenaOff =
+      callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes, nAfter > 0 ? this.waiting.isPrereqSlice : null);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
-    const w = this.jobs.free === 0 ? null : this.dispatcher.pick(kind);
-    if (w === null) {
-      // A refused submit leaves a caller's slice with the caller; the kind's own is freed.
-      if (arenaOff >= 0 && callerOff !== undefined) this.arena.unhold(arenaOff);
-      else if (arenaOff >= 0) this.arena.free(arenaOff);
+    const w = this.jobs.free === 0 || held ? null : this.dispatcher.pick(kind);
+    if (this.jobs.free === 0 || (w === null && !held)) {
+      this.payloads.giveBack(arenaOff);
       return b.reject(this.jobs.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
     }
     const t = this.jobs;
@@ -266,9 +292,32 @@ export class EngineCore {
       this.stampCountdown = STAMP_EVERY;
     }
     t.time[slot] = this.clockNow[0];
-    this.dispatcher.write(w, slot, gen, false);
     b.admit();
+    if (w !== null) this.dispatcher.write(w, slot, gen, false);
+    else {
+      this.waiting.hold(slot, lane, nAfter);
+      this.dispatcher.dispatchWaiting();
+    }
     return t.idOf(slot, gen);
+  }
+
+  /**
+   * One job that stands for all of `jobIds` (up to 8; Unity's CombineDependencies): it ends
+   * done once all of them have ended done, and fails `dependency-failed` otherwise. Its id
+   * can be named in SubmitOptions.after; its outcome is delivered by poll like any job's
+   * (kind `barrier`). Returns its id or a Rejection code, as submit does.
+   */
+  combine(jobIds: ArrayLike<number>, tag = 0): number {
+    this.combineOpts.after = jobIds;
+    const id = this.submit(this.barrierKind, NO_PARAMS, tag, this.combineOpts);
+    this.combineOpts.after = undefined;
+    return id;
+  }
+
+  /** The arena offset of a live job's slice (what a dependent reads), or -1. */
+  arenaOffsetOf(jobId: number): number {
+    const slot = this.jobs.slotOf(jobId);
+    return slot < 0 ? -1 : this.jobs.arenaOffset[slot];
   }
 
   /** Reserves `bytes` of arena for a payload to pass to submit; -1 if it does not fit now (or `bytes` is not a positive integer). */
@@ -298,7 +347,7 @@ export class EngineCore {
     const slot = t.slotOf(jobId);
     if (slot < 0 || t.taken[slot] === 1 || !t.tryUnqueue(slot, S_CANCELLED)) return false;
     this.dispatcher.unqueue(slot);
-    this.books.end(Outcome.Cancelled);
+    this.books.end(slot, Outcome.Cancelled);
     t.release(slot);
     return true;
   }
@@ -317,7 +366,8 @@ export class EngineCore {
     if (slot < 0 || t.taken[slot] === 1) return false;
     const gen = t.gen(slot);
     const rt = this.mainKinds[t.kind[slot]];
-    if (t.state(slot) === S_QUEUED && t.tryUnqueue(slot, S_TAKEN)) {
+    const st = t.state(slot);
+    if ((st === S_QUEUED || (st === S_WAITING && this.waiting.waitingOn(slot) === 0)) && t.tryUnqueue(slot, S_TAKEN)) {
       this.dispatcher.unqueue(slot);
       try {
         this.collector.runOnMain(rt, slot, gen, t.arenaOffset[slot], onResult);
@@ -362,7 +412,26 @@ export class EngineCore {
     return this.pollUnguarded(onResult, max >= 0x3fffffff ? 0x3fffffff : max > 0 ? max | 0 : 0);
   }
 
+  /**
+   * One job as a promise, for loading screens and tools: resolves with its values, rejects
+   * with its JobError, or with EngineError ABORTED / CANCELLED / EXPIRED / REJECTED (runs.ts).
+   * Its outcome never reaches a poll callback; the engine polls for it by itself.
+   */
+  run(kind: number | string, params: ArrayLike<number>, opts?: RunOptions): Promise<RunResult> {
+    return this.runs.run(kind, params, opts);
+  }
+
+  /** The engine's own poll for run() promises, from a timer: never inside a callback. */
+  private pollSettled(): void {
+    if (this.collector.inCallback || this.supervisor.state === EngineState.Stopped) return;
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
+    if (this.inlineRunner !== null) this.inlineRunner.drain(0x7fffffff);
+    this.dispatcher.flush();
+    this.collector.collectSettled();
+  }
+
   private pollUnguarded(onResult: OnResult, max: number): number {
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
     if (this.inlineRunner !== null && this.supervisor.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
     // allocation-free however often a loop spins on it.
@@ -373,7 +442,9 @@ export class EngineCore {
     // out of work is still spinning and picks a new job up without a wake-up.
     const ws = this.workers;
     for (let k = 0; k < ws.length; k++) if (ws[k].life === 'alive') this.dispatcher.refreshHead(ws[k]);
-    return this.collector.collect(onResult, max);
+    const n = this.collector.collect(onResult, max);
+    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
+    return n;
   }
 
   // ---------------------------------------------------------------- workers, stats, health

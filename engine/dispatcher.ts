@@ -7,6 +7,12 @@
  * time), with admission control on top: a job that would wait behind more than
  * `admissionMs` of queued work is refused `overloaded` rather than queued to be late.
  *
+ * Jobs can also wait in main's hands (state WAITING), in a FIFO per lane: a job whose
+ * prerequisites have all ended, and every background-lane job. Background work goes out
+ * one job per worker, to at most `backgroundCap` workers at a time, so there is always a
+ * worker free for frame work, and frame jobs go to a worker holding background work only
+ * when no other has room.
+ *
  * Main thread only.
  */
 import { MAX_PARAMS } from './kind.js';
@@ -19,6 +25,7 @@ import {
   J_ARENA_OFFSET,
   J_DEADLINE_FRAME,
   J_GEN,
+  J_BACKGROUND,
   J_KIND,
   J_SLOT,
   J_SUBMIT_FRAME,
@@ -32,6 +39,8 @@ import type { WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** Queued work (ms) below which a worker holding background work is given more of it. */
+const BACKGROUND_QUEUE_MS = 2;
 /** Records written before a publish is forced. */
 const PUBLISH_BATCH = 16;
 /** A worker with fewer published, unread records than this gets each record at once. */
@@ -46,6 +55,13 @@ export class Dispatcher {
   admissionMs: number;
   /** Why the last `pick` returned null. */
   lastPickReason: Rejection = Rejection.RingFull;
+  /** Most workers that may hold a background job at once. */
+  backgroundCap: number;
+  /** Waiting jobs ready for a worker, per lane (0 frame, 1 background): FIFOs of slot and generation. */
+  private readonly waitSlot: readonly [Int32Array, Int32Array];
+  private readonly waitGen: readonly [Int32Array, Int32Array];
+  private readonly waitHead = new Int32Array(2);
+  private readonly waitCount = new Int32Array(2);
   /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
   private movingCost = 0;
   private flushQueued = false;
@@ -54,12 +70,25 @@ export class Dispatcher {
     this.flush();
   };
 
-  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, admissionMs: number, onCorrupt: (w: WorkerLink, what: string) => void) {
+  constructor(
+    workers: readonly WorkerLink[],
+    jobs: JobTable,
+    kinds: KindTable,
+    admissionMs: number,
+    backgroundCap: number,
+    onCorrupt: (w: WorkerLink, what: string) => void,
+  ) {
     this.workers = workers;
     this.jobs = jobs;
     this.kinds = kinds;
     this.admissionMs = admissionMs;
+    this.backgroundCap = backgroundCap;
     this.onCorrupt = onCorrupt;
+    // Twice the job table: an entry whose job was cancelled while waiting stays until it
+    // comes up, and a full queue is compacted (see enqueue).
+    const n = 2 * jobs.capacity;
+    this.waitSlot = [new Int32Array(n), new Int32Array(n)];
+    this.waitGen = [new Int32Array(n), new Int32Array(n)];
   }
 
   /**
@@ -80,8 +109,9 @@ export class Dispatcher {
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
         if (pass === 1 || w.jobs.full) this.refreshHead(w);
         if (w.jobs.full) continue;
-        if (w.life !== 'alive' || w.stale) {
-          // Starting (respawning) or stuck in a long job: only if nobody else has room.
+        if (w.life !== 'alive' || w.stale || w.background > 0) {
+          // Starting (respawning), stuck in a long job, or holding background work: only if
+          // nobody else has room.
           if (fallback === null || fallback.queuedMs > w.queuedMs) fallback = w;
           continue;
         }
@@ -104,6 +134,88 @@ export class Dispatcher {
       return null;
     }
     return best;
+  }
+
+  /** Waiting jobs, in both lanes (some may have been cancelled since they were queued). */
+  get waiting(): number {
+    return this.waitCount[0] + this.waitCount[1];
+  }
+
+  /** Queues a job that waits in main's hands (state WAITING) for the next dispatchWaiting. */
+  enqueue(slot: number): void {
+    const lane = this.jobs.lane[slot];
+    const slots = this.waitSlot[lane];
+    if (this.waitCount[lane] === slots.length) this.compact(lane);
+    const i = (this.waitHead[lane] + this.waitCount[lane]) % slots.length;
+    slots[i] = slot;
+    this.waitGen[lane][i] = this.jobs.gen(slot);
+    this.waitCount[lane]++;
+  }
+
+  /** Drops the entries of jobs that no longer wait (cancelled, taken over). Rare: only when a queue is full. */
+  private compact(lane: number): void {
+    const slots = this.waitSlot[lane];
+    const gens = this.waitGen[lane];
+    const n = slots.length;
+    let kept = 0;
+    for (let k = 0; k < this.waitCount[lane]; k++) {
+      const i = (this.waitHead[lane] + k) % n;
+      if (!this.jobs.isWaiting(slots[i], gens[i])) continue;
+      const j = (this.waitHead[lane] + kept) % n;
+      slots[j] = slots[i];
+      gens[j] = gens[i];
+      kept++;
+    }
+    this.waitCount[lane] = kept;
+  }
+
+  /**
+   * Sends waiting jobs to workers while there is room: the frame lane first (in order; a
+   * job that finds no room waits for the next call), then the background lane, one job
+   * per worker and at most `backgroundCap` workers. Called by submit, poll and when a
+   * job's prerequisites have ended.
+   */
+  dispatchWaiting(): void {
+    for (let lane = 0; lane < 2; lane++) {
+      const slots = this.waitSlot[lane];
+      const gens = this.waitGen[lane];
+      while (this.waitCount[lane] > 0) {
+        const i = this.waitHead[lane];
+        const slot = slots[i];
+        const gen = gens[i];
+        if (this.jobs.isWaiting(slot, gen)) {
+          const w = lane === 0 ? this.pick(this.jobs.kind[slot]) : this.pickBackground();
+          if (w === null) break;
+          this.jobs.queue(slot);
+          this.write(w, slot, gen, false);
+        }
+        this.waitHead[lane] = (i + 1) % slots.length;
+        this.waitCount[lane]--;
+      }
+    }
+  }
+
+  /**
+   * A worker for one more background job: one without any, while fewer than backgroundCap
+   * workers hold some; or else one that holds background work but has less than
+   * BACKGROUND_QUEUE_MS of work queued, so short jobs do not each wait for a poll.
+   */
+  private pickBackground(): WorkerLink | null {
+    const ws = this.workers;
+    let busy = 0;
+    let topUp: WorkerLink | null = null;
+    let fresh: WorkerLink | null = null;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i];
+      if (w.background > 0) busy++;
+      if (!w.serving || w.inflight >= w.jobs.capacity) continue;
+      if (w.jobs.full) this.refreshHead(w);
+      if (w.jobs.full) continue;
+      if (w.background > 0) {
+        if (w.queuedMs < BACKGROUND_QUEUE_MS && (topUp === null || w.queuedMs < topUp.queuedMs)) topUp = w;
+      } else if (fresh === null || w.queuedMs < fresh.queuedMs) fresh = w;
+    }
+    return busy < this.backgroundCap && fresh !== null ? fresh : topUp;
   }
 
   /** Takes the worker's consumed records off its queue estimate. */
@@ -135,7 +247,8 @@ export class Dispatcher {
     const r = ring.recordAt(pos, RECORD_I32);
     const i32 = ring.recI32;
     const kind = t.kind[slot];
-    i32[r + J_KIND] = kind;
+    const lane = t.lane[slot];
+    i32[r + J_KIND] = lane === 0 ? kind : kind | J_BACKGROUND;
     i32[r + J_SLOT] = slot;
     i32[r + J_GEN] = gen;
     i32[r + J_TAG] = t.tag[slot];
@@ -153,6 +266,7 @@ export class Dispatcher {
     w.costRing[pos & ring.mask] = cost;
     w.queuedMs += cost;
     w.inflight++;
+    w.background += lane;
     t.ringPos[slot] = pos;
     t.worker[slot] = w.index;
     ring.tail = (pos + 1) | 0;
@@ -221,14 +335,19 @@ export class Dispatcher {
     return false;
   }
 
-  /** Takes a still-queued job's record off its worker's queue estimate (the worker will skip it). */
+  /**
+   * Takes a still-queued job's record off its worker's queue estimate (the worker will skip
+   * it). A job that never reached a ring (it waited in main's hands) has nothing to take.
+   */
   unqueue(slot: number): void {
-    const w = this.workers[this.jobs.worker[slot]];
+    const index = this.jobs.worker[slot];
+    if (index < 0) return;
+    const w = this.workers[index];
     const p = this.jobs.ringPos[slot] & w.jobs.mask;
     w.queuedMs -= w.costRing[p];
     if (w.queuedMs < 1e-9) w.queuedMs = 0;
     w.costRing[p] = 0;
-    w.inflight--;
+    w.leave(this.jobs.lane[slot]);
   }
 
   /** Moves a dead worker's unclaimed records to live workers, all or none, keeping their order. */
@@ -257,7 +376,7 @@ export class Dispatcher {
       if (slot < 0) continue;
       this.movingCost = dead.costRing[p & ring.mask];
       dead.costRing[p & ring.mask] = 0;
-      dead.inflight--;
+      dead.leave(t.lane[slot]);
       let target: WorkerLink | null = null;
       for (const w of this.workers) {
         if (w === dead || !w.serving || w.jobs.full || w.inflight >= w.jobs.capacity) continue;

@@ -2,6 +2,7 @@
  * Typed errors. Everything the engine throws is an EngineError with a stable `code`
  * that tests and callers match on; messages are for people and may change.
  */
+/** The stable codes of EngineError, for callers and tests to match on. */
 export type EngineErrorCode =
   | 'INVALID_OPTION'
   | 'UNKNOWN_KIND'
@@ -10,15 +11,18 @@ export type EngineErrorCode =
   | 'KIND_MODULE_FAILED'
   | 'WORKER_INIT_TIMEOUT'
   | 'WORKER_INIT_FAILED'
-  | 'NOT_STARTED'
-  | 'ALREADY_STARTED'
-  | 'SHUT_DOWN'
   | 'LAYOUT_MISMATCH'
   | 'NOT_ISOLATED'
   | 'JOB_FAILED'
   | 'INVALID_ARGUMENT'
-  | 'REENTRANT_CALL';
+  | 'REENTRANT_CALL'
+  | 'ALREADY_STARTED'
+  | 'ABORTED'
+  | 'CANCELLED'
+  | 'EXPIRED'
+  | 'REJECTED';
 
+/** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string) {
@@ -28,8 +32,13 @@ export class EngineError extends Error {
   }
 }
 
-/** Why a failed job failed: the handler threw, or its worker went away under it. */
-export type FailureReason = 'threw' | 'worker-lost' | 'worker-out-of-memory' | 'shutdown';
+/**
+ * Why a failed job failed: the handler threw, its worker went away under it (lost, out of
+ * memory), the engine shut down under it, or a prerequisite did not end done.
+ */
+export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown', 'dependency-failed'] as const;
+/** Why a failed job failed (JobError.reason): one of FAILURE_REASONS. */
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**
  * The error attached to a `failed` outcome. When a handler threw, `workerStack` is the

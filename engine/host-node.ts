@@ -3,10 +3,39 @@
  * Exit is observed directly (the 'exit' event), so a crashed worker is seen at once;
  * a worker that hits its resourceLimits is reported with reason 'out-of-memory'.
  *
+ * A worker from a URL gets its init as workerData; a worker from a factory (which the
+ * caller constructed, so no workerData) gets it as its first message. Either way the
+ * worker entry's serveWorker() reads it.
+ *
  * Threads: main thread (the engine's) only.
  */
 import { Worker } from 'node:worker_threads';
-import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks } from './api.js';
+import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks, WorkerSource } from './api.js';
+
+/** Reports a worker that never started, from a later task, as onError then onExit. */
+class FailedWorker implements HostedWorker {
+  constructor(cb: WorkerHostCallbacks, err: unknown) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    setImmediate(() => {
+      cb.onError(e.message, e.stack ?? e.message);
+      cb.onExit(1, 'error');
+    });
+  }
+  terminate(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const isNodeWorker = (w: unknown): w is Worker =>
+  typeof w === 'object' && w !== null && typeof (w as Worker).on === 'function' && typeof (w as Worker).postMessage === 'function' && typeof (w as Worker).terminate === 'function';
+
+function hint(e: Error & { code?: string }): Error {
+  if (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'ERR_WORKER_PATH' || e.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+    e.message +=
+      ' (the worker entry must be JavaScript Node can load: in a bundled app pass workerFactory, a function that constructs a worker from your own entry calling serveWorker)';
+  }
+  return e;
+}
 
 class NodeHostedWorker implements HostedWorker {
   private readonly worker: Worker;
@@ -14,14 +43,12 @@ class NodeHostedWorker implements HostedWorker {
   private outOfMemory = false;
   private readonly exited: Promise<void>;
 
-  constructor(url: string | URL, init: unknown, cb: WorkerHostCallbacks, limits?: EngineOptions['resourceLimits']) {
-    this.worker = new Worker(typeof url === 'string' && !url.startsWith('file:') ? url : new URL(url), {
-      workerData: init,
-      ...(limits ? { resourceLimits: limits } : {}),
-    });
+  constructor(worker: Worker, cb: WorkerHostCallbacks) {
+    this.worker = worker;
     this.worker.on('message', (m: unknown) => cb.onMessage(m));
     this.worker.on('error', (e: Error & { code?: string }) => {
       if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') this.outOfMemory = true;
+      hint(e);
       cb.onError(e.message, e.stack ?? e.message);
     });
     this.exited = new Promise((resolve) => {
@@ -40,7 +67,24 @@ class NodeHostedWorker implements HostedWorker {
   }
 }
 
-export const nodeHost: WorkerHost = {
-  name: 'node',
-  spawn: (url, init, cb, limits) => new NodeHostedWorker(url, init, cb, limits),
-};
+function spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, limits?: EngineOptions['resourceLimits']): HostedWorker {
+  let worker: Worker;
+  try {
+    if (typeof source === 'function') {
+      const made: unknown = source();
+      if (!isNodeWorker(made)) throw new TypeError('workerFactory must return a worker_threads Worker on Node');
+      worker = made;
+      // ORDERING: a port queues messages until the worker listens, so the init is not lost
+      // however long the worker takes to load its modules.
+      worker.postMessage(init);
+    } else {
+      const url = typeof source === 'string' && !source.startsWith('file:') ? source : new URL(source);
+      worker = new Worker(url, { workerData: init, ...(limits ? { resourceLimits: limits } : {}) });
+    }
+  } catch (err) {
+    return new FailedWorker(cb, err instanceof Error ? hint(err) : err);
+  }
+  return new NodeHostedWorker(worker, cb);
+}
+
+export const nodeHost: WorkerHost = { name: 'node', spawn };

@@ -3,12 +3,15 @@
  * interface (api.ts) for both. Also the cross-origin isolation check a browser needs
  * before it can share memory with workers.
  *
- * The Node host is loaded with a dynamic import whose specifier esbuild cannot follow,
- * so the browser bundle never contains (or tries to load) node:worker_threads.
+ * The Node host comes from `#platform` (platform.ts): a static import that a bundler
+ * resolves by its conditions, to platform-node.ts for Node and to platform-web.ts for
+ * a browser, so a browser bundle never contains node:worker_threads and a Node bundle
+ * needs no dynamic import.
  *
  * Threads: call from the thread that starts the engine.
  */
 import type { WorkerHost } from './api.js';
+import { platform } from '#platform';
 import { EngineError } from './errors.js';
 import { browserHost, hasWebWorkers } from './host-browser.js';
 
@@ -18,10 +21,6 @@ export function isNodeRuntime(): boolean {
   return typeof p?.versions?.node === 'string';
 }
 
-// A variable specifier: esbuild leaves `import(spec)` alone instead of bundling host-node
-// (and with it node:worker_threads) into the browser build.
-const NODE_HOST_MODULE = './host-node.js';
-
 /**
  * The host for this runtime: `nodeHost` on Node, `browserHost` where Web Workers exist.
  * In a browser that is not cross-origin isolated it throws EngineError('NOT_ISOLATED')
@@ -29,10 +28,12 @@ const NODE_HOST_MODULE = './host-node.js';
  * Throws EngineError('INVALID_OPTION') on a runtime with neither; pass `workers: 0` there.
  */
 export async function defaultHost(): Promise<WorkerHost> {
-  if (isNodeRuntime()) {
-    const mod = (await import(NODE_HOST_MODULE)) as { nodeHost: WorkerHost };
-    return mod.nodeHost;
-  }
+  return selectHost();
+}
+
+/** defaultHost, synchronously. */
+export function selectHost(): WorkerHost {
+  if (platform.nodeHost !== null) return platform.nodeHost;
   if (hasWebWorkers()) {
     // Workers share the engine's memory; without isolation there is none to share.
     assertIsolated();
@@ -44,6 +45,7 @@ export async function defaultHost(): Promise<WorkerHost> {
   );
 }
 
+/** Whether this page can share memory with workers, and if not, why (isolationStatus()). */
 export interface IsolationStatus {
   /** SharedArrayBuffer exists and can be posted to workers. Always true on Node. */
   readonly isolated: boolean;

@@ -11,9 +11,16 @@
  *
  * Main thread only.
  */
+import type { ResultView } from './api.js';
 import type { ArenaAllocator } from './arena.js';
 import { MAX_PARAMS } from './kind.js';
-import { GEN_MASK, STATE_BITS, STATE_MASK, S_CANCELLED, S_FREE, S_QUEUED, S_RUNNING, S_TAKEN, jobIdOf } from './layout.js';
+import { GEN_MASK, STATE_BITS, STATE_MASK, S_CANCELLED, S_FREE, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, jobIdOf } from './layout.js';
+
+/** Settles a run() promise with the job's delivered view (null: cancelled, no delivery). */
+export type Settler = (view: ResultView | null) => void;
+
+/** Most prerequisites one job may name (SubmitOptions.after). */
+export const MAX_AFTER = 8;
 
 let enginesMade = 0;
 
@@ -44,6 +51,18 @@ export class JobTable {
   readonly time: Float64Array;
   /** MAX_PARAMS per slot. */
   readonly params: Float64Array;
+  /** 1 for a background-lane job. */
+  readonly lane: Uint8Array;
+  /** The job's outcome once it is counted (before its delivery), 0 until then. */
+  readonly outcome: Uint8Array;
+  /**
+   * Per slot, the promise of a job submitted with engine.run(): its outcome goes there,
+   * never to a poll callback. Made on the first run().
+   */
+  settlers: (Settler | null)[] | null = null;
+  /** Prerequisites' arena slices a job reads, held until it ends: MAX_AFTER per slot, made on first use. */
+  private retained: Int32Array | null = null;
+  private retainedCount: Uint8Array | null = null;
   private readonly freeSlots: Int32Array;
   private freeHead = 0;
   private freeCount: number;
@@ -70,6 +89,8 @@ export class JobTable {
     this.arenaBytes = new Int32Array(n);
     this.time = new Float64Array(n);
     this.params = new Float64Array(n * MAX_PARAMS);
+    this.lane = new Uint8Array(n);
+    this.outcome = new Uint8Array(n);
     this.freeSlots = new Int32Array(n);
     for (let i = 0; i < n; i++) this.freeSlots[i] = i;
     this.freeCount = n;
@@ -97,6 +118,9 @@ export class JobTable {
     this.live[slot] = 1;
     this.taken[slot] = 0;
     this.lost[slot] = 0;
+    this.outcome[slot] = 0;
+    this.lane[slot] = 0;
+    this.worker[slot] = -1;
     return slot;
   }
 
@@ -133,19 +157,53 @@ export class JobTable {
   }
 
   /**
-   * Moves a queued job to `to` (S_CANCELLED or S_TAKEN) unless a worker claimed it first.
+   * Moves a queued or waiting job to `to` (S_CANCELLED or S_TAKEN) unless a worker claimed
+   * it first.
    * ORDERING: the same word the worker claims with CAS(QUEUED -> RUNNING): one side wins.
    */
   tryUnqueue(slot: number, to: typeof S_CANCELLED | typeof S_TAKEN): boolean {
     const word = this.words[slot];
-    if ((word & STATE_MASK) !== S_QUEUED) return false;
+    const st = word & STATE_MASK;
+    if (st !== S_QUEUED && st !== S_WAITING) return false;
     return Atomics.compareExchange(this.words, slot, word, (word & ~STATE_MASK) | to) === word;
+  }
+
+  /** True when the slot's word says `gen` is waiting in main's hands (prerequisites, or its lane). */
+  isWaiting(slot: number, gen: number): boolean {
+    return this.words[slot] === ((gen << STATE_BITS) | S_WAITING);
+  }
+
+  /** Marks a just-opened job as waiting in main's hands instead of queued for a worker. */
+  hold(slot: number): void {
+    this.words[slot] = (this.gen(slot) << STATE_BITS) | S_WAITING;
+  }
+
+  /**
+   * Hands a waiting job to the workers: QUEUED from now on.
+   * ORDERING: a plain store, published by the release store of its record's ring tail.
+   */
+  queue(slot: number): void {
+    this.words[slot] = (this.gen(slot) << STATE_BITS) | S_QUEUED;
+  }
+
+  /** Keeps a prerequisite's arena slice alive until the job in `slot` ends. */
+  retain(slot: number, off: number): void {
+    if (!this.arena.retain(off)) return;
+    this.retained ??= new Int32Array(this.capacity * MAX_AFTER);
+    this.retainedCount ??= new Uint8Array(this.capacity);
+    this.retained[slot * MAX_AFTER + this.retainedCount[slot]++] = off;
   }
 
   /** Hands a slot main has finished with back to the free list, and frees its arena slice. */
   release(slot: number): void {
     const off = this.arenaOffset[slot];
     if (off >= 0) this.arena.free(off);
+    if (this.settlers !== null) this.settlers[slot] = null;
+    const rc = this.retainedCount;
+    if (rc !== null && rc[slot] > 0) {
+      for (let k = 0; k < rc[slot]; k++) this.arena.free(this.retained![slot * MAX_AFTER + k]);
+      rc[slot] = 0;
+    }
     this.arenaOffset[slot] = -1;
     this.live[slot] = 0;
     this.taken[slot] = 0;

@@ -14,6 +14,7 @@ import { EngineError } from './errors.js';
 /** Inline parameter types. `i32` values must be integers in int32 range; `f64` must not be NaN. */
 export type ParamType = 'i32' | 'f64';
 
+/** One inline parameter: its name (an identifier) and type. */
 export interface ParamSpec {
   readonly name: string;
   readonly type: ParamType;
@@ -57,12 +58,35 @@ export interface JobContext<S> {
   readonly arenaF64: Float64Array;
 }
 
-export interface JobKindSpec<S> {
+/** The parameter names of a params declaration, or never when they are not literal types. */
+type ParamNames<P extends readonly ParamSpec[]> = string extends P[number]['name'] ? never : P[number]['name'];
+/** The result names of a results declaration, or never when they are not literal types. */
+type ResultNames<R extends readonly string[]> = string extends R[number] ? never : R[number];
+
+/**
+ * A job's parameters: a Float64Array (read `p[0]`) with a named accessor per declared
+ * parameter (read `p.ax`). A name the kind does not declare is a compile error.
+ */
+export type JobParams<P extends readonly ParamSpec[] = readonly ParamSpec[]> = Float64Array & { readonly [K in ParamNames<P>]: number };
+/**
+ * A job's inline results: a Float64Array (write `out[0]`) with a named accessor per
+ * declared result (write `out.d`). A name the kind does not declare is a compile error.
+ */
+export type JobResults<R extends readonly string[] = readonly string[]> = Float64Array & { [K in ResultNames<R>]: number };
+/** Parameters filled by name on the caller's side before submit: see JobKind.createParams. */
+export type ParamsBuffer<P extends readonly ParamSpec[] = readonly ParamSpec[]> = Float64Array & { [K in ParamNames<P>]: number };
+
+/**
+ * What defineKind takes. `P` and `R` are the literal parameter and result declarations
+ * (inferred), so the names reach `run`, `createParams` and `readResults`.
+ */
+export interface JobKindSpec<S, P extends readonly ParamSpec[] = readonly ParamSpec[], R extends readonly string[] = readonly string[]> {
   /** Unique name, e.g. `path` or `physics.predict`. */
   readonly name: string;
-  readonly params: readonly ParamSpec[];
-  /** Names of the inline result values (at most MAX_RESULTS). */
-  readonly results: readonly string[];
+  /** Inline parameters, in order (at most MAX_PARAMS). Names must be identifiers and not Float64Array members. */
+  readonly params: P;
+  /** Names of the inline result values, in order (at most MAX_RESULTS). Same naming rule as params. */
+  readonly results: R;
   /**
    * Bytes of arena this job needs for its payload, computed at submit on the main
    * thread from its params (for results too big to travel inline). Return 0 for none.
@@ -75,35 +99,145 @@ export interface JobKindSpec<S> {
   readonly deadlineFrames?: number;
   /** Runs once per worker (and once inline) before any job of this kind. */
   readonly init?: (env: WorkerEnv) => S | Promise<S>;
-  /** Runs the job: read `params`, write `out`, use `ctx` for the arena and state. */
-  readonly run: (params: Float64Array, out: Float64Array, ctx: JobContext<S>) => void;
+  /**
+   * Runs the job: read `params` (by index or by name), write `out` (likewise), use `ctx`
+   * for the arena and state. Both are reused for every job: keep no reference to them.
+   */
+  run(params: JobParams<P>, out: JobResults<R>, ctx: JobContext<S>): void;
   /** Runs once per worker at shutdown. */
   readonly cleanup?: (state: S) => void;
 }
 
-export interface JobKind<S = unknown> extends JobKindSpec<S> {
+/** A kind made by defineKind: the declaration, plus typed helpers for the caller's side. */
+export interface JobKind<S = unknown, P extends readonly ParamSpec[] = readonly ParamSpec[], R extends readonly string[] = readonly string[]>
+  extends JobKindSpec<S, P, R> {
   readonly __kind: true;
+  /**
+   * Runs one job with plain arrays: the engine (and KindRunner) call this; it hands the
+   * handler named views over `params` and `out`.
+   */
+  run(params: Float64Array, out: Float64Array, ctx: JobContext<S>): void;
+  /**
+   * A new parameters buffer for this kind, filled by name (`p.ax = 1`) or index and
+   * passed to `submit`. Allocates: make one and reuse it for every submit.
+   */
+  createParams(): ParamsBuffer<P>;
+  /**
+   * `values` (a ResultView's, for example) read by name: `kind.readResults(r.values).d`.
+   * The view aliases `values` and is cached per array, so reading results in a poll
+   * callback allocates nothing.
+   */
+  readResults(values: Float64Array): Readonly<JobResults<R>>;
 }
 
 const NAME_RE = /^[a-z][a-z0-9_.-]{0,62}$/i;
+const FIELD_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** Declares a kind. Throws EngineError('INVALID_KIND') if the declaration is malformed. */
-export function defineKind<S = undefined>(spec: JobKindSpec<S>): JobKind<S> {
+type NamedArrayClass = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Float64Array;
+
+/**
+ * A Float64Array subclass with one accessor per name (`names[i]` reads and writes
+ * element i). Made once per kind; its instances are views over someone else's array.
+ */
+function namedArrayClass(names: readonly string[]): NamedArrayClass {
+  class Named extends Float64Array {}
+  names.forEach((name, i) => {
+    Object.defineProperty(Named.prototype, name, {
+      get(this: Float64Array): number {
+        return this[i]!;
+      },
+      set(this: Float64Array, v: number): void {
+        this[i] = v;
+      },
+      enumerable: true,
+    });
+  });
+  return Named as unknown as NamedArrayClass;
+}
+
+/**
+ * Named views over arrays the engine reuses, cached by the array's identity. A thread
+ * hands a kind one params array and one or two result arrays for its whole life (the
+ * worker's, the inline runner's, a KindRunner's), so after the first jobs every lookup
+ * hits and nothing is allocated.
+ */
+class ViewCache {
+  private readonly src: (Float64Array | null)[] = [null, null, null, null];
+  private readonly view: (Float64Array | null)[] = [null, null, null, null];
+  private next = 0;
+  constructor(private readonly Named: NamedArrayClass) {}
+  get(a: Float64Array): Float64Array {
+    const src = this.src;
+    if (src[0] === a) return this.view[0]!;
+    if (src[1] === a) return this.view[1]!;
+    if (src[2] === a) return this.view[2]!;
+    if (src[3] === a) return this.view[3]!;
+    // ALLOCATES: once per distinct array, not per job.
+    const v = new this.Named(a.buffer, a.byteOffset, a.length);
+    const i = this.next;
+    this.next = (i + 1) & 3;
+    src[i] = a;
+    this.view[i] = v;
+    return v;
+  }
+}
+
+/**
+ * Declares a kind. Throws EngineError('INVALID_KIND') if the declaration is malformed.
+ *
+ * The parameter and result names are inferred as literal types, so `run(p, out)` can
+ * read `p.ax` and write `out.d`, and a name the kind does not declare is a compile
+ * error; the positional form (`p[0]`, `out[0]`) works as well. Naming costs nothing per
+ * job: the named arrays are views over the engine's own reused arrays.
+ * (Giving the state type explicitly, `defineKind<State>(...)`, turns the name inference
+ * off; annotate `init`'s return type instead.)
+ */
+export function defineKind<S = undefined, const P extends readonly ParamSpec[] = readonly ParamSpec[], const R extends readonly string[] = readonly string[]>(
+  spec: JobKindSpec<S, P, R>,
+): JobKind<S, P, R> {
   const fail = (msg: string): never => {
     throw new EngineError('INVALID_KIND', `kind ${JSON.stringify(spec?.name)}: ${msg}`);
   };
   if (typeof spec !== 'object' || spec === null) fail('spec must be an object');
   if (typeof spec.name !== 'string' || !NAME_RE.test(spec.name)) fail('name must match ' + NAME_RE);
   if (!Array.isArray(spec.params) || spec.params.length > MAX_PARAMS) fail(`params must be an array of at most ${MAX_PARAMS}`);
-  for (const p of spec.params) {
+  for (const p of spec.params as readonly ParamSpec[]) {
     if (typeof p?.name !== 'string' || (p.type !== 'i32' && p.type !== 'f64')) fail('each param needs a name and type i32|f64');
   }
   if (!Array.isArray(spec.results) || spec.results.length > MAX_RESULTS) fail(`results must be an array of at most ${MAX_RESULTS}`);
   if (typeof spec.run !== 'function') fail('run must be a function');
-  return Object.freeze({ ...spec, __kind: true as const });
+  const paramNames = (spec.params as readonly ParamSpec[]).map((p) => p.name);
+  const resultNames = [...(spec.results as readonly unknown[])];
+  for (const [what, names] of [['param', paramNames], ['result', resultNames]] as const) {
+    const seen = new Set<string>();
+    for (const n of names as readonly unknown[]) {
+      const name = typeof n === 'string' && FIELD_RE.test(n) ? n : fail(`${what} name ${JSON.stringify(n)} must be an identifier`);
+      if (name in Float64Array.prototype) fail(`${what} name ${JSON.stringify(name)} is a Float64Array member; choose another`);
+      if (seen.has(name)) fail(`${what} name ${JSON.stringify(name)} appears twice`);
+      seen.add(name);
+    }
+  }
+  const ParamsClass = namedArrayClass(paramNames);
+  const ResultsClass = namedArrayClass(resultNames as string[]);
+  const paramViews = new ViewCache(ParamsClass);
+  const resultViews = new ViewCache(ResultsClass);
+  const readViews = new ViewCache(ResultsClass);
+  const userRun = spec.run;
+  return Object.freeze({
+    ...spec,
+    __kind: true as const,
+    run(params: Float64Array, out: Float64Array, ctx: JobContext<S>): void {
+      userRun(paramViews.get(params) as JobParams<P>, resultViews.get(out) as JobResults<R>, ctx);
+    },
+    createParams: (): ParamsBuffer<P> => {
+      const a = new Float64Array(paramNames.length);
+      return new ParamsClass(a.buffer, 0, a.length) as ParamsBuffer<P>;
+    },
+    readResults: (values: Float64Array): Readonly<JobResults<R>> => readViews.get(values) as JobResults<R>,
+  });
 }
 
 /** What a kind module exports. */
 export interface KindModule {
-  readonly kinds: readonly JobKind<any>[];
+  readonly kinds: readonly JobKind<any, any, any>[];
 }

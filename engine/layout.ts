@@ -21,7 +21,7 @@
  *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
  *     H_ID_SALT                        this engine's job-id salt                  main, once
  *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
- *                                        QUEUED/FREE/TAKEN/CANCELLED              main
+ *                                        QUEUED/FREE/TAKEN/CANCELLED/WAITING      main
  *                                        QUEUED -> RUNNING                        worker (CAS)
  *   WORKERS = align64(256 + 4*slots)   workerCount blocks of workerBlockBytes(ringCapacity):
  *     +0     W_*  heartbeat words      beat, state, current slot/gen, counters    worker
@@ -40,7 +40,7 @@
  * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
  *
  * Job record (128 B; int32 view J_*, float64 view JF_*):
- *   i32 0 kind | 1 slot | 2 generation | 3 tag | 4 submit frame | 5 deadline frame
+ *   i32 0 kind (| lane << 16) | 1 slot | 2 generation | 3 tag | 4 submit frame | 5 deadline frame
  *   i32 6 arena offset | 7 arena bytes | f64 4 submit time (ms) | f64 5..15 params
  * Result record (128 B; R_*, RF_*):
  *   i32 0 slot | 1 generation | 2 kind | 3 status | 4 tag | 5 error seq (-1: none)
@@ -79,6 +79,8 @@ export const S_QUEUED = 1;
 export const S_RUNNING = 2;
 export const S_CANCELLED = 3;
 export const S_TAKEN = 4;
+/** Accepted and held by main in no ring: waiting for prerequisites, or for room in its lane. */
+export const S_WAITING = 5;
 export const STATE_BITS = 3;
 export const STATE_MASK = 7;
 /** Generations wrap at 2^28 so that (gen << 3) stays a positive int32. */
@@ -121,6 +123,9 @@ export const RECORD_I32 = RECORD_BYTES / 4;
 export const RECORD_F64 = RECORD_BYTES / 8;
 
 export const J_KIND = 0;
+/** The job-record kind word carries the lane above the kind id: background jobs have this bit. */
+export const J_KIND_MASK = 0xffff;
+export const J_BACKGROUND = 1 << 16;
 export const J_SLOT = 1;
 export const J_GEN = 2;
 export const J_TAG = 3;

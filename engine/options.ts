@@ -2,12 +2,16 @@
  * Options are validated once, here, with messages that name the option, the rule and
  * the value. Everything downstream trusts the resolved object.
  */
-import type { EngineOptions, WorkerHost } from './api.js';
+import { platform } from '#platform';
+import type { EngineOptions, WorkerHost, WorkerSource } from './api.js';
 import { EngineError } from './errors.js';
+import type { JobKind } from './kind.js';
 import { isPowerOfTwo } from './layout.js';
+import { builtModuleUrl } from './paths.js';
 
 export interface ResolvedOptions {
   readonly workers: number;
+  readonly kinds: readonly JobKind<any, any, any>[];
   readonly kindModules: readonly string[];
   readonly jobCapacity: number;
   readonly ringCapacity: number;
@@ -20,10 +24,13 @@ export interface ResolvedOptions {
   readonly shared: Readonly<Record<string, SharedArrayBuffer>>;
   readonly config: Readonly<Record<string, unknown>>;
   readonly workerUrl: string | URL | undefined;
+  /** What the host spawns: workerFactory, else workerUrl, else (Node) the package's own worker entry. */
+  readonly workerSource: WorkerSource;
   readonly host: WorkerHost | undefined;
   readonly resourceLimits: EngineOptions['resourceLimits'];
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
+  readonly backgroundWorkers: number;
 }
 
 const bad = (msg: string): never => {
@@ -50,10 +57,96 @@ function ms(name: string, v: unknown, def: number, allowInfinity = false): numbe
 
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
+/** Every key EngineOptions has; anything else is refused, with the nearest of these named. */
+export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
+  'workers',
+  'kinds',
+  'kindModules',
+  'jobCapacity',
+  'ringCapacity',
+  'arenaBytes',
+  'heartbeatMs',
+  'staleMs',
+  'hangTimeoutMs',
+  'initTimeoutMs',
+  'maxQueueMs',
+  'shared',
+  'config',
+  'workerFactory',
+  'workerUrl',
+  'host',
+  'resourceLimits',
+  'workerNice',
+  'maxRespawnsPerMinute',
+  'backgroundWorkers',
+];
+
+/** Most workers the default picks, however many cores: past this, wake-ups cost more than they bring. */
+export const MAX_DEFAULT_WORKERS = 16;
+
+/** The default worker count: one fewer than the cores (the game loop keeps one), at least 1, at most MAX_DEFAULT_WORKERS. */
+export function defaultWorkerCount(cores: number = platform.cores()): number {
+  if (!(cores >= 1)) return 1;
+  return Math.max(1, Math.min(MAX_DEFAULT_WORKERS, Math.floor(cores) - 1));
+}
+
+/** Edit distance, ignoring case (so `maxQueueMS` is one step from `maxQueueMs`). */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[y.length]! + (a === b || x !== y ? 0 : 0.5);
+}
+
+/** The valid key nearest to `key`, or null when none is close. */
+export function nearestKey(key: string, keys: readonly string[] = OPTION_KEYS): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of keys) {
+    const d = distance(key, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+}
+
+/**
+ * The one rule for module and worker URLs given as strings: a URL with a scheme is used
+ * as given; on Node an absolute path becomes a file: URL; anything else (a relative path,
+ * a bare name) is refused, because the main thread and a worker would resolve it
+ * against different places.
+ */
+function absoluteUrl(name: string, v: unknown): string {
+  if (v instanceof URL) return v.href;
+  if (typeof v !== 'string' || v === '') return bad(`${name} must be a URL or a non-empty string, got ${show(v)}`);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(v) && !/^[a-z]:[\\/]/i.test(v)) return v;
+  if (platform.runtime === 'node') {
+    if (v.startsWith('/')) return new URL(`file://${encodeURI(v)}`).href;
+    if (/^[a-z]:[\\/]/i.test(v)) return new URL(`file:///${encodeURI(v.replace(/\\/g, '/'))}`).href;
+  }
+  return bad(
+    `${name} must be a URL or an absolute path, got ${show(v)}: a relative path would resolve differently on the main thread and in a worker; pass new URL(${show(v)}, import.meta.url)`,
+  );
+}
+
 export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   if (o !== undefined && (typeof o !== 'object' || o === null)) bad('options must be an object');
   const opts = o ?? {};
-  const workers = int('workers', opts.workers, 4, 0, 64);
+  for (const key of Object.keys(opts)) {
+    if ((OPTION_KEYS as readonly string[]).includes(key)) continue;
+    const near = nearestKey(key);
+    bad(`options.${key} is not an option${near !== null ? `; did you mean ${near}?` : `; the options are ${OPTION_KEYS.join(', ')}`}`);
+  }
+  const workers = int('workers', opts.workers, defaultWorkerCount(), 0, 64);
   const jobCapacity = int('jobCapacity', opts.jobCapacity, 16384, 2, 1 << 20);
   if (!isPowerOfTwo(jobCapacity)) bad(`options.jobCapacity must be a power of two, got ${jobCapacity}`);
   const ringDefault = Math.max(2, nextPow2(Math.ceil(jobCapacity / Math.max(1, workers))));
@@ -69,17 +162,41 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
-  const kindModules = (opts.kindModules ?? []).map((m, i) => {
-    if (m instanceof URL) return m.href;
-    if (typeof m !== 'string' || m === '') return bad(`options.kindModules[${i}] must be a URL or a non-empty string, got ${show(m)}`);
-    return m.startsWith('/') ? new URL(`file://${m}`).href : m;
-  });
+  const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
+  if (opts.kindModules !== undefined && !Array.isArray(opts.kindModules)) bad('options.kindModules must be an array');
+  const kindModules = (opts.kindModules ?? []).map((m, i) => absoluteUrl(`options.kindModules[${i}]`, m));
+  const kinds = opts.kinds ?? [];
+  if (!Array.isArray(kinds)) bad('options.kinds must be an array of defineKind(...) results');
+  const workerFactory = opts.workerFactory;
+  if (workerFactory !== undefined && typeof workerFactory !== 'function') {
+    bad(`options.workerFactory must be a function that returns a new Worker, got ${show(workerFactory)}`);
+  }
+  const workerUrl = opts.workerUrl === undefined ? undefined : absoluteUrl('options.workerUrl', opts.workerUrl);
+  let workerSource: WorkerSource;
+  if (workerFactory !== undefined) workerSource = workerFactory;
+  else if (workerUrl !== undefined) workerSource = workerUrl;
+  else if (platform.runtime === 'node') workerSource = builtModuleUrl(import.meta.url, './worker-entry.js');
+  else {
+    if (workers > 0 && opts.host === undefined) {
+      bad(
+        "options.workerFactory is needed for workers in a browser: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }), where worker.ts calls serveWorker(kinds) from framejobs/worker (or start with workers: 0)",
+      );
+    }
+    workerSource = '';
+  }
   const shared = opts.shared ?? {};
   for (const [k, v] of Object.entries(shared)) {
     if (!(v instanceof SharedArrayBuffer)) bad(`options.shared.${k} must be a SharedArrayBuffer`);
   }
+  if (opts.shared !== undefined && (typeof opts.shared !== 'object' || opts.shared === null)) bad('options.shared must be an object of SharedArrayBuffers');
   const config = opts.config ?? {};
-  if (typeof config !== 'object' || config === null) bad('options.config must be an object');
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) bad('options.config must be an object');
+  try {
+    // Every worker gets a structured clone of it; find out now rather than at spawn.
+    structuredClone(config);
+  } catch (err) {
+    bad(`options.config must survive structuredClone (it is copied to every worker): ${(err as Error).message}`);
+  }
   const rl = opts.resourceLimits;
   if (rl !== undefined) {
     if (typeof rl !== 'object' || rl === null) bad('options.resourceLimits must be an object');
@@ -88,6 +205,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   }
   return {
     workers,
+    kinds,
     kindModules,
     jobCapacity,
     ringCapacity,
@@ -99,10 +217,12 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     maxQueueMs,
     shared,
     config,
-    workerUrl: opts.workerUrl,
+    workerUrl,
+    workerSource,
     host: opts.host,
     resourceLimits: rl,
     maxRespawnsPerMinute,
     workerNice,
+    backgroundWorkers,
   };
 }

@@ -9,9 +9,15 @@ import type { ArenaAllocator } from './arena.js';
 import type { KindTable } from './kind-table.js';
 import { Rejection } from './outcome.js';
 
+const FROM_KIND = 0;
+const FROM_CALLER = 1;
+const SHARED = 2;
+
 export class Payloads {
   /** Bytes of the slice the last call chose (a field: no pair is allocated per submit). */
   bytes = 0;
+  /** How the last slice was obtained, so a refused submit can give it back the same way. */
+  private source = FROM_KIND;
   private readonly arena: ArenaAllocator;
   private readonly kinds: KindTable;
   private readonly arenaBytes: number;
@@ -29,6 +35,7 @@ export class Payloads {
   forKind(kind: number): number {
     const k = this.kinds.list[kind];
     this.bytes = 0;
+    this.source = FROM_KIND;
     if (k.arenaBytes === undefined) return -1;
     let want: unknown;
     try {
@@ -50,15 +57,32 @@ export class Payloads {
    * A refused slice stays with its caller (to submit again, or to arenaFree); one that a
    * job holds, an unknown one, or one smaller than `bytes` is refused.
    */
-  fromCaller(kind: number, off: unknown, bytes: unknown): number {
+  fromCaller(kind: number, off: unknown, bytes: unknown, prereqSlice: ((off: number) => boolean) | null): number {
     const size = bytes === undefined ? 0 : bytes;
-    if (typeof off !== 'number' || typeof size !== 'number' || !(size >= 0) || (size | 0) !== size || !this.arena.hold(off, size)) return Rejection.BadParams;
+    if (typeof off !== 'number' || typeof size !== 'number' || !(size >= 0) || (size | 0) !== size) return Rejection.BadParams;
+    this.source = FROM_CALLER;
+    if (!this.arena.hold(off, size)) {
+      // A prerequisite's own result slice, handed to its dependent to read in place: one
+      // more holder, freed when the dependent ends.
+      if (prereqSlice === null || !prereqSlice(off) || this.arena.sizeOf(off) < size || !this.arena.retain(off)) return Rejection.BadParams;
+      this.source = SHARED;
+    }
     const max = this.kinds.list[kind].maxArenaBytes;
     if (max !== undefined && size > max) {
-      this.arena.unhold(off);
+      this.giveBack(off);
       return Rejection.PayloadTooLarge;
     }
     this.bytes = size;
     return off;
+  }
+
+  /**
+   * Gives back the slice the last call chose, for a submit refused after all: a kind's
+   * own is freed, a caller's goes back to the caller, a shared one loses this holder.
+   */
+  giveBack(off: number): void {
+    if (off < 0) return;
+    if (this.source === FROM_CALLER) this.arena.unhold(off);
+    else this.arena.free(off);
   }
 }

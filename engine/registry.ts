@@ -1,21 +1,27 @@
 /**
- * Kind registry: built-in kinds first, then each kind module in the order given.
- * Main thread and workers build it the same way, so a kind's numeric id is the same
- * on both sides; workers also compare the name list they were sent with their own.
+ * Kind registry: built-in kinds first, then the kinds given in code (EngineOptions.kinds
+ * on the main thread, serveWorker's argument in a worker), then each kind module in the
+ * order given. Main thread and workers build it the same way, so a kind's numeric id is
+ * the same on both sides; workers also compare the name list they were sent with their own.
  */
 import { kinds as builtinKinds } from './builtin-kinds.js';
 import { EngineError } from './errors.js';
 import type { JobKind, KindModule } from './kind.js';
 
 export interface LoadedKinds {
-  readonly list: readonly JobKind<any>[];
+  readonly list: readonly JobKind<any, any, any>[];
   readonly byName: ReadonlyMap<string, number>;
 }
 
-const isKind = (k: unknown): k is JobKind<any> => typeof k === 'object' && k !== null && (k as { __kind?: unknown }).__kind === true;
+const isKind = (k: unknown): k is JobKind<any, any, any> => typeof k === 'object' && k !== null && (k as { __kind?: unknown }).__kind === true;
 
-export async function loadKinds(modules: readonly (string | URL)[]): Promise<LoadedKinds> {
-  const list: JobKind<any>[] = [...builtinKinds];
+export async function loadKinds(modules: readonly (string | URL)[], given: readonly unknown[] = []): Promise<LoadedKinds> {
+  const list: JobKind<any, any, any>[] = [...builtinKinds];
+  if (!Array.isArray(given)) throw new EngineError('INVALID_OPTION', 'kinds must be an array of defineKind(...) results');
+  given.forEach((k, i) => {
+    if (!isKind(k)) throw new EngineError('INVALID_KIND', `kinds[${i}] was not made by defineKind`);
+    list.push(k);
+  });
   for (const spec of modules) {
     const url = typeof spec === 'string' ? spec : spec.href;
     let mod: Partial<KindModule>;
@@ -39,9 +45,4 @@ export async function loadKinds(modules: readonly (string | URL)[]): Promise<Loa
   return { list, byName };
 }
 
-/** Resolves a kind module spec to the URL string both sides import. */
-export function kindModuleHref(spec: string | URL): string {
-  if (spec instanceof URL) return spec.href;
-  if (spec.startsWith('/')) return new URL(`file://${spec}`).href;
-  return spec;
-}
+

@@ -6,7 +6,7 @@
  *
  * Main thread only.
  */
-import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerState } from './api.js';
+import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerSource, WorkerState } from './api.js';
 import { sharedNow } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -28,7 +28,7 @@ export const enum EngineState {
 
 export interface SpawnSpec {
   readonly host: WorkerHost;
-  readonly workerUrl: string | URL;
+  readonly workerSource: WorkerSource;
   readonly sab: SharedArrayBuffer;
   readonly kindNames: readonly string[];
 }
@@ -147,7 +147,7 @@ export class Supervisor {
       }, this.opts.initTimeoutMs);
       try {
         hosted = spec.host.spawn(
-          spec.workerUrl,
+          spec.workerSource,
           init,
           {
             onMessage: (data: unknown) => {
@@ -278,7 +278,7 @@ export class Supervisor {
     for (let slot = 0; slot < t.capacity; slot++) {
       if (t.live[slot] === 0 || t.worker[slot] !== w.index) continue;
       if (t.state(slot) !== S_RUNNING || mark[slot] === 1 || t.lost[slot] === 1) continue;
-      w.inflight--;
+      w.leave(t.lane[slot]);
       if (t.taken[slot] === 1) t.release(slot);
       else this.collector.queueLost(slot, reason);
     }
@@ -297,7 +297,7 @@ export class Supervisor {
       if (t.live[slot] === 0 || t.taken[slot] === 1 || (index >= 0 && t.worker[slot] !== index)) continue;
       if (!t.tryUnqueue(slot, S_CANCELLED)) continue;
       this.dispatcher.unqueue(slot);
-      this.books.end(Outcome.Cancelled);
+      this.books.end(slot, Outcome.Cancelled);
       t.release(slot);
       n++;
     }

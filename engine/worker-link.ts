@@ -34,6 +34,8 @@ export class WorkerLink {
   stale = false;
   /** Live jobs assigned here whose results main has not yet taken. */
   inflight = 0;
+  /** How many of those are background-lane jobs. */
+  background = 0;
   /** Estimated ms of the records in [jobs.headSeen, jobs.tail). */
   queuedMs = 0;
   /** The heartbeat as last read by the watchdog, and when it last moved. */
@@ -54,6 +56,12 @@ export class WorkerLink {
     this.jobs = new JobRingWriter(block);
     this.results = new ResultRingReader(block);
     this.costRing = new Float64Array(block.capacity);
+  }
+
+  /** A job assigned here has left it (its result taken, or it was cancelled, moved or lost). */
+  leave(lane: number): void {
+    this.inflight--;
+    this.background -= lane;
   }
 
   /** Alive and not being retired: may be given work. */

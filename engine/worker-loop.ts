@@ -21,6 +21,8 @@ import {
   HEADER_BYTES,
   JF_PARAMS,
   JF_SUBMIT_TIME,
+  J_BACKGROUND,
+  J_KIND_MASK,
   J_ARENA_BYTES,
   J_ARENA_OFFSET,
   J_DEADLINE_FRAME,
@@ -87,6 +89,13 @@ export class JobRunner {
   private readonly idSalt: number;
   private jobsDone: number;
   private jobsFailed: number;
+  /** Whether the job running (or last run) is background-lane work. */
+  private background = false;
+  /**
+   * Told when this thread moves between frame and background work, so the host can lower
+   * the thread's priority for background jobs (Node on Linux; see worker-entry.ts).
+   */
+  onLane: ((background: boolean) => void) | null = null;
 
   constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
@@ -152,8 +161,14 @@ export class JobRunner {
       // runInline() on the main thread CAS the same word away from QUEUED, so exactly
       // one side wins; a reused slot has a newer generation and never matches.
       if (Atomics.compareExchange(slots, slot, queued, (gen << STATE_BITS) | S_RUNNING) !== queued) continue;
-      const kindId = jobI32[jr + J_KIND];
+      const kindWord = jobI32[jr + J_KIND];
+      const kindId = kindWord & J_KIND_MASK;
       const rt = this.kinds[kindId];
+      const background = (kindWord & J_BACKGROUND) !== 0;
+      if (background !== this.background) {
+        this.background = background;
+        if (this.onLane !== null) this.onLane(background);
+      }
       const jf = jr >> 1;
       const submitTime = jobF64[jf + JF_SUBMIT_TIME];
       const rr = (results.tail & results.mask) * RECORD_I32;

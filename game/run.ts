@@ -8,12 +8,12 @@ import { EngineCore } from '../engine/core.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { EngineError } from '../engine/errors.js';
 import { generateLevel, type NavGrid } from './grid.js';
-import { KindRunner } from './kind-runner.js';
+import { KindRunner } from '../frame/kind-runner.js';
 import { PATH_MOVES_8_JUMP, kinds } from './kinds.js';
-import { FixedLoop } from './loop.js';
+import { FixedLoop } from '../frame/loop.js';
 import { initRapier } from './physics.js';
 import { mulberry32 } from './random.js';
-import type { ApplyPolicy, SyncMetrics } from './sync.js';
+import type { ApplyPolicy, SyncMetrics } from '../frame/sync.js';
 import { yieldToEventLoop } from './time.js';
 import { GameWorld, type GameOptions } from './world.js';
 

@@ -16,8 +16,8 @@ import type { NavGrid } from './grid.js';
 import {
   FIELD_REACHED, PATH_FOUND, PATH_MOVES_8_JUMP, PATH_WAYPOINTS, RAY_IN_FLOATS,
 } from './kinds.js';
-import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from './sync.js';
-import type { KindRunner } from './kind-runner.js';
+import { FrameSync, type ApplyPolicy, type Channel, type SyncEngine, type SyncMetrics } from '../frame/sync.js';
+import type { KindRunner } from '../frame/kind-runner.js';
 import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_TIME, PREDICT_X } from './physics.js';
 import { mulberry32At } from './random.js';
 import { FRAME_HZ } from './time.js';
@@ -44,6 +44,8 @@ export interface GameOptions {
   maxWaypoints?: number;
   /** Agents per line-of-sight ray batch. Default 64. */
   raysPerBatch?: number;
+  /** Impact prediction horizon in fixed steps (1-600). Default 60. */
+  predictSteps?: number;
 }
 
 /** A path search gives up after expanding this many cells (a goal walled off costs no more). */
@@ -58,8 +60,6 @@ const BEACON_FRAMES = 90;
 const RAY_FRAMES = 15;
 /** Frames a projectile flies before it is parked for a later launch. */
 const PROJECTILE_LIFE = 75;
-/** Physics steps an impact prediction simulates ahead (2 s). */
-const PREDICT_STEPS = 60;
 
 /**
  * FNV-1a over 32-bit words (a quarter of the steps of the byte-wise hash), continuing
@@ -130,6 +130,7 @@ export class GameWorld {
       speed: options.speed ?? 0.12,
       maxWaypoints: options.maxWaypoints ?? 64,
       raysPerBatch: options.raysPerBatch ?? 64,
+      predictSteps: options.predictSteps ?? 60,
     };
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', m);
@@ -143,6 +144,7 @@ export class GameWorld {
     if (!Number.isInteger(o.maxWaypoints) || o.maxWaypoints < 2 || o.maxWaypoints > 1024) bad(`maxWaypoints must be an integer in [2, 1024]`);
     if (!Number.isInteger(o.raysPerBatch) || o.raysPerBatch < 1 || o.raysPerBatch > 4096) bad(`raysPerBatch must be an integer in [1, 4096]`);
     if (!(o.speed > 0 && o.speed <= 1)) bad(`speed must be in (0, 1] cells per frame`);
+    if (!Number.isInteger(o.predictSteps) || o.predictSteps < 1 || o.predictSteps > 600) bad(`predictSteps must be an integer in [1, 600]`);
     this.opts = o;
     this.grid = grid;
     const n = o.agents;
@@ -425,7 +427,7 @@ export class GameWorld {
       p[0] = ph.poses[o]; p[1] = ph.poses[o + 1]; p[2] = ph.poses[o + 2];
       p[3] = this.vel[0]; p[4] = this.vel[1]; p[5] = this.vel[2];
       p[6] = ph.projectileRadius;
-      p[7] = PREDICT_STEPS;
+      p[7] = this.opts.predictSteps;
       this.sync.request(this.predictCh, b, p, 8);
     }
     if (this.predictDebt > 1) this.predictDebt = 1;

@@ -20,7 +20,7 @@ import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { isolationStatus } from '../engine/host.js';
 import { initRapier } from '../game/physics.js';
-import { FixedLoop } from '../game/loop.js';
+import { FixedLoop } from '../frame/loop.js';
 import { sleep } from '../game/time.js';
 import { JOB_CAPACITY } from '../stress/modes/common.js';
 import { runPanelBurst } from './burst.js';

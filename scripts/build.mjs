@@ -5,12 +5,12 @@
 // as separate entry points, because esbuild does not follow new Worker(new URL(...)) by
 // itself; the panel is browser-only, so it has no Node build.
 import { build } from 'esbuild';
-import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodeDirs = ['engine', 'game', 'remote', 'stress', 'tools', 'scripts', 'bench', 'test'];
+const nodeDirs = ['engine', 'frame', 'game', 'remote', 'stress', 'tools', 'bin', 'scripts', 'bench', 'test'];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
@@ -21,6 +21,9 @@ function walk(dir, out) {
   }
   return out;
 }
+
+// --clean (used by prepack): start from an empty dist/, so nothing stale is packed.
+if (process.argv.includes('--clean')) rmSync(join(root, 'dist'), { recursive: true, force: true });
 
 const entryPoints = nodeDirs.flatMap((d) => walk(join(root, d), []));
 await build({
@@ -54,6 +57,16 @@ if (existsSync(webDir)) {
       sourcemap: 'linked',
       logLevel: 'warning',
       external: ['node:*'],
+      // tsconfig's "paths" maps '#platform' to the Node platform for type-checking; a
+      // browser bundle takes the web one, as package.json "imports" would give it.
+      plugins: [
+        {
+          name: 'web-platform',
+          setup(b) {
+            b.onResolve({ filter: /^#platform$/ }, () => ({ path: join(root, 'engine', 'platform-web.ts') }));
+          },
+        },
+      ],
     });
   }
   const staticDir = join(webDir, 'static');

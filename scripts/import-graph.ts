@@ -2,10 +2,11 @@
  * The repository's import graph and its one rule: folders form layers, and a module may
  * import only from its own layer or a lower one.
  *
- *   engine  <  game  <  remote  <  stress  <  panel        tools, bench, scripts, test: anything
+ *   engine  <  frame  <  game  <  remote  <  stress  <  panel        bin, tools, bench, scripts, test: anything
  *
- * The engine imports nothing outside itself; the game builds on the engine; the stress
- * tools drive both; the debug panel is an application on top of all three. Inside
+ * The engine imports nothing outside itself; the embedding layer (frame) builds on the
+ * engine; the game on both; the stress tools drive all of them; the debug panel is an
+ * application on top. Inside
  * stress/ the same holds one level down: report < modes, peers < cli. The programs and
  * suites around the library (tools, bench, scripts, test) may use any of it, and nothing
  * in a layer may use them.
@@ -24,16 +25,20 @@ import { join, posix, relative, sep } from 'node:path';
 /** Layer of each top-level folder; a module may import from layers <= its own. */
 export const LAYERS: Readonly<Record<string, number>> = {
   engine: 0,
-  game: 1,
+  frame: 1,
+  game: 2,
   // Batch backends (inline, local, BullMQ): built on the engine alone; the game does not need them.
-  remote: 1.5,
-  stress: 2,
-  panel: 3,
+  remote: 2.5,
+  stress: 3,
+  panel: 4,
   // The programs and suites around the library: they may import anything, nothing imports them.
-  tools: 4,
-  bench: 4,
-  scripts: 4,
-  test: 4,
+  bin: 5,
+  // Consumer projects of the packed package: they import it by name, never by path.
+  examples: 5,
+  tools: 5,
+  bench: 5,
+  scripts: 5,
+  test: 5,
 };
 
 /** Layers inside stress/, by subfolder. */

@@ -10,21 +10,25 @@
  */
 import { EngineCore } from '../engine/core.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { pairKind } from './fixtures/static-kinds.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
 async function bytesPerJob(workers: number): Promise<number> {
-  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js')] });
+  // test.pair reads and writes its parameters and results by name (named views), and
+  // the sink reads its results by name: naming must not allocate either.
+  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')] });
   const NOOP = e.kindId('noop');
   const ECHO = e.kindId('test.echo');
+  const PAIR = e.kindId('test.pair');
   const p = new Float64Array(2);
   let done = 0;
   // A typed array, not a captured `let`: a double held in a closure is re-boxed on every add.
   const sum = new Float64Array(1);
-  const sink = (r: { values: Float64Array }): void => {
+  const sink = (r: { kind: number; values: Float64Array }): void => {
     done++;
-    sum[0] += r.values[0];
+    sum[0] += r.kind === PAIR ? pairKind.readResults(r.values).sum : r.values[0];
   };
   const run = (n: number): void => {
     let s = 0;
@@ -33,7 +37,7 @@ async function bytesPerJob(workers: number): Promise<number> {
       for (let b = 0; b < 256 && s < n; b++) {
         p[0] = s;
         p[1] = s & 1023;
-        if (e.submit(s & 1 ? NOOP : ECHO, p, s & 0xffff) < 0) break;
+        if (e.submit(s % 3 === 0 ? PAIR : s & 1 ? NOOP : ECHO, p, s & 0xffff) < 0) break;
         s++;
       }
       e.poll(sink);

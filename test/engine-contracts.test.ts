@@ -73,7 +73,7 @@ describe('workers that used up their respawns', () => {
 
 describe('deadlines', () => {
   it('a job whose deadline frame passed while it waited behind another job is expired, not run', async () => {
-    const latch = new SharedArrayBuffer(4);
+    const latch = new SharedArrayBuffer(12);
     const e = keep(await EngineCore.start({ workers: 1, heartbeatMs: 20, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } }));
     const LATCH = e.kindId('test.latch');
     const ECHO = e.kindId('test.echo');

@@ -322,10 +322,13 @@ describe('books', () => {
     b.reject(Rejection.RingFull);
     for (let i = 0; i < 4; i++) b.admit();
     expect(b.balanced()).toBe(true);
-    b.end(Outcome.Done);
-    b.end(Outcome.Failed);
-    b.end(Outcome.Expired);
-    b.end(Outcome.Cancelled);
+    const ended: number[] = [];
+    b.onEnd = (slot) => ended.push(slot);
+    b.end(0, Outcome.Done);
+    b.end(1, Outcome.Failed);
+    b.end(2, Outcome.Expired);
+    b.end(3, Outcome.Cancelled);
+    expect(ended).toEqual([0, 1, 2, 3]);
     expect(b.balanced()).toBe(true);
     expect([b.submitted, b.completed, b.failed, b.expired, b.cancelled, b.rejected, b.inFlight]).toEqual([5, 1, 1, 1, 1, 1, 0]);
     expect(b.rejectedBy[-Rejection.RingFull]).toBe(1);

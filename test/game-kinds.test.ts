@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import RAPIER from '@dimforge/rapier3d-compat';
 import { AStar } from '../game/astar.js';
 import { generateLevel, type NavGrid } from '../game/grid.js';
-import { KindRunner } from '../game/kind-runner.js';
+import { KindRunner } from '../frame/kind-runner.js';
 import { FIELD_MAX, FIELD_REACHED, PATH_COST, PATH_FOUND, PATH_WAYPOINTS, RAYS_BLOCKED, RAYS_CLEAR, kinds } from '../game/kinds.js';
 import { GamePhysics, POSE_STRIDE, PREDICT_HIT, PREDICT_TIME, PREDICT_X, initRapier } from '../game/physics.js';
 import { mulberry32 } from '../game/random.js';

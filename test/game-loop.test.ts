@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { FixedLoop } from '../game/loop.js';
+import { FixedLoop } from '../frame/loop.js';
 import { parseGameArgs } from '../game/cli.js';
 
 describe('fixed-step loop (stepped by hand, no wall clock)', () => {

@@ -9,8 +9,8 @@ interface HeapNode {
 import { EngineCore } from '../engine/core.js';
 import { MAX_RESULTS } from '../engine/kind.js';
 import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
-import { KindRunner } from '../game/kind-runner.js';
-import { FrameSync, type Channel } from '../game/sync.js';
+import { KindRunner } from '../frame/kind-runner.js';
+import { FrameSync, type Channel } from '../frame/sync.js';
 import { sleep } from '../game/time.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);

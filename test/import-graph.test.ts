@@ -69,9 +69,9 @@ describe('import graph', () => {
     expect(layerViolations(files)).toEqual([
       'newdir/ is in no layer: add it to LAYERS in scripts/import-graph.ts',
       'engine/core.ts:1 imports game/world.ts: engine/ may import only from engine/',
-      'game/world.ts:2 imports stress/report/result.ts: game/ may import only from engine/, game/',
+      'game/world.ts:2 imports stress/report/result.ts: game/ may import only from engine/, frame/, game/',
       'stress/report/result.ts:1 imports stress/modes/burst.ts: stress/report/ may not import from stress/modes/ (report < modes, peers < cli)',
-      'game/fixture-user.ts:1 imports test/a.test.ts: game/ may import only from engine/, game/',
+      'game/fixture-user.ts:1 imports test/a.test.ts: game/ may import only from engine/, frame/, game/',
     ]);
   });
 });

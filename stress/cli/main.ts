@@ -14,10 +14,8 @@ import { EngineError } from '../../engine/errors.js';
 import { runCli, runIfMain } from '../../game/cli-args.js';
 import { USAGE, parseArgs, type StressOptions } from './args.js';
 import { runBurst } from '../modes/burst.js';
-import { runFrames } from '../modes/frame.js';
 import { grade, type GradeReport } from '../report/grade.js';
 import { renderHtml } from '../report/html.js';
-import { runPiscinaBurst } from '../peers/piscina.js';
 import { Progress, paletteFor, renderReport } from '../report/text.js';
 import type { LatencySummary, StressResult } from '../report/result.js';
 import { inFrames } from '../report/result.js';
@@ -99,11 +97,17 @@ async function run(o: StressOptions): Promise<number> {
   let r: StressResult;
   const peers: StressResult[] = [];
   try {
-    r = o.mode === 'burst' ? await runBurst({ ...o, onProgress }) : await runFrames({ ...o, chaos: o.mode === 'chaos', onProgress });
+    // Frame modes load the game's kinds (and Rapier), --vs loads piscina: only when asked
+    // for, so the package's bin runs burst mode with neither installed.
+    r =
+      o.mode === 'burst'
+        ? await runBurst({ ...o, onProgress })
+        : await (await import('../modes/frame.js')).runFrames({ ...o, chaos: o.mode === 'chaos', onProgress });
     bar.done();
     for (const peer of o.vs) {
       const pb = new Progress(process.stderr, peer);
       if (peer === 'piscina') {
+        const { runPiscinaBurst } = await import('../peers/piscina.js');
         peers.push(await runPiscinaBurst({ seconds: o.seconds, workers: o.workers, seed: o.seed, onProgress: (f, n, d) => pb.update(f, n, d) }));
       }
       pb.done();

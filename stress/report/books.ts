@@ -12,14 +12,9 @@
  * Main thread only.
  */
 import type { ResultView } from '../../engine/api.js';
-import type { FailureReason } from '../../engine/errors.js';
+import { FAILURE_REASONS, type FailureReason } from '../../engine/errors.js';
 import { rejectionName } from '../../engine/outcome.js';
 
-/** Every reason a job can fail with (JobError.reason). */
-export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown'] as const satisfies readonly FailureReason[];
-type Unlisted = Exclude<FailureReason, (typeof FAILURE_REASONS)[number]>;
-// A reason added to FailureReason but not to the list above makes this line a compile error.
-const EVERY_FAILURE_REASON_LISTED: [Unlisted] extends [never] ? true : false = true;
 
 /** Failures that mean the job's worker went away under it (killed, hung or out of memory). */
 export function isWorkerLoss(reason: FailureReason | undefined): boolean {

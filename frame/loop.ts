@@ -13,6 +13,7 @@ import { EngineError } from '../engine/errors.js';
 /** Float slack for step arithmetic: 3 * (1000 / 30) must count as 100 ms. */
 const EPS_MS = 1e-6;
 
+/** FixedLoop's step rate, catch-up limit and pause clamp. */
 export interface FixedLoopOptions {
   /** Steps per second. Default 30. */
   hz?: number;
@@ -22,6 +23,10 @@ export interface FixedLoopOptions {
   maxElapsedMs?: number;
 }
 
+/**
+ * A fixed-timestep loop: steps the game at a fixed rate from an accumulator, with at most
+ * a few catch-up steps per tick and an interpolation alpha for rendering.
+ */
 export class FixedLoop {
   readonly hz: number;
   readonly stepMs: number;

@@ -17,6 +17,10 @@ interface Entry {
   params: Float64Array;
 }
 
+/**
+ * Runs kind handlers on the calling thread with a private arena: the deterministic
+ * policy's fallback for a job that ended without a result, and a way to test handlers.
+ */
 export class KindRunner {
   readonly env: WorkerEnv;
   readonly arenaU8: Uint8Array;

@@ -38,8 +38,13 @@ export interface SyncEngine {
   readonly workerCount: number;
 }
 
+/**
+ * When a result reaches the game: `deterministic` applies it exactly K frames after its
+ * submit frame (computing it on the spot if it is late), `bestEffort` when it arrives.
+ */
 export type ApplyPolicy = 'deterministic' | 'bestEffort';
 
+/** A key space of one kind ("path for agent N"), declared with FrameSync.addChannel. */
 export interface ChannelSpec {
   /** Kind name, as registered with the engine and the runner. */
   kind: string;
@@ -145,6 +150,7 @@ export interface FrameBuckets {
   later: number;
 }
 
+/** FrameSync's defaults for its channels, and its metrics history. */
 export interface SyncOptions {
   policy?: ApplyPolicy;
   /** Default K for deterministic channels. Default 2. */
@@ -562,6 +568,7 @@ export class FrameSync {
   }
 }
 
+/** What FrameSync.metrics() reports: frame-latency distribution, fallbacks, drops, per-frame work. */
 export interface SyncMetrics {
   frames: number;
   jobs: { submitted: number; applied: number; rejected: number; superseded: number; by_kind: Record<string, { submitted: number; applied: number; superseded: number }> };

@@ -1,0 +1,785 @@
+/**
+ * Batches: many jobs of one kind submitted as one unit over the public engine API
+ * (submit / poll / cancel), with
+ *
+ * - a bound on jobs in flight (default workers x 2, at least 1);
+ * - results handed to the caller in input order through a bounded reorder window,
+ *   whatever order the workers finish them in (or in arrival order, `ordered: false`);
+ * - a progress callback (done, total, rate, ETA);
+ * - a seed per task, `taskSeed(batchSeed, index)`, so a task's result depends only on
+ *   its index and the batch seed, never on which worker ran it or when;
+ * - exactly one outcome per task (done, failed with a reason, or cancelled by an abort).
+ *   Rejections that mean "not now" (ring-full, overloaded, arena-full) are retried at the
+ *   next pump, never reported; a job whose worker died under it is run again, up to
+ *   `maxAttempts` runs in all.
+ *
+ * Window, per position p in [0, reorderWindow); the job's tag is p:
+ *
+ *     index:   head ............................ next
+ *              |  done | flight | done | flight |  (not submitted yet)
+ *     ordered: position = index % window; submission stops at head + window, so a slow
+ *              task holds back at most `window` results, each MAX_RESULTS doubles.
+ *     unordered: positions come from a free list and go back to it on delivery.
+ *
+ * Who polls. The engine hands every finished result to the one callback given to
+ * poll(), so exactly one party polls an engine:
+ *
+ * - the batch, on an engine of its own: `runBatch(engine, options)` (or `drive()`)
+ *   polls it on a timer until the batch is over. Results that are not the batch's go
+ *   to `onOtherResult`; without one they are counted in `report.otherResults` and
+ *   dropped, so give the batch an engine of its own or pass that callback.
+ * - the caller, on a shared engine (a game loop): route, then pump once per frame:
+ *
+ *       engine.poll((r) => { if (!batch.handle(r)) apply(r); });
+ *       batch.pump();
+ *
+ *   `handle` only records the result (no caller code runs inside the engine's poll);
+ *   `pump` submits more work, delivers results in order and reports progress.
+ *
+ * Threads: every method on the thread that started the engine.
+ */
+import type { Lane, ResultView, SubmitOptions } from './api.js';
+import { EngineError, JobError } from './errors.js';
+import type { JobKind } from './kind.js';
+import { Outcome, Rejection, rejectionName } from './outcome.js';
+
+/**
+ * The scheduling lane a batch's jobs go to. Batches default to `background`: work with
+ * no frame deadline. Passed through to submit as `lane` (the engine decides what a lane
+ * means).
+ */
+export type BatchLane = Lane;
+
+/** Why a task did not end `done`. */
+export type BatchFailReason =
+  /** The handler threw; `error` has the worker's stack. */
+  | 'threw'
+  /** Its worker died under it on every attempt. */
+  | 'worker-lost'
+  | 'worker-out-of-memory'
+  /** The engine shut down with the task in flight or before it was submitted. */
+  | 'shutdown'
+  /** A prerequisite of the job did not end done (batch tasks name none; listed for completeness). */
+  | 'dependency-failed'
+  /** Its deadline passed before it started (a kind with a default deadline). */
+  | 'expired'
+  /** Refused at submit for good: the params the builder wrote, or the kind, or the payload. */
+  | 'bad-params'
+  | 'unknown-kind'
+  | 'payload-too-large'
+  /** The batch's signal aborted before the task ran (status `cancelled`). */
+  | 'aborted'
+  /** Cancelled by someone else's engine.cancel(). */
+  | 'cancelled';
+
+/** How one task ended. */
+export type BatchStatus = 'done' | 'failed' | 'cancelled';
+
+/**
+ * One task's outcome, as handed to onResult: one object, refilled for every task.
+ * Copy out what you need before returning.
+ */
+export interface BatchResult {
+  index: number;
+  status: BatchStatus;
+  /** The kind's result values (its `results.length` of them); zeros unless done. */
+  values: Float64Array;
+  reason: BatchFailReason | null;
+  /** The engine's error for a failed job (a handler's stack), else null. */
+  error: JobError | null;
+  /** Worker that ran it (-1 inline or never run). */
+  worker: number;
+  /** Times it was run; more than 1 after a worker died under it. */
+  attempts: number;
+}
+
+/** Progress, handed to onProgress: one object, refilled for every call. */
+export interface BatchProgress {
+  /** Tasks in the batch, skipped ones included. */
+  total: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  /** Tasks `skip` left out (already done by an earlier run). */
+  skipped: number;
+  /** done + failed + cancelled: delivered to onResult by this run. */
+  completed: number;
+  inFlight: number;
+  elapsedMs: number;
+  /** completed per second over this run. */
+  ratePerS: number;
+  /** Seconds left at the current rate; Infinity before the first result. */
+  etaS: number;
+}
+
+/** What a finished batch reports: how many tasks ended each way, and how long it took. */
+export interface BatchReport {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly skipped: number;
+  /** The signal aborted the batch (tasks not run are `cancelled`, reason `aborted`). */
+  readonly aborted: boolean;
+  /** Submits refused for now (ring-full, overloaded, arena-full) and tried again later. */
+  readonly retriedSubmits: number;
+  /** Runs repeated because a worker died under the job. */
+  readonly retriedRuns: number;
+  /** Results drive() polled that were not this batch's. */
+  readonly otherResults: number;
+  readonly maxInFlight: number;
+  readonly reorderWindow: number;
+  readonly elapsedMs: number;
+}
+
+/** What runBatch and new Batch take: the kind, how many tasks and how to make each one's parameters, and how to deliver results. */
+export interface BatchOptions {
+  /** Kind id or name; every task of the batch is this kind. */
+  kind: number | string;
+  /** Tasks: indices 0 .. count-1. At most 2^31 - 1. */
+  count: number;
+  /**
+   * Fills `out` (the kind's parameter count, reused for every task) with task
+   * `index`'s params. `seed` is taskSeed(options.seed, index): put it in a param if the
+   * task is random. Must not throw and must not keep `out`.
+   */
+  params: (index: number, seed: number, out: Float64Array) => void;
+  /** Receives every task's outcome exactly once, in input order unless `ordered: false`. */
+  onResult: (index: number, result: BatchResult) => void;
+  /** The batch seed. Default 0. */
+  seed?: number;
+  /** Most jobs of this batch in flight. Default engine workers x 2, at least 1. */
+  maxInFlight?: number;
+  /** Results held for in-order delivery (ordered) or task positions (unordered). Default max(64, 8 x maxInFlight); at least maxInFlight. */
+  reorderWindow?: number;
+  /** Deliver in input order (default) or as results arrive. */
+  ordered?: boolean;
+  /** Runs per task when its worker dies under it. Default 2. */
+  maxAttempts?: number;
+  /** Leaves task `index` out: not submitted, not delivered (it was done by an earlier run). */
+  skip?: (index: number) => boolean;
+  /** Called at most every progressIntervalMs, and once at the end. */
+  onProgress?: (p: BatchProgress) => void;
+  /** Default 250 ms. */
+  progressIntervalMs?: number;
+  /** Aborts: queued jobs are cancelled, running ones finish, the rest end `cancelled`. */
+  signal?: AbortSignal;
+  /** Default 'background'. */
+  lane?: BatchLane;
+  /** drive() only: results of jobs that are not this batch's. */
+  onOtherResult?: (r: ResultView) => void;
+}
+
+/** The part of EngineCore a batch uses. */
+export interface BatchEngine {
+  readonly kinds: readonly JobKind<any>[];
+  readonly workerCount: number;
+  /** Jobs of everyone in flight: when it is 0 and the batch still waits, the engine lost them (shut down). */
+  readonly inFlight: number;
+  kindId(name: string): number;
+  submit(kind: number, params: ArrayLike<number>, tag?: number, opts?: SubmitOptions): number;
+  poll(onResult: (r: ResultView) => void, max?: number): number;
+  cancel(jobId: number): boolean;
+}
+
+/**
+ * The seed of task `index` in a batch seeded `batchSeed`: a uint32 from a fixed mixing
+ * function (murmur3's finaliser over the seed, then over the index), the same on every
+ * thread and every run. For an `i32` param, pass `taskSeed(s, i) | 0`.
+ */
+export function taskSeed(batchSeed: number, index: number): number {
+  let h = fmix32((batchSeed >>> 0) ^ 0x5bd1e995);
+  h = fmix32(h ^ Math.imul((index >>> 0) + 0x9e3779b9, 0x85ebca6b));
+  const hi = Math.floor(index / 4294967296);
+  if (hi !== 0) h = fmix32(h ^ hi);
+  return h >>> 0;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+// Position states.
+const EMPTY = 0;
+const FLIGHT = 1;
+const DONE = 2;
+const FAILED = 3;
+const CANCELLED = 4;
+const SKIPPED = 5;
+/** Failed with worker-lost, to be submitted again. */
+const RETRY = 6;
+
+const MAX_COUNT = 0x7fffffff;
+/** Empty polls drive() retries at once before it waits for a timer tick. */
+const IDLE_SPINS = 4;
+const MAX_WINDOW = 1 << 20;
+
+const bad = (msg: string): never => {
+  throw new EngineError('INVALID_OPTION', msg);
+};
+
+const schedule = (fn: () => void, ms: number): void => {
+  if (ms <= 0 && typeof setImmediate === 'function') setImmediate(fn);
+  else setTimeout(fn, ms);
+};
+
+/**
+ * One batch of tasks of a kind on an engine: bounded in flight, results delivered in
+ * input order through a bounded reorder window, progress, retries of lost workers, abort.
+ * Drive it with drive() (it polls the engine) or, beside a game loop that polls, with
+ * handle(view) for each result and pump() once per frame.
+ */
+export class Batch {
+  readonly total: number;
+  readonly maxInFlight: number;
+  readonly reorderWindow: number;
+  readonly ordered: boolean;
+  readonly lane: BatchLane;
+  /** Settles once: the report when every task has its outcome; rejects if a callback of the caller threw. */
+  readonly done: Promise<BatchReport>;
+
+  private readonly engine: BatchEngine;
+  private readonly kind: number;
+  private readonly seed: number;
+  private readonly maxAttempts: number;
+  private readonly nResults: number;
+  private readonly buildParams: BatchOptions['params'];
+  private readonly onResult: BatchOptions['onResult'];
+  private readonly onProgress: BatchOptions['onProgress'];
+  private readonly skip: BatchOptions['skip'];
+  private readonly progressMs: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onOther: BatchOptions['onOtherResult'];
+
+  private readonly params: Float64Array;
+  private readonly submitOpts: SubmitOptions & { lane: BatchLane };
+  private readonly result: BatchResult;
+  private readonly progress: BatchProgress;
+
+  // Per position.
+  private readonly state: Uint8Array;
+  private readonly jobId: Int32Array;
+  private readonly taskIndex: Int32Array;
+  private readonly attempts: Uint8Array;
+  private readonly worker: Int16Array;
+  private readonly values: Float64Array;
+  private readonly valueViews: Float64Array[];
+  private readonly reason: (BatchFailReason | null)[];
+  private readonly error: (JobError | null)[];
+  /** Unordered: free positions (a stack) and finished ones (a FIFO), in arrival order. */
+  private readonly free: Int32Array;
+  private freeTop = 0;
+  private readonly finished: Int32Array;
+  private finHead = 0;
+  private finCount = 0;
+
+  /** Lowest index not yet delivered or skipped (ordered). */
+  private head = 0;
+  /** Next index to submit. */
+  private next = 0;
+  private inFlight = 0;
+  private retrying = 0;
+  private nDone = 0;
+  private nFailed = 0;
+  private nCancelled = 0;
+  private nSkipped = 0;
+  private nRetriedSubmits = 0;
+  private nRetriedRuns = 0;
+  private nOther = 0;
+  private aborted = false;
+  private userError: unknown = null;
+  private hasUserError = false;
+  private settled = false;
+  private pumping = false;
+  private driving = false;
+  private idlePolls = 0;
+  private readonly t0: number;
+  private lastProgress = -Infinity;
+  private resolve!: (r: BatchReport) => void;
+  private reject!: (e: unknown) => void;
+  private readonly onAbort = (): void => {
+    this.aborted = true;
+    if (this.driving) schedule(this.tick, 0);
+  };
+  private readonly pollCb = (r: ResultView): void => {
+    if (this.handle(r)) return;
+    this.nOther++;
+    this.onOther?.(r);
+  };
+  private readonly tick = (): void => {
+    if (this.settled) return;
+    const got = this.engine.poll(this.pollCb);
+    this.pump();
+    if (this.settled) return;
+    // Results keep coming: look again at once. Nothing came: a few more quick looks,
+    // then one per timer tick (about 1 ms), so a batch of long jobs does not spin the
+    // core the workers need. For jobs far shorter than a millisecond, raise maxInFlight
+    // so each worker has more than a tick's work queued.
+    if (got > 0) this.idlePolls = 0;
+    else this.idlePolls++;
+    schedule(this.tick, this.idlePolls < IDLE_SPINS ? 0 : 1);
+  };
+
+  /** Validates the options (EngineError INVALID_OPTION, UNKNOWN_KIND) and prepares the batch; nothing is submitted until pump() or drive(). */
+  constructor(engine: BatchEngine, options: BatchOptions) {
+    if (typeof options !== 'object' || options === null) bad('batch options must be an object');
+    const o = options;
+    this.engine = engine;
+    let kind: number;
+    if (typeof o.kind === 'string') kind = engine.kindId(o.kind);
+    else if (typeof o.kind === 'number' && Number.isInteger(o.kind) && engine.kinds[o.kind] !== undefined) kind = o.kind;
+    else throw new EngineError('UNKNOWN_KIND', `batch kind must be a registered kind id or name, got ${String(o.kind)}`);
+    this.kind = kind;
+    const spec = engine.kinds[kind];
+    if (!Number.isInteger(o.count) || o.count < 0 || o.count > MAX_COUNT) bad(`batch count must be an integer in [0, ${MAX_COUNT}], got ${String(o.count)}`);
+    if (typeof o.params !== 'function') bad('batch params must be a function (index, seed, out) => void');
+    if (typeof o.onResult !== 'function') bad('batch onResult must be a function (index, result) => void');
+    const seed = o.seed ?? 0;
+    if (typeof seed !== 'number' || !Number.isInteger(seed)) bad(`batch seed must be an integer, got ${String(seed)}`);
+    const maxInFlight = o.maxInFlight ?? Math.max(1, engine.workerCount * 2);
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_WINDOW) bad(`batch maxInFlight must be an integer in [1, ${MAX_WINDOW}], got ${String(maxInFlight)}`);
+    const window = o.reorderWindow ?? Math.min(MAX_WINDOW, Math.max(64, 8 * maxInFlight));
+    if (!Number.isInteger(window) || window < maxInFlight || window > MAX_WINDOW) bad(`batch reorderWindow must be an integer in [maxInFlight (${maxInFlight}), ${MAX_WINDOW}], got ${String(window)}`);
+    const maxAttempts = o.maxAttempts ?? 2;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 255) bad(`batch maxAttempts must be an integer in [1, 255], got ${String(maxAttempts)}`);
+    const progressMs = o.progressIntervalMs ?? 250;
+    if (typeof progressMs !== 'number' || !(progressMs >= 0)) bad(`batch progressIntervalMs must be a non-negative number of milliseconds, got ${String(progressMs)}`);
+    const lane = o.lane ?? 'background';
+    if (lane !== 'frame' && lane !== 'background') bad(`batch lane must be 'frame' or 'background', got ${String(lane)}`);
+    for (const name of ['onProgress', 'skip', 'onOtherResult'] as const) {
+      if (o[name] !== undefined && typeof o[name] !== 'function') bad(`batch ${name} must be a function`);
+    }
+    if (o.signal !== undefined && (typeof o.signal !== 'object' || o.signal === null || typeof o.signal.addEventListener !== 'function')) bad('batch signal must be an AbortSignal');
+
+    this.total = o.count;
+    this.seed = seed;
+    this.maxInFlight = maxInFlight;
+    this.reorderWindow = window;
+    this.ordered = o.ordered ?? true;
+    this.lane = lane;
+    this.maxAttempts = maxAttempts;
+    this.buildParams = o.params;
+    this.onResult = o.onResult;
+    this.onProgress = o.onProgress;
+    this.skip = o.skip;
+    this.progressMs = progressMs;
+    this.signal = o.signal;
+    this.onOther = o.onOtherResult;
+    this.nResults = spec.results.length;
+    this.params = new Float64Array(spec.params.length);
+    this.submitOpts = { lane };
+
+    this.state = new Uint8Array(window);
+    this.jobId = new Int32Array(window).fill(-1);
+    this.taskIndex = new Int32Array(window);
+    this.attempts = new Uint8Array(window);
+    this.worker = new Int16Array(window);
+    this.values = new Float64Array(window * Math.max(1, this.nResults));
+    this.valueViews = [];
+    for (let p = 0; p < window; p++) this.valueViews.push(this.values.subarray(p * this.nResults, (p + 1) * this.nResults));
+    this.reason = new Array<BatchFailReason | null>(window).fill(null);
+    this.error = new Array<JobError | null>(window).fill(null);
+    this.free = new Int32Array(this.ordered ? 0 : window);
+    this.finished = new Int32Array(this.ordered ? 0 : window);
+    if (!this.ordered) {
+      for (let p = window - 1; p >= 0; p--) this.free[this.freeTop++] = p;
+    }
+    this.result = { index: -1, status: 'done', values: this.valueViews[0], reason: null, error: null, worker: -1, attempts: 0 };
+    this.progress = { total: this.total, done: 0, failed: 0, cancelled: 0, skipped: 0, completed: 0, inFlight: 0, elapsedMs: 0, ratePerS: 0, etaS: Infinity };
+    this.done = new Promise<BatchReport>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.t0 = performance.now();
+    if (this.signal !== undefined) {
+      if (this.signal.aborted) this.aborted = true;
+      else this.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  /** Jobs of this batch submitted and not yet answered. */
+  get jobsInFlight(): number {
+    return this.inFlight;
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  /**
+   * Records `r` if it is one of this batch's jobs and returns true; false otherwise (the
+   * result is someone else's: apply it yourself). Never calls the caller's code, never
+   * throws, allocates nothing. Call it from your poll callback.
+   */
+  handle(r: ResultView): boolean {
+    if (r.kind !== this.kind) return false;
+    const p = r.tag;
+    if (!(p >= 0 && p < this.reorderWindow) || this.state[p] !== FLIGHT || this.jobId[p] !== r.jobId) return false;
+    this.inFlight--;
+    this.jobId[p] = -1;
+    this.worker[p] = r.worker;
+    if (r.status === Outcome.Done) {
+      const v = this.values;
+      const base = p * this.nResults;
+      const n = this.nResults < r.valueCount ? this.nResults : r.valueCount;
+      for (let i = 0; i < n; i++) v[base + i] = r.values[i];
+      this.finish(p, DONE, null, null);
+    } else if (r.status === Outcome.Failed) {
+      const reason = r.error !== null ? r.error.reason : 'threw';
+      if (reason === 'worker-lost' && this.attempts[p] < this.maxAttempts && !this.aborted && !this.hasUserError) {
+        // The job is a pure function of its params: running it again gives the result it would have given.
+        this.state[p] = RETRY;
+        this.retrying++;
+        this.nRetriedRuns++;
+      } else {
+        this.finish(p, FAILED, reason, r.error);
+      }
+    } else if (r.status === Outcome.Expired) {
+      this.finish(p, FAILED, 'expired', null);
+    } else {
+      this.finish(p, CANCELLED, 'cancelled', null);
+    }
+    return true;
+  }
+
+  private finish(p: number, st: number, reason: BatchFailReason | null, error: JobError | null): void {
+    this.state[p] = st;
+    this.reason[p] = reason;
+    this.error[p] = error;
+    if (!this.ordered) {
+      this.finished[(this.finHead + this.finCount) % this.reorderWindow] = p;
+      this.finCount++;
+    }
+  }
+
+  /**
+   * Submits up to the bounds, delivers finished results (in order when ordered), reports
+   * progress and, once every task has its outcome, settles `done`. Call it after each
+   * poll when you poll the engine yourself. Re-entrant calls (from inside onResult) return
+   * at once. If a callback of the caller throws, the batch stops: queued jobs are
+   * cancelled, running ones are waited for, no further callbacks run and `done` rejects
+   * with that error.
+   */
+  pump(): void {
+    if (this.settled || this.pumping) return;
+    this.pumping = true;
+    try {
+      if (this.aborted || this.hasUserError) {
+        // Window by window until every task not yet submitted has its outcome.
+        for (;;) {
+          const before = this.next;
+          this.cancelAll();
+          this.deliver();
+          if (this.next === before) break;
+        }
+      } else {
+        this.submitMore();
+        this.deliver();
+        // Delivery freed window room: fill it now rather than a poll later.
+        if (!this.hasUserError) this.submitMore();
+      }
+      this.detectLost();
+      this.report(false);
+      this.settleIfOver();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /**
+   * Polls the engine itself until the batch is over (the batch owns the engine's poll;
+   * see the file comment). Returns `done`.
+   */
+  drive(): Promise<BatchReport> {
+    if (!this.driving && !this.settled) {
+      this.driving = true;
+      schedule(this.tick, 0);
+    }
+    return this.done;
+  }
+
+  private submitMore(): void {
+    const e = this.engine;
+    const kind = this.kind;
+    const W = this.reorderWindow;
+    // Runs whose worker died go first: they hold back in-order delivery.
+    if (this.retrying > 0) {
+      for (let p = 0; p < W && this.retrying > 0 && this.inFlight < this.maxInFlight; p++) {
+        if (this.state[p] !== RETRY) continue;
+        if (!this.submitAt(p, this.taskIndex[p], e, kind)) return;
+        this.retrying--;
+      }
+    }
+    while (this.next < this.total && this.inFlight < this.maxInFlight) {
+      const index = this.next;
+      let p: number;
+      if (this.ordered) {
+        if (index - this.head >= W) return;
+        p = index % W;
+      } else {
+        if (this.freeTop === 0) return;
+        p = this.free[this.freeTop - 1];
+      }
+      if (this.skip !== undefined && this.callSkip(index)) {
+        this.nSkipped++;
+        this.next++;
+        if (this.ordered) {
+          if (index === this.head) this.head++;
+          else this.state[p] = SKIPPED;
+        }
+        continue;
+      }
+      if (this.hasUserError) return;
+      this.taskIndex[p] = index;
+      this.attempts[p] = 0;
+      if (!this.submitAt(p, index, e, kind)) return;
+      if (!this.ordered) this.freeTop--;
+      this.next++;
+    }
+  }
+
+  private callSkip(index: number): boolean {
+    try {
+      return this.skip!(index) === true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /**
+   * Submits task `index` at position p. False when the engine said "not now" (the task
+   * stays where it is and is tried again at the next pump) or the caller's builder threw.
+   */
+  private submitAt(p: number, index: number, e: BatchEngine, kind: number): boolean {
+    try {
+      this.buildParams(index, taskSeed(this.seed, index), this.params);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    const id = e.submit(kind, this.params, p, this.submitOpts);
+    if (id >= 0) {
+      this.state[p] = FLIGHT;
+      this.jobId[p] = id;
+      this.worker[p] = -1;
+      this.attempts[p]++;
+      this.inFlight++;
+      return true;
+    }
+    if (id === Rejection.RingFull || id === Rejection.Overloaded || id === Rejection.ArenaFull) {
+      this.nRetriedSubmits++;
+      if (this.state[p] !== RETRY) this.state[p] = EMPTY;
+      return false;
+    }
+    // Refused for good: this task fails with the reason; the batch goes on.
+    const reason: BatchFailReason = id === Rejection.ShutDown ? 'shutdown' : (rejectionName(id) as BatchFailReason);
+    this.worker[p] = -1;
+    this.finish(p, FAILED, reason, null);
+    return true;
+  }
+
+  private fail(err: unknown): void {
+    if (!this.hasUserError) {
+      this.hasUserError = true;
+      this.userError = err;
+    }
+  }
+
+  /** Abort or a caller error: cancel what has not started, end every task not yet submitted. */
+  private cancelAll(): void {
+    const W = this.reorderWindow;
+    for (let p = 0; p < W; p++) {
+      const st = this.state[p];
+      if (st === FLIGHT) {
+        if (this.engine.cancel(this.jobId[p])) {
+          this.inFlight--;
+          this.jobId[p] = -1;
+          this.finish(p, CANCELLED, 'aborted', null);
+        }
+      } else if (st === RETRY) {
+        this.retrying--;
+        this.finish(p, FAILED, 'worker-lost', null);
+      }
+    }
+    // Tasks never submitted end cancelled too, in order, through the window.
+    while (this.next < this.total) {
+      const index = this.next;
+      let p: number;
+      if (this.ordered) {
+        if (index - this.head >= W) return;
+        p = index % W;
+      } else {
+        if (this.freeTop === 0) return;
+        p = this.free[--this.freeTop];
+      }
+      this.next++;
+      if (this.skip !== undefined && !this.hasUserError && this.callSkip(index)) {
+        this.nSkipped++;
+        if (this.ordered) {
+          if (index === this.head) this.head++;
+          else this.state[p] = SKIPPED;
+        } else {
+          this.free[this.freeTop++] = p;
+        }
+        continue;
+      }
+      this.taskIndex[p] = index;
+      this.attempts[p] = 0;
+      this.worker[p] = -1;
+      this.finish(p, CANCELLED, 'aborted', null);
+    }
+  }
+
+  /** An engine that shut down delivers our in-flight jobs' outcomes to someone else, or none: end them here. */
+  private detectLost(): void {
+    if (this.inFlight === 0 || this.engine.inFlight !== 0) return;
+    const W = this.reorderWindow;
+    for (let p = 0; p < W; p++) {
+      if (this.state[p] !== FLIGHT) continue;
+      this.inFlight--;
+      this.jobId[p] = -1;
+      this.finish(p, FAILED, 'shutdown', null);
+    }
+  }
+
+  private deliver(): void {
+    if (this.ordered) {
+      const W = this.reorderWindow;
+      while (this.head < this.next) {
+        const p = this.head % W;
+        const st = this.state[p];
+        if (st === SKIPPED) {
+          this.state[p] = EMPTY;
+          this.head++;
+          continue;
+        }
+        if (st !== DONE && st !== FAILED && st !== CANCELLED) return;
+        this.head++;
+        this.emit(p, st);
+      }
+    } else {
+      while (this.finCount > 0) {
+        const p = this.finished[this.finHead];
+        this.finHead = (this.finHead + 1) % this.reorderWindow;
+        this.finCount--;
+        this.emit(p, this.state[p]);
+        this.free[this.freeTop++] = p;
+      }
+    }
+  }
+
+  private emit(p: number, st: number): void {
+    const r = this.result;
+    r.index = this.taskIndex[p];
+    r.values = this.valueViews[p];
+    r.reason = this.reason[p];
+    r.error = this.error[p];
+    r.worker = this.worker[p];
+    r.attempts = this.attempts[p];
+    if (st === DONE) {
+      r.status = 'done';
+      this.nDone++;
+    } else {
+      // Values of a task that did not finish are zeros, never a previous task's.
+      this.valueViews[p].fill(0);
+      if (st === FAILED) {
+        r.status = 'failed';
+        this.nFailed++;
+      } else {
+        r.status = 'cancelled';
+        this.nCancelled++;
+      }
+    }
+    this.state[p] = EMPTY;
+    this.reason[p] = null;
+    this.error[p] = null;
+    if (!this.hasUserError) {
+      try {
+        this.onResult(r.index, r);
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+  }
+
+  private report(final: boolean): void {
+    const cb = this.onProgress;
+    if (cb === undefined || this.hasUserError) return;
+    const now = performance.now();
+    if (!final && now - this.lastProgress < this.progressMs) return;
+    this.lastProgress = now;
+    const g = this.progress;
+    g.done = this.nDone;
+    g.failed = this.nFailed;
+    g.cancelled = this.nCancelled;
+    g.skipped = this.nSkipped;
+    g.completed = this.nDone + this.nFailed + this.nCancelled;
+    g.inFlight = this.inFlight;
+    g.elapsedMs = now - this.t0;
+    g.ratePerS = g.elapsedMs > 0 ? (g.completed * 1000) / g.elapsedMs : 0;
+    const left = this.total - g.skipped - g.completed;
+    g.etaS = left === 0 ? 0 : g.ratePerS > 0 ? left / g.ratePerS : Infinity;
+    try {
+      cb(g);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private settleIfOver(): void {
+    if (this.hasUserError) {
+      // Stop submitting and wait for what is running; then reject.
+      this.cancelAll();
+      if (this.inFlight > 0) return;
+      this.settled = true;
+      this.cleanup();
+      this.reject(this.userError);
+      return;
+    }
+    const over = this.next >= this.total && this.inFlight === 0 && this.retrying === 0 && (this.ordered ? this.head >= this.total : this.finCount === 0);
+    if (!over) return;
+    this.report(true);
+    if (this.hasUserError) {
+      this.settled = true;
+      this.cleanup();
+      this.reject(this.userError);
+      return;
+    }
+    this.settled = true;
+    this.cleanup();
+    this.resolve({
+      total: this.total,
+      done: this.nDone,
+      failed: this.nFailed,
+      cancelled: this.nCancelled,
+      skipped: this.nSkipped,
+      aborted: this.aborted,
+      retriedSubmits: this.nRetriedSubmits,
+      retriedRuns: this.nRetriedRuns,
+      otherResults: this.nOther,
+      maxInFlight: this.maxInFlight,
+      reorderWindow: this.reorderWindow,
+      elapsedMs: performance.now() - this.t0,
+    });
+  }
+
+  private cleanup(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/**
+ * Runs a batch on an engine the batch polls itself (an engine of its own, or pass
+ * `onOtherResult` for everyone else's results). Resolves with the report once every task
+ * has its outcome; an abort resolves too (`aborted: true`). Rejects only if a callback
+ * of the caller threw, after the jobs in flight have ended.
+ */
+export function runBatch(engine: BatchEngine, options: BatchOptions): Promise<BatchReport> {
+  return new Batch(engine, options).drive();
+}

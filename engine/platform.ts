@@ -1,0 +1,37 @@
+/**
+ * What the engine needs from the runtime beyond the web platform: the Node worker host,
+ * the core count, the Node worker scope and thread priority. Two implementations sit
+ * behind the package's internal import `#platform` (package.json "imports"):
+ * platform-node.ts under the `node` condition, platform-web.ts everywhere else. A
+ * bundler picks one by its own conditions, so a browser bundle never sees
+ * node:worker_threads and a Node bundle gets the Node host by a static import.
+ */
+import type { WorkerHost } from './api.js';
+
+/** The Node side of a worker thread: its init data and its port to the engine. */
+export interface NodeWorkerScope {
+  readonly isMainThread: boolean;
+  readonly workerData: unknown;
+  readonly port: NodeWorkerPort | null;
+}
+
+export interface NodeWorkerPort {
+  postMessage(message: unknown): void;
+  once(event: 'message', listener: (message: unknown) => void): unknown;
+  close(): void;
+}
+
+export interface Platform {
+  readonly runtime: 'node' | 'web';
+  /** worker_threads behind WorkerHost; null where there is no Node. */
+  readonly nodeHost: WorkerHost | null;
+  /** Cores this process may use: os.availableParallelism() on Node, navigator.hardwareConcurrency elsewhere (1 when unknown). */
+  cores(): number;
+  /** The Node worker scope, or null outside Node. */
+  nodeWorkerScope(): NodeWorkerScope | null;
+  /**
+   * A setter for the calling thread's scheduling niceness (true if it took), or null where
+   * threads have none to set (Node on Linux has; browsers do not).
+   */
+  threadNice(): ((nice: number) => boolean) | null;
+}

@@ -1,0 +1,143 @@
+/**
+ * engine.run(): one job as a promise, for loading screens and tools, with no poll loop of
+ * the caller's. It settles exactly once: with the job's values, or rejected with its
+ * JobError (threw, worker lost, shutdown, dependency failed), with EngineError('ABORTED')
+ * when its signal aborts (the job is cancelled if it had not started; a later result is
+ * dropped), with EngineError('CANCELLED') when engine.cancel() cancels it, or with
+ * EngineError('REJECTED') when submit refuses it.
+ *
+ * A run() job's outcome goes to its promise, never to a poll callback, whoever polls.
+ * While promises are pending the engine polls on a timer of its own, taking only their
+ * outcomes: any other result stays where it is for the game's own poll.
+ *
+ * Main thread only. Allocates per call (a promise, a result copy): not for the frame loop.
+ */
+import type { Lane, ResultView, SubmitOptions } from './api.js';
+import { EngineError } from './errors.js';
+import type { JobTable, Settler } from './job-table.js';
+import { Outcome, rejectionName } from './outcome.js';
+
+export interface RunOptions {
+  /** Aborts the job: cancelled if it has not started, and the promise rejects at once. */
+  signal?: AbortSignal;
+  deadlineFrames?: number;
+  lane?: Lane;
+  /** Prerequisites, as in SubmitOptions.after. */
+  after?: number | ArrayLike<number>;
+}
+
+/** What a run() promise resolves with: a copy of the job's result. */
+export interface RunResult {
+  readonly jobId: number;
+  readonly kind: number;
+  /** The kind's result values. */
+  readonly values: Float64Array;
+  /** Worker that ran it, -1 on the engine's own thread. */
+  readonly worker: number;
+  readonly latencyMs: number;
+  readonly runMs: number;
+  /** The job's arena slice (read it before the next submit that may reuse it), or -1. */
+  readonly arenaOffset: number;
+  readonly arenaBytes: number;
+}
+
+export interface RunHost {
+  kindId(name: string): number;
+  submit(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions): number;
+  cancel(jobId: number): boolean;
+  /** Delivers outcomes of run() jobs only (see Collector.collectSettled). */
+  collectSettled(): void;
+}
+
+/** Idle pump period while promises wait, ms. */
+const PUMP_MS = 1;
+
+export class Runs {
+  private readonly jobs: JobTable;
+  private readonly host: RunHost;
+  private pending = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly pump = (): void => {
+    this.timer = null;
+    this.host.collectSettled();
+    if (this.pending > 0) this.timer = setTimeout(this.pump, PUMP_MS);
+  };
+
+  constructor(jobs: JobTable, host: RunHost) {
+    this.jobs = jobs;
+    this.host = host;
+  }
+
+  run(kind: number | string, params: ArrayLike<number>, opts: RunOptions = {}): Promise<RunResult> {
+    let id: number;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = opts.signal;
+      if (signal !== undefined && signal.aborted) return Promise.reject(new EngineError('ABORTED', 'run(): the signal was already aborted; the job was not submitted'));
+      const k = typeof kind === 'string' ? this.host.kindId(kind) : kind;
+      const submitOpts: SubmitOptions = {};
+      if (opts.deadlineFrames !== undefined) submitOpts.deadlineFrames = opts.deadlineFrames;
+      if (opts.lane !== undefined) submitOpts.lane = opts.lane;
+      if (opts.after !== undefined) submitOpts.after = opts.after;
+      id = this.host.submit(k, params, 0, submitOpts);
+    } catch (err) {
+      return Promise.reject(err instanceof EngineError ? err : new EngineError('INVALID_ARGUMENT', `run(): ${(err as Error)?.message ?? String(err)}`));
+    }
+    if (id < 0) return Promise.reject(new EngineError('REJECTED', `run(): submit refused the job: ${rejectionName(id)}`));
+    const slot = id & (this.jobs.capacity - 1);
+    return new Promise<RunResult>((resolve, reject) => {
+      let done = false;
+      const onAbort = (): void => {
+        if (done) return;
+        finish();
+        // Not started: cancelled (its settler hears of it first, as done already). Started:
+        // its result will find a settler that drops it.
+        this.host.cancel(id);
+        if (this.jobs.settlers !== null && this.jobs.slotOf(id) === slot) this.jobs.settlers[slot] = dropResult;
+        reject(new EngineError('ABORTED', `run(): job ${id} was aborted`));
+      };
+      const finish = (): void => {
+        done = true;
+        this.pending--;
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const settle: Settler = (view) => {
+        if (done) return;
+        finish();
+        if (view === null) reject(new EngineError('CANCELLED', `run(): job ${id} was cancelled`));
+        else if (view.status === Outcome.Done) resolve(copyOf(view));
+        else if (view.status === Outcome.Failed && view.error !== null) reject(view.error);
+        else reject(new EngineError('EXPIRED', `run(): job ${id} expired: its deadline frame passed before it started`));
+      };
+      (this.jobs.settlers ??= new Array<Settler | null>(this.jobs.capacity).fill(null))[slot] = settle;
+      this.pending++;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.timer === null) this.timer = setTimeout(this.pump, 0);
+    });
+  }
+
+  /** A job's outcome was counted: a cancelled run() job has no delivery, so its promise hears here. */
+  ended(slot: number, outcome: Outcome): void {
+    const settlers = this.jobs.settlers;
+    if (outcome !== Outcome.Cancelled || settlers === null) return;
+    const settle = settlers[slot];
+    if (settle === null) return;
+    settlers[slot] = null;
+    settle(null);
+  }
+}
+
+const dropResult: Settler = () => {};
+
+function copyOf(v: ResultView): RunResult {
+  return {
+    jobId: v.jobId,
+    kind: v.kind,
+    values: v.values.slice(0, v.valueCount),
+    worker: v.worker,
+    latencyMs: v.latencyMs,
+    runMs: v.runMs,
+    arenaOffset: v.arenaOffset,
+    arenaBytes: v.arenaBytes,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Jobs held in main's hands instead of going straight to a worker: jobs with
+ * prerequisites (SubmitOptions.after) until those have ended, and background-lane jobs
+ * until a worker is free for them. Reads and checks `after` at submit, links the job to
+ * its prerequisites (deps.ts), and hands it to the dispatcher's waiting queue once it is
+ * ready, or fails it `dependency-failed`.
+ *
+ * Jobs submitted without `after` and in the frame lane never come here.
+ *
+ * Main thread only.
+ */
+import type { Collector } from './collector.js';
+import { Deps } from './deps.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { JobTable } from './job-table.js';
+import { MAX_AFTER } from './job-table.js';
+import { S_TAKEN, STATE_BITS } from './layout.js';
+import { Outcome } from './outcome.js';
+
+export class Waiting {
+  private readonly jobs: JobTable;
+  private readonly dispatcher: Dispatcher;
+  private readonly collector: Collector;
+  /** Made the first time a job names a prerequisite. */
+  private deps: Deps | null = null;
+  /** The prerequisite slots read by the last readAfter. */
+  private readonly after = new Int32Array(MAX_AFTER);
+  private afterCount = 0;
+
+  constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector) {
+    this.jobs = jobs;
+    this.dispatcher = dispatcher;
+    this.collector = collector;
+  }
+
+  /**
+   * Reads `after` (a job id or up to MAX_AFTER of them, each read once) into the slots
+   * of live jobs of this engine. Returns how many, or -1 for anything else: a value that
+   * is not the id of a job whose outcome has not been delivered, too many, or a read
+   * that threw.
+   */
+  readAfter(after: unknown): number {
+    const out = this.after;
+    this.afterCount = 0;
+    try {
+      if (typeof after === 'number') {
+        const slot = this.jobs.slotOf(after);
+        if (slot < 0) return -1;
+        out[0] = slot;
+        return (this.afterCount = 1);
+      }
+      if (after === null || typeof after !== 'object') return -1;
+      const n = (after as ArrayLike<unknown>).length;
+      if (typeof n !== 'number' || !(n >= 0) || n > MAX_AFTER || (n | 0) !== n) return -1;
+      for (let k = 0; k < n; k++) {
+        const slot = this.jobs.slotOf((after as ArrayLike<unknown>)[k]);
+        if (slot < 0) return -1;
+        out[k] = slot;
+      }
+      return (this.afterCount = n);
+    } catch {
+      return -1;
+    }
+  }
+
+  /** True when `off` is the arena slice of one of the last readAfter's prerequisites. */
+  readonly isPrereqSlice = (off: number): boolean => {
+    for (let k = 0; k < this.afterCount; k++) if (this.jobs.arenaOffset[this.after[k]] === off) return true;
+    return false;
+  };
+
+  /**
+   * Holds the just-opened, already admitted job in `slot`: links it to the `count`
+   * prerequisites of the last readAfter, keeps their arena slices for it, and queues it
+   * for dispatch once nothing is left to wait for.
+   */
+  hold(slot: number, lane: number, count: number): void {
+    const t = this.jobs;
+    t.lane[slot] = lane;
+    t.hold(slot);
+    if (count === 0) {
+      this.dispatcher.enqueue(slot);
+      return;
+    }
+    const deps = (this.deps ??= new Deps(
+      t,
+      (s) => this.dispatcher.enqueue(s),
+      (s) => this.fail(s),
+    ));
+    deps.begin(slot);
+    for (let k = 0; k < count; k++) {
+      const pre = this.after[k];
+      // Kept for the dependent, unless it is the dependent's own payload (held already).
+      const off = t.arenaOffset[pre];
+      if (off >= 0 && off !== t.arenaOffset[slot]) t.retain(slot, off);
+      const ended = t.outcome[pre];
+      // A prerequisite counted but not yet delivered (its callback is running) has ended.
+      if (ended === 0) deps.link(slot, k, pre);
+      else if (ended !== Outcome.Done) deps.breakNow(slot);
+    }
+    deps.decide(slot);
+  }
+
+  /** A dependent whose prerequisite did not end done: it fails without running. */
+  private fail(slot: number): void {
+    const t = this.jobs;
+    // TAKEN: main owns it; no cancel, take-over or worker can touch it any more.
+    t.words[slot] = (t.gen(slot) << STATE_BITS) | S_TAKEN;
+    this.collector.queueLost(slot, 'dependency-failed');
+  }
+
+  /** Every job's outcome, as it is counted: recorded, and passed on to its dependents. */
+  ended(slot: number, outcome: Outcome): void {
+    this.jobs.outcome[slot] = outcome;
+    if (this.deps !== null) this.deps.settle(slot, outcome);
+  }
+
+  /** Prerequisites the job in `slot` still waits for. */
+  waitingOn(slot: number): number {
+    return this.deps === null ? 0 : this.deps.waitingOn(slot);
+  }
+}

@@ -1,0 +1,4 @@
+/**
+ * `framejobs/worker`: what a worker entry imports. See serveWorker.
+ */
+export { serveWorker } from './serve-worker.js';

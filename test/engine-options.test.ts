@@ -1,0 +1,112 @@
+/** Option checks added for the package: unknown keys, config that cannot be cloned, URL rules, the default worker count. */
+import { describe, expect, it } from 'vitest';
+import type { EngineOptions } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import type { EngineError } from '../engine/errors.js';
+import { MAX_DEFAULT_WORKERS, defaultWorkerCount, nearestKey, resolveOptions } from '../engine/options.js';
+import { platform } from '../engine/platform-node.js';
+
+const failure = async (p: Promise<unknown>): Promise<EngineError> => {
+  try {
+    await p;
+  } catch (err) {
+    return err as EngineError;
+  }
+  throw new Error('expected a rejection');
+};
+
+const start = (opts: Record<string, unknown>): Promise<EngineCore> => EngineCore.start({ workers: 0, ...opts } as EngineOptions);
+
+describe('unknown option keys', () => {
+  it.each([
+    ['worker', 'workers'],
+    ['maxQueueMS', 'maxQueueMs'],
+    ['kindModule', 'kindModules'],
+    ['heartBeatMs', 'heartbeatMs'],
+    ['workerfactory', 'workerFactory'],
+  ])('%s is refused with INVALID_OPTION, naming %s', async (key, near) => {
+    const err = await failure(start({ [key]: 2 }));
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.message).toContain(`options.${key} is not an option; did you mean ${near}?`);
+  });
+
+  it('a key near nothing lists the options', async () => {
+    const err = await failure(start({ frobnicate: true }));
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.message).toContain('the options are workers, kinds, kindModules');
+    expect(nearestKey('zzzzzzzzzzzz')).toBeNull();
+  });
+});
+
+describe('config must survive structuredClone', () => {
+  it.each([
+    ['a function', { onHit: () => 1 }],
+    ['a symbol', { s: Symbol('x') }],
+    ['a nested function', { deep: { list: [1, () => 2] } }],
+  ])('%s is refused with INVALID_OPTION', async (_what, config) => {
+    const err = await failure(start({ config }));
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.message).toContain('options.config must survive structuredClone');
+  });
+
+  it('an array as config is refused', async () => {
+    expect((await failure(start({ config: [1, 2] }))).code).toBe('INVALID_OPTION');
+  });
+
+  it('plain data, typed arrays and maps are accepted', async () => {
+    const e = await start({ config: { level: 3, name: 'x', grid: new Float64Array(4), table: new Map([[1, 'a']]) } });
+    await e.shutdown();
+  });
+});
+
+describe('worker and module locations', () => {
+  it.each([
+    ['a relative kind module path', { kindModules: ['./kinds.js'] }],
+    ['a bare kind module name', { kindModules: ['kinds.js'] }],
+    ['a relative worker path', { workerUrl: '../worker.js' }],
+    ['a workerFactory that is not a function', { workerFactory: 'worker.js' }],
+    ['kinds that is not an array', { kinds: {} }],
+    ['kindModules that is not an array', { kindModules: 'x.js' }],
+  ])('%s is refused with INVALID_OPTION', async (_what, opts) => {
+    expect((await failure(start(opts))).code).toBe('INVALID_OPTION');
+  });
+
+  it('the relative-path message says what to pass instead', async () => {
+    const err = await failure(start({ kindModules: ['./kinds.js'] }));
+    expect(err.message).toContain('new URL("./kinds.js", import.meta.url)');
+  });
+
+  it('a kinds entry not made by defineKind is refused with INVALID_KIND', async () => {
+    expect((await failure(start({ kinds: [{ name: 'fake', params: [], results: [], run() {} }] }))).code).toBe('INVALID_KIND');
+  });
+
+  it('absolute paths and URLs are taken as they are', () => {
+    expect(resolveOptions({ workers: 0, kindModules: ['/srv/kinds.js'] }).kindModules).toEqual(['file:///srv/kinds.js']);
+    expect(resolveOptions({ workers: 0, kindModules: ['https://example.test/k.js'] }).kindModules).toEqual(['https://example.test/k.js']);
+    expect(resolveOptions({ workers: 0, kindModules: [new URL('file:///a/b.js')] }).kindModules).toEqual(['file:///a/b.js']);
+  });
+
+  it('a workerFactory takes precedence over workerUrl; Node defaults to the package worker entry', () => {
+    const factory = (): never => {
+      throw new Error('not called');
+    };
+    expect(resolveOptions({ workers: 1, workerFactory: factory, workerUrl: 'file:///w.js' }).workerSource).toBe(factory);
+    expect(resolveOptions({ workers: 1, workerUrl: 'file:///w.js' }).workerSource).toBe('file:///w.js');
+    expect(String(resolveOptions({ workers: 1 }).workerSource)).toMatch(/\/dist\/engine\/worker-entry\.js$/);
+  });
+});
+
+describe('default worker count', () => {
+  it('is the cores minus one, at least 1, at most MAX_DEFAULT_WORKERS', () => {
+    expect(defaultWorkerCount(1)).toBe(1);
+    expect(defaultWorkerCount(2)).toBe(1);
+    expect(defaultWorkerCount(8)).toBe(7);
+    expect(defaultWorkerCount(128)).toBe(MAX_DEFAULT_WORKERS);
+    expect(defaultWorkerCount(Number.NaN)).toBe(1);
+  });
+
+  it("follows this machine's cores when workers is not given", () => {
+    expect(resolveOptions({}).workers).toBe(defaultWorkerCount(platform.cores()));
+    expect(platform.cores()).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * engine.run(kind, params, { signal }): one job as a promise, for loading screens and
+ * tools. It settles exactly once: on success, on failure, on abort (cancelled if it had
+ * not started), when its worker dies, and at shutdown.
+ * Its outcome never reaches a poll callback, and the engine's own polling for it never
+ * takes anyone else's result.
+ */
+import { describe, expect, it } from 'vitest';
+import type { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
+import { accountingHolds, pollUntil, startEngine } from './fixtures/engine.js';
+
+const runner = (e: EngineCore): EngineCore => e;
+
+/** Resolves to 'fulfilled' or the rejection, and counts how often the promise settled (must be once). */
+async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+  try {
+    return { value: await p };
+  } catch (error) {
+    return { error };
+  }
+}
+
+describe('engine.run', () => {
+  it('resolves with the values, on two workers, by kind name or id', async () => {
+    const e = await startEngine({ workers: 2 });
+    try {
+      const a = await runner(e).run('test.echo', [3, 4]);
+      expect(Array.from(a.values).slice(0, 2)).toEqual([3, 4]);
+      const b = await runner(e).run(e.kindId('noop'), [1, 2]);
+      expect(b.values[0]).toBe(3);
+      const many = await Promise.all(Array.from({ length: 200 }, (_, i) => runner(e).run('noop', [i, 1])));
+      expect(many.map((r) => r.values[0])).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    } finally {
+      await e.shutdown();
+    }
+  });
+
+  it('rejects with a JobError when the handler throws', async () => {
+    const e = await startEngine({ workers: 2 });
+    try {
+      const r = await settle(runner(e).run('test.throw', [7]));
+      expect(r.error).toBeInstanceOf(EngineError);
+      expect((r.error as { reason?: string }).reason).toBe('threw');
+    } finally {
+      await e.shutdown();
+    }
+  });
+
+  it('rejects an unknown kind and bad params with an EngineError', async () => {
+    const e = await startEngine({ workers: 2 });
+    try {
+      expect((await settle(runner(e).run('no.such.kind', []))).error).toBeInstanceOf(EngineError);
+      expect((await settle(runner(e).run('noop', [1]))).error).toBeInstanceOf(EngineError);
+    } finally {
+      await e.shutdown();
+    }
+  });
+
+  it('an aborted job that had not started is cancelled and rejects once; an already aborted signal rejects at once', async () => {
+    const e = await startEngine({ workers: 2 });
+    try {
+      // Both workers busy, so the third job waits in a ring.
+      const busy = [runner(e).run('test.busy', [300]), runner(e).run('test.busy', [300])];
+      const ac = new AbortController();
+      const waiting = settle(runner(e).run('noop', [1, 2], { signal: ac.signal }));
+      ac.abort();
+      const r = await waiting;
+      expect(r.error).toBeDefined();
+      await Promise.all(busy);
+      const pre = new AbortController();
+      pre.abort();
+      expect((await settle(runner(e).run('noop', [1, 2], { signal: pre.signal }))).error).toBeDefined();
+      expect(e.stats().cancelled).toBeGreaterThanOrEqual(1);
+    } finally {
+      await e.shutdown();
+    }
+  });
+
+  it('rejects with worker-lost when its worker dies, and at shutdown for jobs still waiting', async () => {
+    const e = await startEngine({ workers: 2 });
+    const crash = settle(runner(e).run('test.crash', [3]));
+    const r = await crash;
+    expect((r.error as { reason?: string }).reason).toBe('worker-lost');
+    const hung = [settle(runner(e).run('test.hang', [])), settle(runner(e).run('test.hang', []))];
+    const queued = settle(runner(e).run('noop', [1, 2]));
+    await e.shutdown({ timeoutMs: 100 });
+    for (const h of [...(await Promise.all(hung)), await queued]) expect(h.error).toBeInstanceOf(EngineError);
+  });
+});
+
+describe('engine.run beside a game that polls', () => {
+  it('run() outcomes go to their promises and poll() results to the callback, none to both, none lost', async () => {
+    for (const workers of [2, 0]) {
+      const e = await startEngine({ workers });
+      try {
+        const ECHO = e.kindId('test.echo');
+        const polled = new Map<number, number>();
+        const gameIds: number[] = [];
+        const runs: Promise<unknown>[] = [];
+        for (let i = 0; i < 300; i++) {
+          if (i % 3 === 0) runs.push(e.run('noop', [i, 1]).then((r) => r.values[0]));
+          else gameIds.push(e.submit(ECHO, [i, 0]));
+        }
+        // The game polls only now and then; the run() promises settle anyway.
+        const values = Promise.all(runs);
+        await pollUntil(e, (r) => polled.set(r.jobId, (polled.get(r.jobId) ?? 0) + 1), () => polled.size === gameIds.length);
+        expect(await values).toEqual(Array.from({ length: 100 }, (_, k) => 3 * k + 1));
+        expect([...polled.keys()].sort()).toEqual([...gameIds].sort());
+        expect([...polled.values()].every((n) => n === 1)).toBe(true);
+        expect(e.inFlight).toBe(0);
+        expect(accountingHolds(e)).toBe(true);
+      } finally {
+        await e.shutdown();
+      }
+    }
+  });
+
+  it('a run() job whose deadline passes before it starts rejects EXPIRED; one queued at shutdown rejects CANCELLED', async () => {
+    const e = await startEngine({ workers: 1 });
+    try {
+      const busy = e.run('test.busy', [200]);
+      const p = settle(e.run('noop', [1, 2]));
+      e.beginFrame(1);
+      const late = settle(e.run('noop', [1, 2], { deadlineFrames: 0 }));
+      e.beginFrame(5);
+      await busy;
+      expect(((await late).error as { code?: string }).code).toBe('EXPIRED');
+      expect((await p).value).toBeDefined();
+      const hold = e.run('test.busy', [300]).catch(() => undefined);
+      const queued = settle(e.run('noop', [1, 2]));
+      await e.shutdown({ timeoutMs: 0 });
+      await hold;
+      expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
+    } finally {
+      await e.shutdown();
+    }
+  });
+});
