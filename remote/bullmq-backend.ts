@@ -167,18 +167,21 @@ export class BullmqBackend implements BatchBackend {
       streams: { events: { maxLen: 50_000 } },
     });
     queue.on('error', (err: Error) => opts.log(`queue error: ${opts.target.redactor.error(err)}`));
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
         queue.waitUntilReady(),
-        new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new BackendError('REDIS_UNREACHABLE', `Redis at ${opts.target.shown} did not get ready within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs).unref(),
-        ),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new BackendError('REDIS_UNREACHABLE', `Redis at ${opts.target.shown} did not get ready within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
+        }),
       ]);
     } catch (err) {
       client.disconnect();
       await settleWithin(queue.close(), 500);
       if (err instanceof BackendError) throw err;
       throw new BackendError('REDIS_ERROR', `Redis at ${opts.target.shown}: ${opts.target.redactor.error(err)}`);
+    } finally {
+      clearTimeout(timer);
     }
     return new BullmqBackend(opts, client, queue);
   }
