@@ -6,17 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { builtModuleUrl } from '../engine/paths.js';
 
 /** dist/remote/worker-cli.js, also when this module runs from its TypeScript source. */
 export function workerCliPath(): string {
-  const here = new URL(import.meta.url);
-  if (here.pathname.endsWith('.ts')) {
-    const parts = here.pathname.split('/');
-    const i = parts.lastIndexOf('remote');
-    parts.splice(i, 0, 'dist');
-    here.pathname = parts.join('/');
-  }
-  return fileURLToPath(new URL('./worker-cli.js', here));
+  return fileURLToPath(builtModuleUrl(import.meta.url, './worker-cli.js'));
 }
 
 export interface SpawnedWorker {
