@@ -92,6 +92,13 @@ export interface EngineOptions {
    * workers - 1 (at least 1), so one worker is always free for frame work.
    */
   backgroundWorkers?: number;
+  /**
+   * A debug mode: guard words after every arena slice, checked when its job ends. A job
+   * whose handler wrote past its slice fails with reason `arena-overrun` (and the
+   * neighbouring slice is named in the message). Costs 8 bytes of arena per slice and a
+   * check per job with a slice. Default false.
+   */
+  arenaGuards?: boolean;
 }
 
 /** The two latency contracts: frame work must finish within its frames; background work may span many. */

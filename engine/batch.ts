@@ -61,6 +61,8 @@ export type BatchFailReason =
   | 'shutdown'
   /** A prerequisite of the job did not end done (batch tasks name none; listed for completeness). */
   | 'dependency-failed'
+  /** The handler wrote past its arena slice (EngineOptions.arenaGuards). */
+  | 'arena-overrun'
   /** Its deadline passed before it started (a kind with a default deadline). */
   | 'expired'
   /** Refused at submit for good: the params the builder wrote, or the kind, or the payload. */

@@ -114,13 +114,13 @@ export class EngineCore {
     this.arenaI32 = av.i32;
     this.arenaF32 = av.f32;
     this.arenaF64 = av.f64;
-    this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots);
+    this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots, opts.arenaGuards ? av.i32 : null);
     this.payloads = new Payloads(this.arena, kindTable, layout.arenaBytes);
     this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), new Int32Array(this.sab, layout.rangeTable, layout.jobSlots * RANGE_WORDS), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
-    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
+    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, this.arena, onCorrupt);
     const spawn = host === null ? null : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
     this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
