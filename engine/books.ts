@@ -27,8 +27,10 @@ export class Books {
   staleRecords = 0;
   /** Times a worker's ring index was found outside its ring. */
   corruptRings = 0;
-  /** Told of every job's outcome as it is counted (prerequisites release their dependents). */
+  /** Told of every job's outcome as it is counted (prerequisites release their dependents, run() promises settle); null while nothing needs it. */
   onEnd: ((slot: number, outcome: Outcome) => void) | null = null;
+  /** Per slot, the outcome of the job there once counted (JobTable.outcome). */
+  outcomes: Uint8Array | null = null;
 
   get submitted(): number {
     return this.nSubmitted;
@@ -73,6 +75,7 @@ export class Books {
     else if (outcome === Outcome.Expired) this.nExpired++;
     else this.nCancelled++;
     this.nInFlight--;
+    if (this.outcomes !== null) this.outcomes[slot] = outcome;
     if (this.onEnd !== null) this.onEnd(slot, outcome);
   }
 

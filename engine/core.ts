@@ -123,7 +123,14 @@ export class EngineCore {
     this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, this.arena, onCorrupt);
     const spawn = host === null ? null : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
-    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
+    // Outcomes are passed on only once something waits on them (a prerequisite, a promise).
+    const hearEnds = (): void => {
+      this.books.onEnd = (slot, outcome) => {
+        this.waiting.ended(slot, outcome);
+        this.runs.ended(slot, outcome);
+      };
+    };
+    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector, hearEnds);
     this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers);
     this.takeOver = new TakeOver(this.jobs, this.dispatcher, this.collector, this.books, this.waiting, this.arena, this.arenaU8);
     this.runs = new Runs(this.jobs, {
@@ -131,11 +138,8 @@ export class EngineCore {
       submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
       cancel: (id) => this.cancel(id),
       collectSettled: () => this.pollSettled(),
-    });
-    this.books.onEnd = (slot, outcome) => {
-      this.waiting.ended(slot, outcome);
-      this.runs.ended(slot, outcome);
-    };
+    }, hearEnds);
+    this.books.outcomes = this.jobs.outcome;
   }
 
   private async boot(): Promise<void> {
