@@ -25,6 +25,7 @@ export { AStar, DistanceField } from './astar.js';
 export type { SearchInfo } from './astar.js';
 export { SearchScratch, defaultOpenCapacity } from './search-scratch.js';
 export { pathKind, distancesKind, kinds, navOf, NAV_SHARED_KEY, MAX_WAYPOINTS, MAX_FIELD_SIDE } from './kinds.js';
+export { PATH_PARAMS, PATH_RESULTS, DISTANCES_PARAMS, DISTANCES_RESULTS } from './kinds.js';
 /** Values of the path kind's `moves` parameter. */
 export { PATH_MOVES_4, PATH_MOVES_8, PATH_MOVES_8_JUMP } from './kinds.js';
 /**

@@ -15,7 +15,7 @@
  *                   unreachable inside the window or off the grid
  */
 import { EngineError } from '../../engine/errors.js';
-import { defineKind, type WorkerEnv } from '../../engine/kind.js';
+import { defineKind, type ParamSpec, type WorkerEnv } from '../../engine/kind.js';
 import { AStar, DistanceField } from './astar.js';
 import { NavGrid } from './nav-grid.js';
 import { SearchScratch } from './search-scratch.js';
@@ -77,28 +77,32 @@ export const PATH_EXPANDED = 4;
 export const PATH_TRUNCATED = 5;
 export const PATH_TOTAL_WAYPOINTS = 6;
 
+/** The path kind's parameters, in order (set them by name on `pathKind.createParams()`). */
+export const PATH_PARAMS = [
+  { name: 'sx', type: 'i32', min: 0, max: 4095 },
+  { name: 'sy', type: 'i32', min: 0, max: 4095 },
+  { name: 'gx', type: 'i32', min: 0, max: 4095 },
+  { name: 'gy', type: 'i32', min: 0, max: 4095 },
+  { name: 'maxWaypoints', type: 'i32', min: 1, max: MAX_WAYPOINTS },
+  { name: 'moves', type: 'i32', min: 0, max: 2 },
+  { name: 'maxExpanded', type: 'i32', min: 1 },
+] as const satisfies readonly ParamSpec[];
+/** The path kind's results, in order (PATH_FOUND ...). */
+export const PATH_RESULTS = ['found', 'cost', 'cells', 'waypoints', 'expanded', 'truncated', 'totalWaypoints'] as const;
+
 /**
  * `path`: a shortest path from (sx, sy) to (gx, gy). Parameters: the two cells,
  * `maxWaypoints` (the arena slice's size in waypoints, 1..MAX_WAYPOINTS), `moves`
  * (PATH_MOVES_4, PATH_MOVES_8 or PATH_MOVES_8_JUMP) and `maxExpanded` (a search budget:
  * past it the job ends not found). A start or goal off the grid or on a wall is not found.
  */
-export const pathKind = defineKind<AStar>({
+export const pathKind = defineKind({
   name: 'path',
-  params: [
-    { name: 'sx', type: 'i32', min: 0, max: 4095 },
-    { name: 'sy', type: 'i32', min: 0, max: 4095 },
-    { name: 'gx', type: 'i32', min: 0, max: 4095 },
-    { name: 'gy', type: 'i32', min: 0, max: 4095 },
-    { name: 'maxWaypoints', type: 'i32', min: 1, max: MAX_WAYPOINTS },
-    /** PATH_MOVES_4, PATH_MOVES_8 or PATH_MOVES_8_JUMP. */
-    { name: 'moves', type: 'i32', min: 0, max: 2 },
-    { name: 'maxExpanded', type: 'i32', min: 1 },
-  ],
-  results: ['found', 'cost', 'cells', 'waypoints', 'expanded', 'truncated', 'totalWaypoints'],
+  params: PATH_PARAMS,
+  results: PATH_RESULTS,
   arenaBytes: (p) => 4 * p[4],
   maxArenaBytes: 4 * MAX_WAYPOINTS,
-  init: (env) => searchFor(env).astar,
+  init: (env): AStar => searchFor(env).astar,
   run(p, out, ctx) {
     const astar = ctx.state;
     const moves = p[5];
@@ -120,27 +124,32 @@ export const pathKind = defineKind<AStar>({
 export const FIELD_REACHED = 0;
 export const FIELD_MAX = 1;
 
+/** The distances kind's parameters, in order. */
+export const DISTANCES_PARAMS = [
+  { name: 'tx', type: 'i32', min: 0, max: 4095 },
+  { name: 'ty', type: 'i32', min: 0, max: 4095 },
+  { name: 'x0', type: 'i32', min: 0, max: 4095 },
+  { name: 'y0', type: 'i32', min: 0, max: 4095 },
+  { name: 'w', type: 'i32', min: 1, max: MAX_FIELD_SIDE },
+  { name: 'h', type: 'i32', min: 1, max: MAX_FIELD_SIDE },
+  { name: 'diagonal', type: 'i32', min: 0, max: 1 },
+] as const satisfies readonly ParamSpec[];
+/** The distances kind's results, in order (FIELD_REACHED, FIELD_MAX). */
+export const DISTANCES_RESULTS = ['reached', 'maxDistance'] as const;
+
 /**
  * `distances`: the distance of every cell of the window [x0, x0 + w) x [y0, y0 + h) to
  * the target (tx, ty), moving inside the window only (`diagonal` 1: 8-connected without
  * corner cutting; 0: 4-connected). A window running off the grid is clipped and keeps
  * its w x h shape in the arena.
  */
-export const distancesKind = defineKind<DistanceField>({
+export const distancesKind = defineKind({
   name: 'distances',
-  params: [
-    { name: 'tx', type: 'i32', min: 0, max: 4095 },
-    { name: 'ty', type: 'i32', min: 0, max: 4095 },
-    { name: 'x0', type: 'i32', min: 0, max: 4095 },
-    { name: 'y0', type: 'i32', min: 0, max: 4095 },
-    { name: 'w', type: 'i32', min: 1, max: MAX_FIELD_SIDE },
-    { name: 'h', type: 'i32', min: 1, max: MAX_FIELD_SIDE },
-    { name: 'diagonal', type: 'i32', min: 0, max: 1 },
-  ],
-  results: ['reached', 'maxDistance'],
+  params: DISTANCES_PARAMS,
+  results: DISTANCES_RESULTS,
   arenaBytes: (p) => 4 * p[4] * p[5],
   maxArenaBytes: 4 * MAX_FIELD_SIDE * MAX_FIELD_SIDE,
-  init: (env) => searchFor(env).field,
+  init: (env): DistanceField => searchFor(env).field,
   run(p, out, ctx) {
     const field = ctx.state;
     const { width, height } = field.grid;

@@ -58,6 +58,10 @@ export function defaultOpenCapacity(cells: number): number {
   return Math.max(MIN_CAPACITY, Math.floor(cells / 10) - 4);
 }
 
+/**
+ * Per-cell search memory for one grid size (g, marks, the open list), shared by the
+ * AStar and DistanceField of one thread. Every method on that thread only.
+ */
 export class SearchScratch {
   readonly cellCount: number;
   /** Path cost per cell; read only where the mark's generation is current. */

@@ -17,9 +17,10 @@
  */
 
 export { predictKind, raycastsKind, kinds, definePhysicsKinds, sceneFromEnv, MAX_RAYS, RAY_IN_FLOATS, RAY_BYTES } from './kinds.js';
+export { PREDICT_PARAMS, PREDICT_RESULTS, RAYCAST_PARAMS, RAYCAST_RESULTS } from './kinds.js';
 /** Indices of the raycast kind's results: rays blocked, rays clear. */
 export { RAYS_BLOCKED, RAYS_CLEAR } from './kinds.js';
-export type { SceneSource, PhysicsKindsOptions } from './kinds.js';
+export type { SceneSource, PhysicsKindsOptions, PhysicsKinds } from './kinds.js';
 export { StaticScene, initRapier, addStaticColliders } from './scene.js';
 /**
  * Indices of the predict kind's results in `ResultView.values` (hit, step, time, then

@@ -17,7 +17,7 @@
  * submits with { arenaOffset, arenaBytes }.
  */
 import { EngineError } from '../../engine/errors.js';
-import { defineKind, type WorkerEnv } from '../../engine/kind.js';
+import { defineKind, type JobKind, type ParamSpec, type WorkerEnv } from '../../engine/kind.js';
 import { initRapier, StaticScene } from './scene.js';
 import { STATIC_WORLD_KEY, unpackStaticWorld, type StaticWorld } from './static-world.js';
 
@@ -25,8 +25,8 @@ import { STATIC_WORLD_KEY, unpackStaticWorld, type StaticWorld } from './static-
 export const MAX_RAYS = 4096;
 /** f32 values per ray in the raycast input: ax, ay, az, bx, by, bz. */
 export const RAY_IN_FLOATS = 6;
-/** Arena bytes per ray: its input and its one output. */
-export const RAY_BYTES = 4 * (RAY_IN_FLOATS + 1);
+/** Arena bytes per ray: its input and its one output, 4 * (RAY_IN_FLOATS + 1). */
+export const RAY_BYTES = 28;
 
 /** Raycast result values: how many rays were blocked, how many clear. */
 export const RAYS_BLOCKED = 0;
@@ -48,25 +48,43 @@ export interface PhysicsKindsOptions {
   readonly raycastsName?: string;
 }
 
-/** The two Rapier kinds over a scene source. */
-export function definePhysicsKinds(options: PhysicsKindsOptions) {
+/** The predict kind's parameters: start point, velocity (units per second), ball radius, most steps. */
+export const PREDICT_PARAMS = [
+  { name: 'px', type: 'f64' },
+  { name: 'py', type: 'f64' },
+  { name: 'pz', type: 'f64' },
+  { name: 'vx', type: 'f64', min: -1000, max: 1000 },
+  { name: 'vy', type: 'f64', min: -1000, max: 1000 },
+  { name: 'vz', type: 'f64', min: -1000, max: 1000 },
+  { name: 'radius', type: 'f64', min: 0.01, max: 10 },
+  { name: 'steps', type: 'i32', min: 1, max: 600 },
+] as const satisfies readonly ParamSpec[];
+/** The predict kind's results, in order (PREDICT_HIT ...). */
+export const PREDICT_RESULTS = ['hit', 'step', 'time', 'x', 'y', 'z', 'nx', 'ny', 'nz'] as const;
+/** The raycast kind's one parameter: how many rays its arena slice holds. */
+export const RAYCAST_PARAMS = [{ name: 'count', type: 'i32', min: 1, max: MAX_RAYS }] as const satisfies readonly ParamSpec[];
+/** The raycast kind's results, in order (RAYS_BLOCKED, RAYS_CLEAR). */
+export const RAYCAST_RESULTS = ['blocked', 'clear'] as const;
+
+/** What definePhysicsKinds makes. */
+export interface PhysicsKinds {
+  readonly predictKind: JobKind<StaticScene, typeof PREDICT_PARAMS, typeof PREDICT_RESULTS>;
+  readonly raycastsKind: JobKind<StaticScene, typeof RAYCAST_PARAMS, typeof RAYCAST_RESULTS>;
+}
+
+/**
+ * The two Rapier kinds over a scene source (the ready-made `predictKind` and
+ * `raycastsKind` are these over sceneFromEnv). Throws INVALID_KIND without a scene source.
+ */
+export function definePhysicsKinds(options: PhysicsKindsOptions): PhysicsKinds {
   if (options === null || typeof options !== 'object' || typeof options.scene !== 'function') {
     throw new EngineError('INVALID_KIND', 'definePhysicsKinds needs { scene: (env) => StaticScene }');
   }
   const source = options.scene;
   const predictKind = defineKind({
     name: options.predictName ?? 'physics.predict',
-    params: [
-      { name: 'px', type: 'f64' },
-      { name: 'py', type: 'f64' },
-      { name: 'pz', type: 'f64' },
-      { name: 'vx', type: 'f64', min: -1000, max: 1000 },
-      { name: 'vy', type: 'f64', min: -1000, max: 1000 },
-      { name: 'vz', type: 'f64', min: -1000, max: 1000 },
-      { name: 'radius', type: 'f64', min: 0.01, max: 10 },
-      { name: 'steps', type: 'i32', min: 1, max: 600 },
-    ],
-    results: ['hit', 'step', 'time', 'x', 'y', 'z', 'nx', 'ny', 'nz'],
+    params: PREDICT_PARAMS,
+    results: PREDICT_RESULTS,
     init: (env): StaticScene | Promise<StaticScene> => source(env),
     run(p, out, ctx) {
       const scene = ctx.state;
@@ -75,8 +93,8 @@ export function definePhysicsKinds(options: PhysicsKindsOptions) {
   });
   const raycastsKind = defineKind({
     name: options.raycastsName ?? 'physics.raycasts',
-    params: [{ name: 'count', type: 'i32', min: 1, max: MAX_RAYS }],
-    results: ['blocked', 'clear'],
+    params: RAYCAST_PARAMS,
+    results: RAYCAST_RESULTS,
     arenaBytes: (p) => RAY_BYTES * p[0],
     maxArenaBytes: RAY_BYTES * MAX_RAYS,
     init: (env): StaticScene | Promise<StaticScene> => source(env),

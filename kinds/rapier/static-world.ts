@@ -82,7 +82,9 @@ export interface StaticWorld {
 
 /** The key of `EngineOptions.config` and of `EngineOptions.shared` the Rapier kinds read their static world from. */
 export const STATIC_WORLD_KEY = 'staticWorld';
+/** Gravity when a StaticWorld gives none: 9.81 down Y. */
 export const DEFAULT_GRAVITY: Vec3 = [0, -9.81, 0];
+/** Prediction step when a StaticWorld gives none: one 30 Hz frame. */
 export const DEFAULT_STEP_SECONDS = 1 / 30;
 /** Most colliders in one static world. */
 export const MAX_COLLIDERS = 1 << 20;
