@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EngineOptions, ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
@@ -30,8 +31,8 @@ import { pollUntil } from './fixtures/engine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const gridWorker = builtModuleUrl(import.meta.url, './fixtures/grid-worker.js');
-/** The built subpath module, as `import.meta.resolve('framejobs/kinds/grid')` gives it to a user. */
-const gridModuleUrl = new URL('../dist/kinds/grid/index.js', import.meta.url);
+/** The built subpath module, found by the package's name as a user's `import.meta.resolve('framejobs/kinds/grid')` finds it. */
+const gridModuleUrl = pathToFileURL(createRequire(import.meta.url).resolve('framejobs/kinds/grid'));
 
 /**
  * One corridor from S to G, forced at every turn (no diagonal can cut a wall corner):

@@ -6,6 +6,8 @@
  * known from the geometry; both ways of passing the world give the same bits. Bad
  * descriptions end in typed errors.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { EngineOptions, ResultView } from '../engine/api.js';
@@ -33,8 +35,8 @@ import {
 import { pollUntil } from './fixtures/engine.js';
 
 const rapierWorker = builtModuleUrl(import.meta.url, './fixtures/rapier-worker.js');
-/** The built subpath module, as `import.meta.resolve('framejobs/kinds/rapier')` gives it to a user. */
-const rapierModuleUrl = new URL('../dist/kinds/rapier/index.js', import.meta.url);
+/** The built subpath module, found by the package's name as a user's `import.meta.resolve('framejobs/kinds/rapier')` finds it. */
+const rapierModuleUrl = pathToFileURL(createRequire(import.meta.url).resolve('framejobs/kinds/rapier'));
 
 const S = Math.sin(Math.PI / 8);
 const C = Math.cos(Math.PI / 8);
