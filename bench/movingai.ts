@@ -15,7 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CELL_FREE, CELL_WALL, createNavGrid, type NavGrid } from '../game/grid.js';
+import { navGridFromMovingAi, type NavGrid } from '../kinds/grid/nav-grid.js';
 
 export interface Scenario {
   bucket: number;
@@ -79,32 +79,9 @@ export function movingAiDir(): string | null {
   return null;
 }
 
+/** A `.map` file's grid: the package's reader (framejobs/kinds/grid). */
 export function parseMap(text: string, name = 'map'): NavGrid {
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
-  let height = -1;
-  let width = -1;
-  let row = 0;
-  for (; row < lines.length; row++) {
-    const l = lines[row].trim();
-    if (l === 'map') break;
-    const m = /^(height|width)\s+(\d+)$/.exec(l);
-    if (m) {
-      if (m[1] === 'height') height = Number(m[2]);
-      else width = Number(m[2]);
-    }
-  }
-  if (row >= lines.length || height < 2 || width < 2) throw new Error(`${name}: no 'height', 'width' and 'map' header`);
-  const grid = createNavGrid(width, height);
-  for (let y = 0; y < height; y++) {
-    const l = lines[row + 1 + y];
-    if (l === undefined || l.length < width) throw new Error(`${name}: row ${y} is missing or shorter than ${width}`);
-    for (let x = 0; x < width; x++) {
-      const ch = l.charCodeAt(x);
-      // '.', 'G', 'S' are passable ground.
-      grid.cells[y * width + x] = ch === 46 || ch === 71 || ch === 83 ? CELL_FREE : CELL_WALL;
-    }
-  }
-  return grid;
+  return navGridFromMovingAi(text, name);
 }
 
 export function parseScenarios(text: string): Scenario[] {

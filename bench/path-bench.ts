@@ -23,7 +23,7 @@
  */
 import { parseArgs } from 'node:util';
 import PF from 'pathfinding';
-import { AStar } from '../game/astar.js';
+import { AStar } from '../kinds/grid/astar.js';
 import { generateLevel, mulberry32, type NavGrid } from '../game/grid.js';
 import {
   MOVINGAI_TOLERANCE, benchmarkLength, loadBenchmark, movingAiDir, sampleScenarios, stepCounts, type Scenario,

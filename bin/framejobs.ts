@@ -3,7 +3,7 @@
  * The package's command: `framejobs stress [options]`, `framejobs worker [options]`.
  *
  *   framejobs stress                                  the graded stress report (burst, 5 s)
- *   framejobs stress --mode frame                     the game's 30 Hz frame mode (needs @dimforge/rapier3d-compat)
+ *   framejobs stress --mode frame                     a game's 30 Hz frame of the ready-made kinds (needs @dimforge/rapier3d-compat)
  *   framejobs stress --kinds K.js --workload W.js     grades your own kinds in burst and frame modes
  *   framejobs worker --redis URL --kinds K.js         a remote worker for batches on BullMQ (needs bullmq, ioredis)
  *
@@ -15,7 +15,8 @@ const USAGE = `Usage: framejobs stress [options]
 
 The graded stress report of the engine (the built-in COMPUTE_HEAVY burst by default):
   framejobs stress [--mode burst|frame|chaos] [--seconds N] [--workers N] [--seed N] [--json] [--html FILE]
-  (frame and chaos run the demo game's kinds, which need @dimforge/rapier3d-compat installed)
+  (frame and chaos run the ready-made grid and Rapier kinds, framejobs/kinds/grid and
+   framejobs/kinds/rapier; the Rapier ones need @dimforge/rapier3d-compat installed)
 
 ${USER_USAGE}
 
@@ -48,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const mode = modeOf(rest);
   if ((mode === 'frame' || mode === 'chaos') && !(await hasRapier())) {
     process.stderr.write(
-      `framejobs stress: --mode ${mode} runs the demo game's physics kinds, which need @dimforge/rapier3d-compat: npm install @dimforge/rapier3d-compat\n`,
+      `framejobs stress: --mode ${mode} runs the Rapier kinds (framejobs/kinds/rapier), which need @dimforge/rapier3d-compat: npm install @dimforge/rapier3d-compat\n`,
     );
     return 2;
   }

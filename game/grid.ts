@@ -1,91 +1,28 @@
 /**
- * The level's navigation grid: one SharedArrayBuffer, created once by the game and
- * handed to every worker through `EngineOptions.shared.nav`. Every thread wraps the
- * same bytes with `new NavGrid(sab)`; nobody copies it and nobody writes it after
- * generation, so no ordering is needed between readers.
- *
- * Layout (bytes):
- *
- *   0        4        8        12       16                           16 + W*H
- *   +--------+--------+--------+--------+----------------------------+
- *   | magic  | width  | height | seed   | cells: u8 per cell, row-major|
- *   | u32    | i32    | i32    | i32    | 0 = free, 1 = wall          |
- *   +--------+--------+--------+--------+----------------------------+
- *   written once by the generating thread before the buffer is shared;
- *   read-only afterwards on every thread.
- *
- * Cell (x, y) covers [x, x+1) x [y, y+1) in world X/Z; index = y * width + x.
+ * The demo game's level: a seeded arena of rooms, doors and pillars, generated into a
+ * nav grid (framejobs/kinds/grid: one SharedArrayBuffer, handed to every worker through
+ * `EngineOptions.shared.nav`), and the random grids of the oracle tests.
  */
 import { EngineError } from '../engine/errors.js';
+import { CELL_FREE, CELL_WALL, createNavGrid, type NavGrid } from '../kinds/grid/nav-grid.js';
 import { mulberry32 } from './random.js';
 
-export const NAV_MAGIC = 0x3156_414e; // 'NAV1' little-endian
-export const NAV_OFF_MAGIC = 0;
-export const NAV_OFF_WIDTH = 4;
-export const NAV_OFF_HEIGHT = 8;
-export const NAV_OFF_SEED = 12;
-export const NAV_HEADER_BYTES = 16;
-export const CELL_FREE = 0;
-export const CELL_WALL = 1;
-/** Largest side accepted; keeps cell indices and scratch arrays comfortably in int32 range. */
-export const NAV_MAX_SIDE = 4096;
-
-/** Bytes a nav buffer needs for a width x height grid. */
-export function navBytesFor(width: number, height: number): number {
-  if (!Number.isInteger(width) || width < 2 || width > NAV_MAX_SIDE) {
-    throw new EngineError('INVALID_OPTION', `level width must be an integer in [2, ${NAV_MAX_SIDE}], got ${width}`);
-  }
-  if (!Number.isInteger(height) || height < 2 || height > NAV_MAX_SIDE) {
-    throw new EngineError('INVALID_OPTION', `level height must be an integer in [2, ${NAV_MAX_SIDE}], got ${height}`);
-  }
-  return NAV_HEADER_BYTES + width * height;
-}
-
-/**
- * A view over a nav buffer. Any thread may construct one and call every method;
- * the cells are read-only once the buffer has been shared.
- */
-export class NavGrid {
-  readonly sab: SharedArrayBuffer;
-  readonly width: number;
-  readonly height: number;
-  readonly seed: number;
-  /** One byte per cell, row-major: CELL_FREE or CELL_WALL. */
-  readonly cells: Uint8Array;
-
-  constructor(sab: SharedArrayBuffer) {
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < NAV_HEADER_BYTES) {
-      throw new EngineError('LAYOUT_MISMATCH', 'nav buffer must be a SharedArrayBuffer with a 16-byte header');
-    }
-    const head = new Int32Array(sab, 0, 4);
-    if (head[NAV_OFF_MAGIC >> 2] >>> 0 !== NAV_MAGIC) {
-      throw new EngineError('LAYOUT_MISMATCH', 'nav buffer has no NAV1 magic: was it made by createNavGrid?');
-    }
-    this.width = head[NAV_OFF_WIDTH >> 2];
-    this.height = head[NAV_OFF_HEIGHT >> 2];
-    this.seed = head[NAV_OFF_SEED >> 2];
-    if (sab.byteLength !== navBytesFor(this.width, this.height)) {
-      throw new EngineError('LAYOUT_MISMATCH', `nav buffer is ${sab.byteLength} bytes, header says ${this.width}x${this.height}`);
-    }
-    this.sab = sab;
-    this.cells = new Uint8Array(sab, NAV_HEADER_BYTES, this.width * this.height);
-  }
-
-  isFree(x: number, y: number): boolean {
-    return x >= 0 && y >= 0 && x < this.width && y < this.height && this.cells[y * this.width + x] === CELL_FREE;
-  }
-}
-
-/** Allocates a nav buffer with every cell free and the header written. */
-export function createNavGrid(width: number, height: number, seed = 0): NavGrid {
-  const sab = new SharedArrayBuffer(navBytesFor(width, height));
-  const head = new Int32Array(sab, 0, 4);
-  head[NAV_OFF_MAGIC >> 2] = NAV_MAGIC | 0;
-  head[NAV_OFF_WIDTH >> 2] = width;
-  head[NAV_OFF_HEIGHT >> 2] = height;
-  head[NAV_OFF_SEED >> 2] = seed | 0;
-  return new NavGrid(sab);
-}
+/** The nav grid itself lives in kinds/grid; the game's modules and tools take it from here with the level. */
+export {
+  NavGrid,
+  createNavGrid,
+  navBytesFor,
+  wallRects,
+  CELL_FREE,
+  CELL_WALL,
+  NAV_MAGIC,
+  NAV_HEADER_BYTES,
+  NAV_MAX_SIDE,
+  NAV_OFF_MAGIC,
+  NAV_OFF_WIDTH,
+  NAV_OFF_HEIGHT,
+  NAV_OFF_SEED,
+} from '../kinds/grid/nav-grid.js';
 
 /** The seeded random source (random.ts), for the modules that take it from here. */
 export { mulberry32 };
@@ -184,34 +121,4 @@ export function randomGrid(width: number, height: number, density: number, seed:
   const rnd = mulberry32(seed);
   for (let i = 0; i < grid.cells.length; i++) grid.cells[i] = rnd() < density ? CELL_WALL : CELL_FREE;
   return grid;
-}
-
-/**
- * Axis-aligned wall rectangles covering every wall cell exactly once (greedy: grow
- * a run along x, then extend it down while the rows below match). The static
- * colliders of both the game's Rapier world and every worker's prediction world
- * are built from this list, in this order, so they are identical.
- * Returns [x, y, w, h] quadruples.
- */
-export function wallRects(grid: NavGrid): Int32Array {
-  const { width, height, cells } = grid;
-  const used = new Uint8Array(width * height);
-  const out: number[] = [];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (cells[i] !== CELL_WALL || used[i]) continue;
-      let w = 1;
-      while (x + w < width && cells[i + w] === CELL_WALL && !used[i + w]) w++;
-      let h = 1;
-      grow: while (y + h < height) {
-        const row = (y + h) * width + x;
-        for (let k = 0; k < w; k++) if (cells[row + k] !== CELL_WALL || used[row + k]) break grow;
-        h++;
-      }
-      for (let yy = y; yy < y + h; yy++) used.fill(1, yy * width + x, yy * width + x + w);
-      out.push(x, y, w, h);
-    }
-  }
-  return Int32Array.from(out);
 }

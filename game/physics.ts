@@ -1,145 +1,54 @@
 /**
- * Rapier on both sides of the thread boundary.
+ * Rapier on both sides of the thread boundary, for the demo game.
  *
- * - `PredictionScene` (any thread, one per thread): a Rapier world holding only the
- *   level's static colliders, built once when a worker starts and never stepped.
- *   Jobs query it (shape casts, ray casts); nothing a job does changes it, so the
- *   answer to a job depends only on its parameters. No snapshot is ever restored per
- *   job: World.restoreSnapshot leaks wasm memory on every call (dimforge/rapier#990).
+ * - Workers (and the inline runner): the level's static colliders in a StaticScene
+ *   (framejobs/kinds/rapier), built once per thread from the nav grid by `sceneFor` and
+ *   queried by the game's physics kinds.
  * - `GamePhysics` (main thread only): the game's world with the same static colliders
  *   plus dynamic crates and projectiles, stepped once per fixed frame.
  *
  * Coordinates: cell (x, y) of the nav grid covers world X in [x, x+1), Z in [y, y+1);
  * Y is up; the floor's top is Y = 0 and walls are WALL_HEIGHT tall.
- *
- * Rapier's JS API returns fresh small objects from queries and pose reads; those are
- * the only allocations on these paths and they belong to Rapier, not the engine.
  */
 import RAPIER from '@dimforge/rapier3d-compat';
-import { type NavGrid, wallRects } from './grid.js';
+import type { NavGrid } from '../kinds/grid/nav-grid.js';
+import { initRapier, StaticScene, addStaticColliders } from '../kinds/rapier/scene.js';
+import { gridColliders, type StaticWorld } from '../kinds/rapier/static-world.js';
 import { mulberry32 } from './random.js';
 import { FRAME_S } from './time.js';
+
+/** Rapier's wasm loader and the predict results live in kinds/rapier; the game's callers take them from here. */
+export { initRapier, PREDICT_HIT, PREDICT_STEP, PREDICT_TIME, PREDICT_X, PREDICT_NX } from '../kinds/rapier/scene.js';
 
 export type Rapier = typeof RAPIER;
 export const WALL_HEIGHT = 2;
 export const GRAVITY_Y = -9.81;
 
-let ready: Promise<void> | null = null;
-
-/** Loads Rapier's wasm once per thread. */
-export function initRapier(): Promise<void> {
-  ready ??= RAPIER.init();
-  return ready;
+/**
+ * The level's static world: the floor, then one box per wall rectangle (wallRects
+ * order), so the game's world and every worker's scene hold the same colliders in the
+ * same order. Predictions step at the game's frame rate.
+ */
+export function levelWorld(grid: NavGrid): StaticWorld {
+  return { colliders: gridColliders(grid, { wallHeight: WALL_HEIGHT }), gravity: [0, GRAVITY_Y, 0], stepSeconds: FRAME_S };
 }
 
-/** Adds the floor and one cuboid per wall rectangle, in wallRects order, to `world`. */
+/** Adds the level's static colliders to `world`; returns how many. */
 export function addStaticLevel(world: RAPIER.World, grid: NavGrid): number {
-  const floor = RAPIER.ColliderDesc.cuboid(grid.width / 2, 0.5, grid.height / 2).setTranslation(grid.width / 2, -0.5, grid.height / 2);
-  world.createCollider(floor);
-  const rects = wallRects(grid);
-  for (let i = 0; i < rects.length; i += 4) {
-    const x = rects[i], y = rects[i + 1], w = rects[i + 2], h = rects[i + 3];
-    const desc = RAPIER.ColliderDesc.cuboid(w / 2, WALL_HEIGHT / 2, h / 2).setTranslation(x + w / 2, WALL_HEIGHT / 2, y + h / 2);
-    world.createCollider(desc);
-  }
-  return 1 + rects.length / 4;
+  return addStaticColliders(world, levelWorld(grid));
 }
 
-/** Results of PredictionScene.predict, in the order the `physics.predict` kind returns them. */
-export const PREDICT_HIT = 0;
-export const PREDICT_STEP = 1;
-export const PREDICT_TIME = 2;
-export const PREDICT_X = 3;
-export const PREDICT_NX = 6;
+const scenes = new WeakMap<SharedArrayBuffer, StaticScene>();
 
 /**
- * A static copy of the level for queries. One per thread (kinds share it through
- * sceneFor). Every method may be called only by the thread that built it.
+ * The thread's scene for a nav buffer, built on first use. The game's two physics
+ * kinds on a thread share it because it is read-only after construction.
  */
-export class PredictionScene {
-  readonly world: RAPIER.World;
-  readonly colliders: number;
-  private readonly pos = { x: 0, y: 0, z: 0 };
-  private readonly vel = { x: 0, y: 0, z: 0 };
-  private readonly rot = { x: 0, y: 0, z: 0, w: 1 };
-  private readonly ray: RAPIER.Ray;
-  private ball: RAPIER.Ball | null = null;
-  private ballRadius = -1;
-
-  constructor(grid: NavGrid) {
-    this.world = new RAPIER.World({ x: 0, y: GRAVITY_Y, z: 0 });
-    this.colliders = addStaticLevel(this.world, grid);
-    // One step with no bodies moves nothing; it brings the query structures up to date.
-    this.world.step();
-    this.ray = new RAPIER.Ray({ x: 0, y: 0, z: 0 }, { x: 1, y: 0, z: 0 });
-  }
-
-  /**
-   * Where a ball of `radius` thrown from p with velocity v first touches the level
-   * within `steps` fixed steps of `dt`, integrating gravity the way Rapier does
-   * (velocity first, then position). Writes hit, step, time, point, normal to out.
-   */
-  predict(px: number, py: number, pz: number, vx: number, vy: number, vz: number, radius: number, steps: number, dt: number, out: Float64Array): void {
-    if (radius !== this.ballRadius) {
-      // A new radius costs one wasm shape; projectiles of one kind share a radius.
-      this.ball = new RAPIER.Ball(radius);
-      this.ballRadius = radius;
-    }
-    const ball = this.ball!;
-    const pos = this.pos;
-    const vel = this.vel;
-    out[PREDICT_HIT] = 0;
-    out[PREDICT_STEP] = -1;
-    out[PREDICT_TIME] = -1;
-    for (let k = 3; k < 9; k++) out[k] = 0;
-    for (let i = 0; i < steps; i++) {
-      vy += GRAVITY_Y * dt;
-      pos.x = px; pos.y = py; pos.z = pz;
-      vel.x = vx; vel.y = vy; vel.z = vz;
-      const hit = this.world.castShape(pos, this.rot, vel, ball, 0, dt, true);
-      if (hit !== null) {
-        const t = hit.time_of_impact;
-        out[PREDICT_HIT] = 1;
-        out[PREDICT_STEP] = i;
-        out[PREDICT_TIME] = i * dt + t;
-        out[PREDICT_X] = px + vx * t;
-        out[PREDICT_X + 1] = py + vy * t;
-        out[PREDICT_X + 2] = pz + vz * t;
-        out[PREDICT_NX] = hit.normal2.x;
-        out[PREDICT_NX + 1] = hit.normal2.y;
-        out[PREDICT_NX + 2] = hit.normal2.z;
-        return;
-      }
-      px += vx * dt;
-      py += vy * dt;
-      pz += vz * dt;
-    }
-    out[PREDICT_X] = px;
-    out[PREDICT_X + 1] = py;
-    out[PREDICT_X + 2] = pz;
-  }
-
-  /** Fraction in [0, 1) of the segment a->b before the first static collider, or -1 if the segment is clear. */
-  segment(ax: number, ay: number, az: number, bx: number, by: number, bz: number): number {
-    const r = this.ray;
-    r.origin.x = ax; r.origin.y = ay; r.origin.z = az;
-    r.dir.x = bx - ax; r.dir.y = by - ay; r.dir.z = bz - az;
-    const hit = this.world.castRay(r, 1, true);
-    return hit === null ? -1 : hit.timeOfImpact;
-  }
-}
-
-const scenes = new WeakMap<SharedArrayBuffer, PredictionScene>();
-
-/**
- * The thread's scene for a nav buffer, built on first use. Kinds on the same thread
- * share it because it is read-only after construction.
- */
-export async function sceneFor(grid: NavGrid): Promise<PredictionScene> {
+export async function sceneFor(grid: NavGrid): Promise<StaticScene> {
   await initRapier();
   let s = scenes.get(grid.sab);
   if (!s) {
-    s = new PredictionScene(grid);
+    s = new StaticScene(levelWorld(grid));
     scenes.set(grid.sab, s);
   }
   return s;

@@ -17,6 +17,8 @@ export const ENTRIES = [
   ['framejobs', 'engine/index.d.ts', 'The engine: start it, define kinds, submit and poll.'],
   ['framejobs/worker', 'engine/worker.d.ts', 'What a worker entry of your own imports.'],
   ['framejobs/frame', 'frame/index.d.ts', 'The embedding layer: frame-tagged requests with apply policies, and a fixed-step loop.'],
+  ['framejobs/kinds/grid', 'kinds/grid/index.d.ts', 'Ready-made grid kinds (`path`, `distances`) over your own navigation grid, and the searches they run.'],
+  ['framejobs/kinds/rapier', 'kinds/rapier/index.d.ts', 'Ready-made Rapier kinds (`physics.predict`, `physics.raycasts`) over your own static colliders. Needs `@dimforge/rapier3d-compat`.'],
   ['framejobs/stress', 'bin/workload.d.ts', 'The workload module of `framejobs stress --kinds K --workload W`.'],
 ];
 

@@ -2,11 +2,12 @@
  * The repository's import graph and its one rule: folders form layers, and a module may
  * import only from its own layer or a lower one.
  *
- *   engine  <  frame  <  game  <  remote  <  stress  <  panel        bin, tools, bench, scripts, test: anything
+ *   engine  <  frame  <  kinds  <  game  <  remote  <  stress  <  panel        bin, tools, bench, scripts, test: anything
  *
  * The engine imports nothing outside itself; the embedding layer (frame) builds on the
- * engine; the game on both; the stress tools drive all of them; the debug panel is an
- * application on top. Inside
+ * engine; the ready-made kinds (kinds/grid, kinds/rapier) on the engine; the game on
+ * all three; the stress tools drive all of them; the debug panel is an application on
+ * top. Inside
  * stress/ the same holds one level down: report < modes, peers < cli. The programs and
  * suites around the library (tools, bench, scripts, test) may use any of it, and nothing
  * in a layer may use them.
@@ -26,6 +27,8 @@ import { join, posix, relative, sep } from 'node:path';
 export const LAYERS: Readonly<Record<string, number>> = {
   engine: 0,
   frame: 1,
+  // The ready-made kinds (package subpaths framejobs/kinds/*): built on the engine alone.
+  kinds: 1.5,
   game: 2,
   // Batch backends (inline, local, BullMQ): built on the engine alone; the game does not need them.
   remote: 2.5,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import PF from 'pathfinding';
-import { AStar, DistanceField } from '../game/astar.js';
+import { AStar, DistanceField } from '../kinds/grid/astar.js';
 import { CELL_WALL, NavGrid, createNavGrid, generateLevel, mulberry32, navBytesFor, randomGrid, wallRects } from '../game/grid.js';
 
 /** The oracle: the `pathfinding` package's A* on a fresh PF.Grid built from the same cells. */

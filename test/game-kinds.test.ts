@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import RAPIER from '@dimforge/rapier3d-compat';
-import { AStar } from '../game/astar.js';
+import { AStar } from '../kinds/grid/astar.js';
 import { generateLevel, type NavGrid } from '../game/grid.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import { FIELD_MAX, FIELD_REACHED, PATH_COST, PATH_FOUND, PATH_WAYPOINTS, RAYS_BLOCKED, RAYS_CLEAR, kinds } from '../game/kinds.js';

@@ -5,7 +5,7 @@
  * optimal length. Skipped, saying why, when the folder is not beside the project.
  */
 import { describe, expect, test } from 'vitest';
-import { AStar } from '../game/astar.js';
+import { AStar } from '../kinds/grid/astar.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import {
   MAX_WAYPOINTS, PATH_CELLS, PATH_COST, PATH_FOUND, PATH_MOVES_8, PATH_MOVES_8_JUMP, PATH_TOTAL_WAYPOINTS,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { AStar } from '../game/astar.js';
+import { AStar } from '../kinds/grid/astar.js';
 import { CELL_FREE, CELL_WALL, createNavGrid, mulberry32, type NavGrid } from '../game/grid.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import {

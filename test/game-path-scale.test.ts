@@ -10,7 +10,7 @@ import { EngineCore } from '../engine/core.js';
 import type { ResultView } from '../engine/api.js';
 import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
-import { AStar } from '../game/astar.js';
+import { AStar } from '../kinds/grid/astar.js';
 import { generateLevel, mulberry32, type NavGrid } from '../game/grid.js';
 import {
   PATH_COST, PATH_FOUND, PATH_MOVES_8_JUMP, PATH_TOTAL_WAYPOINTS, PATH_TRUNCATED, PATH_WAYPOINTS,

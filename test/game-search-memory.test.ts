@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import PF from 'pathfinding';
-import { AStar, DistanceField } from '../game/astar.js';
+import { AStar, DistanceField } from '../kinds/grid/astar.js';
 import { createNavGrid, generateLevel, mulberry32, randomGrid, type NavGrid } from '../game/grid.js';
 import { distancesKind, pathKind } from '../game/kinds.js';
-import { SearchScratch } from '../game/search-scratch.js';
+import { SearchScratch } from '../kinds/grid/search-scratch.js';
 import type { WorkerEnv } from '../engine/kind.js';
 
 /**

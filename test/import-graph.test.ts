@@ -1,5 +1,5 @@
 /**
- * The folders point one way (engine < game < stress < panel; tools, bench, scripts and
+ * The folders point one way (engine < frame < kinds < game < stress < panel; tools, bench, scripts and
  * test on top): no module imports from a folder above its own. A failure lists every
  * offending edge as `file:line imports target: rule`.
  */
@@ -13,7 +13,7 @@ describe('import graph', () => {
   it('has no import from a lower folder into a higher one', () => {
     const files = readSources(ROOT);
     // The walk must really see the tree: every layer has sources, and edges between them.
-    for (const dir of ['engine', 'game', 'stress', 'panel', 'tools', 'bench', 'scripts', 'test']) {
+    for (const dir of ['engine', 'kinds', 'game', 'stress', 'panel', 'tools', 'bench', 'scripts', 'test']) {
       expect([...files.keys()].some((p) => p.startsWith(`${dir}/`)), dir).toBe(true);
     }
     expect(edgesOf(files).some((e) => e.from.startsWith('panel/') && e.to.startsWith('stress/'))).toBe(true);
@@ -69,9 +69,9 @@ describe('import graph', () => {
     expect(layerViolations(files)).toEqual([
       'newdir/ is in no layer: add it to LAYERS in scripts/import-graph.ts',
       'engine/core.ts:1 imports game/world.ts: engine/ may import only from engine/',
-      'game/world.ts:2 imports stress/report/result.ts: game/ may import only from engine/, frame/, game/',
+      'game/world.ts:2 imports stress/report/result.ts: game/ may import only from engine/, frame/, kinds/, game/',
       'stress/report/result.ts:1 imports stress/modes/burst.ts: stress/report/ may not import from stress/modes/ (report < modes, peers < cli)',
-      'game/fixture-user.ts:1 imports test/a.test.ts: game/ may import only from engine/, frame/, game/',
+      'game/fixture-user.ts:1 imports test/a.test.ts: game/ may import only from engine/, frame/, kinds/, game/',
     ]);
   });
 });

@@ -35,6 +35,9 @@ interface Result {
   jobs: number;
   wrong: number;
   workers: number;
+  paths?: number;
+  pathWrong?: number;
+  pathCost?: number;
   shutdownAt?: number;
   timedOut?: boolean;
   shutdownMs?: number;
@@ -46,6 +49,9 @@ async function npm(cwd: string, args: string[]): Promise<string> {
   const { stdout } = await run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, maxBuffer: 64 << 20, timeout: 240_000 });
   return stdout;
 }
+
+/** node-ts's path jobs: 40 over its 8 x 5 corridor level, every one the 25-step path through its corners. */
+const NODE_TS_PATHS = { paths: 40, pathWrong: 0, pathCost: 25 };
 
 const prepared = new Map<string, Promise<string>>();
 /** `p`, or a rejection naming `what` (and `detail()`) after `ms`, so a hang fails with its cause. */
@@ -116,6 +122,9 @@ describe('the packed package', () => {
       expect(files).toContain(f);
     }
     for (const f of ['dist/frame/index.d.ts', 'dist/engine/worker.d.ts', 'dist/engine/worker-entry.js', 'dist/bin/framejobs.js']) expect(files).toContain(f);
+    // The ready-made kinds, with their declarations; the demo's own copies of them are gone.
+    for (const f of ['dist/kinds/grid/index.js', 'dist/kinds/grid/index.d.ts', 'dist/kinds/rapier/index.js', 'dist/kinds/rapier/index.d.ts']) expect(files).toContain(f);
+    expect(files.filter((f) => /^dist\/game\/(kinds|astar|physics|search-scratch)\./.test(f))).toEqual([]);
     const demo = files.filter((f) => /(^|\/)(test|bench|web|scripts)\/|\.test\.|\.ts$(?<!\.d\.ts)|soak|piscina|game\/(world|run|cli)\./.test(f));
     expect(demo).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
@@ -130,6 +139,8 @@ describe('the packed package', () => {
     // attw exits non-zero on any problem its profile counts (ESM-only: CommonJS resolution is out of scope).
     const attw = await run(join(bin, 'attw'), [tarball, '--profile', 'esm-only', '--no-color', '--no-emoji'], { timeout: 120_000, maxBuffer: 64 << 20 });
     expect(attw.stdout).toContain('"framejobs/worker"');
+    expect(attw.stdout).toContain('"framejobs/kinds/grid"');
+    expect(attw.stdout).toContain('"framejobs/kinds/rapier"');
   }, 240_000);
 
   it('locks every example dependency at a version the repository locks, so it is in npm cache', () => {
@@ -154,6 +165,8 @@ describe('examples, installed from the tarball', () => {
       const dir = await prepare(name);
       const { result, exitedAt } = await runNode(dir, script);
       expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2 });
+      // node-ts also runs the path kind of framejobs/kinds/grid over a grid of its own (examples/node-ts/src/main.ts).
+      if (name === 'node-ts') expect(result).toMatchObject(NODE_TS_PATHS);
       expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
     }, 240_000);
   }
@@ -172,7 +185,7 @@ describe('examples, installed from the tarball', () => {
       logLevel: 'silent',
     });
     const { result, exitedAt } = await runNode(out, 'main.js');
-    expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2 });
+    expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, ...NODE_TS_PATHS });
     expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
   }, 240_000);
 
@@ -289,6 +302,26 @@ describe('the framejobs bin, from the installed tarball', () => {
     expect(j.jobs.lost).toBe(0);
     expect(j.jobs.completed).toBeGreaterThan(0);
   }, 180_000);
+
+  it('framejobs stress --mode frame runs the ready-made kinds from the package once Rapier is installed', async () => {
+    // A copy of node-esm with the optional peer added (from npm's cache, like every install here).
+    const dir = join(work, 'node-esm-rapier');
+    cpSync(join(EXAMPLES, 'node-esm'), dir, { recursive: true, filter: (src) => !/[\\/](node_modules|dist)$/.test(src) });
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@dimforge', 'rapier3d-compat', 'package.json'), 'utf8')) as { version: string };
+    // By its tarball's URL: npm's cache holds the tarball `npm ci` fetched, not the registry's metadata.
+    await npm(dir, ['install', '--offline', tarball, `https://registry.npmjs.org/@dimforge/rapier3d-compat/-/rapier3d-compat-${version}.tgz`]);
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(join(dir, 'node_modules', '.bin', 'framejobs'), ['stress', '--mode', 'frame', '--seconds', '0.5', '--workers', '2', '--json'], { cwd: dir, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+    expect(r.code, r.stderr).not.toBe(2);
+    const j = lastJson(r.stdout);
+    expect(j.mode).toBe('frame');
+    expect(j.jobs.lost).toBe(0);
+    expect(j.jobs.failed).toBe(0);
+    expect(j.jobs.completed).toBeGreaterThan(0);
+  }, 240_000);
 
   it('grades the user\'s own kinds in burst and frame modes, checking every result', async () => {
     const r = await bin(['stress', '--kinds', 'kinds.js', '--workload', 'workload.js', '--seconds', '0.5', '--workers', '2', '--seed', '7', '--json']);

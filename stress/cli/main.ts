@@ -97,7 +97,7 @@ async function run(o: StressOptions): Promise<number> {
   let r: StressResult;
   const peers: StressResult[] = [];
   try {
-    // Frame modes load the game's kinds (and Rapier), --vs loads piscina: only when asked
+    // Frame modes load the ready-made kinds (and Rapier), --vs loads piscina: only when asked
     // for, so the package's bin runs burst mode with neither installed.
     r =
       o.mode === 'burst'

@@ -3,7 +3,9 @@
  * agents re-planning paths on the level's shared nav grid, a distance field around the
  * player, projectile predictions and line-of-sight ray batches against the Rapier
  * scene, plus a sprinkle of the seed's COMPUTE_HEAVY jobs. Results are applied to
- * per-agent state, and each job is tagged with its agent so results route back.
+ * per-agent state, and each job is tagged with its agent so results route back. The
+ * kinds are the package's ready-made ones (game-kinds.ts), fed as a user feeds them:
+ * the level through `shared.nav`, its walls and floor through `shared.staticWorld`.
  *
  * Per frame (a fixed mix, one job per agent in turn):
  *   24 local paths (~55 us each, measured alone) + 1 cross-level path (~2 ms) + 1 distance
@@ -18,9 +20,12 @@ import type { ResultView, SubmitOptions } from '../../engine/api.js';
 import type { EngineCore } from '../../engine/core.js';
 import { builtModuleUrl } from '../../engine/paths.js';
 import { generateLevel, type NavGrid } from '../../game/grid.js';
-import { PATH_FOUND, PATH_WAYPOINTS, RAY_IN_FLOATS } from '../../game/kinds.js';
-import { PREDICT_HIT } from '../../game/physics.js';
 import { mulberry32 } from '../../game/random.js';
+import { FRAME_S } from '../../game/time.js';
+import { NAV_SHARED_KEY, PATH_FOUND, PATH_WAYPOINTS } from '../../kinds/grid/kinds.js';
+import { RAY_IN_FLOATS } from '../../kinds/rapier/kinds.js';
+import { PREDICT_HIT } from '../../kinds/rapier/scene.js';
+import { gridColliders, packStaticWorld, STATIC_WORLD_KEY } from '../../kinds/rapier/static-world.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from './heavy.js';
 
 /** Submits one job and records the answer (id or rejection code) in the run's ledger. */
@@ -39,7 +44,7 @@ export const DEADLINE_FRAMES = 4;
 
 export class GameWorkload {
   readonly grid: NavGrid;
-  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, '../../game/kinds.js')];
+  readonly kindModules: URL[] = [builtModuleUrl(import.meta.url, './game-kinds.js')];
   readonly shared: Record<string, SharedArrayBuffer>;
   private readonly rnd: () => number;
   private readonly agentX = new Int32Array(AGENTS);
@@ -67,7 +72,9 @@ export class GameWorkload {
 
   constructor(seed: number) {
     this.grid = generateLevel({ width: LEVEL_SIDE, height: LEVEL_SIDE, seed });
-    this.shared = { nav: this.grid.sab };
+    // The level's walls and floor as boxes, one packed copy for every thread.
+    const staticWorld = packStaticWorld({ colliders: gridColliders(this.grid), stepSeconds: FRAME_S });
+    this.shared = { [NAV_SHARED_KEY]: this.grid.sab, [STATIC_WORLD_KEY]: staticWorld };
     this.rnd = mulberry32(seed ^ 0x5eed);
     for (let a = 0; a < AGENTS; a++) this.place(a);
   }

@@ -1,4 +1,5 @@
 import { defineKind } from 'framejobs';
+import { kinds as gridKinds } from 'framejobs/kinds/grid';
 
 /** Distance between two points: parameters and results by name. */
 export const distance = defineKind({
@@ -16,4 +17,5 @@ export const distance = defineKind({
   },
 });
 
-export const kinds = [distance] as const;
+/** Our own kind, then the package's ready-made grid kinds (`path`, `distances`): the same list on both sides. */
+export const kinds = [distance, ...gridKinds] as const;

@@ -1,7 +1,7 @@
 /**
  * Grid search over a NavGrid: A* and jump-point search for one path, Dijkstra for a
  * distance field. No per-node objects: every per-cell value lives in one SearchScratch
- * per thread (game/search-scratch.ts: under 12 bytes per cell, generation-stamped, so
+ * per thread (search-scratch.ts: under 12 bytes per cell, generation-stamped, so
  * nothing is cleared between searches and nothing is allocated per search).
  *
  * Movement model (the same one the `pathfinding` package calls
@@ -13,8 +13,8 @@
  * One AStar and one DistanceField per thread, sharing that thread's scratch: a worker
  * keeps them in its kind state and reuses them.
  */
-import { EngineError } from '../engine/errors.js';
-import type { NavGrid } from './grid.js';
+import { EngineError } from '../../engine/errors.js';
+import type { NavGrid } from './nav-grid.js';
 import { DIR_MASK, DIR_OF, DIR_X, DIR_Y, GEN_STATE_MASK, SearchScratch } from './search-scratch.js';
 
 const SQRT2 = Math.SQRT2;

@@ -1,5 +1,5 @@
 /**
- * Per-thread search memory for game/astar.ts: every per-cell value a grid search needs,
+ * Per-thread search memory for astar.ts: every per-cell value a grid search needs,
  * sized once for a grid and reused by every search on that thread (A*, jump-point
  * search and the distance field share one).
  *
@@ -32,7 +32,7 @@
  * (marks, g) are valid until the next search on the same scratch starts.
  */
 
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../../engine/errors.js';
 
 export const STATE_OPEN = 1;
 export const STATE_DEFERRED = 2;
@@ -58,6 +58,10 @@ export function defaultOpenCapacity(cells: number): number {
   return Math.max(MIN_CAPACITY, Math.floor(cells / 10) - 4);
 }
 
+/**
+ * Per-cell search memory for one grid size (g, marks, the open list), shared by the
+ * AStar and DistanceField of one thread. Every method on that thread only.
+ */
 export class SearchScratch {
   readonly cellCount: number;
   /** Path cost per cell; read only where the mark's generation is current. */
