@@ -92,6 +92,24 @@ export interface EngineOptions {
    * workers - 1 (at least 1), so one worker is always free for frame work.
    */
   backgroundWorkers?: number;
+  /**
+   * Job timeline recording, for engine.exportTrace() (Chrome trace JSON for Perfetto and
+   * chrome://tracing). `true` or `{}` takes the default size. Off by default, and then
+   * costs the engine one null check per hook. On, it reserves in the shared buffer a
+   * ring of `events` records (32 B each) for the main thread and half that for each
+   * worker; each ring keeps its newest events and overwrites the oldest.
+   */
+  trace?: boolean | TraceOptions;
+}
+
+/** EngineOptions.trace. */
+export interface TraceOptions {
+  /**
+   * Main-thread ring size in events, a power of two (64 to 4194304). Default 131072 (4 MiB):
+   * about 2 s of a game submitting 1,000 jobs per 30 Hz frame (two main events per job,
+   * a submit and a delivery; one worker event per job, in its worker's ring).
+   */
+  events?: number;
 }
 
 /** The two latency contracts: frame work must finish within its frames; background work may span many. */

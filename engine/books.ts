@@ -10,6 +10,7 @@
  * Main thread only.
  */
 import { Outcome, type Rejection } from './outcome.js';
+import type { TraceRecorder } from './trace-recorder.js';
 
 export class Books {
   private nSubmitted = 0;
@@ -29,6 +30,8 @@ export class Books {
   corruptRings = 0;
   /** Told of every job's outcome as it is counted (prerequisites release their dependents). */
   onEnd: ((slot: number, outcome: Outcome) => void) | null = null;
+  /** The job timeline, when EngineOptions.trace is on: told of every refusal and outcome. */
+  trace: TraceRecorder | null = null;
 
   get submitted(): number {
     return this.nSubmitted;
@@ -57,6 +60,7 @@ export class Books {
     this.nSubmitted++;
     this.nRejected++;
     this.rejectedBy[-code]++;
+    if (this.trace !== null) this.trace.reject(code);
     return code;
   }
 
@@ -73,6 +77,7 @@ export class Books {
     else if (outcome === Outcome.Expired) this.nExpired++;
     else this.nCancelled++;
     this.nInFlight--;
+    if (this.trace !== null) this.trace.end(slot, outcome);
     if (this.onEnd !== null) this.onEnd(slot, outcome);
   }
 

@@ -29,6 +29,7 @@ import { describeThrown } from './error-text.js';
 import { Outcome } from './outcome.js';
 import type { KindRuntime } from './kind-runtime.js';
 import type { WorkerLink } from './worker-link.js';
+import type { TraceRecorder } from './trace-recorder.js';
 
 class View implements ResultView {
   jobId = 0;
@@ -74,6 +75,8 @@ export class Collector {
   private pollStart = 0;
   /** True while a caller's callback runs. */
   private delivering = false;
+  /** The job timeline (EngineOptions.trace), or null: one check per drain and per runInline. */
+  trace: TraceRecorder | null = null;
 
   constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, onCorrupt: (w: WorkerLink, what: string) => void) {
     this.workers = workers;
@@ -139,6 +142,9 @@ export class Collector {
     }
     let head = ring.head;
     if (head === tail) return 0;
+    // Trace hook: one clock reading for this drain, after the tail load, so no delivery is
+    // stamped before the result it delivers was published.
+    if (this.trace !== null) this.trace.stamp();
     const mask = ring.mask;
     const resI32 = ring.recI32;
     const resF64 = ring.recF64;
@@ -277,6 +283,7 @@ export class Collector {
     ctx.arenaBytes = t.arenaBytes[slot];
     this.fill(slot, gen, -1);
     view.arenaOffset = arenaOff;
+    if (this.trace !== null) this.trace.inlineBegin();
     try {
       rt.kind.run(rt.params, view.values, ctx);
       view.status = Outcome.Done;
@@ -287,6 +294,7 @@ export class Collector {
       view.valueCount = 0;
       view.error = new JobError('threw', d.message, d.stack, -1);
     }
+    if (this.trace !== null) this.trace.inlineEnd(slot, gen, view.status === Outcome.Failed);
     // This is the deterministic fallback, taken exactly when a frame is under pressure, so
     // it must not allocate: on Node 20 every clock reading is a new heap number. The clock
     // is read once per CLOCK_EVERY runs; latency can be understated by at most the runs

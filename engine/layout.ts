@@ -36,6 +36,11 @@
  *     +512+ERR_BYTES   JOB RECORDS     ringCapacity x 128 B                       main
  *     ...   RESULT RECORDS             ringCapacity x 128 B                       worker
  *   ARENA = after the last worker block, arenaBytes, 8-aligned            the job's owner
+ *   TRACE = align64(arena end), only with EngineOptions.trace (H_TRACE_EVENTS > 0):
+ *     ring 0                           main thread's events, H_TRACE_EVENTS x 32 B  main
+ *     ring 1 + i                       worker block i's job slices, H_TRACE_EVENTS/2 x 32 B  worker i
+ *     each ring: 64 B control (int32 0: events written, free-running) then its records;
+ *     the record formats are in trace-ring.ts
  *
  * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
  *
@@ -50,7 +55,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -69,6 +74,9 @@ export const H_ENGINE_STATE = 12;
 export const H_CURRENT_FRAME = 13;
 /** Mixed into the generation bits of this engine's job ids (JobTable). */
 export const H_ID_SALT = 14;
+/** Byte offset of the trace rings, and the main ring's capacity in events (0: tracing off). */
+export const H_TRACE_OFFSET = 15;
+export const H_TRACE_EVENTS = 16;
 
 export const ENGINE_RUNNING = 1;
 export const ENGINE_STOPPING = 2;
@@ -172,6 +180,8 @@ export interface LayoutSpec {
   readonly jobSlots: number;
   readonly arenaBytes: number;
   readonly heartbeatMs: number;
+  /** Main trace ring capacity in events, a power of two; 0 or absent: no trace rings. */
+  readonly traceEvents?: number;
 }
 
 export interface Layout extends LayoutSpec {
@@ -179,8 +189,24 @@ export interface Layout extends LayoutSpec {
   readonly workersOffset: number;
   readonly workerBlockBytes: number;
   readonly arenaOffset: number;
+  /** Byte offset of the trace rings (TRACE_* below), = totalBytes when tracing is off. */
+  readonly traceOffset: number;
+  readonly traceEvents: number;
   readonly totalBytes: number;
 }
+
+/** Trace rings: a 64-byte control block (int32 0 counts the events written) before each ring's records. */
+export const TRACE_CONTROL_BYTES = 64;
+export const TRACE_RECORD_BYTES = 32;
+/** Fewest and most events a trace ring holds. */
+export const TRACE_MIN_EVENTS = 64;
+export const TRACE_MAX_EVENTS = 1 << 22;
+/** Each worker ring holds half the main ring's events: main writes two per job (submit, delivery), a worker one. */
+export const traceWorkerEvents = (traceEvents: number): number => traceEvents >> 1;
+export const traceRingBytes = (events: number): number => TRACE_CONTROL_BYTES + events * TRACE_RECORD_BYTES;
+/** Byte offset of trace ring `ring` (0 main, 1 + i worker block i) within the buffer. */
+export const traceRingOffset = (l: Layout, ring: number): number =>
+  ring === 0 ? l.traceOffset : l.traceOffset + traceRingBytes(l.traceEvents) + (ring - 1) * traceRingBytes(traceWorkerEvents(l.traceEvents));
 
 /** Sizing, separate from viewing: how many bytes an engine with this spec needs. */
 export function computeLayout(spec: LayoutSpec): Layout {
@@ -192,8 +218,14 @@ export function computeLayout(spec: LayoutSpec): Layout {
   const workersOffset = align(slotTable + 4 * spec.jobSlots, 64);
   const blockBytes = workerBlockBytes(spec.ringCapacity);
   const arenaOffset = align(workersOffset + Math.max(1, spec.workerCount) * blockBytes, 64);
-  const totalBytes = arenaOffset + spec.arenaBytes;
-  return { ...spec, slotTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, totalBytes };
+  const traceEvents = spec.traceEvents ?? 0;
+  if (traceEvents !== 0 && (!isPowerOfTwo(traceEvents) || traceEvents < TRACE_MIN_EVENTS || traceEvents > TRACE_MAX_EVENTS)) {
+    throw new EngineError('INVALID_OPTION', `trace.events must be a power of two in [${TRACE_MIN_EVENTS}, ${TRACE_MAX_EVENTS}], got ${traceEvents}`);
+  }
+  const traceOffset = traceEvents === 0 ? arenaOffset + spec.arenaBytes : align(arenaOffset + spec.arenaBytes, 64);
+  const traceBytes = traceEvents === 0 ? 0 : traceRingBytes(traceEvents) + Math.max(1, spec.workerCount) * traceRingBytes(traceWorkerEvents(traceEvents));
+  const totalBytes = traceEvents === 0 ? arenaOffset + spec.arenaBytes : traceOffset + traceBytes;
+  return { ...spec, slotTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, traceOffset, traceEvents, totalBytes };
 }
 
 /** Writes the header of a freshly allocated buffer. Main thread, once. */
@@ -213,6 +245,8 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, idSalt = 0): void
   h[H_ENGINE_STATE] = ENGINE_RUNNING;
   h[H_CURRENT_FRAME] = 0;
   h[H_ID_SALT] = idSalt;
+  h[H_TRACE_OFFSET] = l.traceOffset;
+  h[H_TRACE_EVENTS] = l.traceEvents;
   // ORDERING: the magic is stored last, so a reader that sees it sees a complete header.
   Atomics.store(h, H_MAGIC, MAGIC);
 }
@@ -235,8 +269,15 @@ export function readHeader(sab: SharedArrayBuffer): Layout {
     jobSlots: h[H_JOB_SLOTS],
     arenaBytes: h[H_ARENA_BYTES],
     heartbeatMs: h[H_HEARTBEAT_MS],
+    traceEvents: h[H_TRACE_EVENTS],
   });
-  if (l.totalBytes !== h[H_TOTAL_BYTES] || l.totalBytes !== sab.byteLength || l.arenaOffset !== h[H_ARENA_OFFSET] || l.workersOffset !== h[H_WORKERS_OFFSET]) {
+  if (
+    l.totalBytes !== h[H_TOTAL_BYTES] ||
+    l.totalBytes !== sab.byteLength ||
+    l.arenaOffset !== h[H_ARENA_OFFSET] ||
+    l.workersOffset !== h[H_WORKERS_OFFSET] ||
+    l.traceOffset !== h[H_TRACE_OFFSET]
+  ) {
     throw new EngineError('LAYOUT_MISMATCH', 'engine buffer header does not describe this buffer');
   }
   return l;
@@ -298,6 +339,9 @@ function assertLayout(): void {
     WB_RECORDS % 64 === 0 &&
     RECORD_BYTES % 64 === 0 &&
     HEADER_BYTES % 64 === 0 &&
+    H_TRACE_EVENTS * 4 < HEADER_BYTES &&
+    TRACE_CONTROL_BYTES % 64 === 0 &&
+    TRACE_RECORD_BYTES % 8 === 0 &&
     W_RETIRE * 4 < WB_JOB_HEAD &&
     (GEN_MASK << STATE_BITS) > 0;
   if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');

@@ -6,7 +6,7 @@ import { platform } from '#platform';
 import type { EngineOptions, WorkerHost, WorkerSource } from './api.js';
 import { EngineError } from './errors.js';
 import type { JobKind } from './kind.js';
-import { isPowerOfTwo } from './layout.js';
+import { TRACE_MAX_EVENTS, TRACE_MIN_EVENTS, isPowerOfTwo } from './layout.js';
 import { builtModuleUrl } from './paths.js';
 
 export interface ResolvedOptions {
@@ -31,6 +31,8 @@ export interface ResolvedOptions {
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
   readonly backgroundWorkers: number;
+  /** Main trace ring capacity in events; 0: tracing off. */
+  readonly traceEvents: number;
 }
 
 const bad = (msg: string): never => {
@@ -79,7 +81,11 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'workerNice',
   'maxRespawnsPerMinute',
   'backgroundWorkers',
+  'trace',
 ];
+
+/** Main trace ring size when EngineOptions.trace does not give one, events. */
+export const DEFAULT_TRACE_EVENTS = 1 << 17;
 
 /** Most workers the default picks, however many cores: past this, wake-ups cost more than they bring. */
 export const MAX_DEFAULT_WORKERS = 16;
@@ -203,6 +209,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     if (rl.maxOldGenerationSizeMb !== undefined) int('resourceLimits.maxOldGenerationSizeMb', rl.maxOldGenerationSizeMb, 0, 1);
     if (rl.maxYoungGenerationSizeMb !== undefined) int('resourceLimits.maxYoungGenerationSizeMb', rl.maxYoungGenerationSizeMb, 0, 1);
   }
+  const traceEvents = traceSize(opts.trace);
   return {
     workers,
     kinds,
@@ -224,5 +231,16 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     maxRespawnsPerMinute,
     workerNice,
     backgroundWorkers,
+    traceEvents,
   };
+}
+
+function traceSize(t: unknown): number {
+  if (t === undefined || t === false) return 0;
+  if (t === true) return DEFAULT_TRACE_EVENTS;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return bad(`options.trace must be true, false or { events?: number }, got ${show(t)}`);
+  for (const key of Object.keys(t)) if (key !== 'events') bad(`options.trace.${key} is not an option; the trace options are: events`);
+  const events = int('trace.events', (t as { events?: unknown }).events, DEFAULT_TRACE_EVENTS, TRACE_MIN_EVENTS, TRACE_MAX_EVENTS);
+  if (!isPowerOfTwo(events)) bad(`options.trace.events must be a power of two, got ${events}`);
+  return events;
 }

@@ -63,9 +63,12 @@ import {
   WorkerBlockView,
   histogramBucket,
   jobIdOf,
+  traceRingOffset,
+  traceWorkerEvents,
   type Layout,
 } from './layout.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
+import { TraceRingWriter } from './trace-ring.js';
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms. */
 export const SPIN_MS = 0.05;
@@ -96,6 +99,8 @@ export class JobRunner {
    * the thread's priority for background jobs (Node on Linux; see worker-entry.ts).
    */
   onLane: ((background: boolean) => void) | null = null;
+  /** This block's trace ring (EngineOptions.trace), or null: one check per job. */
+  private readonly trace: TraceRingWriter | null;
 
   constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
@@ -111,6 +116,7 @@ export class JobRunner {
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
     this.idSalt = this.header[H_ID_SALT];
+    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents), true, this.header) : null;
     // A respawned worker picks up exactly where its predecessor's published counters are.
     const i32 = this.block.i32;
     this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
@@ -134,6 +140,7 @@ export class JobRunner {
     const resF64 = results.recF64;
     const slots = this.slots;
     const out = this.out;
+    const trace = this.trace;
     const tail = jobs.loadTail();
     let head = jobs.head;
     if (head === tail) return 0;
@@ -215,6 +222,7 @@ export class JobRunner {
       resI32[rr + R_VALUE_COUNT] = valueCount;
       resF64[rf + RF_RUN_MS] = t1 - t0;
       b.hist[histogramBucket(t1 - submitTime)]++;
+      if (trace !== null) trace.job(resF64, rf, kindWord, status, jobIdOf(slot, gen, this.slotBits, this.idSalt), jobI32[jr + J_SUBMIT_FRAME], jobI32[jr + J_DEADLINE_FRAME]);
       t0 = t1;
       this.jobsDone++;
       results.push();
