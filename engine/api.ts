@@ -96,8 +96,8 @@ export interface EngineOptions {
    * Job timeline recording, for engine.exportTrace() (Chrome trace JSON for Perfetto and
    * chrome://tracing). `true` or `{}` takes the default size. Off by default, and then
    * costs the engine one null check per hook. On, it reserves in the shared buffer a
-   * ring of `events` records (32 B each) for the main thread and half that for each
-   * worker; each ring keeps its newest events and overwrites the oldest.
+   * ring of `events` records for the main thread and one of half that for each worker;
+   * each keeps its newest events and overwrites the oldest.
    */
   trace?: boolean | TraceOptions;
 }
@@ -105,9 +105,11 @@ export interface EngineOptions {
 /** EngineOptions.trace. */
 export interface TraceOptions {
   /**
-   * Main-thread ring size in events, a power of two (64 to 4194304). Default 131072 (4 MiB):
-   * about 2 s of a game submitting 1,000 jobs per 30 Hz frame (two main events per job,
-   * a submit and a delivery; one worker event per job, in its worker's ring).
+   * Main-thread ring size in events (32 B each), a power of two (64 to 4194304); each
+   * worker's ring holds half as many. Default 65536 (2 MiB, and 1 MiB per worker): about
+   * 2 s of a game running 1,000 jobs per 30 Hz frame on two or more workers (one main
+   * event per job, its outcome with its submit time; one event per job in the ring of
+   * the worker that ran it; a few per frame and per poll).
    */
   events?: number;
 }

@@ -142,9 +142,7 @@ export class Collector {
     }
     let head = ring.head;
     if (head === tail) return 0;
-    // Trace hook: one clock reading for this drain, after the tail load, so no delivery is
-    // stamped before the result it delivers was published.
-    if (this.trace !== null) this.trace.stamp();
+    if (this.trace !== null) this.trace.drainStamp();
     const mask = ring.mask;
     const resI32 = ring.recI32;
     const resF64 = ring.recF64;

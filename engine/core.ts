@@ -304,7 +304,6 @@ export class EngineCore {
     }
     t.time[slot] = this.clockNow[0];
     b.admit();
-    if (this.trace !== null) this.trace.submit(slot, w === null);
     if (w !== null) this.dispatcher.write(w, slot, gen, false);
     else {
       this.waiting.hold(slot, lane, nAfter);
@@ -541,6 +540,7 @@ export class EngineCore {
       const s = options.seconds;
       if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${String(s)}`);
     }
+    this.trace.publish();
     return snapshotTrace(this.sab, this.layout, this.kinds.map((k) => k.name));
   }
 

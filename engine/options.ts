@@ -85,7 +85,7 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
 ];
 
 /** Main trace ring size when EngineOptions.trace does not give one, events. */
-export const DEFAULT_TRACE_EVENTS = 1 << 17;
+export const DEFAULT_TRACE_EVENTS = 1 << 16;
 
 /** Most workers the default picks, however many cores: past this, wake-ups cost more than they bring. */
 export const MAX_DEFAULT_WORKERS = 16;

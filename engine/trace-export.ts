@@ -29,10 +29,9 @@ import {
   TFLAG_BACKGROUND,
   TFLAG_EXPIRED,
   TFLAG_FAILED,
-  TFLAG_IN_POLL,
-  TFLAG_LATE,
-  TFLAG_OUTCOME_MASK,
-  TFLAG_OUTCOME_SHIFT,
+  EFLAG_OUTCOME_MASK,
+  EFLAG_OUTCOME_SHIFT,
+  TF_SUBMIT,
   TI_A,
   TI_B,
   TI_DEADLINE,
@@ -147,6 +146,35 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
   // Nanoseconds from the origin, rounded once, so equal clock readings stay equal.
   const ns = (t: number): number => Math.round((t - origin) * 1e6);
 
+  // Frame boundaries (beginFrame times) from the main ring, for `late`: a job is late when
+  // it ended in a frame after its deadline frame.
+  const frameTimes: number[] = [];
+  const frameIds: number[] = [];
+  const inlineIds = new Set<number>();
+  for (let k = 0; k < snap.main.count; k++) {
+    const type = snap.main.i32[k * TRACE_RECORD_I32 + TI_TYPE] & TYPE_MASK;
+    if (type === TraceType.Frame) {
+      frameTimes.push(snap.main.f64[k * TRACE_RECORD_F64 + TF_TIME]);
+      frameIds.push(snap.main.i32[k * TRACE_RECORD_I32 + TI_ID]);
+    } else if (type === TraceType.Inline) inlineIds.add(snap.main.i32[k * TRACE_RECORD_I32 + TI_ID]);
+  }
+  /** The frame at time t, or null before the first frame boundary the ring holds. */
+  const frameAt = (t: number): number | null => {
+    let lo = 0;
+    let hi = frameTimes.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (frameTimes[m]! <= t) lo = m + 1;
+      else hi = m;
+    }
+    return lo === 0 ? null : frameIds[lo - 1]!;
+  };
+  const lateAt = (t: number, deadline: number): boolean | null => {
+    if (deadline === NO_DEADLINE) return false;
+    const f = frameAt(t);
+    return f === null ? null : f > deadline;
+  };
+
   const events: TraceEvent[] = [];
   /** Sort key within equal timestamps: containers before what they contain. */
   const depth: number[] = [];
@@ -181,21 +209,22 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
       if (start < cutoff) continue;
       const kind = word >>> KIND_SHIFT;
       const id = ring.i32[r + TI_ID];
+      const end = ring.f64[f + TF_END];
       const args = {
         job: id,
         submit_frame: ring.i32[r + TI_SUBMIT_FRAME],
         deadline_frame: deadlineArg(ring.i32[r + TI_DEADLINE]),
-        late: (word & TFLAG_LATE) !== 0,
+        late: lateAt(end, ring.i32[r + TI_DEADLINE]),
         inline: inline,
         worker: inline ? -1 : w,
         lane: (word & TFLAG_BACKGROUND) !== 0 ? 'background' : 'frame',
       };
       if ((word & TFLAG_EXPIRED) !== 0) {
-        const [s] = track.place(ns(start), ns(ring.f64[f + TF_END]));
+        const [s] = track.place(ns(start), ns(end));
         push({ name: `expired ${kindName(kind)}`, cat: 'job', ph: 'i', s: 't', ts: us(s), pid: TRACE_PID, tid, args: { ...args, status: 'expired' } }, 1);
         continue;
       }
-      const [s, e] = track.place(ns(start), ns(ring.f64[f + TF_END]));
+      const [s, e] = track.place(ns(start), ns(end));
       push({ name: kindName(kind), cat: 'job', ph: 'X', ts: us(s), dur: us(e - s), pid: TRACE_PID, tid, args: { ...args, status: (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done' } }, 1);
       point(id, mid(s, e), tid);
     }
@@ -230,16 +259,46 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     frameFloor = e;
     if (track.cursor < e) track.cursor = e;
   };
-  const closePoll = (endNs: number, delivered: number): void => {
+  const closePoll = (endNs: number): void => {
     if (poll === null) return;
     const p = poll;
     poll = null;
     const e = Math.max(endNs, track.cursor, p.start + MIN_NS);
     track.cursor = e;
-    push({ name: 'poll', cat: 'engine', ph: 'X', ts: us(p.start), dur: us(e - p.start), pid: TRACE_PID, tid: MAIN_TID, args: { delivered } }, p.depth);
+    push({ name: 'poll', cat: 'engine', ph: 'X', ts: us(p.start), dur: us(e - p.start), pid: TRACE_PID, tid: MAIN_TID, args: { delivered: p.points.length } }, p.depth);
     const m = mid(p.start, e);
     for (const id of p.points) point(id, m, MAIN_TID);
   };
+
+  // Submits come from the End records, which carry their job's submit time: in time order,
+  // they are merged into the main ring's events (already in time order).
+  // A submit from before the main ring's oldest event is outside the window it describes:
+  // its flow starts at the run instead.
+  const submitFloor = Math.max(cutoff, main.count > 0 ? main.f64[TF_TIME] : Infinity);
+  const submits: { time: number; id: number; kind: number }[] = [];
+  for (let k = 0; k < main.count; k++) {
+    const word = main.i32[k * TRACE_RECORD_I32 + TI_TYPE];
+    if ((word & TYPE_MASK) !== TraceType.End) continue;
+    const time = main.f64[k * TRACE_RECORD_F64 + TF_SUBMIT];
+    if (time >= submitFloor) submits.push({ time, id: main.i32[k * TRACE_RECORD_I32 + TI_ID], kind: word >>> KIND_SHIFT });
+  }
+  submits.sort((a, b) => a.time - b.time);
+  let nextSubmit = 0;
+  /** Places every submit made at or before `time`: jobs stamped alike share one slice. */
+  const submitsUpTo = (time: number): void => {
+    for (; nextSubmit < submits.length && submits[nextSubmit]!.time <= time; nextSubmit++) {
+      const sub = submits[nextSubmit]!;
+      if (group !== null && group.time !== sub.time) closeGroup();
+      if (group === null) {
+        const t = ns(sub.time);
+        const [s, e] = track.place(t, t);
+        group = { start: s, end: e, time: sub.time, ids: [], kinds: new Set() };
+      }
+      group.ids.push(sub.id);
+      group.kinds.add(sub.kind);
+    }
+  };
+  let currentFrame: number | null = null;
 
   for (let k = 0; k < main.count; k++) {
     const f = k * TRACE_RECORD_F64;
@@ -248,17 +307,19 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     const type = word & TYPE_MASK;
     const time = main.f64[f + TF_TIME];
     if (time < cutoff) continue;
+    submitsUpTo(time);
+    closeGroup();
     const t = ns(time);
     const kind = word >>> KIND_SHIFT;
     const id = main.i32[r + TI_ID];
-    if (type !== TraceType.Submit || (group !== null && group.time !== time)) closeGroup();
     switch (type) {
       case TraceType.Frame: {
-        closePoll(t, 0);
+        closePoll(t);
         closeFrame(t);
         const start = Math.max(t, track.cursor, frameFloor);
         track.cursor = start;
         frame = { start, n: id };
+        currentFrame = id;
         const c = (name: string, args: Record<string, number>): void => {
           push({ name, cat: 'counter', ph: 'C', ts: us(start), pid: TRACE_PID, tid: MAIN_TID, args }, 3);
         };
@@ -268,15 +329,6 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         c('refused per frame', { refused: main.i32[r + TI_A] });
         break;
       }
-      case TraceType.Submit: {
-        if (group === null) {
-          const [s, e] = track.place(t, t);
-          group = { start: s, end: e, time, ids: [], kinds: new Set() };
-        }
-        group.ids.push(id);
-        group.kinds.add(kind);
-        break;
-      }
       case TraceType.Reject: {
         const s = Math.max(t, track.cursor);
         const unrecorded = main.i32[r + TI_A];
@@ -284,14 +336,14 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         break;
       }
       case TraceType.PollBegin: {
-        closePoll(t, 0);
+        closePoll(t);
         const s = Math.max(t, track.cursor);
         track.cursor = s;
         poll = { start: s, points: [], depth: 1 };
         break;
       }
       case TraceType.PollEnd:
-        closePoll(t, id);
+        closePoll(t);
         break;
       case TraceType.Inline: {
         const [s, e] = track.place(t, ns(main.f64[f + TF_END]));
@@ -308,7 +360,7 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
               job: id,
               submit_frame: main.i32[r + TI_SUBMIT_FRAME],
               deadline_frame: deadlineArg(main.i32[r + TI_DEADLINE]),
-              late: (word & TFLAG_LATE) !== 0,
+              late: lateAt(main.f64[f + TF_END], main.i32[r + TI_DEADLINE]),
               inline: true,
               worker: -1,
               status: (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done',
@@ -320,8 +372,8 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         break;
       }
       case TraceType.End: {
-        const outcome = (word & TFLAG_OUTCOME_MASK) >> TFLAG_OUTCOME_SHIFT;
-        if ((word & TFLAG_IN_POLL) !== 0 && poll !== null) {
+        const outcome = (word & EFLAG_OUTCOME_MASK) >> EFLAG_OUTCOME_SHIFT;
+        if (poll !== null) {
           poll.points.push(id);
           break;
         }
@@ -336,7 +388,15 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
             dur: us(e - s),
             pid: TRACE_PID,
             tid: MAIN_TID,
-            args: { job: id, outcome: outcomeName(outcome as Outcome), worker: main.i32[r + TI_A], frame: main.i32[r + TI_B], late: (word & TFLAG_LATE) !== 0 },
+            args: {
+              job: id,
+              outcome: outcomeName(outcome as Outcome),
+              submit_frame: main.i32[r + TI_SUBMIT_FRAME],
+              deadline_frame: deadlineArg(main.i32[r + TI_DEADLINE]),
+              frame: currentFrame,
+              late: lateAt(time, main.i32[r + TI_DEADLINE]),
+              run_inline: inlineIds.has(id),
+            },
           },
           inPollDepth(),
         );
@@ -345,8 +405,9 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
       }
     }
   }
+  submitsUpTo(Infinity);
   closeGroup();
-  closePoll(track.cursor, 0);
+  closePoll(track.cursor);
   closeFrame(track.cursor);
 
   // Flows: every job's points in time order, s ... t ... f; a job seen at one point only has none.

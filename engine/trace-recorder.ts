@@ -4,13 +4,16 @@
  * counters. Exists only when EngineOptions.trace is set; every hook site is one
  * `if (trace !== null)` on a field, so an engine without tracing pays one null check.
  *
- * Clock: no hook reads the clock per job. A submit carries the stamp the engine already
- * took for it (JobTable.time, shared by up to 32 submits), a delivery the stamp taken
- * when its worker's result ring was drained; polls, frames and runInline read the clock
- * themselves. Every main event's time is kept at or after the one before it, so the
- * ring is in time order.
+ * One record per job: its outcome (end), written when Books counts it, carrying both the
+ * stamp the engine took at its submit (JobTable.time, shared by up to 32 submits) and the
+ * stamp taken when its worker's result ring was drained. No hook reads the clock per
+ * job: a poll that delivers reads it once per result ring it drains and once at its end
+ * (nothing for a poll that delivers nothing), beginFrame once, runInline twice. Every
+ * main event's time is kept at or after the one before it, so the ring is in time order.
  *
- * Nothing here allocates: the hooks only store numbers into the ring.
+ * The hooks store numbers into the ring and allocate nothing themselves; on Node 20 each
+ * clock reading is a 16-byte heap number, so tracing allocates per delivering poll and
+ * per frame, never per job.
  *
  * Main thread only.
  */
@@ -19,13 +22,11 @@ import type { JobTable } from './job-table.js';
 import { JOB_HEAD_I, RES_TAIL_I, traceRingOffset, type Layout } from './layout.js';
 import { Outcome } from './outcome.js';
 import {
+  EFLAG_OUTCOME_SHIFT,
   TF_END,
+  TF_SUBMIT,
   TF_TIME,
-  TFLAG_BACKGROUND,
   TFLAG_FAILED,
-  TFLAG_IN_POLL,
-  TFLAG_LATE,
-  TFLAG_OUTCOME_SHIFT,
   TI_A,
   TI_B,
   TI_DEADLINE,
@@ -53,31 +54,44 @@ export class TraceRecorder {
   private readonly workers: readonly WorkerLink[];
   private readonly books: Books;
   private readonly clock = new Float64Array(3);
-  private frame = 0;
-  private inPoll = 0;
-  private delivered = 0;
-  private inlineRun = false;
+  /** Inside poll(); `pollOpen` once it has delivered something (and its begin is recorded). */
+  private inPoll = false;
+  private pollOpen = false;
   private rejectsThisFrame = 0;
   private rejectsUnrecorded = 0;
   private rejectedAtFrame = 0;
 
   constructor(sab: SharedArrayBuffer, layout: Layout, jobs: JobTable, workers: readonly WorkerLink[], books: Books) {
-    this.ring = new TraceRingWriter(sab, traceRingOffset(layout, 0), layout.traceEvents, false);
+    this.ring = new TraceRingWriter(sab, traceRingOffset(layout, 0), layout.traceEvents);
     this.jobs = jobs;
     this.workers = workers;
     this.books = books;
     stampMonotone(this.clock, LAST, SCRATCH);
   }
 
-  /** Takes a fresh reading for the events that follow (a result ring about to be drained). */
+  /** Takes a fresh reading for the events that follow. */
   stamp(): void {
     stampMonotone(this.clock, LAST, SCRATCH);
+  }
+
+  /**
+   * A result ring is about to be drained: a fresh reading for its deliveries, after the
+   * ring's tail was loaded, so no delivery is stamped before its result was published.
+   * The first one in a poll opens the poll's slice.
+   */
+  drainStamp(): void {
+    this.stamp();
+    if (this.inPoll && !this.pollOpen) this.openPoll();
+  }
+
+  /** Makes every event written so far visible to a reader (the export, on this thread). */
+  publish(): void {
+    this.ring.publishCount();
   }
 
   /** beginFrame: the frame boundary, with the counters sampled there. */
   beginFrame(frame: number): void {
     this.stamp();
-    this.frame = frame;
     let queued = 0;
     let results = 0;
     const ws = this.workers;
@@ -104,21 +118,6 @@ export class TraceRecorder {
     this.rejectsThisFrame = 0;
   }
 
-  /** An accepted job (its slot is filled in). */
-  submit(slot: number, held: boolean): void {
-    const t = this.jobs;
-    if (t.time[slot] > this.clock[LAST]) this.clock[LAST] = t.time[slot];
-    const r = this.ring.next();
-    this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
-    const i32 = this.ring.i32;
-    i32[r + TI_TYPE] = TraceType.Submit | (t.lane[slot] === 1 ? TFLAG_BACKGROUND : 0) | (t.kind[slot] << KIND_SHIFT);
-    i32[r + TI_ID] = t.idOf(slot, t.gen(slot));
-    i32[r + TI_SUBMIT_FRAME] = t.frame[slot];
-    i32[r + TI_DEADLINE] = t.deadline[slot];
-    i32[r + TI_A] = held ? 1 : 0;
-    this.ring.commit();
-  }
-
   /** A refused submit: recorded up to REJECTS_RECORDED_PER_FRAME a frame, counted always. */
   reject(code: number): void {
     if (this.rejectsThisFrame >= REJECTS_RECORDED_PER_FRAME) {
@@ -136,31 +135,43 @@ export class TraceRecorder {
     this.rejectsUnrecorded = 0;
   }
 
-  /** A job's outcome, as Books counts it (before its delivery). */
+  /**
+   * A job's outcome, as Books counts it (before its delivery). The one main-thread record
+   * per job: it carries the job's submit time too, so the export draws the submit from it.
+   */
   end(slot: number, outcome: number): void {
     const t = this.jobs;
     if (outcome === Outcome.Cancelled) this.stamp();
-    if (this.inPoll > 0) this.delivered++;
-    const r = this.ring.next();
-    this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
-    const i32 = this.ring.i32;
-    const deadline = t.deadline[slot];
-    const flags = (outcome << TFLAG_OUTCOME_SHIFT) | (this.inPoll > 0 ? TFLAG_IN_POLL : 0) | (this.frame > deadline ? TFLAG_LATE : 0);
-    i32[r + TI_TYPE] = TraceType.End | flags | (t.kind[slot] << KIND_SHIFT);
+    else if (this.inPoll && !this.pollOpen) {
+      // Delivered inside a poll without a drain (a failure decided on this thread).
+      this.stamp();
+      this.openPoll();
+    }
+    const ring = this.ring;
+    const r = ring.next();
+    const f = r >> 1;
+    ring.f64[f + TF_TIME] = this.clock[LAST];
+    ring.f64[f + TF_SUBMIT] = t.time[slot];
+    const i32 = ring.i32;
+    i32[r + TI_TYPE] = TraceType.End | (outcome << EFLAG_OUTCOME_SHIFT) | (t.kind[slot] << KIND_SHIFT);
     i32[r + TI_ID] = t.idOf(slot, t.gen(slot));
     i32[r + TI_SUBMIT_FRAME] = t.frame[slot];
-    i32[r + TI_DEADLINE] = deadline;
-    i32[r + TI_A] = this.inlineRun ? -1 : t.worker[slot];
-    i32[r + TI_B] = this.frame;
-    this.ring.commit();
-    this.inlineRun = false;
+    i32[r + TI_DEADLINE] = t.deadline[slot];
+    ring.commit();
   }
 
-  /** poll() (or the engine's own poll for run() promises) begins. Polls do not nest. */
+  /**
+   * poll() (or the engine's own poll for run() promises) begins. Polls do not nest (a
+   * callback cannot poll). A poll is recorded only once it delivers something: a loop that
+   * spins on poll() while it waits reads no clock and writes no event.
+   */
   pollBegin(): void {
-    this.stamp();
-    this.inPoll++;
-    this.delivered = 0;
+    this.inPoll = true;
+    this.pollOpen = false;
+  }
+
+  private openPoll(): void {
+    this.pollOpen = true;
     const r = this.ring.next();
     this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
     this.ring.i32[r + TI_TYPE] = TraceType.PollBegin;
@@ -168,13 +179,13 @@ export class TraceRecorder {
   }
 
   pollEnd(): void {
-    if (this.inPoll === 0) return;
+    this.inPoll = false;
+    if (!this.pollOpen) return;
+    this.pollOpen = false;
     this.stamp();
-    this.inPoll--;
     const r = this.ring.next();
     this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
     this.ring.i32[r + TI_TYPE] = TraceType.PollEnd;
-    this.ring.i32[r + TI_ID] = this.delivered;
     this.ring.commit();
   }
 
@@ -184,7 +195,7 @@ export class TraceRecorder {
     this.clock[INLINE_START] = this.clock[LAST];
   }
 
-  /** runInline's handler has returned (or thrown); its outcome is counted next (end, worker -1). */
+  /** runInline's handler has returned (or thrown); its outcome is counted next (end). */
   inlineEnd(slot: number, gen: number, failed: boolean): void {
     this.stamp();
     const t = this.jobs;
@@ -193,11 +204,10 @@ export class TraceRecorder {
     this.ring.f64[f + TF_TIME] = this.clock[INLINE_START];
     this.ring.f64[f + TF_END] = this.clock[LAST];
     const i32 = this.ring.i32;
-    i32[r + TI_TYPE] = TraceType.Inline | (failed ? TFLAG_FAILED : 0) | (this.frame > t.deadline[slot] ? TFLAG_LATE : 0) | (t.kind[slot] << KIND_SHIFT);
+    i32[r + TI_TYPE] = TraceType.Inline | (failed ? TFLAG_FAILED : 0) | (t.kind[slot] << KIND_SHIFT);
     i32[r + TI_ID] = t.idOf(slot, gen);
     i32[r + TI_SUBMIT_FRAME] = t.frame[slot];
     i32[r + TI_DEADLINE] = t.deadline[slot];
     this.ring.commit();
-    this.inlineRun = true;
   }
 }

@@ -116,7 +116,7 @@ export class JobRunner {
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
     this.idSalt = this.header[H_ID_SALT];
-    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents), true, this.header) : null;
+    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents)) : null;
     // A respawned worker picks up exactly where its predecessor's published counters are.
     const i32 = this.block.i32;
     this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
@@ -243,6 +243,7 @@ export class JobRunner {
     // ORDERING: every result is already published (ResultRingWriter.push); the job head
     // is stored after, so the dispatcher never reuses a job record we are still reading.
     this.jobs.publishHead(head);
+    if (this.trace !== null) this.trace.publishCount();
     Atomics.add(i32, W_BEAT, 1);
   }
 

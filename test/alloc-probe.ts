@@ -1,7 +1,7 @@
 /**
  * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
  * running the built engine (no test-runner transforms in the way). Prints one JSON
- * line: { "inline": N, "workers": N }. Run with --expose-gc.
+ * line: { "inline": N, "workers": N, "traced": N }. Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
  * window is far smaller than the young generation); the least of several windows is
@@ -15,10 +15,10 @@ import { pairKind } from './fixtures/static-kinds.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-async function bytesPerJob(workers: number): Promise<number> {
+async function bytesPerJob(workers: number, trace = false): Promise<number> {
   // test.pair reads and writes its parameters and results by name (named views), and
   // the sink reads its results by name: naming must not allocate either.
-  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')] });
+  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')], trace });
   const NOOP = e.kindId('noop');
   const ECHO = e.kindId('test.echo');
   const PAIR = e.kindId('test.pair');
@@ -59,4 +59,6 @@ async function bytesPerJob(workers: number): Promise<number> {
 
 const inline = await bytesPerJob(0);
 const workers = await bytesPerJob(2);
-console.log(JSON.stringify({ inline, workers }));
+// With the job timeline on: its hooks only store numbers into the trace rings.
+const traced = await bytesPerJob(2, true);
+console.log(JSON.stringify({ inline, workers, traced }));

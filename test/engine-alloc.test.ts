@@ -16,8 +16,10 @@ describe('hot path allocation', () => {
   it('submit + poll allocate nothing per job on the main thread; inline runs only the clock', () => {
     const probe = fileURLToPath(builtModuleUrl(import.meta.url, './alloc-probe.js'));
     const out = execFileSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8', timeout: 120_000 });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { inline: number; workers: number };
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { inline: number; workers: number; traced: number };
     expect(r.workers).toBeLessThan(8);
+    // Tracing on: a few clock readings per poll, nothing per job.
+    expect(r.traced).toBeLessThan(8);
     expect(r.inline).toBeLessThan(20);
   });
 });

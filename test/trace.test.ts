@@ -10,7 +10,7 @@ import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { computeLayout, traceRingOffset } from '../engine/layout.js';
 import { Outcome } from '../engine/outcome.js';
-import { TI_ID, TRACE_RECORD_I32, TraceRingWriter, readTraceRing } from '../engine/trace-ring.js';
+import { TI_ID, TRACE_PUBLISH_EVERY, TRACE_RECORD_I32, TraceRingWriter, readTraceRing } from '../engine/trace-ring.js';
 import { sleep } from '../game/time.js';
 import { rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 import { checkTrace } from './fixtures/trace-check.js';
@@ -27,21 +27,23 @@ const expectCode = (f: () => unknown, code: string): void => {
 };
 
 describe('trace ring', () => {
-  it('keeps the newest capacity - 1 events, oldest first, across many wrap-arounds', () => {
+  it('keeps the newest events, oldest first, across many wrap-arounds', () => {
     const l = computeLayout({ workerCount: 1, ringCapacity: 2, jobSlots: 2, arenaBytes: 0, heartbeatMs: 20, traceEvents: 64 });
     const sab = new SharedArrayBuffer(l.totalBytes);
     expect(readTraceRing(sab, traceRingOffset(l, 0), 64).count).toBe(0);
     for (let total = 1; total <= 1000; total += 37) {
-      const w = new TraceRingWriter(sab, traceRingOffset(l, 0), 64, true);
+      const w = new TraceRingWriter(sab, traceRingOffset(l, 0), 64);
       while ((Atomics.load(new Int32Array(sab, traceRingOffset(l, 0), 1), 0) | 0) < total) {
         const r = w.next();
         w.i32[r + 4] = 1;
         w.i32[r + TI_ID] = Atomics.load(new Int32Array(sab, traceRingOffset(l, 0), 1), 0);
         w.commit();
+        w.publishCount();
       }
       const got = readTraceRing(sab, traceRingOffset(l, 0), 64);
-      // One slot is the one the writer may be filling, so a reader keeps capacity - 1.
-      expect(got.count).toBe(Math.min(63, total));
+      // The slots a writer may be rewriting past its published count (and the one it
+      // fills next) are not read.
+      expect(got.count).toBe(Math.min(64 - TRACE_PUBLISH_EVERY - 1, total));
       for (let k = 0; k < got.count; k++) expect(got.i32[k * TRACE_RECORD_I32 + TI_ID]).toBe(total - got.count + k);
     }
   });
@@ -192,10 +194,13 @@ describe('trace export from a real engine', () => {
       const instants = (JSON.parse(text) as { traceEvents: { ph: string; name: string }[] }).traceEvents.filter((e) => e.ph === 'i' && e.name.startsWith('expired ')).length;
       expect(instants).toBe(expired);
 
-      // The last second only: still well formed.
+      // The last 0.2 s only: still well formed, and nothing from before it.
       const recent = checkTrace(engine.exportTrace({ seconds: 0.2 }));
       expect(recent.problems.slice(0, 10), `seed ${seed}`).toEqual([]);
-      expect(recent.slicesByJob.size).toBeLessThan(c.slicesByJob.size);
+      for (const [id, list] of recent.slicesByJob) {
+        expect(c.slicesByJob.has(id)).toBe(true);
+        for (const s of list) expect(s.ts).toBeLessThanOrEqual(200_000);
+      }
     } finally {
       await engine.shutdown();
     }
@@ -208,9 +213,9 @@ describe('trace export from a real engine', () => {
       const books = await runFrames(engine, seed, 40, 80);
       const c = checkTrace(engine.exportTrace());
       expect(c.problems.slice(0, 10), `seed ${seed}`).toEqual([]);
-      // A worker ring keeps 255 events, so at most that many slices per worker.
-      expect(c.slicesPerTid.get(2) ?? 0).toBeLessThanOrEqual(255);
-      expect(c.slicesPerTid.get(3) ?? 0).toBeLessThanOrEqual(255);
+      // A worker ring holds 256 events, so at most that many slices per worker.
+      expect(c.slicesPerTid.get(2) ?? 0).toBeLessThanOrEqual(256);
+      expect(c.slicesPerTid.get(3) ?? 0).toBeLessThanOrEqual(256);
       // The newest job that a worker ran is there.
       const last = [...books.delivered.entries()].reverse().find(([, d]) => d.status === Outcome.Done && d.worker >= 0);
       expect(last).toBeDefined();
