@@ -75,7 +75,7 @@ export class Collector {
   private pollStart = 0;
   /** True while a caller's callback runs. */
   private delivering = false;
-  /** The job timeline (EngineOptions.trace), or null: one check per drain and per runInline. */
+  /** The job timeline (EngineOptions.trace), or null: two checks per drain, two per runInline. */
   trace: TraceRecorder | null = null;
 
   constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, onCorrupt: (w: WorkerLink, what: string) => void) {
@@ -142,7 +142,7 @@ export class Collector {
     }
     let head = ring.head;
     if (head === tail) return 0;
-    if (this.trace !== null) this.trace.drainStamp();
+    if (this.trace !== null) this.trace.drainBegin(w.index, head);
     const mask = ring.mask;
     const resI32 = ring.recI32;
     const resF64 = ring.recF64;
@@ -205,6 +205,7 @@ export class Collector {
         this.deliver(onResult, slot);
       }
     } finally {
+      if (this.trace !== null) this.trace.drainEnd(head);
       // ORDERING: result records are read in full before their positions are handed back.
       ring.release(head);
     }

@@ -37,9 +37,9 @@
  *     ...   RESULT RECORDS             ringCapacity x 128 B                       worker
  *   ARENA = after the last worker block, arenaBytes, 8-aligned            the job's owner
  *   TRACE = align64(arena end), only with EngineOptions.trace (H_TRACE_EVENTS > 0):
- *     ring 0                           main thread's events, H_TRACE_EVENTS x 32 B  main
- *     ring 1 + i                       worker block i's job slices, H_TRACE_EVENTS/2 x 32 B  worker i
- *     each ring: 64 B control (int32 0: events written, free-running) then its records;
+ *     ring 0                           main thread's events, H_TRACE_EVENTS x 48 B     main
+ *     ring 1 + i                       worker block i's jobs, H_TRACE_EVENTS x 48 B     worker i
+ *     each ring: 64 B control (int32 0: events published, free-running) then its records;
  *     the record formats are in trace-ring.ts
  *
  * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
@@ -74,7 +74,7 @@ export const H_ENGINE_STATE = 12;
 export const H_CURRENT_FRAME = 13;
 /** Mixed into the generation bits of this engine's job ids (JobTable). */
 export const H_ID_SALT = 14;
-/** Byte offset of the trace rings, and the main ring's capacity in events (0: tracing off). */
+/** Byte offset of the trace rings, and each ring's capacity in events (0: tracing off). */
 export const H_TRACE_OFFSET = 15;
 export const H_TRACE_EVENTS = 16;
 
@@ -180,7 +180,7 @@ export interface LayoutSpec {
   readonly jobSlots: number;
   readonly arenaBytes: number;
   readonly heartbeatMs: number;
-  /** Main trace ring capacity in events, a power of two; 0 or absent: no trace rings. */
+  /** Events per trace ring, a power of two; 0 or absent: no trace rings. */
   readonly traceEvents?: number;
 }
 
@@ -197,12 +197,12 @@ export interface Layout extends LayoutSpec {
 
 /** Trace rings: a 64-byte control block (int32 0 counts the events written) before each ring's records. */
 export const TRACE_CONTROL_BYTES = 64;
-export const TRACE_RECORD_BYTES = 32;
+export const TRACE_RECORD_BYTES = 48;
 /** Fewest and most events a trace ring holds. */
 export const TRACE_MIN_EVENTS = 64;
 export const TRACE_MAX_EVENTS = 1 << 22;
-/** Each worker ring holds half the main ring's events: main writes two per job (submit, delivery), a worker one. */
-export const traceWorkerEvents = (traceEvents: number): number => traceEvents >> 1;
+/** Events per worker ring: as many as the main ring's (EngineOptions.trace.events). */
+export const traceWorkerEvents = (traceEvents: number): number => traceEvents;
 export const traceRingBytes = (events: number): number => TRACE_CONTROL_BYTES + events * TRACE_RECORD_BYTES;
 /** Byte offset of trace ring `ring` (0 main, 1 + i worker block i) within the buffer. */
 export const traceRingOffset = (l: Layout, ring: number): number =>

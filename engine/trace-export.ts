@@ -23,21 +23,21 @@
 import { traceRingOffset, traceWorkerEvents, type Layout } from './layout.js';
 import { Outcome, outcomeName, rejectionName } from './outcome.js';
 import {
+  EFLAG_OUTCOME_MASK,
+  EFLAG_OUTCOME_SHIFT,
   KIND_SHIFT,
   TF_END,
+  TF_SUBMIT,
   TF_TIME,
   TFLAG_BACKGROUND,
   TFLAG_EXPIRED,
   TFLAG_FAILED,
-  EFLAG_OUTCOME_MASK,
-  EFLAG_OUTCOME_SHIFT,
-  TF_SUBMIT,
-  TI_A,
-  TI_B,
   TI_DEADLINE,
   TI_ID,
+  TI_POS,
   TI_SUBMIT_FRAME,
   TI_TYPE,
+  TI_X,
   TRACE_RECORD_F64,
   TRACE_RECORD_I32,
   TYPE_MASK,
@@ -126,37 +126,43 @@ const mid = (s: number, e: number): number => Math.floor((s + e) / 2);
 export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOptions = {}): { events: TraceEvent[]; originMs: number } {
   const kindName = (k: number): string => snap.kindNames[k] ?? `kind ${k}`;
   const deadlineArg = (d: number): number | null => (d === NO_DEADLINE ? null : d);
-  const rings = [snap.main, ...snap.workers];
+  const main = snap.main;
+  const typeOf = (ring: TraceRecords, k: number): number => ring.i32[k * TRACE_RECORD_I32 + TI_TYPE] & TYPE_MASK;
+  const f64At = (ring: TraceRecords, k: number, field: number): number => ring.f64[k * TRACE_RECORD_F64 + field]!;
+  const i32At = (ring: TraceRecords, k: number, field: number): number => ring.i32[k * TRACE_RECORD_I32 + field]!;
+
   let first = Infinity;
   let last = -Infinity;
-  for (const r of rings) {
-    for (let k = 0; k < r.count; k++) {
-      const t = r.f64[k * TRACE_RECORD_F64 + TF_TIME];
+  for (const ring of [main, ...snap.workers]) {
+    for (let k = 0; k < ring.count; k++) {
+      const t = f64At(ring, k, TF_TIME);
       if (t < first) first = t;
       if (t > last) last = t;
     }
   }
-  if (first === Infinity) {
-    first = 0;
-    last = 0;
-  }
+  if (first === Infinity) first = last = 0;
   const seconds = options.seconds;
   const cutoff = seconds !== undefined && seconds > 0 && Number.isFinite(seconds) ? last - seconds * 1000 : -Infinity;
   const origin = cutoff > first ? cutoff : first;
   // Nanoseconds from the origin, rounded once, so equal clock readings stay equal.
   const ns = (t: number): number => Math.round((t - origin) * 1e6);
+  // A submit from before the main ring's oldest event is outside the window the main track
+  // shows: its flow starts at the run instead.
+  const submitFloor = Math.max(cutoff, main.count > 0 ? f64At(main, 0, TF_TIME) : Infinity);
 
-  // Frame boundaries (beginFrame times) from the main ring, for `late`: a job is late when
-  // it ended in a frame after its deadline frame.
+  // Frame boundaries (beginFrame times), for `late`: a job is late when it ended in a frame
+  // after its deadline frame. Outcomes decided on the main thread, by job id.
   const frameTimes: number[] = [];
   const frameIds: number[] = [];
+  const mainEnded = new Set<number>();
   const inlineIds = new Set<number>();
-  for (let k = 0; k < snap.main.count; k++) {
-    const type = snap.main.i32[k * TRACE_RECORD_I32 + TI_TYPE] & TYPE_MASK;
+  for (let k = 0; k < main.count; k++) {
+    const type = typeOf(main, k);
     if (type === TraceType.Frame) {
-      frameTimes.push(snap.main.f64[k * TRACE_RECORD_F64 + TF_TIME]);
-      frameIds.push(snap.main.i32[k * TRACE_RECORD_I32 + TI_ID]);
-    } else if (type === TraceType.Inline) inlineIds.add(snap.main.i32[k * TRACE_RECORD_I32 + TI_ID]);
+      frameTimes.push(f64At(main, k, TF_TIME));
+      frameIds.push(i32At(main, k, TI_ID));
+    } else if (type === TraceType.End) mainEnded.add(i32At(main, k, TI_ID));
+    else if (type === TraceType.Inline) inlineIds.add(i32At(main, k, TI_ID));
   }
   /** The frame at time t, or null before the first frame boundary the ring holds. */
   const frameAt = (t: number): number | null => {
@@ -188,12 +194,21 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     if (list === undefined) flows.set(id, (list = []));
     list.push({ ts, tid });
   };
+  const submits: { time: number; id: number; kind: number }[] = [];
+  const submitted = new Set<number>();
+  const submit = (time: number, id: number, kind: number): void => {
+    if (time < submitFloor || submitted.has(id)) return;
+    submitted.add(id);
+    submits.push({ time, id, kind });
+  };
 
   push({ name: 'process_name', ph: 'M', ts: 0, pid: TRACE_PID, tid: MAIN_TID, args: { name: 'framejobs' } }, -1);
   push({ name: 'thread_name', ph: 'M', ts: 0, pid: TRACE_PID, tid: MAIN_TID, args: { name: 'main thread' } }, -1);
   push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: TRACE_PID, tid: MAIN_TID, args: { sort_index: 0 } }, -1);
 
-  // Worker tracks (or the inline runner's).
+  // Worker tracks (or the inline runner's). Each job record also says which result-ring
+  // position its result went to, for matching with the main ring's drains.
+  const byPosition = snap.workers.map(() => new Map<number, number>());
   snap.workers.forEach((ring, w) => {
     const tid = workerTid(w);
     const inline = snap.workerCount === 0;
@@ -201,41 +216,48 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid: TRACE_PID, tid, args: { sort_index: 1 + w } }, -1);
     const track = new Track();
     for (let k = 0; k < ring.count; k++) {
-      const f = k * TRACE_RECORD_F64;
-      const r = k * TRACE_RECORD_I32;
-      const word = ring.i32[r + TI_TYPE];
+      const word = i32At(ring, k, TI_TYPE);
       if ((word & TYPE_MASK) !== TraceType.Job) continue;
-      const start = ring.f64[f + TF_TIME];
+      const start = f64At(ring, k, TF_TIME);
       if (start < cutoff) continue;
+      const end = f64At(ring, k, TF_END);
       const kind = word >>> KIND_SHIFT;
-      const id = ring.i32[r + TI_ID];
-      const end = ring.f64[f + TF_END];
+      const id = i32At(ring, k, TI_ID);
+      const deadline = i32At(ring, k, TI_DEADLINE);
+      byPosition[w]!.set(i32At(ring, k, TI_POS), id);
+      submit(f64At(ring, k, TF_SUBMIT), id, kind);
       const args = {
         job: id,
-        submit_frame: ring.i32[r + TI_SUBMIT_FRAME],
-        deadline_frame: deadlineArg(ring.i32[r + TI_DEADLINE]),
-        late: lateAt(end, ring.i32[r + TI_DEADLINE]),
+        submit_frame: i32At(ring, k, TI_SUBMIT_FRAME),
+        deadline_frame: deadlineArg(deadline),
+        late: lateAt(end, deadline),
         inline: inline,
         worker: inline ? -1 : w,
         lane: (word & TFLAG_BACKGROUND) !== 0 ? 'background' : 'frame',
       };
+      const [s, e] = track.place(ns(start), ns(end));
       if ((word & TFLAG_EXPIRED) !== 0) {
-        const [s] = track.place(ns(start), ns(end));
         push({ name: `expired ${kindName(kind)}`, cat: 'job', ph: 'i', s: 't', ts: us(s), pid: TRACE_PID, tid, args: { ...args, status: 'expired' } }, 1);
         continue;
       }
-      const [s, e] = track.place(ns(start), ns(end));
       push({ name: kindName(kind), cat: 'job', ph: 'X', ts: us(s), dur: us(e - s), pid: TRACE_PID, tid, args: { ...args, status: (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done' } }, 1);
       point(id, mid(s, e), tid);
     }
   });
+  for (let k = 0; k < main.count; k++) {
+    const type = typeOf(main, k);
+    if ((type === TraceType.End || type === TraceType.Inline) && f64At(main, k, TF_TIME) >= cutoff) {
+      submit(f64At(main, k, TF_SUBMIT), i32At(main, k, TI_ID), i32At(main, k, TI_TYPE) >>> KIND_SHIFT);
+    }
+  }
+  submits.sort((a, b) => a.time - b.time);
 
-  // The main thread's track.
-  const main = snap.main;
+  // The main thread's track: frames, and inside them polls, submits, runInline, refusals.
   const track = new Track();
   let frame: { start: number; n: number } | null = null;
   /** Where the last frame slice ended: the next one starts no earlier. */
   let frameFloor = -Infinity;
+  let currentFrame: number | null = null;
   let poll: { start: number; points: number[]; depth: number } | null = null;
   let group: { start: number; end: number; time: number; ids: number[]; kinds: Set<number> } | null = null;
   const inPollDepth = (): number => (poll === null ? 1 : 2);
@@ -245,11 +267,35 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     group = null;
     const kinds = [...g.kinds].map(kindName);
     push(
-      { name: g.ids.length === 1 ? `submit ${kinds[0]}` : `submit x${g.ids.length}`, cat: 'engine', ph: 'X', ts: us(g.start), dur: us(g.end - g.start), pid: TRACE_PID, tid: MAIN_TID, args: { jobs: g.ids.length, kinds, first_job: g.ids[0], last_job: g.ids[g.ids.length - 1] } },
+      {
+        name: g.ids.length === 1 ? `submit ${kinds[0]}` : `submit x${g.ids.length}`,
+        cat: 'engine',
+        ph: 'X',
+        ts: us(g.start),
+        dur: us(g.end - g.start),
+        pid: TRACE_PID,
+        tid: MAIN_TID,
+        args: { jobs: g.ids.length, kinds, first_job: g.ids[0], last_job: g.ids[g.ids.length - 1] },
+      },
       inPollDepth(),
     );
     const m = mid(g.start, g.end);
     for (const id of g.ids) point(id, m, MAIN_TID);
+  };
+  let nextSubmit = 0;
+  /** Places every submit made at or before `time`: jobs stamped alike share one slice. */
+  const submitsUpTo = (time: number): void => {
+    for (; nextSubmit < submits.length && submits[nextSubmit]!.time <= time; nextSubmit++) {
+      const sub = submits[nextSubmit]!;
+      if (group !== null && group.time !== sub.time) closeGroup();
+      if (group === null) {
+        const t = ns(sub.time);
+        const [s, e] = track.place(t, t);
+        group = { start: s, end: e, time: sub.time, ids: [], kinds: new Set() };
+      }
+      group.ids.push(sub.id);
+      group.kinds.add(sub.kind);
+    }
   };
   const closeFrame = (endNs: number): void => {
     if (frame === null) return;
@@ -269,49 +315,23 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
     const m = mid(p.start, e);
     for (const id of p.points) point(id, m, MAIN_TID);
   };
-
-  // Submits come from the End records, which carry their job's submit time: in time order,
-  // they are merged into the main ring's events (already in time order).
-  // A submit from before the main ring's oldest event is outside the window it describes:
-  // its flow starts at the run instead.
-  const submitFloor = Math.max(cutoff, main.count > 0 ? main.f64[TF_TIME] : Infinity);
-  const submits: { time: number; id: number; kind: number }[] = [];
-  for (let k = 0; k < main.count; k++) {
-    const word = main.i32[k * TRACE_RECORD_I32 + TI_TYPE];
-    if ((word & TYPE_MASK) !== TraceType.End) continue;
-    const time = main.f64[k * TRACE_RECORD_F64 + TF_SUBMIT];
-    if (time >= submitFloor) submits.push({ time, id: main.i32[k * TRACE_RECORD_I32 + TI_ID], kind: word >>> KIND_SHIFT });
-  }
-  submits.sort((a, b) => a.time - b.time);
-  let nextSubmit = 0;
-  /** Places every submit made at or before `time`: jobs stamped alike share one slice. */
-  const submitsUpTo = (time: number): void => {
-    for (; nextSubmit < submits.length && submits[nextSubmit]!.time <= time; nextSubmit++) {
-      const sub = submits[nextSubmit]!;
-      if (group !== null && group.time !== sub.time) closeGroup();
-      if (group === null) {
-        const t = ns(sub.time);
-        const [s, e] = track.place(t, t);
-        group = { start: s, end: e, time: sub.time, ids: [], kinds: new Set() };
-      }
-      group.ids.push(sub.id);
-      group.kinds.add(sub.kind);
-    }
+  /** A delivery outside any poll the ring still holds: a slice of its own. */
+  const deliverySlice = (t: number, name: string, args: Record<string, unknown>): number => {
+    const [s, e] = track.place(t, t);
+    push({ name, cat: 'engine', ph: 'X', ts: us(s), dur: us(e - s), pid: TRACE_PID, tid: MAIN_TID, args }, inPollDepth());
+    return mid(s, e);
   };
-  let currentFrame: number | null = null;
 
   for (let k = 0; k < main.count; k++) {
-    const f = k * TRACE_RECORD_F64;
-    const r = k * TRACE_RECORD_I32;
-    const word = main.i32[r + TI_TYPE];
-    const type = word & TYPE_MASK;
-    const time = main.f64[f + TF_TIME];
+    const type = typeOf(main, k);
+    const word = i32At(main, k, TI_TYPE);
+    const time = f64At(main, k, TF_TIME);
     if (time < cutoff) continue;
     submitsUpTo(time);
     closeGroup();
     const t = ns(time);
     const kind = word >>> KIND_SHIFT;
-    const id = main.i32[r + TI_ID];
+    const id = i32At(main, k, TI_ID);
     switch (type) {
       case TraceType.Frame: {
         closePoll(t);
@@ -323,16 +343,20 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         const c = (name: string, args: Record<string, number>): void => {
           push({ name, cat: 'counter', ph: 'C', ts: us(start), pid: TRACE_PID, tid: MAIN_TID, args }, 3);
         };
-        c('job rings', { queued: main.i32[r + TI_SUBMIT_FRAME] });
-        c('result rings', { waiting: main.i32[r + TI_DEADLINE] });
-        c('in flight', { jobs: main.i32[r + TI_B] });
-        c('refused per frame', { refused: main.i32[r + TI_A] });
+        c('job rings', { queued: i32At(main, k, TI_POS) });
+        c('result rings', { waiting: i32At(main, k, TI_X) });
+        c('in flight', { jobs: i32At(main, k, TI_DEADLINE) });
+        c('refused per frame', { refused: i32At(main, k, TI_SUBMIT_FRAME) });
         break;
       }
       case TraceType.Reject: {
         const s = Math.max(t, track.cursor);
-        const unrecorded = main.i32[r + TI_A];
-        push({ name: `refused ${rejectionName(id)}`, cat: 'engine', ph: 'i', s: 't', ts: us(s), pid: TRACE_PID, tid: MAIN_TID, args: { reason: rejectionName(id), ...(unrecorded > 0 ? { refused_before_unrecorded: unrecorded } : {}) } }, inPollDepth());
+        const unrecorded = i32At(main, k, TI_SUBMIT_FRAME);
+        const reason = rejectionName(id);
+        push(
+          { name: `refused ${reason}`, cat: 'engine', ph: 'i', s: 't', ts: us(s), pid: TRACE_PID, tid: MAIN_TID, args: { reason, ...(unrecorded > 0 ? { refused_before_unrecorded: unrecorded } : {}) } },
+          inPollDepth(),
+        );
         break;
       }
       case TraceType.PollBegin: {
@@ -345,8 +369,29 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
       case TraceType.PollEnd:
         closePoll(t);
         break;
+      case TraceType.Drain: {
+        // The results at positions [from, to) of worker `id`'s result ring, delivered now.
+        const positions = byPosition[id];
+        if (positions === undefined) break;
+        const from = i32At(main, k, TI_SUBMIT_FRAME);
+        const n = (i32At(main, k, TI_DEADLINE) - from) | 0;
+        const delivered: number[] = [];
+        for (let j = 0; j < n; j++) {
+          const job = positions.get((from + j) | 0);
+          // A job whose outcome main decided (runInline took it over) was delivered there.
+          if (job !== undefined && !mainEnded.has(job)) delivered.push(job);
+        }
+        if (poll !== null) poll.points.push(...delivered);
+        else if (delivered.length > 0) {
+          const m = deliverySlice(t, `deliver x${delivered.length}`, { worker: id, delivered: delivered.length, frame: currentFrame });
+          for (const job of delivered) point(job, m, MAIN_TID);
+        }
+        break;
+      }
       case TraceType.Inline: {
-        const [s, e] = track.place(t, ns(main.f64[f + TF_END]));
+        const end = f64At(main, k, TF_END);
+        const deadline = i32At(main, k, TI_DEADLINE);
+        const [s, e] = track.place(t, ns(end));
         push(
           {
             name: kindName(kind),
@@ -358,9 +403,9 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
             tid: MAIN_TID,
             args: {
               job: id,
-              submit_frame: main.i32[r + TI_SUBMIT_FRAME],
-              deadline_frame: deadlineArg(main.i32[r + TI_DEADLINE]),
-              late: lateAt(main.f64[f + TF_END], main.i32[r + TI_DEADLINE]),
+              submit_frame: i32At(main, k, TI_SUBMIT_FRAME),
+              deadline_frame: deadlineArg(deadline),
+              late: lateAt(end, deadline),
               inline: true,
               worker: -1,
               status: (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done',
@@ -372,35 +417,23 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         break;
       }
       case TraceType.End: {
-        const outcome = (word & EFLAG_OUTCOME_MASK) >> EFLAG_OUTCOME_SHIFT;
         if (poll !== null) {
           poll.points.push(id);
           break;
         }
         // Outside a poll (cancel, runInline, shutdown): a delivery slice of its own.
-        const [s, e] = track.place(t, t);
-        push(
-          {
-            name: `${outcomeName(outcome as Outcome)} ${kindName(kind)}`,
-            cat: 'engine',
-            ph: 'X',
-            ts: us(s),
-            dur: us(e - s),
-            pid: TRACE_PID,
-            tid: MAIN_TID,
-            args: {
-              job: id,
-              outcome: outcomeName(outcome as Outcome),
-              submit_frame: main.i32[r + TI_SUBMIT_FRAME],
-              deadline_frame: deadlineArg(main.i32[r + TI_DEADLINE]),
-              frame: currentFrame,
-              late: lateAt(time, main.i32[r + TI_DEADLINE]),
-              run_inline: inlineIds.has(id),
-            },
-          },
-          inPollDepth(),
-        );
-        point(id, mid(s, e), MAIN_TID);
+        const outcome = outcomeName(((word & EFLAG_OUTCOME_MASK) >> EFLAG_OUTCOME_SHIFT) as Outcome);
+        const deadline = i32At(main, k, TI_DEADLINE);
+        const m = deliverySlice(t, `${outcome} ${kindName(kind)}`, {
+          job: id,
+          outcome,
+          submit_frame: i32At(main, k, TI_SUBMIT_FRAME),
+          deadline_frame: deadlineArg(deadline),
+          frame: currentFrame,
+          late: lateAt(time, deadline),
+          run_inline: inlineIds.has(id),
+        });
+        point(id, m, MAIN_TID);
         break;
       }
     }
@@ -425,8 +458,8 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
   // Time order, containers first at equal times: viewers that stream the file (Perfetto)
   // then see each slice open before what it contains and before the flows bound to it.
   const order = events.map((_, i) => i);
-  order.sort((a, b) => events[a].ts - events[b].ts || depth[a] - depth[b] || a - b);
-  return { events: order.map((i) => events[i]), originMs: origin };
+  order.sort((a, b) => events[a]!.ts - events[b]!.ts || depth[a]! - depth[b]! || a - b);
+  return { events: order.map((i) => events[i]!), originMs: origin };
 }
 
 /** The whole file, as exportTrace() returns it. */

@@ -4,36 +4,38 @@
  * counters. Exists only when EngineOptions.trace is set; every hook site is one
  * `if (trace !== null)` on a field, so an engine without tracing pays one null check.
  *
- * One record per job: its outcome (end), written when Books counts it, carrying both the
- * stamp the engine took at its submit (JobTable.time, shared by up to 32 submits) and the
- * stamp taken when its worker's result ring was drained. No hook reads the clock per
- * job: a poll that delivers reads it once per result ring it drains and once at its end
- * (nothing for a poll that delivers nothing), beginFrame once, runInline twice. Every
- * main event's time is kept at or after the one before it, so the ring is in time order.
+ * Nothing is written per job that a worker delivers: the worker's own record says where
+ * its result went in the result ring, and a Drain record here says which positions a
+ * drain took and when. Per job there is only the check in Books.end, and a record for the
+ * outcomes decided on this thread (cancel, a lost worker's jobs, runInline, shutdown).
  *
- * The hooks store numbers into the ring and allocate nothing themselves; on Node 20 each
- * clock reading is a 16-byte heap number, so tracing allocates per delivering poll and
- * per frame, never per job.
+ * Clock: a poll that delivers reads the clock when it delivers its first result and when
+ * it ends (a poll that delivers nothing reads nothing), beginFrame once, runInline twice.
+ * A drain is dated by the newest result it took (or the reading before it, if later), and
+ * an outcome decided here by that reading (or its submit, if later): per job, nothing.
+ * Every main event's time is kept at or after the one before it, so the ring is in time
+ * order. The hooks only store numbers; on Node 20 each clock reading is a heap number, so
+ * tracing allocates per delivering poll, per frame and per runInline, never per job.
  *
  * Main thread only.
  */
 import type { Books } from './books.js';
 import type { JobTable } from './job-table.js';
-import { JOB_HEAD_I, RES_TAIL_I, traceRingOffset, type Layout } from './layout.js';
+import { JOB_HEAD_I, RECORD_I32, RES_TAIL_I, RF_FINISH_TIME, traceRingOffset, type Layout } from './layout.js';
 import { Outcome } from './outcome.js';
 import {
   EFLAG_OUTCOME_SHIFT,
+  KIND_SHIFT,
   TF_END,
   TF_SUBMIT,
   TF_TIME,
   TFLAG_FAILED,
-  TI_A,
-  TI_B,
   TI_DEADLINE,
   TI_ID,
+  TI_POS,
   TI_SUBMIT_FRAME,
   TI_TYPE,
-  KIND_SHIFT,
+  TI_X,
   TraceRingWriter,
   TraceType,
   stampMonotone,
@@ -42,6 +44,9 @@ import type { WorkerLink } from './worker-link.js';
 
 /** Refusals recorded one by one per frame; past this they are only counted (a burst can refuse millions). */
 export const REJECTS_RECORDED_PER_FRAME = 64;
+
+/** Most a drain's date may move ahead of the last reading on this thread, ms. */
+const MAX_DRAIN_AHEAD_MS = 1000;
 
 /** Clock slots: the last main event's time, a scratch reading, runInline's start. */
 const LAST = 0;
@@ -57,6 +62,10 @@ export class TraceRecorder {
   /** Inside poll(); `pollOpen` once it has delivered something (and its begin is recorded). */
   private inPoll = false;
   private pollOpen = false;
+  /** Inside a drain of worker `drainWorker`'s result ring, which began at position `drainFrom`. */
+  private draining = false;
+  private drainWorker = 0;
+  private drainFrom = 0;
   private rejectsThisFrame = 0;
   private rejectsUnrecorded = 0;
   private rejectedAtFrame = 0;
@@ -70,18 +79,8 @@ export class TraceRecorder {
   }
 
   /** Takes a fresh reading for the events that follow. */
-  stamp(): void {
+  private stamp(): void {
     stampMonotone(this.clock, LAST, SCRATCH);
-  }
-
-  /**
-   * A result ring is about to be drained: a fresh reading for its deliveries, after the
-   * ring's tail was loaded, so no delivery is stamped before its result was published.
-   * The first one in a poll opens the poll's slice.
-   */
-  drainStamp(): void {
-    this.stamp();
-    if (this.inPoll && !this.pollOpen) this.openPoll();
   }
 
   /** Makes every event written so far visible to a reader (the export, on this thread). */
@@ -99,8 +98,7 @@ export class TraceRecorder {
       const w = ws[i];
       const q = (w.jobs.tail - Atomics.load(w.block.i32, JOB_HEAD_I)) | 0;
       if (q > 0 && q <= w.jobs.capacity) queued += q;
-      const rt = Atomics.load(w.block.i32, RES_TAIL_I);
-      const waiting = (rt - w.results.head) | 0;
+      const waiting = (Atomics.load(w.block.i32, RES_TAIL_I) - w.results.head) | 0;
       if (waiting > 0 && waiting <= w.results.capacity) results += waiting;
     }
     const rejected = this.books.rejected;
@@ -109,10 +107,10 @@ export class TraceRecorder {
     const i32 = this.ring.i32;
     i32[r + TI_TYPE] = TraceType.Frame;
     i32[r + TI_ID] = frame;
-    i32[r + TI_A] = rejected - this.rejectedAtFrame;
-    i32[r + TI_B] = this.books.inFlight;
-    i32[r + TI_SUBMIT_FRAME] = queued;
-    i32[r + TI_DEADLINE] = results;
+    i32[r + TI_SUBMIT_FRAME] = rejected - this.rejectedAtFrame;
+    i32[r + TI_DEADLINE] = this.books.inFlight;
+    i32[r + TI_POS] = queued;
+    i32[r + TI_X] = results;
     this.ring.commit();
     this.rejectedAtFrame = rejected;
     this.rejectsThisFrame = 0;
@@ -130,23 +128,21 @@ export class TraceRecorder {
     const i32 = this.ring.i32;
     i32[r + TI_TYPE] = TraceType.Reject;
     i32[r + TI_ID] = code;
-    i32[r + TI_A] = this.rejectsUnrecorded;
+    i32[r + TI_SUBMIT_FRAME] = this.rejectsUnrecorded;
     this.ring.commit();
     this.rejectsUnrecorded = 0;
   }
 
   /**
-   * A job's outcome, as Books counts it (before its delivery). The one main-thread record
-   * per job: it carries the job's submit time too, so the export draws the submit from it.
+   * A job's outcome, as Books counts it. A drain's deliveries are already told by its
+   * Drain record (only a callback's cancel happens inside a drain); anything else is an
+   * outcome decided on this thread, recorded with its job's submit time.
    */
   end(slot: number, outcome: number): void {
+    if (this.draining && outcome !== Outcome.Cancelled) return;
+    if (this.inPoll && !this.pollOpen) this.openPoll();
     const t = this.jobs;
-    if (outcome === Outcome.Cancelled) this.stamp();
-    else if (this.inPoll && !this.pollOpen) {
-      // Delivered inside a poll without a drain (a failure decided on this thread).
-      this.stamp();
-      this.openPoll();
-    }
+    if (t.time[slot] > this.clock[LAST]) this.clock[LAST] = t.time[slot];
     const ring = this.ring;
     const r = ring.next();
     const f = r >> 1;
@@ -161,6 +157,40 @@ export class TraceRecorder {
   }
 
   /**
+   * Worker `worker`'s result ring is about to be drained from position `from` (its tail was
+   * loaded: there is something to take). The first drain in a poll opens the poll.
+   */
+  drainBegin(worker: number, from: number): void {
+    if (this.inPoll && !this.pollOpen) this.openPoll();
+    this.draining = true;
+    this.drainWorker = worker;
+    this.drainFrom = from;
+  }
+
+  /**
+   * The drain took the results before position `to` (it may stop early: a callback threw,
+   * or a limit). Called before those positions are handed back, while the last result's
+   * record is still main's to read: its finish time dates the drain.
+   */
+  drainEnd(to: number): void {
+    this.draining = false;
+    if (to === this.drainFrom) return;
+    const res = this.workers[this.drainWorker].results;
+    const newest = res.recF64[(((to - 1) & res.mask) * RECORD_I32) / 2 + RF_FINISH_TIME];
+    // A worker's clock reading, so checked: a record a dying or corrupt worker wrote must not
+    // move the main track far ahead (a drain is never long after the poll's first reading).
+    if (newest > this.clock[LAST] && newest - this.clock[LAST] < MAX_DRAIN_AHEAD_MS) this.clock[LAST] = newest;
+    const r = this.ring.next();
+    this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
+    const i32 = this.ring.i32;
+    i32[r + TI_TYPE] = TraceType.Drain;
+    i32[r + TI_ID] = this.drainWorker;
+    i32[r + TI_SUBMIT_FRAME] = this.drainFrom;
+    i32[r + TI_DEADLINE] = to;
+    this.ring.commit();
+  }
+
+  /**
    * poll() (or the engine's own poll for run() promises) begins. Polls do not nest (a
    * callback cannot poll). A poll is recorded only once it delivers something: a loop that
    * spins on poll() while it waits reads no clock and writes no event.
@@ -171,6 +201,7 @@ export class TraceRecorder {
   }
 
   private openPoll(): void {
+    this.stamp();
     this.pollOpen = true;
     const r = this.ring.next();
     this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
@@ -203,6 +234,7 @@ export class TraceRecorder {
     const f = r >> 1;
     this.ring.f64[f + TF_TIME] = this.clock[INLINE_START];
     this.ring.f64[f + TF_END] = this.clock[LAST];
+    this.ring.f64[f + TF_SUBMIT] = t.time[slot];
     const i32 = this.ring.i32;
     i32[r + TI_TYPE] = TraceType.Inline | (failed ? TFLAG_FAILED : 0) | (t.kind[slot] << KIND_SHIFT);
     i32[r + TI_ID] = t.idOf(slot, gen);

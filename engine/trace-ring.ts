@@ -1,29 +1,36 @@
 /**
  * Trace rings: the job timeline's storage, in the engine's shared buffer (layout.ts,
  * region TRACE). One ring per writing thread, so no ring has two writers: ring 0 is the
- * main thread's (outcomes with their submit times, polls, frames, refusals, runInline), ring 1 + i
- * belongs to worker block i (one record per job it took off its ring). A ring overwrites
- * its oldest records: a reader finds the last `capacity - TRACE_PUBLISH_EVERY` events
- * published (the slots after them may be being rewritten), and writing never waits,
+ * main thread's (frames, polls and the result rings each drained, refusals, runInline,
+ * outcomes decided on the main thread), ring 1 + i belongs to worker block i (one record
+ * per job it took off its job ring). A ring overwrites its oldest records: a reader finds
+ * the last `capacity - TRACE_PUBLISH_EVERY` events published, and writing never waits,
  * allocates or fails.
  *
- *   ring:    +0   CONTROL (64 B)  int32 0: events written, free-running (wraps at 2^32)   writer
- *            +64  RECORDS         capacity x 32 B; event n is at record n & (capacity - 1) writer
+ * A job's whole story is in its worker's record (submit time, start, end, frames, and the
+ * result-ring position its result went to); the main thread records only which positions
+ * each drain of a result ring took, so tracing adds nothing per job on the main thread.
  *
- *   record (32 B; float64 view TF_*, int32 view TI_*):
- *     f64 0   time, ms on the shared clock (clock.ts); a slice's start
- *     f64 1   a slice's end, ms (TF_END) | a job's submit time (End) | or int32 2, 3 (TI_A, TI_B)
- *     i32 4   type (bits 0-7) | flags (bits 8-15) | kind id (bits 16-31); 0: never written
- *     i32 5   job id | frame | rejection code | results delivered
- *     i32 6   submit frame | counter
- *     i32 7   deadline frame | counter
+ *   ring:    +0   CONTROL (64 B)  int32 0: events published, free-running (wraps at 2^32)  writer
+ *            +64  RECORDS         capacity x 48 B; event n is at record n & (capacity - 1) writer
  *
- * Readers: only the main thread reads, and only to export (TraceReader). It copies a ring
+ *   record (48 B; float64 view TF_*, int32 view TI_*):
+ *     f64 0   time, ms on the shared clock (clock.ts); a slice's start           TF_TIME
+ *     f64 1   a slice's end, ms                                                   TF_END
+ *     f64 2   a job's submit time, ms                                             TF_SUBMIT
+ *     i32 6   type (bits 0-7) | flags (bits 8-15) | kind id (bits 16-31); 0: never written
+ *     i32 7   job id | frame | rejection code | worker
+ *     i32 8   submit frame | first result position | counter
+ *     i32 9   deadline frame | end result position | counter
+ *     i32 10  result position (Job) | counter
+ *     i32 11  counter
+ *
+ * Reader: only the main thread reads, and only to export (readTraceRing). It copies a ring
  * and keeps the records the writer cannot have touched while it copied, so a record is
  * never read half-written.
  */
 import { stampAt } from './clock.js';
-import { J_BACKGROUND, J_KIND_MASK, RF_FINISH_TIME, RF_RUN_MS, TRACE_CONTROL_BYTES, TRACE_RECORD_BYTES } from './layout.js';
+import { J_BACKGROUND, J_KIND_MASK, JF_SUBMIT_TIME, J_DEADLINE_FRAME, J_KIND, J_SUBMIT_FRAME, RF_FINISH_TIME, RF_RUN_MS, TRACE_CONTROL_BYTES, TRACE_RECORD_BYTES, type WorkerBlockView } from './layout.js';
 import { Outcome } from './outcome.js';
 
 export const TRACE_RECORD_I32 = TRACE_RECORD_BYTES / 4;
@@ -31,32 +38,41 @@ export const TRACE_RECORD_F64 = TRACE_RECORD_BYTES / 8;
 
 export const TF_TIME = 0;
 export const TF_END = 1;
-export const TI_A = 2;
-export const TI_B = 3;
-export const TI_TYPE = 4;
-export const TI_ID = 5;
-export const TI_SUBMIT_FRAME = 6;
-export const TI_DEADLINE = 7;
+export const TF_SUBMIT = 2;
+export const TI_TYPE = 6;
+export const TI_ID = 7;
+export const TI_SUBMIT_FRAME = 8;
+export const TI_DEADLINE = 9;
+export const TI_POS = 10;
+export const TI_X = 11;
 
 /** Record types (bits 0-7 of TI_TYPE). */
 export const enum TraceType {
-  /** Worker: a job taken off its ring, run or expired. [TIME, END], ID, SUBMIT_FRAME, DEADLINE; flags TFLAG_*. */
+  /**
+   * Worker: a job taken off its ring, run or expired. [TIME, END], SUBMIT, ID, SUBMIT_FRAME,
+   * DEADLINE, POS: the result-ring position its result went to. Flags TFLAG_*.
+   */
   Job = 1,
   /**
-   * Main: a job's outcome counted (delivered, or cancelled). TIME: then; f64 1 (TF_SUBMIT):
-   * its submit time, so one record per job carries both ends of its flow. ID, SUBMIT_FRAME,
-   * DEADLINE; the Outcome in the flag bits (EFLAG_OUTCOME_*).
+   * Main: a result ring drained. TIME: the reading taken before delivering; ID: the worker;
+   * SUBMIT_FRAME, DEADLINE: result positions [from, to) taken.
+   */
+  Drain = 2,
+  /**
+   * Main: an outcome decided on the main thread (cancelled, lost with its worker,
+   * runInline's, shutdown's). TIME: then; SUBMIT; ID, SUBMIT_FRAME, DEADLINE; the Outcome in
+   * the flag bits (EFLAG_OUTCOME_*).
    */
   End = 3,
-  /** Main: a refused submit. ID: the Rejection code; A: refusals not recorded since the last one recorded. */
+  /** Main: a refused submit. ID: the Rejection code; SUBMIT_FRAME: refusals not recorded since the last one recorded. */
   Reject = 4,
-  /** Main: poll() (or the engine's own poll for run()) began. */
+  /** Main: a poll began to deliver. */
   PollBegin = 5,
-  /** Main: poll() ended. */
+  /** Main: that poll ended. */
   PollEnd = 6,
-  /** Main: a job run on the main thread by runInline. [TIME, END], ID, SUBMIT_FRAME, DEADLINE; TFLAG_FAILED. */
+  /** Main: a job run on the main thread by runInline. [TIME, END], SUBMIT, ID, SUBMIT_FRAME, DEADLINE; TFLAG_FAILED. */
   Inline = 7,
-  /** Main: beginFrame. ID: the frame; A: refusals since the last frame; B: in flight; 6: queued records; 7: results waiting. */
+  /** Main: beginFrame. ID: the frame; SUBMIT_FRAME: refusals since the last frame; DEADLINE: in flight; POS: queued job records; X: results waiting. */
   Frame = 8,
 }
 
@@ -69,14 +85,12 @@ export const EFLAG_OUTCOME_SHIFT = 8;
 export const EFLAG_OUTCOME_MASK = 7 << 8;
 export const TYPE_MASK = 0xff;
 export const KIND_SHIFT = 16;
-/** End records: the job's submit time, where other records keep a slice's end. */
-export const TF_SUBMIT = TF_END;
 
 /**
  * Most events a writer has written past the count it last published. The count is stored
- * once per PUBLISH_EVERY events (a release store costs more than the record itself) and
- * whenever the writer's thread publishes its other work (publishCount), so a reader must
- * treat that many slots after the published count as possibly being rewritten.
+ * once per TRACE_PUBLISH_EVERY events (a release store costs more than the record itself)
+ * and whenever the writer's thread publishes its other work (publishCount), so a reader
+ * must treat that many slots after the published count as possibly being rewritten.
  */
 export const TRACE_PUBLISH_EVERY = 16;
 
@@ -91,13 +105,16 @@ export class TraceRingWriter {
   private readonly ctl: Int32Array;
   private readonly mask: number;
   private count: number;
+  /** A worker ring's block: job() reads the job and result records there. */
+  private readonly block: WorkerBlockView | null;
 
-  constructor(buffer: SharedArrayBuffer, offset: number, capacity: number) {
+  constructor(buffer: SharedArrayBuffer, offset: number, capacity: number, block: WorkerBlockView | null = null) {
     this.ctl = new Int32Array(buffer, offset, TRACE_CONTROL_BYTES / 4);
     this.f64 = new Float64Array(buffer, offset + TRACE_CONTROL_BYTES, capacity * TRACE_RECORD_F64);
     this.i32 = new Int32Array(buffer, offset + TRACE_CONTROL_BYTES, capacity * TRACE_RECORD_I32);
     this.capacity = capacity;
     this.mask = capacity - 1;
+    this.block = block;
     // A respawned worker carries on from its predecessor's published count (what it wrote
     // past that was never visible, and is written over).
     this.count = Atomics.load(this.ctl, 0);
@@ -125,24 +142,31 @@ export class TraceRingWriter {
   }
 
   /**
-   * Worker side: the job whose result record was just written at `rf` in `res` (its finish
-   * time and run time are read from there, so no double crosses this call and nothing is
-   * boxed). `kindWord` is the job record's kind word (kind | lane bit). Whether it ended
-   * late is worked out by the export, from the frame boundaries on the main ring.
+   * Worker side: the job whose record is at `jr` (int32 index) in the block's job ring and
+   * whose result was just written at `rr` in its result ring, at result position `pos`.
+   * Times are copied from those records (the run time is end - start of two clock readings
+   * close together, so end - run gives back the start exactly), so no double crosses this
+   * call. Whether the job ended late is worked out by the export, from the frame
+   * boundaries on the main ring.
    */
-  job(res: Float64Array, rf: number, kindWord: number, status: number, jobId: number, submitFrame: number, deadline: number): void {
+  job(jr: number, rr: number, status: number, jobId: number, pos: number): void {
+    const b = this.block!;
     const r = (this.count & this.mask) * TRACE_RECORD_I32;
     const f = r >> 1;
-    const end = res[rf + RF_FINISH_TIME];
-    // Exact: the run time is end - start of two nearby clock readings (Sterbenz), so this is
-    // the start the runner read, and a job's slice starts where the one before it ended.
-    this.f64[f + TF_TIME] = end - res[rf + RF_RUN_MS];
-    this.f64[f + TF_END] = end;
+    const rf = rr >> 1;
+    const end = b.resF64[rf + RF_FINISH_TIME];
+    const f64 = this.f64;
+    f64[f + TF_TIME] = end - b.resF64[rf + RF_RUN_MS];
+    f64[f + TF_END] = end;
+    f64[f + TF_SUBMIT] = b.jobF64[(jr >> 1) + JF_SUBMIT_TIME];
+    const kindWord = b.jobI32[jr + J_KIND];
     const flags = (kindWord & J_BACKGROUND) !== 0 ? TFLAG_BACKGROUND : 0;
-    this.i32[r + TI_TYPE] = TraceType.Job | flags | (status === Outcome.Done ? 0 : status === Outcome.Failed ? TFLAG_FAILED : TFLAG_EXPIRED) | ((kindWord & J_KIND_MASK) << KIND_SHIFT);
-    this.i32[r + TI_ID] = jobId;
-    this.i32[r + TI_SUBMIT_FRAME] = submitFrame;
-    this.i32[r + TI_DEADLINE] = deadline;
+    const i32 = this.i32;
+    i32[r + TI_TYPE] = TraceType.Job | flags | (status === Outcome.Done ? 0 : status === Outcome.Failed ? TFLAG_FAILED : TFLAG_EXPIRED) | ((kindWord & J_KIND_MASK) << KIND_SHIFT);
+    i32[r + TI_ID] = jobId;
+    i32[r + TI_SUBMIT_FRAME] = b.jobI32[jr + J_SUBMIT_FRAME];
+    i32[r + TI_DEADLINE] = b.jobI32[jr + J_DEADLINE_FRAME];
+    i32[r + TI_POS] = pos;
     this.commit();
   }
 }
@@ -151,13 +175,13 @@ export class TraceRingWriter {
 export interface TraceRecords {
   readonly f64: Float64Array;
   readonly i32: Int32Array;
-  /** Records in order: record k is at f64[k * 4], i32[k * 8]. */
+  /** Records in order: record k is at f64[k * TRACE_RECORD_F64], i32[k * TRACE_RECORD_I32]. */
   readonly count: number;
 }
 
 /**
- * Copies ring `capacity` records at `offset` and returns those written completely before
- * the copy and not overwritten during it, oldest first. Main thread; allocates (export only).
+ * Copies ring `capacity` records at `offset` and returns those published before the copy
+ * and not overwritten during it, oldest first. Main thread; allocates (export only).
  */
 export function readTraceRing(buffer: SharedArrayBuffer, offset: number, capacity: number): TraceRecords {
   const ctl = new Int32Array(buffer, offset, TRACE_CONTROL_BYTES / 4);

@@ -116,7 +116,7 @@ export class JobRunner {
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
     this.idSalt = this.header[H_ID_SALT];
-    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents)) : null;
+    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents), this.block) : null;
     // A respawned worker picks up exactly where its predecessor's published counters are.
     const i32 = this.block.i32;
     this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
@@ -222,7 +222,7 @@ export class JobRunner {
       resI32[rr + R_VALUE_COUNT] = valueCount;
       resF64[rf + RF_RUN_MS] = t1 - t0;
       b.hist[histogramBucket(t1 - submitTime)]++;
-      if (trace !== null) trace.job(resF64, rf, kindWord, status, jobIdOf(slot, gen, this.slotBits, this.idSalt), jobI32[jr + J_SUBMIT_FRAME], jobI32[jr + J_DEADLINE_FRAME]);
+      if (trace !== null) trace.job(jr, rr, status, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
       t0 = t1;
       this.jobsDone++;
       results.push();

@@ -10,7 +10,7 @@ import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { computeLayout, traceRingOffset } from '../engine/layout.js';
 import { Outcome } from '../engine/outcome.js';
-import { TI_ID, TRACE_PUBLISH_EVERY, TRACE_RECORD_I32, TraceRingWriter, readTraceRing } from '../engine/trace-ring.js';
+import { TI_ID, TI_TYPE, TRACE_PUBLISH_EVERY, TRACE_RECORD_I32, TraceRingWriter, readTraceRing } from '../engine/trace-ring.js';
 import { sleep } from '../game/time.js';
 import { rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 import { checkTrace } from './fixtures/trace-check.js';
@@ -35,7 +35,7 @@ describe('trace ring', () => {
       const w = new TraceRingWriter(sab, traceRingOffset(l, 0), 64);
       while ((Atomics.load(new Int32Array(sab, traceRingOffset(l, 0), 1), 0) | 0) < total) {
         const r = w.next();
-        w.i32[r + 4] = 1;
+        w.i32[r + TI_TYPE] = 1;
         w.i32[r + TI_ID] = Atomics.load(new Int32Array(sab, traceRingOffset(l, 0), 1), 0);
         w.commit();
         w.publishCount();
@@ -53,8 +53,8 @@ describe('trace ring', () => {
     const off = computeLayout(spec);
     const on = computeLayout({ ...spec, traceEvents: 256 });
     expect(off.totalBytes).toBe(off.arenaOffset + 1024);
-    // Main ring 256 x 32 B, two worker rings of 128, each after a 64-byte control block.
-    expect(on.totalBytes - on.traceOffset).toBe(64 + 256 * 32 + 2 * (64 + 128 * 32));
+    // Three rings (main, two workers) of 256 x 48 B, each after a 64-byte control block.
+    expect(on.totalBytes - on.traceOffset).toBe(3 * (64 + 256 * 48));
   });
 });
 
@@ -208,7 +208,7 @@ describe('trace export from a real engine', () => {
 
   it('small rings keep the newest events and the export stays well formed after many wrap-arounds', async () => {
     const seed = seedFromEnv();
-    const engine = await startEngine({ workers: 2, trace: { events: 512 } });
+    const engine = await startEngine({ workers: 2, trace: { events: 256 } });
     try {
       const books = await runFrames(engine, seed, 40, 80);
       const c = checkTrace(engine.exportTrace());
@@ -216,6 +216,7 @@ describe('trace export from a real engine', () => {
       // A worker ring holds 256 events, so at most that many slices per worker.
       expect(c.slicesPerTid.get(2) ?? 0).toBeLessThanOrEqual(256);
       expect(c.slicesPerTid.get(3) ?? 0).toBeLessThanOrEqual(256);
+      expect(c.flows.size).toBeGreaterThan(0);
       // The newest job that a worker ran is there.
       const last = [...books.delivered.entries()].reverse().find(([, d]) => d.status === Outcome.Done && d.worker >= 0);
       expect(last).toBeDefined();
