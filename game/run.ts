@@ -30,6 +30,11 @@ export interface RunOptions extends GameOptions {
   levelSize?: number;
   /** Called after every step with the frame and the state hash. */
   onFrame?: (frame: number, hash: number) => void;
+  /**
+   * Records the job timeline (EngineOptions.trace) and hands the engine to this once it
+   * has shut down, to export it (engine.exportTrace()).
+   */
+  traceTo?: (engine: EngineCore) => void;
 }
 
 export interface GameReport extends SyncMetrics {
@@ -94,6 +99,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     arenaBytes: 8 << 20,
     // Each worker builds a Rapier world and A* scratch at init; give a loaded machine time.
     initTimeoutMs: 30_000,
+    trace: opts.traceTo !== undefined,
   });
   let world: GameWorld | null = null;
   let killed = 0;
@@ -143,5 +149,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   } finally {
     world?.physics.free();
     await engine.shutdown({ timeoutMs: 2000 });
+    // After shutdown, so the timeline holds the last deliveries too.
+    opts.traceTo?.(engine);
   }
 }

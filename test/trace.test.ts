@@ -4,6 +4,9 @@
  * fields the format requires, slices that never overlap on a worker's track, flows with
  * both ends, every job that ran once as a slice, a name for every track.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
@@ -11,7 +14,9 @@ import { EngineError } from '../engine/errors.js';
 import { computeLayout, traceRingOffset } from '../engine/layout.js';
 import { Outcome } from '../engine/outcome.js';
 import { TI_ID, TI_TYPE, TRACE_PUBLISH_EVERY, TRACE_RECORD_I32, TraceRingWriter, readTraceRing } from '../engine/trace-ring.js';
+import { main as gameMain } from '../game/cli.js';
 import { sleep } from '../game/time.js';
+import { runBurst } from '../stress/modes/burst.js';
 import { rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 import { checkTrace } from './fixtures/trace-check.js';
 
@@ -240,6 +245,34 @@ describe('trace export from a real engine', () => {
       }
     } finally {
       await engine.shutdown();
+    }
+  });
+});
+
+describe('--trace FILE', () => {
+  it('npm run game and npm run stress write a well-formed timeline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'framejobs-trace-'));
+    try {
+      const gameFile = join(dir, 'game.json');
+      const log = console.log;
+      console.log = () => {};
+      try {
+        expect(await gameMain(['--frames', '30', '--agents', '40', '--workers', '2', '--fast', '--trace', gameFile])).toBe(0);
+      } finally {
+        console.log = log;
+      }
+      const g = checkTrace(readFileSync(gameFile, 'utf8'));
+      expect(g.problems.slice(0, 10)).toEqual([]);
+      expect(g.frames).toBe(30);
+      expect(g.slicesByJob.size).toBeGreaterThan(0);
+
+      let exported = '';
+      await runBurst({ seconds: 0.3, workers: 2, seed: 3, collectTimeoutMs: 10_000, traceTo: (engine) => (exported = engine.exportTrace()) });
+      const s = checkTrace(exported);
+      expect(s.problems.slice(0, 10)).toEqual([]);
+      expect(s.slicesByJob.size).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
