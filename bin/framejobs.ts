@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * The package's command: `framejobs stress [options]`.
+ * The package's command: `framejobs stress [options]`, `framejobs worker [options]`.
  *
  *   framejobs stress                                  the graded stress report (burst, 5 s)
  *   framejobs stress --mode frame                     the game's 30 Hz frame mode (needs @dimforge/rapier3d-compat)
  *   framejobs stress --kinds K.js --workload W.js     grades your own kinds in burst and frame modes
+ *   framejobs worker --redis URL --kinds K.js         a remote worker for batches on BullMQ (needs bullmq, ioredis)
  *
  * Exit code: 0 for grades A-D, 1 for F, 2 for bad options or a run that could not start.
  */
@@ -16,7 +17,10 @@ The graded stress report of the engine (the built-in COMPUTE_HEAVY burst by defa
   framejobs stress [--mode burst|frame|chaos] [--seconds N] [--workers N] [--seed N] [--json] [--html FILE]
   (frame and chaos run the demo game's kinds, which need @dimforge/rapier3d-compat installed)
 
-${USER_USAGE}`;
+${USER_USAGE}
+
+A remote worker for batches on a BullMQ queue (needs bullmq and ioredis installed):
+  framejobs worker --redis URL --kinds MODULE [--concurrency N] [--threads N]   (--help for all options)`;
 
 async function hasRapier(): Promise<boolean> {
   try {
@@ -33,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return command === undefined ? 2 : 0;
   }
+  if (command === 'worker') return worker(rest);
   if (command !== 'stress') {
     process.stderr.write(`framejobs: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return 2;
@@ -49,6 +54,23 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const { main: stressMain } = await import('../stress/cli/main.js');
   return stressMain(rest);
+}
+
+async function worker(argv: readonly string[]): Promise<number> {
+  let mod: typeof import('../remote/worker-cli.js');
+  try {
+    mod = await import('../remote/worker-cli.js');
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && /bullmq|ioredis/.test(String((e as Error).message))) {
+      process.stderr.write('framejobs worker needs bullmq and ioredis: npm install bullmq ioredis\n');
+      return 2;
+    }
+    throw e;
+  }
+  const code = await mod.workerMain(argv);
+  // A stopped worker has nothing left to do; a driver's lingering timer must not hold the process.
+  setTimeout(() => process.exit(code), 100).unref();
+  return code;
 }
 
 function modeOf(argv: readonly string[]): string {

@@ -23,12 +23,12 @@ import { readErrorText } from './error-text.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 import type { KindTable } from './kind-table.js';
 import type { JobTable } from './job-table.js';
-import { RECORD_I32, RF_FINISH_TIME, RF_RUN_MS, RF_VALUES, R_ERR_SEQ, R_GEN, R_SLOT, R_STATUS, R_VALUE_COUNT, R_WORKER } from './layout.js';
+import { RANGE_WORDS, RG_COUNT, RG_GRAIN, W_CUR_GEN, W_CUR_SLOT, RECORD_I32, RF_FINISH_TIME, RF_RUN_MS, RF_VALUES, R_ERR_SEQ, R_GEN, R_SLOT, R_STATUS, R_VALUE_COUNT, R_WORKER } from './layout.js';
 import { stampAt } from './clock.js';
 import { describeThrown } from './error-text.js';
 import { Outcome } from './outcome.js';
 import type { KindRuntime } from './kind-runtime.js';
-import type { WorkerLink } from './worker-link.js';
+import { leaveJob, type WorkerLink } from './worker-link.js';
 import type { TraceRecorder } from './trace-recorder.js';
 
 class View implements ResultView {
@@ -75,6 +75,9 @@ export class Collector {
   private pollStart = 0;
   /** True while a caller's callback runs. */
   private delivering = false;
+  /** Parallel-for jobs that ended early, waiting for their helpers to leave (releaseRange). */
+  private readonly draining: Int32Array;
+  private drainingCount = 0;
   /** The job timeline (EngineOptions.trace), or null: two checks per drain, two per runInline. */
   trace: TraceRecorder | null = null;
 
@@ -86,6 +89,7 @@ export class Collector {
     this.onCorrupt = onCorrupt;
     this.lostSlots = new Int32Array(jobs.capacity + 1);
     this.lostReason = new Uint8Array(jobs.capacity + 1);
+    this.draining = new Int32Array(jobs.capacity);
   }
 
   /** True while a caller's callback is running. */
@@ -109,6 +113,7 @@ export class Collector {
    * ring, starting with a different worker each call. Returns how many.
    */
   collect(onResult: OnResult, max: number): number {
+    if (this.drainingCount > 0) this.drainRanges();
     let delivered = 0;
     while (this.lostHead !== this.lostTail && delivered < max) {
       this.deliverLost(onResult);
@@ -161,13 +166,19 @@ export class Collector {
           head = (head - 1) | 0;
           break;
         }
-        if (!(slot >= 0 && slot < t.capacity) || !t.isRunning(slot, gen) || t.live[slot] === 0 || t.lost[slot] === 1 || t.worker[slot] !== w.index) {
+        if (
+          !(slot >= 0 && slot < t.capacity) ||
+          !t.isRunning(slot, gen) ||
+          t.live[slot] === 0 ||
+          t.lost[slot] === 1 ||
+          (t.range[slot] === 0 ? t.worker[slot] !== w.index : (t.rangeMask[slot] & (1 << w.index)) === 0)
+        ) {
           // A record for a slot that is not running that generation on this worker: stale,
           // torn or foreign. Never applied.
           this.books.staleRecords++;
           continue;
         }
-        w.leave(t.lane[slot]);
+        leaveJob(this.workers, t, slot, w);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
           t.release(slot);
@@ -184,10 +195,12 @@ export class Collector {
           const n = count >= 0 && count <= MAX_RESULTS ? count : 0;
           view.valueCount = n;
           for (let i = 0; i < n; i++) view.values[i] = resF64[f + RF_VALUES + i];
-          this.kinds.learn(view.kind, runMs);
+          if (t.range[slot] === 0) this.kinds.learn(view.kind, runMs);
         } else if (status === Outcome.Failed) {
           view.status = Outcome.Failed;
-          const text = readErrorText(w.block, resI32[r + R_ERR_SEQ]);
+          // A parallel-for job's error text is in the block of the worker whose chunk threw.
+          const ew = t.range[slot] === 0 ? w : this.workers[resI32[r + R_WORKER]] ?? w;
+          const text = readErrorText(ew.block, resI32[r + R_ERR_SEQ]);
           view.error = new JobError(
             'threw',
             text ? text.message : 'handler threw (error text was overwritten: more than 8 failures between polls)',
@@ -227,8 +240,41 @@ export class Collector {
       } else onResult(this.view);
     } finally {
       this.delivering = false;
-      if (release) this.jobs.release(slot);
+      if (release) {
+        if (this.jobs.range[slot] === 1 && this.jobs.lost[slot] === 1) this.releaseRange(slot);
+        else this.jobs.release(slot);
+      }
     }
+  }
+
+  /**
+   * Releases a parallel-for job that ended early (its worker died) once no live helper is
+   * still inside one of its chunks, which may be writing to its arena slice; until then
+   * the slot (and slice) wait in `draining`, looked at by every poll.
+   */
+  releaseRange(slot: number): void {
+    if (this.helperInside(slot)) this.draining[this.drainingCount++] = slot;
+    else this.jobs.release(slot);
+  }
+
+  private helperInside(slot: number): boolean {
+    const gen = this.jobs.gen(slot);
+    for (let i = 0; i < this.workers.length; i++) {
+      const w = this.workers[i];
+      if (w.life === 'alive' && Atomics.load(w.block.i32, W_CUR_SLOT) === slot && Atomics.load(w.block.i32, W_CUR_GEN) === gen) return true;
+    }
+    return false;
+  }
+
+  /** Releases the draining parallel-for jobs whose helpers have all left their chunks. */
+  private drainRanges(): void {
+    let kept = 0;
+    for (let k = 0; k < this.drainingCount; k++) {
+      const slot = this.draining[k];
+      if (this.helperInside(slot)) this.draining[kept++] = slot;
+      else this.jobs.release(slot);
+    }
+    this.drainingCount = kept;
   }
 
   /** Queues a main-side failure for the job in `slot`, once. */
@@ -284,9 +330,24 @@ export class Collector {
     view.arenaOffset = arenaOff;
     if (this.trace !== null) this.trace.inlineBegin();
     try {
-      rt.kind.run(rt.params, view.values, ctx);
+      if (t.range[slot] === 0) {
+        ctx.rangeStart = 0;
+        ctx.rangeEnd = 1;
+        rt.kind.run(rt.params, view.values, ctx);
+        view.valueCount = rt.kind.results.length;
+      } else {
+        // A parallel-for job, every chunk in order on this thread: the same items, the same output.
+        const rg = slot * RANGE_WORDS;
+        const count = t.ranges[rg + RG_COUNT];
+        const grain = t.ranges[rg + RG_GRAIN];
+        for (let start = 0; start < count; start += grain) {
+          ctx.rangeStart = start;
+          ctx.rangeEnd = start + grain > count ? count : start + grain;
+          rt.kind.run(rt.params, view.values, ctx);
+        }
+        view.valueCount = 0;
+      }
       view.status = Outcome.Done;
-      view.valueCount = rt.kind.results.length;
     } catch (err) {
       const d = describeThrown(err);
       view.status = Outcome.Failed;

@@ -18,24 +18,20 @@
  * Accounting invariant, held by Books and checked by tests and the stress report:
  *   submitted = completed + failed + rejected + expired + cancelled + inFlight
  */
-import type { EngineEvent, EngineOptions, EngineStats, ResultView, ShutdownReport, SubmitOptions, WorkerHealth, WorkerHost } from './api.js';
+import type { EngineEvent, EngineOptions, EngineStats, ShutdownReport, SubmitOptions, WorkerHealth, WorkerHost } from './api.js';
 import { ArenaAllocator } from './arena.js';
 import { Books } from './books.js';
-import { stampAt, within } from './clock.js';
+import { within } from './clock.js';
 import { Collector, type OnResult } from './collector.js';
 import { Dispatcher } from './dispatcher.js';
 import { EngineError } from './errors.js';
 import { defaultHost } from './host.js';
 import { JobTable, nextIdSalt } from './job-table.js';
 import type { JobKind } from './kind.js';
-import { MAX_PARAMS } from './kind.js';
 import { cleanupKinds, initKinds, type KindRuntime } from './kind-runtime.js';
 import { KindTable } from './kind-table.js';
-import {
-  ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, NO_DEADLINE, S_CANCELLED, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout,
-} from './layout.js';
+import { ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, RANGE_WORDS, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { Outcome, Rejection } from './outcome.js';
 import { Payloads } from './payloads.js';
 import { loadKinds } from './registry.js';
 import { EngineState, Supervisor } from './supervisor.js';
@@ -44,15 +40,13 @@ import { statsOf } from './stats.js';
 import { JobRunner } from './worker-loop.js';
 import { WorkerLink } from './worker-link.js';
 import { Waiting } from './waiting.js';
+import { TakeOver } from './takeover.js';
+import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
 import { TraceRecorder } from './trace-recorder.js';
 import { snapshotTrace, traceFile, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
 export type { ShutdownOptions } from './shutdown.js';
-
-/** Submits that may share one clock reading. */
-const STAMP_EVERY = 32;
-const NO_PARAMS = new Float64Array(0);
 
 export class EngineCore {
   /** The kinds, by id. */
@@ -78,15 +72,12 @@ export class EngineCore {
   private readonly collector: Collector;
   private readonly waiting: Waiting;
   private readonly runs: Runs;
+  private readonly takeOver: TakeOver;
+  private readonly submitter: Submitter;
   private readonly supervisor: Supervisor;
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
-  private readonly clockNow = new Float64Array(1);
-  private stampCountdown = 0;
-  private currentFrame = 0;
   private shutdownPromise: Promise<ShutdownReport> | null = null;
-  private readonly barrierKind: number;
-  private readonly combineOpts: SubmitOptions = {};
   /** The job timeline's main-thread recorder (EngineOptions.trace), or null when tracing is off. */
   private readonly trace: TraceRecorder | null = null;
 
@@ -113,7 +104,6 @@ export class EngineCore {
     this.layout = layout;
     this.kindTable = kindTable;
     this.kinds = kindTable.list;
-    this.barrierKind = kindTable.id('barrier');
     this.hostName = host?.name ?? 'inline';
     // Inline mode shares memory with no other thread, and every Atomics operation it
     // uses works on a plain ArrayBuffer: so a page without cross-origin isolation (no
@@ -131,12 +121,16 @@ export class EngineCore {
     this.arenaF64 = av.f64;
     this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots);
     this.payloads = new Payloads(this.arena, kindTable, layout.arenaBytes);
-    this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), this.arena, salt);
+    this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), new Int32Array(this.sab, layout.rangeTable, layout.jobSlots * RANGE_WORDS), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
     this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
+    const spawn = host === null ? null : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
+    this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
     this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
+    this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers);
+    this.takeOver = new TakeOver(this.jobs, this.dispatcher, this.collector, this.books, this.waiting, this.arena, this.arenaU8);
     this.runs = new Runs(this.jobs, {
       kindId: (name) => this.kindId(name),
       submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
@@ -147,11 +141,6 @@ export class EngineCore {
       this.waiting.ended(slot, outcome);
       this.runs.ended(slot, outcome);
     };
-    const spawn =
-      host === null
-        ? null
-        : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
-    this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
     if (layout.traceEvents > 0) {
       this.trace = new TraceRecorder(this.sab, layout, this.jobs, this.workers, this.books);
       this.books.trace = this.trace;
@@ -210,7 +199,7 @@ export class EngineCore {
   }
 
   get frame(): number {
-    return this.currentFrame;
+    return this.submitter.frame;
   }
 
   /** Called for worker lifecycle events (exit, hang, respawn, init failure); a listener that throws is ignored. */
@@ -224,92 +213,36 @@ export class EngineCore {
 
   /** Sets the current frame. Jobs submitted from now on carry it; workers expire jobs whose deadline frame is before it. */
   beginFrame(frame: number): void {
-    this.currentFrame = frame | 0;
-    this.stampCountdown = 0;
+    this.submitter.frame = frame | 0;
+    this.submitter.restamp();
     this.dispatcher.flush();
     // ORDERING: a plain publish is enough; a worker reading an older frame only expires a job later.
-    Atomics.store(this.header, H_CURRENT_FRAME, this.currentFrame);
-    if (this.trace !== null) this.trace.beginFrame(this.currentFrame);
+    Atomics.store(this.header, H_CURRENT_FRAME, frame | 0);
+    if (this.trace !== null) this.trace.beginFrame(frame | 0);
   }
 
   // ---------------------------------------------------------------- submit
 
   /**
    * Queues a job. Returns its id (>= 0) or a negative Rejection code; never throws, and
-   * allocates nothing per job beyond one clock reading per STAMP_EVERY submits.
+   * allocates nothing per job beyond one clock reading per 32 submits (submitter.ts).
    * `params` must hold exactly the kind's parameter count of numbers; each is read once.
    */
   submit(kind: number, params: ArrayLike<number>, tag = 0, opts?: SubmitOptions): number {
-    const b = this.books;
-    // Each option is read once, into locals; a getter that throws is a bad submit.
-    let deadlineFrames: unknown = undefined;
-    let callerOff: unknown = undefined;
-    let callerBytes: unknown = undefined;
-    let after: unknown = undefined;
-    let laneOpt: unknown = undefined;
-    let badOpts = false;
-    if (opts !== undefined) {
-      try {
-        if (opts === null || typeof opts !== 'object') badOpts = true;
-        else {
-          deadlineFrames = opts.deadlineFrames;
-          callerOff = opts.arenaOffset;
-          callerBytes = opts.arenaBytes;
-          after = opts.after;
-          laneOpt = opts.lane;
-        }
-      } catch {
-        badOpts = true;
-      }
-    }
-    if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
-    if (typeof kind !== 'number' || !this.kindTable.has(kind)) return b.reject(Rejection.UnknownKind);
-    const bad = this.kindTable.readParams(kind, params);
-    if (bad !== 0 || badOpts) return b.reject(Rejection.BadParams);
-    if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
-    if (deadlineFrames === undefined) deadlineFrames = this.kinds[kind].deadlineFrames;
-    if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return b.reject(Rejection.BadParams);
-    // A background job, or one with prerequisites, waits in the engine (waiting.ts).
-    const lane = laneOpt === undefined || laneOpt === 'frame' ? 0 : laneOpt === 'background' ? 1 : -1;
-    const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
-    if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
-    const held = lane === 1 || after !== undefined;
-    const arenaOff =
-      callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes, nAfter > 0 ? this.waiting.isPrereqSlice : null);
-    if (arenaOff < -1) return b.reject(arenaOff as Rejection);
-    const w = this.jobs.free === 0 || held ? null : this.dispatcher.pick(kind);
-    if (this.jobs.free === 0 || (w === null && !held)) {
-      this.payloads.giveBack(arenaOff);
-      return b.reject(this.jobs.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
-    }
-    const t = this.jobs;
-    const slot = t.open();
-    const gen = t.gen(slot);
-    const n = this.kindTable.paramCount[kind];
-    const src = this.kindTable.read[kind];
-    const pbase = slot * MAX_PARAMS;
-    for (let i = 0; i < n; i++) t.params[pbase + i] = src[i];
-    t.kind[slot] = kind;
-    t.tag[slot] = tag;
-    t.frame[slot] = this.currentFrame;
-    t.deadline[slot] = deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, this.currentFrame + Math.floor(deadlineFrames as number));
-    t.arenaOffset[slot] = arenaOff;
-    t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
-    // The clock allocates on Node 20 (a boxed number per read), so submits share one
-    // reading for up to STAMP_EVERY jobs; poll and beginFrame force a fresh one. A
-    // job's submit time can only be early by that much: latency is never understated.
-    if (--this.stampCountdown <= 0) {
-      stampAt(this.clockNow, 0);
-      this.stampCountdown = STAMP_EVERY;
-    }
-    t.time[slot] = this.clockNow[0];
-    b.admit();
-    if (w !== null) this.dispatcher.write(w, slot, gen, false);
-    else {
-      this.waiting.hold(slot, lane, nAfter);
-      this.dispatcher.dispatchWaiting();
-    }
-    return t.idOf(slot, gen);
+    return this.submitter.submit(kind, params, tag, opts);
+  }
+
+  /**
+   * One job over the items [0, count) of `kind`, run in chunks of `grain` items (at least 1;
+   * default about eight chunks per worker) that the workers claim as they go, so a faster
+   * worker takes more; the kind's handler sees each chunk as ctx.rangeStart..rangeEnd and
+   * writes its output into the job's arena slice (the kind's arenaBytes, or a caller's).
+   * One outcome for the whole range, delivered like any job's (no inline values); the same
+   * output with 0, 1, 2 or 4 workers. Takes the submit options; returns the job id or a
+   * Rejection code (bad-params for a count outside [0, MAX_RANGE] or a bad grain).
+   */
+  parallelFor(kind: number, params: ArrayLike<number>, count: number, grain = 0, tag = 0, opts?: SubmitOptions): number {
+    return this.submitter.parallelFor(kind, params, count, grain, tag, opts);
   }
 
   /**
@@ -319,10 +252,7 @@ export class EngineCore {
    * (kind `barrier`). Returns its id or a Rejection code, as submit does.
    */
   combine(jobIds: ArrayLike<number>, tag = 0): number {
-    this.combineOpts.after = jobIds;
-    const id = this.submit(this.barrierKind, NO_PARAMS, tag, this.combineOpts);
-    this.combineOpts.after = undefined;
-    return id;
+    return this.submitter.combine(jobIds, tag);
   }
 
   /** The arena offset of a live job's slice (what a dependent reads), or -1. */
@@ -354,13 +284,7 @@ export class EngineCore {
 
   /** Cancels a job that has not started. True if it was cancelled (its outcome); false if it had started or ended. */
   cancel(jobId: number): boolean {
-    const t = this.jobs;
-    const slot = t.slotOf(jobId);
-    if (slot < 0 || t.taken[slot] === 1 || !t.tryUnqueue(slot, S_CANCELLED)) return false;
-    this.dispatcher.unqueue(slot);
-    this.books.end(slot, Outcome.Cancelled);
-    t.release(slot);
-    return true;
+    return this.takeOver.cancel(jobId);
   }
 
   /**
@@ -372,39 +296,7 @@ export class EngineCore {
    */
   runInline(jobId: number, onResult: OnResult): boolean {
     this.collector.guard('runInline', onResult);
-    const t = this.jobs;
-    const slot = t.slotOf(jobId);
-    if (slot < 0 || t.taken[slot] === 1) return false;
-    const gen = t.gen(slot);
-    const rt = this.mainKinds[t.kind[slot]];
-    const st = t.state(slot);
-    if ((st === S_QUEUED || (st === S_WAITING && this.waiting.waitingOn(slot) === 0)) && t.tryUnqueue(slot, S_TAKEN)) {
-      this.dispatcher.unqueue(slot);
-      try {
-        this.collector.runOnMain(rt, slot, gen, t.arenaOffset[slot], onResult);
-      } finally {
-        t.release(slot);
-      }
-      return true;
-    }
-    if (t.state(slot) !== S_RUNNING) return false;
-    // A worker holds it: run a twin in a private copy of its arena slice, since the
-    // worker may be writing the original right now.
-    let off = t.arenaOffset[slot];
-    if (off >= 0) {
-      const bytes = t.arenaBytes[slot];
-      const copy = this.arena.alloc(bytes);
-      if (copy < 0) return false;
-      this.arenaU8.copyWithin(copy, off, off + bytes);
-      off = copy;
-    }
-    t.taken[slot] = 1;
-    try {
-      this.collector.runOnMain(rt, slot, gen, off, onResult);
-    } finally {
-      if (off >= 0) this.arena.free(off);
-    }
-    return true;
+    return this.takeOver.runInline(jobId, this.mainKinds, onResult);
   }
 
   // ---------------------------------------------------------------- poll
@@ -462,7 +354,7 @@ export class EngineCore {
     if (this.inlineRunner !== null && this.supervisor.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
     // allocation-free however often a loop spins on it.
-    this.stampCountdown = 0;
+    this.submitter.restamp();
     this.dispatcher.flush();
     // Bring the queue estimates up to date, so the next submits go to the worker that is
     // really least loaded: with ties the lowest index wins, and a worker that just ran

@@ -27,6 +27,10 @@ import {
   J_GEN,
   J_BACKGROUND,
   J_KIND,
+  J_RANGE,
+  RANGE_WORDS,
+  RG_COUNT,
+  RG_GRAIN,
   J_SLOT,
   J_SUBMIT_FRAME,
   J_TAG,
@@ -35,10 +39,12 @@ import {
   W_BEAT,
 } from './layout.js';
 import { Rejection } from './outcome.js';
-import type { WorkerLink } from './worker-link.js';
+import { leaveJob, type WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** Parallel-for helpers go to worker indices below this (their set is one int32 bit mask). */
+const MAX_HELPER_INDEX = 31;
 /** Queued work (ms) below which a worker holding background work is given more of it. */
 const BACKGROUND_QUEUE_MS = 2;
 /** Records written before a publish is forced. */
@@ -187,7 +193,7 @@ export class Dispatcher {
           const w = lane === 0 ? this.pick(this.jobs.kind[slot]) : this.pickBackground();
           if (w === null) break;
           this.jobs.queue(slot);
-          this.write(w, slot, gen, false);
+          this.dispatch(w, slot, gen);
         }
         this.waitHead[lane] = (i + 1) % slots.length;
         this.waitCount[lane]--;
@@ -248,7 +254,8 @@ export class Dispatcher {
     const i32 = ring.recI32;
     const kind = t.kind[slot];
     const lane = t.lane[slot];
-    i32[r + J_KIND] = lane === 0 ? kind : kind | J_BACKGROUND;
+    const range = t.range[slot];
+    i32[r + J_KIND] = kind | (lane === 0 ? 0 : J_BACKGROUND) | (range === 0 ? 0 : J_RANGE);
     i32[r + J_SLOT] = slot;
     i32[r + J_GEN] = gen;
     i32[r + J_TAG] = t.tag[slot];
@@ -267,8 +274,10 @@ export class Dispatcher {
     w.queuedMs += cost;
     w.inflight++;
     w.background += lane;
-    t.ringPos[slot] = pos;
-    t.worker[slot] = w.index;
+    if (range === 0) {
+      t.ringPos[slot] = pos;
+      t.worker[slot] = w.index;
+    } else t.rangeMask[slot] |= 1 << w.index;
     ring.tail = (pos + 1) | 0;
     // Publishing is a fenced store on a line the worker polls, the dearest step of a
     // submit, so records are published in batches while the worker has a backlog to chew
@@ -285,6 +294,29 @@ export class Dispatcher {
       return;
     }
     this.publish(w);
+  }
+
+  /**
+   * Sends the new job in `slot` out, starting with worker `w` (the one pick chose): one
+   * record for a job, one helper record for each of up to as many workers as a
+   * parallel-for job has chunks (it then runs on whichever of them claim its chunks).
+   */
+  dispatch(w: WorkerLink, slot: number, gen: number): void {
+    const t = this.jobs;
+    if (t.range[slot] === 0 || w.index < MAX_HELPER_INDEX) this.write(w, slot, gen, false);
+    if (t.range[slot] === 0) return;
+    const rg = slot * RANGE_WORDS;
+    const grain = t.ranges[rg + RG_GRAIN];
+    let helpers = Math.max(1, Math.ceil(t.ranges[rg + RG_COUNT] / grain)) - (t.rangeMask[slot] === 0 ? 0 : 1);
+    const ws = this.workers;
+    for (let i = 0; i < ws.length && i < MAX_HELPER_INDEX && helpers > 0; i++) {
+      const x = ws[i];
+      if (x === w || !x.serving || x.inflight >= x.jobs.capacity) continue;
+      if (x.jobs.full) this.refreshHead(x);
+      if (x.jobs.full) continue;
+      this.write(x, slot, gen, false);
+      helpers--;
+    }
   }
 
   /** Publishes every record written for `w`, and wakes it if it sleeps. */
@@ -340,14 +372,17 @@ export class Dispatcher {
    * it). A job that never reached a ring (it waited in main's hands) has nothing to take.
    */
   unqueue(slot: number): void {
-    const index = this.jobs.worker[slot];
+    const t = this.jobs;
+    // A parallel-for job's helper records keep their cost until each worker's head passes them.
+    if (t.range[slot] === 1) return leaveJob(this.workers, t, slot, null);
+    const index = t.worker[slot];
     if (index < 0) return;
     const w = this.workers[index];
-    const p = this.jobs.ringPos[slot] & w.jobs.mask;
+    const p = t.ringPos[slot] & w.jobs.mask;
     w.queuedMs -= w.costRing[p];
     if (w.queuedMs < 1e-9) w.queuedMs = 0;
     w.costRing[p] = 0;
-    w.leave(this.jobs.lane[slot]);
+    w.leave(t.lane[slot]);
   }
 
   /** Moves a dead worker's unclaimed records to live workers, all or none, keeping their order. */
@@ -359,8 +394,9 @@ export class Dispatcher {
     const movable = (p: number): number => {
       const r = ring.recordAt(p, RECORD_I32);
       const slot = ring.recI32[r + J_SLOT];
-      if (slot < 0 || slot >= t.capacity) return -1;
-      return t.isQueued(slot, ring.recI32[r + J_GEN]) && t.worker[slot] === dead.index ? slot : -1;
+      if (slot < 0 || slot >= t.capacity || !t.isQueued(slot, ring.recI32[r + J_GEN])) return -1;
+      const mine = t.range[slot] === 0 ? t.worker[slot] === dead.index : (t.rangeMask[slot] & (1 << dead.index)) !== 0;
+      return mine ? slot : -1;
     };
     let count = 0;
     for (let p = head; p !== ring.tail; p = (p + 1) | 0) if (movable(p) >= 0) count++;
@@ -377,6 +413,7 @@ export class Dispatcher {
       this.movingCost = dead.costRing[p & ring.mask];
       dead.costRing[p & ring.mask] = 0;
       dead.leave(t.lane[slot]);
+      t.rangeMask[slot] &= ~(1 << dead.index);
       let target: WorkerLink | null = null;
       for (const w of this.workers) {
         if (w === dead || !w.serving || w.jobs.full || w.inflight >= w.jobs.capacity) continue;

@@ -14,7 +14,25 @@
 import type { ResultView } from './api.js';
 import type { ArenaAllocator } from './arena.js';
 import { MAX_PARAMS } from './kind.js';
-import { GEN_MASK, STATE_BITS, STATE_MASK, S_CANCELLED, S_FREE, S_QUEUED, S_RUNNING, S_TAKEN, S_WAITING, jobIdOf } from './layout.js';
+import {
+  GEN_MASK,
+  RANGE_WORDS,
+  RG_COUNT,
+  RG_ERROR,
+  RG_GRAIN,
+  RG_NEXT,
+  RG_SETTLED,
+  STATE_BITS,
+  STATE_MASK,
+  S_CANCELLED,
+  S_FREE,
+  S_QUEUED,
+  S_RUNNING,
+  S_TAKEN,
+  S_WAITING,
+  jobIdOf,
+  rangeTag,
+} from './layout.js';
 
 /** Settles a run() promise with the job's delivered view (null: cancelled, no delivery). */
 export type Settler = (view: ResultView | null) => void;
@@ -53,6 +71,12 @@ export class JobTable {
   readonly params: Float64Array;
   /** 1 for a background-lane job. */
   readonly lane: Uint8Array;
+  /** 1 for a parallel-for job (its helper records may sit in several rings). */
+  readonly range: Uint8Array;
+  /** A parallel-for job's helper workers, one bit per worker index (those below 31). */
+  readonly rangeMask: Int32Array;
+  /** The shared range table (layout.ts RG_*), RANGE_WORDS per slot. */
+  readonly ranges: Int32Array;
   /** The job's outcome once it is counted (before its delivery), 0 until then. */
   readonly outcome: Uint8Array;
   /**
@@ -70,7 +94,7 @@ export class JobTable {
   private readonly salt: number;
   private readonly arena: ArenaAllocator;
 
-  constructor(words: Int32Array, arena: ArenaAllocator, salt: number) {
+  constructor(words: Int32Array, ranges: Int32Array, arena: ArenaAllocator, salt: number) {
     const n = words.length;
     this.words = words;
     this.arena = arena;
@@ -90,6 +114,9 @@ export class JobTable {
     this.time = new Float64Array(n);
     this.params = new Float64Array(n * MAX_PARAMS);
     this.lane = new Uint8Array(n);
+    this.range = new Uint8Array(n);
+    this.rangeMask = new Int32Array(n);
+    this.ranges = ranges;
     this.outcome = new Uint8Array(n);
     this.freeSlots = new Int32Array(n);
     for (let i = 0; i < n; i++) this.freeSlots[i] = i;
@@ -120,6 +147,8 @@ export class JobTable {
     this.lost[slot] = 0;
     this.outcome[slot] = 0;
     this.lane[slot] = 0;
+    this.range[slot] = 0;
+    this.rangeMask[slot] = 0;
     this.worker[slot] = -1;
     return slot;
   }
@@ -184,6 +213,26 @@ export class JobTable {
    */
   queue(slot: number): void {
     this.words[slot] = (this.gen(slot) << STATE_BITS) | S_QUEUED;
+  }
+
+  /**
+   * Makes the just-opened job in `slot` a parallel-for job over [0, count) in chunks of
+   * `grain`: its range words, written before its records are published.
+   */
+  openRange(slot: number, count: number, grain: number): void {
+    const rg = slot * RANGE_WORDS;
+    const tag = rangeTag(this.gen(slot));
+    this.range[slot] = 1;
+    this.ranges[rg + RG_COUNT] = count;
+    this.ranges[rg + RG_GRAIN] = grain;
+    this.ranges[rg + RG_NEXT] = tag;
+    this.ranges[rg + RG_SETTLED] = tag;
+    this.ranges[rg + RG_ERROR] = 0;
+  }
+
+  /** Stops a parallel-for job's helpers from claiming more of its range (its worker died). */
+  closeRange(slot: number): void {
+    Atomics.store(this.ranges, slot * RANGE_WORDS + RG_NEXT, rangeTag(this.gen(slot)) | this.ranges[slot * RANGE_WORDS + RG_COUNT]);
   }
 
   /** Keeps a prerequisite's arena slice alive until the job in `slot` ends. */

@@ -13,6 +13,8 @@ export interface MutableContext<S> extends JobContext<S> {
   submitFrame: number;
   arenaOffset: number;
   arenaBytes: number;
+  rangeStart: number;
+  rangeEnd: number;
 }
 
 /** Per-kind state and reusable buffers, built once per thread by `initKinds`. */
@@ -51,6 +53,8 @@ export async function initKinds(kinds: readonly JobKind<any>[], env: WorkerEnv, 
         submitFrame: 0,
         arenaOffset: 0,
         arenaBytes: 0,
+        rangeStart: 0,
+        rangeEnd: 1,
         arenaU8: arena.u8,
         arenaI32: arena.i32,
         arenaF32: arena.f32,

@@ -52,6 +52,13 @@ export interface JobContext<S> {
   submitFrame: number;
   arenaOffset: number;
   arenaBytes: number;
+  /**
+   * The items [rangeStart, rangeEnd) this call runs: a chunk of the range of a job submitted
+   * with engine.parallelFor (each call its own chunk, on whichever thread claimed it), or
+   * [0, 1) for any other job.
+   */
+  rangeStart: number;
+  rangeEnd: number;
   readonly arenaU8: Uint8Array;
   readonly arenaI32: Int32Array;
   readonly arenaF32: Float32Array;

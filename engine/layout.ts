@@ -23,7 +23,13 @@
  *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
  *                                        QUEUED/FREE/TAKEN/CANCELLED/WAITING      main
  *                                        QUEUED -> RUNNING                        worker (CAS)
- *   WORKERS = align64(256 + 4*slots)   workerCount blocks of workerBlockBytes(ringCapacity):
+ *   RANGES = align64(256 + 4*slots)    jobSlots x 32 B, one per slot, for parallel-for jobs (RG_*):
+ *     RG_NEXT    (gen << 20) | next item to claim                             main, then workers (CAS)
+ *     RG_SETTLED (gen << 20) | items run (or failed)                          main, then workers (CAS)
+ *     RG_COUNT, RG_GRAIN                                                      main
+ *     RG_ERROR   1 + error seq of the first chunk that threw, 0: none         workers (CAS)
+ *     RG_ERROR_WORKER  whose error slots hold that text                       worker
+ *   WORKERS = align64(RANGES + 32*slots)  workerCount blocks of workerBlockBytes(ringCapacity):
  *     +0     W_*  heartbeat words      beat, state, current slot/gen, counters    worker
  *                 W_EPOCH, W_RETIRE     respawn count; stop-now flag              main
  *     +64    JOB_HEAD                  next job record the worker will read      worker
@@ -45,7 +51,7 @@
  * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
  *
  * Job record (128 B; int32 view J_*, float64 view JF_*):
- *   i32 0 kind (| lane << 16) | 1 slot | 2 generation | 3 tag | 4 submit frame | 5 deadline frame
+ *   i32 0 kind (| J_BACKGROUND | J_RANGE) | 1 slot | 2 generation | 3 tag | 4 submit frame | 5 deadline frame
  *   i32 6 arena offset | 7 arena bytes | f64 4 submit time (ms) | f64 5..15 params
  * Result record (128 B; R_*, RF_*):
  *   i32 0 slot | 1 generation | 2 kind | 3 status | 4 tag | 5 error seq (-1: none)
@@ -55,7 +61,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -134,6 +140,23 @@ export const J_KIND = 0;
 /** The job-record kind word carries the lane above the kind id: background jobs have this bit. */
 export const J_KIND_MASK = 0xffff;
 export const J_BACKGROUND = 1 << 16;
+/** A helper record of a parallel-for job: run chunks of its range (RG_* words of its slot). */
+export const J_RANGE = 1 << 17;
+
+/** Range table words per slot (32 bytes). */
+export const RANGE_WORDS = 8;
+export const RG_NEXT = 0;
+export const RG_SETTLED = 1;
+export const RG_COUNT = 2;
+export const RG_GRAIN = 3;
+export const RG_ERROR = 4;
+export const RG_ERROR_WORKER = 5;
+/** RG_NEXT and RG_SETTLED keep the low bits of the slot's generation above a 20-bit count. */
+export const RANGE_BITS = 20;
+/** Most items in one parallel-for range. */
+export const MAX_RANGE = (1 << RANGE_BITS) - 1;
+/** The generation tag of RG_NEXT / RG_SETTLED for generation `gen`. */
+export const rangeTag = (gen: number): number => (gen & 0x7ff) << RANGE_BITS;
 export const J_SLOT = 1;
 export const J_GEN = 2;
 export const J_TAG = 3;
@@ -186,6 +209,7 @@ export interface LayoutSpec {
 
 export interface Layout extends LayoutSpec {
   readonly slotTable: number;
+  readonly rangeTable: number;
   readonly workersOffset: number;
   readonly workerBlockBytes: number;
   readonly arenaOffset: number;
@@ -215,7 +239,8 @@ export function computeLayout(spec: LayoutSpec): Layout {
   if (spec.jobSlots > 1 << 20) throw new EngineError('INVALID_OPTION', `jobCapacity must be at most ${1 << 20}, got ${spec.jobSlots}`);
   if (spec.arenaBytes % 8 !== 0 || spec.arenaBytes < 0) throw new EngineError('INVALID_OPTION', `arenaBytes must be a non-negative multiple of 8, got ${spec.arenaBytes}`);
   const slotTable = HEADER_BYTES;
-  const workersOffset = align(slotTable + 4 * spec.jobSlots, 64);
+  const rangeTable = align(slotTable + 4 * spec.jobSlots, 64);
+  const workersOffset = align(rangeTable + RANGE_WORDS * 4 * spec.jobSlots, 64);
   const blockBytes = workerBlockBytes(spec.ringCapacity);
   const arenaOffset = align(workersOffset + Math.max(1, spec.workerCount) * blockBytes, 64);
   const traceEvents = spec.traceEvents ?? 0;
@@ -225,7 +250,7 @@ export function computeLayout(spec: LayoutSpec): Layout {
   const traceOffset = traceEvents === 0 ? arenaOffset + spec.arenaBytes : align(arenaOffset + spec.arenaBytes, 64);
   const traceBytes = traceEvents === 0 ? 0 : traceRingBytes(traceEvents) + Math.max(1, spec.workerCount) * traceRingBytes(traceWorkerEvents(traceEvents));
   const totalBytes = traceEvents === 0 ? arenaOffset + spec.arenaBytes : traceOffset + traceBytes;
-  return { ...spec, slotTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, traceOffset, traceEvents, totalBytes };
+  return { ...spec, slotTable, rangeTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, traceOffset, traceEvents, totalBytes };
 }
 
 /** Writes the header of a freshly allocated buffer. Main thread, once. */

@@ -3,7 +3,7 @@
  * points at a TypeScript source (as it does under vitest) is mapped to its build
  * output in dist/ (made by `npm run build`, which the npm scripts run first).
  */
-const SOURCE_DIRS = ['engine', 'frame', 'game', 'stress', 'tools', 'bin', 'scripts', 'bench', 'test'];
+const SOURCE_DIRS = ['engine', 'frame', 'game', 'remote', 'stress', 'tools', 'bin', 'scripts', 'bench', 'test'];
 
 /**
  * Resolves `relative` against `base` (an import.meta.url) and, if the result is a

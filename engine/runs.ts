@@ -17,6 +17,7 @@ import { EngineError } from './errors.js';
 import type { JobTable, Settler } from './job-table.js';
 import { Outcome, rejectionName } from './outcome.js';
 
+/** Options of engine.run(): an abort signal, and the submit options a promised job may take. */
 export interface RunOptions {
   /** Aborts the job: cancelled if it has not started, and the promise rejects at once. */
   signal?: AbortSignal;

@@ -16,7 +16,7 @@ import type { Books } from './books.js';
 import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_BEAT, W_CUR_GEN, W_CUR_SLOT, W_EPOCH, W_JOBS_DONE, W_RETIRE, W_STATE } from './layout.js';
 import type { ResolvedOptions } from './options.js';
 import type { WorkerInit, WorkerMessage } from './worker-entry.js';
-import type { WorkerLink } from './worker-link.js';
+import { leaveJob, type WorkerLink } from './worker-link.js';
 import { Outcome } from './outcome.js';
 
 /** The engine's own life: taking jobs, draining for shutdown, or done. */
@@ -281,6 +281,15 @@ export class Supervisor {
       w.leave(t.lane[slot]);
       if (t.taken[slot] === 1) t.release(slot);
       else this.collector.queueLost(slot, reason);
+    }
+    // A parallel-for job it was running chunks of: a chunk it held will never settle, so
+    // the job fails like any job its worker died under, and nobody claims more of it.
+    const cur = Atomics.load(w.block.i32, W_CUR_SLOT);
+    if (cur >= 0 && cur < t.capacity && t.range[cur] === 1 && t.live[cur] === 1 && t.isRunning(cur, Atomics.load(w.block.i32, W_CUR_GEN)) && mark[cur] === 0 && t.lost[cur] === 0) {
+      t.closeRange(cur);
+      leaveJob(this.workers, t, cur, null);
+      if (t.taken[cur] === 1) this.collector.releaseRange(cur);
+      else this.collector.queueLost(cur, reason);
     }
     eachPublished(0);
     this.dispatcher.moveQueued(w);

@@ -32,6 +32,8 @@ import {
   TFLAG_BACKGROUND,
   TFLAG_EXPIRED,
   TFLAG_FAILED,
+  TFLAG_NO_RESULT,
+  TFLAG_RANGE,
   TI_DEADLINE,
   TI_ID,
   TI_POS,
@@ -224,7 +226,7 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
       const kind = word >>> KIND_SHIFT;
       const id = i32At(ring, k, TI_ID);
       const deadline = i32At(ring, k, TI_DEADLINE);
-      byPosition[w]!.set(i32At(ring, k, TI_POS), id);
+      if ((word & TFLAG_NO_RESULT) === 0) byPosition[w]!.set(i32At(ring, k, TI_POS), id);
       submit(f64At(ring, k, TF_SUBMIT), id, kind);
       const args = {
         job: id,
@@ -234,13 +236,15 @@ export function buildTraceEvents(snap: TraceSnapshot, options: TraceExportOption
         inline: inline,
         worker: inline ? -1 : w,
         lane: (word & TFLAG_BACKGROUND) !== 0 ? 'background' : 'frame',
+        ...((word & TFLAG_RANGE) !== 0 ? { parallel_for: true, published: (word & TFLAG_NO_RESULT) === 0 } : {}),
       };
       const [s, e] = track.place(ns(start), ns(end));
       if ((word & TFLAG_EXPIRED) !== 0) {
         push({ name: `expired ${kindName(kind)}`, cat: 'job', ph: 'i', s: 't', ts: us(s), pid: TRACE_PID, tid, args: { ...args, status: 'expired' } }, 1);
         continue;
       }
-      push({ name: kindName(kind), cat: 'job', ph: 'X', ts: us(s), dur: us(e - s), pid: TRACE_PID, tid, args: { ...args, status: (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done' } }, 1);
+      const status = (word & TFLAG_NO_RESULT) !== 0 ? 'chunks run' : (word & TFLAG_FAILED) !== 0 ? 'failed' : 'done';
+      push({ name: kindName(kind), cat: 'job', ph: 'X', ts: us(s), dur: us(e - s), pid: TRACE_PID, tid, args: { ...args, status } }, 1);
       point(id, mid(s, e), tid);
     }
   });

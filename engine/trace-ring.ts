@@ -30,7 +30,21 @@
  * never read half-written.
  */
 import { stampAt } from './clock.js';
-import { J_BACKGROUND, J_KIND_MASK, JF_SUBMIT_TIME, J_DEADLINE_FRAME, J_KIND, J_SUBMIT_FRAME, RF_FINISH_TIME, RF_RUN_MS, TRACE_CONTROL_BYTES, TRACE_RECORD_BYTES, type WorkerBlockView } from './layout.js';
+import {
+  J_BACKGROUND,
+  J_DEADLINE_FRAME,
+  J_KIND,
+  J_KIND_MASK,
+  J_SUBMIT_FRAME,
+  JF_SUBMIT_TIME,
+  RECORD_I32,
+  RF_FINISH_TIME,
+  RF_RUN_MS,
+  R_STATUS,
+  TRACE_CONTROL_BYTES,
+  TRACE_RECORD_BYTES,
+  type WorkerBlockView,
+} from './layout.js';
 import { Outcome } from './outcome.js';
 
 export const TRACE_RECORD_I32 = TRACE_RECORD_BYTES / 4;
@@ -80,6 +94,10 @@ export const enum TraceType {
 export const TFLAG_FAILED = 1 << 9;
 export const TFLAG_EXPIRED = 1 << 10;
 export const TFLAG_BACKGROUND = 1 << 11;
+/** A worker's share of a parallel-for job: the chunks it ran, from its first claim to its last. */
+export const TFLAG_RANGE = 1 << 12;
+/** A share that did not publish the job's result (POS is meaningless). */
+export const TFLAG_NO_RESULT = 1 << 13;
 /** End records keep the Outcome in bits 8-10. */
 export const EFLAG_OUTCOME_SHIFT = 8;
 export const EFLAG_OUTCOME_MASK = 7 << 8;
@@ -107,6 +125,9 @@ export class TraceRingWriter {
   private count: number;
   /** A worker ring's block: job() reads the job and result records there. */
   private readonly block: WorkerBlockView | null;
+  /** Parallel-for: the start of this worker's share, and its result tail then. */
+  private readonly rangeClock = new Float64Array(2);
+  private rangeTail = 0;
 
   constructor(buffer: SharedArrayBuffer, offset: number, capacity: number, block: WorkerBlockView | null = null) {
     this.ctl = new Int32Array(buffer, offset, TRACE_CONTROL_BYTES / 4);
@@ -163,6 +184,43 @@ export class TraceRingWriter {
     const flags = (kindWord & J_BACKGROUND) !== 0 ? TFLAG_BACKGROUND : 0;
     const i32 = this.i32;
     i32[r + TI_TYPE] = TraceType.Job | flags | (status === Outcome.Done ? 0 : status === Outcome.Failed ? TFLAG_FAILED : TFLAG_EXPIRED) | ((kindWord & J_KIND_MASK) << KIND_SHIFT);
+    i32[r + TI_ID] = jobId;
+    i32[r + TI_SUBMIT_FRAME] = b.jobI32[jr + J_SUBMIT_FRAME];
+    i32[r + TI_DEADLINE] = b.jobI32[jr + J_DEADLINE_FRAME];
+    i32[r + TI_POS] = pos;
+    this.commit();
+  }
+
+  /** Worker side: about to run chunks of the parallel-for job at `jr`; `resultTail`: the result ring's tail. */
+  rangeBegin(resultTail: number): void {
+    stampAt(this.rangeClock, 0);
+    this.rangeTail = resultTail;
+  }
+
+  /**
+   * Worker side: this worker has left the parallel-for job at `jr`: its share as one record,
+   * with the job's outcome and result position if this worker published it (its result
+   * tail moved), TFLAG_NO_RESULT otherwise.
+   */
+  rangeEnd(jr: number, jobId: number, resultTail: number): void {
+    const b = this.block!;
+    stampAt(this.rangeClock, 1);
+    const r = (this.count & this.mask) * TRACE_RECORD_I32;
+    const f = r >> 1;
+    const f64 = this.f64;
+    f64[f + TF_TIME] = this.rangeClock[0];
+    f64[f + TF_END] = this.rangeClock[1];
+    f64[f + TF_SUBMIT] = b.jobF64[(jr >> 1) + JF_SUBMIT_TIME];
+    const kindWord = b.jobI32[jr + J_KIND];
+    let flags = TFLAG_RANGE | ((kindWord & J_BACKGROUND) !== 0 ? TFLAG_BACKGROUND : 0);
+    const pos = (resultTail - 1) | 0;
+    if (resultTail === this.rangeTail) flags |= TFLAG_NO_RESULT;
+    else {
+      const status = b.resI32[(pos & b.mask) * RECORD_I32 + R_STATUS];
+      flags |= status === Outcome.Done ? 0 : status === Outcome.Failed ? TFLAG_FAILED : TFLAG_EXPIRED;
+    }
+    const i32 = this.i32;
+    i32[r + TI_TYPE] = TraceType.Job | flags | ((kindWord & J_KIND_MASK) << KIND_SHIFT);
     i32[r + TI_ID] = jobId;
     i32[r + TI_SUBMIT_FRAME] = b.jobI32[jr + J_SUBMIT_FRAME];
     i32[r + TI_DEADLINE] = b.jobI32[jr + J_DEADLINE_FRAME];

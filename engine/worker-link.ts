@@ -7,6 +7,7 @@
  */
 import type { HostedWorker } from './api.js';
 import type { FailureReason } from './errors.js';
+import type { JobTable } from './job-table.js';
 import { W_SLEEPING, W_STATE, WS_BUSY, type WorkerBlockView } from './layout.js';
 import { JobRingWriter, ResultRingReader } from './rings.js';
 
@@ -78,4 +79,19 @@ export class WorkerLink {
   get busy(): boolean {
     return Atomics.load(this.block.i32, W_STATE) === WS_BUSY;
   }
+}
+
+/**
+ * The job in `slot` has left worker `w` (its result taken, or it was cancelled, moved or
+ * lost). A parallel-for job leaves every worker that holds one of its helper records.
+ */
+export function leaveJob(workers: readonly WorkerLink[], jobs: JobTable, slot: number, w: WorkerLink | null): void {
+  const lane = jobs.lane[slot];
+  if (jobs.range[slot] === 0) {
+    if (w !== null) w.leave(lane);
+    return;
+  }
+  let mask = jobs.rangeMask[slot];
+  jobs.rangeMask[slot] = 0;
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) if ((mask & 1) !== 0) workers[i].leave(lane);
 }

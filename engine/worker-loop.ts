@@ -23,6 +23,16 @@ import {
   JF_SUBMIT_TIME,
   J_BACKGROUND,
   J_KIND_MASK,
+  J_RANGE,
+  MAX_RANGE,
+  RANGE_WORDS,
+  RG_COUNT,
+  RG_ERROR,
+  RG_ERROR_WORKER,
+  RG_GRAIN,
+  RG_NEXT,
+  RG_SETTLED,
+  rangeTag,
   J_ARENA_BYTES,
   J_ARENA_OFFSET,
   J_DEADLINE_FRAME,
@@ -81,6 +91,8 @@ export class JobRunner {
   private readonly results: ResultRingWriter;
   private readonly header: Int32Array;
   private readonly slots: Int32Array;
+  /** The range table (RG_* words per slot), for parallel-for jobs. */
+  private readonly ranges: Int32Array;
   private readonly kinds: readonly KindRuntime[];
   private readonly out = new Float64Array(MAX_RESULTS);
   private readonly clock = new Float64Array(1);
@@ -111,6 +123,7 @@ export class JobRunner {
     this.siblings = siblings;
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
+    this.ranges = new Int32Array(sab, l.rangeTable, l.jobSlots * RANGE_WORDS);
     this.kinds = kinds;
     this.workerIndex = workerIndex;
     this.heartbeatMs = l.heartbeatMs;
@@ -164,6 +177,14 @@ export class JobRunner {
       const queued = (gen << STATE_BITS) | S_QUEUED;
       head = (head + 1) | 0;
       consumed++;
+      if ((jobI32[jr + J_KIND] & J_RANGE) !== 0) {
+        if (trace !== null) trace.rangeBegin(results.tail);
+        if (this.runRange(jr, slot, gen)) this.jobsDone++;
+        if (trace !== null) trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
+        stampAt(clock, 0);
+        t0 = clock[0];
+        continue;
+      }
       // ORDERING: the CAS is the single point where a job is claimed. cancel() and
       // runInline() on the main thread CAS the same word away from QUEUED, so exactly
       // one side wins; a reused slot has a newer generation and never matches.
@@ -204,6 +225,8 @@ export class JobRunner {
         ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
         ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
         ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
+        ctx.rangeStart = 0;
+        ctx.rangeEnd = 1;
         try {
           rt.kind.run(params, out, ctx);
           status = Outcome.Done;
@@ -234,6 +257,134 @@ export class JobRunner {
     this.publish(head);
     Atomics.store(i32, W_STATE, WS_IDLE);
     return consumed;
+  }
+
+  /**
+   * A parallel-for helper record: the first helper claims the job (the slot word's
+   * QUEUED -> RUNNING), later ones join it while it runs. Each claims chunks of `grain`
+   * items from RG_NEXT until none are left, runs them, and counts them in RG_SETTLED; the
+   * helper whose chunk settles the last item publishes the job's one result (failed if any
+   * chunk threw, with the first error's text). Both words carry the slot generation's low
+   * bits, so a helper that arrives after the job ended (and its slot was reused) claims
+   * nothing. Returns true if this helper published the result.
+   */
+  private runRange(jr: number, slot: number, gen: number): boolean {
+    const slots = this.slots;
+    const queued = (gen << STATE_BITS) | S_QUEUED;
+    const running = (gen << STATE_BITS) | S_RUNNING;
+    // ORDERING: as for any job, the claim is one CAS on the slot word; a joiner only
+    // checks that the job it helps is still running in this generation.
+    const first = Atomics.compareExchange(slots, slot, queued, running) === queued;
+    if (!first && Atomics.load(slots, slot) !== running) return false;
+    const jobs = this.jobs;
+    const jobI32 = jobs.recI32;
+    const jobF64 = jobs.recF64;
+    const kindWord = jobI32[jr + J_KIND];
+    const rt = this.kinds[kindWord & J_KIND_MASK];
+    const background = (kindWord & J_BACKGROUND) !== 0;
+    if (background !== this.background) {
+      this.background = background;
+      if (this.onLane !== null) this.onLane(background);
+    }
+    const ranges = this.ranges;
+    const rg = slot * RANGE_WORDS;
+    const tag = rangeTag(gen);
+    // Written by main before it published this record (its release store of the tail).
+    const count = ranges[rg + RG_COUNT];
+    const grain = ranges[rg + RG_GRAIN];
+    const jf = jr >> 1;
+    if (first && (count === 0 || Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME])) {
+      // Decided before any chunk ran: nothing to do, or expired (and nobody may claim).
+      Atomics.store(ranges, rg + RG_NEXT, tag | count);
+      this.publishRange(jr, slot, gen, count === 0 ? Outcome.Done : Outcome.Expired, -1, this.workerIndex);
+      return true;
+    }
+    const i32 = this.block.i32;
+    // Set before the first claim: a worker that dies while it holds a chunk is seen to.
+    i32[W_CUR_SLOT] = slot;
+    i32[W_CUR_GEN] = gen;
+    const params = rt.params;
+    const n = params.length;
+    for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
+    const ctx = rt.ctx;
+    ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
+    ctx.tag = jobI32[jr + J_TAG];
+    ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
+    ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
+    ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
+    const out = this.out;
+    let published = false;
+    for (;;) {
+      let start = -1;
+      for (;;) {
+        const word = Atomics.load(ranges, rg + RG_NEXT);
+        if ((word & ~MAX_RANGE) !== tag || (word & MAX_RANGE) >= count) break;
+        const next = (word & MAX_RANGE) + grain > count ? count : (word & MAX_RANGE) + grain;
+        if (Atomics.compareExchange(ranges, rg + RG_NEXT, word, tag | next) === word) {
+          start = word & MAX_RANGE;
+          break;
+        }
+      }
+      if (start < 0) break;
+      const end = start + grain > count ? count : start + grain;
+      ctx.rangeStart = start;
+      ctx.rangeEnd = end;
+      try {
+        rt.kind.run(params, out, ctx);
+      } catch (err) {
+        if (Atomics.load(ranges, rg + RG_ERROR) === 0) {
+          const seq = writeErrorText(this.block, err);
+          // ORDERING: the error's worker is stored before this chunk settles (a seq-cst
+          // CAS below), so whoever publishes the result reads it.
+          if (Atomics.compareExchange(ranges, rg + RG_ERROR, 0, seq + 1) === 0) ranges[rg + RG_ERROR_WORKER] = this.workerIndex;
+          this.jobsFailed++;
+        }
+      }
+      // A heartbeat per chunk: a long range is not a hang.
+      Atomics.add(i32, W_BEAT, 1);
+      let settled = -1;
+      for (;;) {
+        const word = Atomics.load(ranges, rg + RG_SETTLED);
+        if ((word & ~MAX_RANGE) !== tag) break;
+        const now = (word & MAX_RANGE) + (end - start);
+        if (Atomics.compareExchange(ranges, rg + RG_SETTLED, word, tag | now) === word) {
+          settled = now;
+          break;
+        }
+      }
+      if (settled === count) {
+        const error = Atomics.load(ranges, rg + RG_ERROR);
+        if (error === 0) this.publishRange(jr, slot, gen, Outcome.Done, -1, this.workerIndex);
+        else this.publishRange(jr, slot, gen, Outcome.Failed, error - 1, ranges[rg + RG_ERROR_WORKER]);
+        published = true;
+        break;
+      }
+    }
+    i32[W_CUR_SLOT] = -1;
+    return published;
+  }
+
+  /** The one result record of a parallel-for job (no inline values; its output is in the arena). */
+  private publishRange(jr: number, slot: number, gen: number, status: number, errSeq: number, worker: number): void {
+    const results = this.results;
+    const jobI32 = this.jobs.recI32;
+    const resI32 = results.recI32;
+    const resF64 = results.recF64;
+    const rr = (results.tail & results.mask) * RECORD_I32;
+    const rf = rr >> 1;
+    resI32[rr + R_SLOT] = slot;
+    resI32[rr + R_GEN] = gen;
+    resI32[rr + R_KIND] = jobI32[jr + J_KIND] & J_KIND_MASK;
+    resI32[rr + R_TAG] = jobI32[jr + J_TAG];
+    resI32[rr + R_ERR_SEQ] = errSeq;
+    resI32[rr + R_WORKER] = worker;
+    resI32[rr + R_STATUS] = status;
+    resI32[rr + R_VALUE_COUNT] = 0;
+    stampAt(resF64, rf + RF_FINISH_TIME);
+    const t1 = resF64[rf + RF_FINISH_TIME];
+    resF64[rf + RF_RUN_MS] = 0;
+    this.block.hist[histogramBucket(t1 - this.jobs.recF64[(jr >> 1) + JF_SUBMIT_TIME])]++;
+    results.push();
   }
 
   private publish(head: number): void {

@@ -63,7 +63,7 @@ export class KindRunner {
         kind,
         params: new Float64Array(kind.params.length),
         ctx: {
-          state, env, jobId: -1, tag: 0, submitFrame: 0, arenaOffset: 0, arenaBytes: 0,
+          state, env, jobId: -1, tag: 0, submitFrame: 0, arenaOffset: 0, arenaBytes: 0, rangeStart: 0, rangeEnd: 1,
           arenaU8: empty, arenaI32: new Int32Array(0), arenaF32: new Float32Array(0), arenaF64: new Float64Array(0),
         },
       });

@@ -1,163 +1,195 @@
 /**
- * Grid search over a NavGrid: A* for one path and Dijkstra for a distance field.
- * No per-node objects: every per-cell value lives in typed arrays sized once for
- * the grid, and a generation stamp marks which entries belong to the current search,
- * so nothing is cleared between searches and nothing is allocated per search.
+ * Grid search over a NavGrid: A* and jump-point search for one path, Dijkstra for a
+ * distance field. No per-node objects: every per-cell value lives in one SearchScratch
+ * per thread (game/search-scratch.ts: under 12 bytes per cell, generation-stamped, so
+ * nothing is cleared between searches and nothing is allocated per search).
  *
  * Movement model (the same one the `pathfinding` package calls
- * DiagonalMovement.OnlyWhenNoObstacles when `diagonal` is on, Never when off):
- * orthogonal steps cost 1; a diagonal step costs SQRT2 and is allowed only when both
- * orthogonal cells it passes between are free, so paths never cut a wall corner.
+ * DiagonalMovement.OnlyWhenNoObstacles when `diagonal` is on, Never when off, and the
+ * Moving AI benchmarks use): orthogonal steps cost 1; a diagonal step costs SQRT2 and is
+ * allowed only when both orthogonal cells it passes between are free, so paths never
+ * cut a wall corner.
  *
- * One instance per thread: a worker keeps its AStar in its kind state and reuses it.
+ * One AStar and one DistanceField per thread, sharing that thread's scratch: a worker
+ * keeps them in its kind state and reuses them.
  */
+import { EngineError } from '../engine/errors.js';
 import type { NavGrid } from './grid.js';
+import { DIR_MASK, DIR_OF, DIR_X, DIR_Y, GEN_STATE_MASK, SearchScratch } from './search-scratch.js';
 
 const SQRT2 = Math.SQRT2;
 const OCTILE_F = SQRT2 - 1;
 
 /**
- * Binary min-heap of cell indices with decrease-key. Keys live beside the cells in
- * heap order (not by cell), so sifting reads contiguous memory. Ties on the key go
- * to the larger secondary (deeper g), which finishes straight runs first.
- * Capacity is the cell count; a cell is in the heap at most once.
- */
-export class IndexedMinHeap {
-  private readonly cell: Int32Array;
-  private readonly key: Float64Array;
-  private readonly tie: Float64Array;
-  /** Heap position of each cell, valid while the cell is queued. */
-  private readonly pos: Int32Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.cell = new Int32Array(capacity);
-    this.key = new Float64Array(capacity);
-    this.tie = new Float64Array(capacity);
-    this.pos = new Int32Array(capacity);
-  }
-
-  clear(): void {
-    this.size = 0;
-  }
-
-  /** Inserts `c`, or lowers its key if it is already queued (`queued` says which). */
-  push(c: number, k: number, t: number, queued: boolean): void {
-    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
-    let i = queued ? pos[c] : this.size++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const kp = key[p];
-      if (kp < k || (kp === k && tie[p] >= t)) break;
-      cell[i] = cell[p];
-      key[i] = kp;
-      tie[i] = tie[p];
-      pos[cell[i]] = i;
-      i = p;
-    }
-    cell[i] = c;
-    key[i] = k;
-    tie[i] = t;
-    pos[c] = i;
-  }
-
-  pop(): number {
-    const cell = this.cell, key = this.key, tie = this.tie, pos = this.pos;
-    const top = cell[0];
-    const n = --this.size;
-    if (n > 0) {
-      const c = cell[n], k = key[n], t = tie[n];
-      let i = 0;
-      for (;;) {
-        let m = 2 * i + 1;
-        if (m >= n) break;
-        const r = m + 1;
-        if (r < n && (key[r] < key[m] || (key[r] === key[m] && tie[r] > tie[m]))) m = r;
-        const km = key[m];
-        if (k < km || (k === km && t >= tie[m])) break;
-        cell[i] = cell[m];
-        key[i] = km;
-        tie[i] = tie[m];
-        pos[cell[i]] = i;
-        i = m;
-      }
-      cell[i] = c;
-      key[i] = k;
-      tie[i] = t;
-      pos[c] = i;
-    }
-    return top;
-  }
-}
-
-
-/**
- * Offers cell `nb` at (nx, ny) a path through `cur` of cost `ng`. Module level with
- * every input as an argument so V8 inlines it into the search loop with the arrays
- * already in registers. `hw` is the octile weight (SQRT2 - 1), or 1 for Manhattan.
+ * Offers cell `nb` at (nx, ny), reached from `cur` by direction `dir`, a path of cost
+ * `ng`. Module level with every input as an argument so V8 inlines it into the search
+ * loop. `hw` is the octile weight (SQRT2 - 1), or 1 for Manhattan.
  */
 function relax(
-  mark: Uint32Array, g: Float64Array, parent: Int32Array, heap: IndexedMinHeap, open: number,
-  cur: number, nb: number, ng: number, nx: number, ny: number, gx: number, gy: number, hw: number,
+  s: SearchScratch, g: Float64Array, mark: Uint16Array, openTag: number, closedTag: number,
+  nb: number, dir: number, ng: number, nx: number, ny: number, gx: number, gy: number, hw: number,
 ): void {
   const m = mark[nb];
-  const fresh = m !== open && m !== open + 1;
-  if (!fresh && (m !== open || ng >= g[nb])) return;
-  mark[nb] = open;
+  const gs = m & GEN_STATE_MASK;
+  if (gs === closedTag) return;
+  // Current generation (open or deferred): only a strictly better offer counts.
+  if (m >>> 5 === openTag >>> 5 && ng >= g[nb]) return;
+  mark[nb] = openTag | dir;
   g[nb] = ng;
-  parent[nb] = cur;
   const dx = nx > gx ? nx - gx : gx - nx;
   const dy = ny > gy ? ny - gy : gy - ny;
-  const h = dx < dy ? hw * dx + dy : hw * dy + dx;
-  heap.push(nb, ng + h, ng, !fresh);
+  s.offer(nb, ng + (dx < dy ? hw * dx + dy : hw * dy + dx), ng);
 }
 
-/** Outcome of the last AStar.search, read right after it. */
+/**
+ * One straight run of jump-point search over a bit line (a row, or a column of the
+ * transposed bits): from position `p` in direction `dir` (+1 or -1) until a wall ends
+ * it (-1) or a jump point is reached (its position): the goal (`goalP`, or -1 when the
+ * goal is not on this line), or a cell beside which a wall ends behind us on line `a`
+ * or `b` (the lines on either side; -1 when off the grid). Works a 32-bit word at a
+ * time: forced cells are `free & ~(free shifted one step back)` on each side line.
+ */
+function scanRun(bits: Int32Array, words: number, line: number, a: number, b: number, p: number, dir: number, goalP: number): number {
+  let k = p >> 5;
+  if (dir > 0) {
+    let valid = -1 << (p & 31); // positions >= p in this word
+    for (;;) {
+      const f = bits[line + k];
+      let forced = 0;
+      if (a >= 0) {
+        const s = bits[a + k];
+        // Bit i of the shifted word is cell i - 1; the one before word 0 is never behind a run.
+        forced = s & ~((s << 1) | (k > 0 ? bits[a + k - 1] >>> 31 : 1));
+      }
+      if (b >= 0) {
+        const s = bits[b + k];
+        forced |= s & ~((s << 1) | (k > 0 ? bits[b + k - 1] >>> 31 : 1));
+      }
+      if (goalP >= 0 && goalP >> 5 === k) forced |= 1 << (goalP & 31);
+      forced &= valid;
+      const wall = ~f & valid;
+      if ((forced | wall) !== 0) {
+        // The lowest forced cell counts if it comes before the lowest wall.
+        if (forced !== 0) {
+          const fp = 31 - Math.clz32(forced & -forced);
+          if (wall === 0 || fp < 31 - Math.clz32(wall & -wall)) return (k << 5) + fp;
+        }
+        return -1;
+      }
+      if (++k >= words) return -1;
+      valid = -1;
+    }
+  }
+  let valid = ((2 << (p & 31)) - 1) | 0; // positions <= p in this word
+  for (;;) {
+    const f = bits[line + k];
+    let forced = 0;
+    if (a >= 0) {
+      const s = bits[a + k];
+      forced = s & ~((s >>> 1) | ((k + 1 < words ? bits[a + k + 1] & 1 : 1) << 31));
+    }
+    if (b >= 0) {
+      const s = bits[b + k];
+      forced |= s & ~((s >>> 1) | ((k + 1 < words ? bits[b + k + 1] & 1 : 1) << 31));
+    }
+    if (goalP >= 0 && goalP >> 5 === k) forced |= 1 << (goalP & 31);
+    forced &= valid;
+    const wall = ~f & valid;
+    if ((forced | wall) !== 0) {
+      // Moving down the positions: the highest forced cell, if above the highest wall.
+      if (forced !== 0) {
+        const fp = 31 - Math.clz32(forced);
+        if (wall === 0 || fp > 31 - Math.clz32(wall)) return (k << 5) + fp;
+      }
+      return -1;
+    }
+    if (--k < 0) return -1;
+    valid = -1;
+  }
+}
+
+/** Outcome of the last AStar search, read right after it. */
 export interface SearchInfo {
   found: boolean;
   /** Path cost in cells (orthogonal 1, diagonal SQRT2); -1 when not found. */
   cost: number;
   /** Cells on the path, start and goal included; 0 when not found. */
   cells: number;
+  /** Turning points of the path (start, every change of direction, goal); 0 when not found. */
+  waypoints: number;
   /** Nodes taken off the open list. */
   expanded: number;
 }
 
-/** A* over one NavGrid. Any single thread may use an instance; it is not shareable. */
+/**
+ * A* and jump-point search over one NavGrid. Any single thread may use an instance; it
+ * is not shareable. The path of the last successful search stays readable (writeCells,
+ * writeWaypoints) until the next search on the same scratch, by this or another user.
+ */
 export class AStar {
   readonly grid: NavGrid;
-  private readonly g: Float64Array;
-  private readonly parent: Int32Array;
+  readonly scratch: SearchScratch;
+  readonly info: SearchInfo = { found: false, cost: -1, cells: 0, waypoints: 0, expanded: 0 };
+  /** Cell-index offset of each direction. */
+  private readonly step: Int32Array;
+  /** The scratch generation of the path that is readable, or -1. */
+  private pathGen = -1;
+  private pathStart = -1;
+  private jGoal = -1;
+  private jGoalX = -1;
+  private jGoalY = -1;
+  /** Bound on a jump's length, against a corridor that turned forever (it cannot: a guard). */
+  private readonly cellLimit: number;
   /**
-   * Search marks: 2*gen while a cell is open in search `gen`, 2*gen+1 once closed;
-   * anything else means untouched this search, so nothing is cleared between searches.
+   * Free cells as bits, for scanning straight runs 32 cells at a time: row y's bits
+   * (bit x & 31 of word y * rowWords + (x >> 5)), and the same transposed, column x's
+   * bits by y. 1 = free; padding past the grid's edge is 0, a wall. About a quarter of
+   * a byte per cell; a snapshot of the nav grid, which is read-only once shared.
    */
-  private readonly mark: Uint32Array;
-  private readonly heap: IndexedMinHeap;
-  /** Goal-to-start chain of the last path, reused across searches. */
-  private readonly chain: Int32Array;
-  private gen = 0;
-  private lastGoal = -1;
-  readonly info: SearchInfo = { found: false, cost: -1, cells: 0, expanded: 0 };
+  private readonly rowFree: Int32Array;
+  private readonly colFree: Int32Array;
+  private readonly rowWords: number;
+  private readonly colWords: number;
 
-  constructor(grid: NavGrid) {
+  /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
+  constructor(grid: NavGrid, scratch?: SearchScratch) {
     const n = grid.width * grid.height;
+    if (scratch && scratch.cellCount !== n) throw new EngineError('INVALID_OPTION', `scratch has ${scratch.cellCount} cells, the grid ${n}`);
     this.grid = grid;
-    this.g = new Float64Array(n);
-    this.parent = new Int32Array(n);
-    this.mark = new Uint32Array(n);
-    this.heap = new IndexedMinHeap(n);
-    this.chain = new Int32Array(n);
+    this.scratch = scratch ?? new SearchScratch(n);
+    this.step = Int32Array.from(DIR_X, (dx, d) => DIR_Y[d] * grid.width + dx);
+    this.cellLimit = n;
+    const { width: W, height: H, cells } = grid;
+    this.rowWords = (W + 31) >> 5;
+    this.colWords = (H + 31) >> 5;
+    this.rowFree = new Int32Array(H * this.rowWords);
+    this.colFree = new Int32Array(W * this.colWords);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (cells[y * W + x] !== 0) continue;
+        this.rowFree[y * this.rowWords + (x >> 5)] |= 1 << (x & 31);
+        this.colFree[x * this.colWords + (y >> 5)] |= 1 << (y & 31);
+      }
+    }
   }
 
-  private nextGen(): number {
-    this.gen = (this.gen + 1) >>> 0;
-    if (this.gen >= 0x7fffffff) {
-      // Wrapped after two billion searches: old marks could collide, so reset them once.
-      this.mark.fill(0);
-      this.gen = 1;
-    }
-    return this.gen;
+  /** Bytes of every typed array this search state holds: its scratch, wall bitsets and step table. */
+  bytes(): number {
+    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.step.byteLength;
+  }
+
+  /** Clears info; returns false (and leaves info as not found) when an end is off the grid or a wall. */
+  private prepare(sx: number, sy: number, gx: number, gy: number): boolean {
+    const info = this.info;
+    info.found = false;
+    info.cost = -1;
+    info.cells = 0;
+    info.waypoints = 0;
+    info.expanded = 0;
+    this.pathGen = -1;
+    const { width: W, height: H, cells } = this.grid;
+    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return false;
+    return cells[sy * W + sx] === 0 && cells[gy * W + gx] === 0;
   }
 
   /**
@@ -165,38 +197,35 @@ export class AStar {
    * `maxExpanded` expansions. Returns the cost, or -1; details in `info`.
    */
   search(sx: number, sy: number, gx: number, gy: number, diagonal: boolean, maxExpanded = 0x7fffffff): number {
-    const info = this.info;
-    info.found = false;
-    info.cost = -1;
-    info.cells = 0;
-    info.expanded = 0;
-    this.lastGoal = -1;
+    if (!this.prepare(sx, sy, gx, gy)) return -1;
     const { width: W, height: H, cells } = this.grid;
-    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return -1;
     const start = sy * W + sx;
     const goal = gy * W + gx;
-    if (cells[start] !== 0 || cells[goal] !== 0) return -1;
-    const gen = this.nextGen();
-    const open = 2 * gen;
-    const closed = open + 1;
-    const g = this.g;
-    const parent = this.parent;
-    const mark = this.mark;
-    const heap = this.heap;
-    heap.clear();
-    mark[start] = open;
-    g[start] = 0;
-    parent[start] = -1;
-    heap.push(start, 0, 0, false);
-    let expanded = 0;
     const hw = diagonal ? OCTILE_F : 1;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      mark[cur] = closed;
+    const s = this.scratch;
+    s.begin(W, gx, gy, hw, true);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    mark[start] = openTag;
+    g[start] = 0;
+    s.push(start, s.keyOf(start), 0);
+    let expanded = 0;
+    for (;;) {
+      let cur = s.takeHeld();
+      if (cur < 0) {
+        if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+        cur = s.pop();
+      }
+      const m = mark[cur];
+      // A superseded entry of a cell already closed through a better one.
+      if ((m & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag | (m & DIR_MASK);
       expanded++;
       if (cur === goal) break;
       if (expanded > maxExpanded) {
-        info.expanded = expanded;
+        this.info.expanded = expanded;
         return -1;
       }
       const cy = (cur / W) | 0;
@@ -207,169 +236,274 @@ export class AStar {
       const fS = cy < H - 1 && cells[cur + W] === 0;
       const fW = cx > 0 && cells[cur - 1] === 0;
       const fE = cx < W - 1 && cells[cur + 1] === 0;
-      if (fN) relax(mark, g, parent, heap, open, cur, cur - W, gc + 1, cx, cy - 1, gx, gy, hw);
-      if (fE) relax(mark, g, parent, heap, open, cur, cur + 1, gc + 1, cx + 1, cy, gx, gy, hw);
-      if (fS) relax(mark, g, parent, heap, open, cur, cur + W, gc + 1, cx, cy + 1, gx, gy, hw);
-      if (fW) relax(mark, g, parent, heap, open, cur, cur - 1, gc + 1, cx - 1, cy, gx, gy, hw);
+      if (fN) relax(s, g, mark, openTag, closedTag, cur - W, 0, gc + 1, cx, cy - 1, gx, gy, hw);
+      if (fE) relax(s, g, mark, openTag, closedTag, cur + 1, 1, gc + 1, cx + 1, cy, gx, gy, hw);
+      if (fS) relax(s, g, mark, openTag, closedTag, cur + W, 2, gc + 1, cx, cy + 1, gx, gy, hw);
+      if (fW) relax(s, g, mark, openTag, closedTag, cur - 1, 3, gc + 1, cx - 1, cy, gx, gy, hw);
       if (diagonal) {
         const gd = gc + SQRT2;
-        if (fN && fE && cells[cur - W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W + 1, gd, cx + 1, cy - 1, gx, gy, hw);
-        if (fS && fE && cells[cur + W + 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W + 1, gd, cx + 1, cy + 1, gx, gy, hw);
-        if (fS && fW && cells[cur + W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur + W - 1, gd, cx - 1, cy + 1, gx, gy, hw);
-        if (fN && fW && cells[cur - W - 1] === 0) relax(mark, g, parent, heap, open, cur, cur - W - 1, gd, cx - 1, cy - 1, gx, gy, hw);
+        if (fN && fE && cells[cur - W + 1] === 0) relax(s, g, mark, openTag, closedTag, cur - W + 1, 4, gd, cx + 1, cy - 1, gx, gy, hw);
+        if (fS && fE && cells[cur + W + 1] === 0) relax(s, g, mark, openTag, closedTag, cur + W + 1, 5, gd, cx + 1, cy + 1, gx, gy, hw);
+        if (fS && fW && cells[cur + W - 1] === 0) relax(s, g, mark, openTag, closedTag, cur + W - 1, 6, gd, cx - 1, cy + 1, gx, gy, hw);
+        if (fN && fW && cells[cur - W - 1] === 0) relax(s, g, mark, openTag, closedTag, cur - W - 1, 7, gd, cx - 1, cy - 1, gx, gy, hw);
       }
     }
-    info.expanded = expanded;
-    if (mark[goal] !== closed) return -1;
-    let n = 0;
-    for (let c = goal; c !== -1; c = parent[c]) this.chain[n++] = c;
-    info.found = true;
-    info.cost = g[goal];
-    info.cells = n;
-    this.lastGoal = goal;
-    return g[goal];
+    this.info.expanded = expanded;
+    if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
+    return this.finish(start, goal);
   }
 
   /**
-   * The same shortest paths as search(..., diagonal = true), found with jump-point
+   * The same shortest path costs as search(..., diagonal = true), found with jump-point
    * pruning (Harabor and Grastien's JPS, in the variant for moves that never cut a
    * corner): the open list holds only jump points, and the straight runs between them
-   * are scanned in the grid without touching the heap. Costs, cells and waypoints are
-   * read exactly as after search().
+   * are scanned 32 cells at a time over the wall bits without touching the heap. Two
+   * more savings, both exact: a corridor's corners are turned inside the jump instead of
+   * becoming nodes (see straight()), and each expansion's best successor skips the heap
+   * when nothing queued is smaller (SearchScratch.takeHeld). Costs, cells and waypoints are read exactly as
+   * after search().
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
-    const info = this.info;
-    info.found = false;
-    info.cost = -1;
-    info.cells = 0;
-    info.expanded = 0;
-    this.lastGoal = -1;
-    const W = this.grid.width;
-    const H = this.grid.height;
-    const cells = this.grid.cells;
-    if (sx < 0 || sy < 0 || gx < 0 || gy < 0 || sx >= W || gx >= W || sy >= H || gy >= H) return -1;
+    if (!this.prepare(sx, sy, gx, gy)) return -1;
+    const { width: W, height: H, cells } = this.grid;
     const start = sy * W + sx;
     const goal = gy * W + gx;
-    if (cells[start] !== 0 || cells[goal] !== 0) return -1;
-    const gen = this.nextGen();
-    const open = 2 * gen;
-    const closed = open + 1;
-    const g = this.g;
-    const parent = this.parent;
-    const mark = this.mark;
-    const heap = this.heap;
-    heap.clear();
-    mark[start] = open;
+    const s = this.scratch;
+    s.begin(W, gx, gy, OCTILE_F, true);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    mark[start] = openTag;
     g[start] = 0;
-    parent[start] = -1;
-    heap.push(start, 0, 0, false);
+    s.push(start, s.keyOf(start), 0);
     this.jGoal = goal;
+    this.jGoalX = gx;
+    this.jGoalY = gy;
     let expanded = 0;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      mark[cur] = closed;
+    for (;;) {
+      let cur = s.takeHeld();
+      if (cur < 0) {
+        if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+        cur = s.pop();
+      }
+      const m = mark[cur];
+      if ((m & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag | (m & DIR_MASK);
       expanded++;
       if (cur === goal) break;
       if (expanded > maxExpanded) {
-        info.expanded = expanded;
+        this.info.expanded = expanded;
         return -1;
       }
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
-      const p = parent[cur];
-      if (p < 0) {
+      // Free flags of the four orthogonal neighbours (off the grid counts as a wall).
+      const fN = cy > 0 && cells[cur - W] === 0;
+      const fS = cy < H - 1 && cells[cur + W] === 0;
+      const fW = cx > 0 && cells[cur - 1] === 0;
+      const fE = cx < W - 1 && cells[cur + 1] === 0;
+      if (cur === start) {
         // Start: every legal move.
-        const fN = this.free(cx, cy - 1), fS = this.free(cx, cy + 1), fW = this.free(cx - 1, cy), fE = this.free(cx + 1, cy);
-        if (fN) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
-        if (fE) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
-        if (fS) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
-        if (fW) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
-        if (fN && fE) this.successor(cur, cx, cy, 1, -1, open, gx, gy);
-        if (fS && fE) this.successor(cur, cx, cy, 1, 1, open, gx, gy);
-        if (fS && fW) this.successor(cur, cx, cy, -1, 1, open, gx, gy);
-        if (fN && fW) this.successor(cur, cx, cy, -1, -1, open, gx, gy);
+        if (fN) this.straightV(cur, cx, cy, -1, gx, gy);
+        if (fE) this.straightH(cur, cx, cy, 1, gx, gy);
+        if (fS) this.straightV(cur, cx, cy, 1, gx, gy);
+        if (fW) this.straightH(cur, cx, cy, -1, gx, gy);
+        if (fN && fE) this.diagonal(cur, cx, cy, 1, -1, gx, gy);
+        if (fS && fE) this.diagonal(cur, cx, cy, 1, 1, gx, gy);
+        if (fS && fW) this.diagonal(cur, cx, cy, -1, 1, gx, gy);
+        if (fN && fW) this.diagonal(cur, cx, cy, -1, -1, gx, gy);
         continue;
       }
-      const py = (p / W) | 0;
-      const px = p - py * W;
-      const dx = cx > px ? 1 : cx < px ? -1 : 0;
-      const dy = cy > py ? 1 : cy < py ? -1 : 0;
+      // The direction of travel into this jump point.
+      const d = m & DIR_MASK;
+      const dx = DIR_X[d];
+      const dy = DIR_Y[d];
       if (dx !== 0 && dy !== 0) {
-        const fy = this.free(cx, cy + dy), fx = this.free(cx + dx, cy);
-        if (fy) this.successor(cur, cx, cy, 0, dy, open, gx, gy);
-        if (fx) this.successor(cur, cx, cy, dx, 0, open, gx, gy);
-        if (fy && fx) this.successor(cur, cx, cy, dx, dy, open, gx, gy);
+        const fy = dy > 0 ? fS : fN, fx = dx > 0 ? fE : fW;
+        if (fy) this.straightV(cur, cx, cy, dy, gx, gy);
+        if (fx) this.straightH(cur, cx, cy, dx, gx, gy);
+        if (fy && fx) this.diagonal(cur, cx, cy, dx, dy, gx, gy);
       } else if (dx !== 0) {
-        const next = this.free(cx + dx, cy), up = this.free(cx, cy - 1), down = this.free(cx, cy + 1);
+        const next = dx > 0 ? fE : fW;
         if (next) {
-          this.successor(cur, cx, cy, dx, 0, open, gx, gy);
-          if (down) this.successor(cur, cx, cy, dx, 1, open, gx, gy);
-          if (up) this.successor(cur, cx, cy, dx, -1, open, gx, gy);
+          this.straightH(cur, cx, cy, dx, gx, gy);
+          if (fS) this.diagonal(cur, cx, cy, dx, 1, gx, gy);
+          if (fN) this.diagonal(cur, cx, cy, dx, -1, gx, gy);
         }
-        if (down) this.successor(cur, cx, cy, 0, 1, open, gx, gy);
-        if (up) this.successor(cur, cx, cy, 0, -1, open, gx, gy);
+        if (fS) this.straightV(cur, cx, cy, 1, gx, gy);
+        if (fN) this.straightV(cur, cx, cy, -1, gx, gy);
       } else {
-        const next = this.free(cx, cy + dy), right = this.free(cx + 1, cy), left = this.free(cx - 1, cy);
+        const next = dy > 0 ? fS : fN;
         if (next) {
-          this.successor(cur, cx, cy, 0, dy, open, gx, gy);
-          if (right) this.successor(cur, cx, cy, 1, dy, open, gx, gy);
-          if (left) this.successor(cur, cx, cy, -1, dy, open, gx, gy);
+          this.straightV(cur, cx, cy, dy, gx, gy);
+          if (fE) this.diagonal(cur, cx, cy, 1, dy, gx, gy);
+          if (fW) this.diagonal(cur, cx, cy, -1, dy, gx, gy);
         }
-        if (right) this.successor(cur, cx, cy, 1, 0, open, gx, gy);
-        if (left) this.successor(cur, cx, cy, -1, 0, open, gx, gy);
+        if (fE) this.straightH(cur, cx, cy, 1, gx, gy);
+        if (fW) this.straightH(cur, cx, cy, -1, gx, gy);
       }
     }
-    info.expanded = expanded;
-    if (mark[goal] !== closed) return -1;
-    // Expand the jump-point chain into cells, goal first, as search() leaves it.
-    let n = 0;
-    for (let c = goal; ; ) {
-      const p = parent[c];
-      if (p < 0) {
-        this.chain[n++] = c;
-        break;
+    this.info.expanded = expanded;
+    if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
+    return this.finish(start, goal);
+  }
+
+  /**
+   * Records the path to a closed goal: walks back from the goal along the direction
+   * bits. A jump point's parent is some steps back along the direction that reached it,
+   * around any corridor corners the jump turned at (where the way back is a wall and
+   * one side is open): the first closed cell there whose cost plus the steps walked is
+   * the jump point's cost. On the way each path cell's direction bits are rewritten to
+   * the move toward the goal, so the path reads start first without a buffer. Counts
+   * cells and turning points.
+   */
+  private finish(start: number, goal: number): number {
+    const s = this.scratch;
+    const g = s.g;
+    const mark = s.mark;
+    const step = this.step;
+    const closedTag = s.closedTag;
+    const { width: W, height: H, cells } = this.grid;
+    let cur = goal;
+    let cx = goal % W;
+    let cy = (goal / W) | 0;
+    let d = mark[goal] & DIR_MASK;
+    let seg = goal; // the jump point the current run leads to
+    let segSteps = 0;
+    let n = 1;
+    let turns = 0;
+    let out = -1; // the move leaving `cur` toward the goal; none for the goal
+    while (cur !== start) {
+      let qx = cx - DIR_X[d];
+      let qy = cy - DIR_Y[d];
+      if (d < 4 && (qx < 0 || qy < 0 || qx >= W || qy >= H || cells[qy * W + qx] !== 0)) {
+        // A corner the jump turned at: the way in is the one open side.
+        const dx = DIR_X[d], dy = DIR_Y[d];
+        const lx = cx - dy, ly = cy + dx; // the cell before, had the jump come in turned one way
+        d = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0 ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+        qx = cx - DIR_X[d];
+        qy = cy - DIR_Y[d];
       }
-      const cy = (c / W) | 0, cx = c - cy * W;
-      const py = (p / W) | 0, px = p - py * W;
-      const step = (py > cy ? W : py < cy ? -W : 0) + (px > cx ? 1 : px < cx ? -1 : 0);
-      for (let k = c; k !== p; k += step) this.chain[n++] = k;
-      c = p;
+      const q = qy * W + qx;
+      n++;
+      segSteps++;
+      if (out >= 0 && out !== d) turns++;
+      const mq = mark[q];
+      let nd = d;
+      if (q !== start && (mq & GEN_STATE_MASK) === closedTag) {
+        // The same arithmetic as the offer that set g[seg], so its true parent matches exactly.
+        const dist = d < 4 ? segSteps : OCTILE_F * segSteps + segSteps;
+        if (g[q] + dist <= g[seg]) {
+          nd = mq & DIR_MASK;
+          seg = q;
+          segSteps = 0;
+        }
+      }
+      mark[q] = (mq & GEN_STATE_MASK) | d;
+      out = d;
+      cur = q;
+      cx = qx;
+      cy = qy;
+      d = nd;
+      if (n > this.cellLimit) throw new Error('path walk-back did not reach the start'); // a broken invariant, never a result
     }
+    const info = this.info;
     info.found = true;
     info.cost = g[goal];
     info.cells = n;
-    this.lastGoal = goal;
+    info.waypoints = n === 1 ? 1 : turns + 2;
+    this.pathGen = s.gen;
+    this.pathStart = start;
     return g[goal];
   }
 
-  private jGoal = -1;
-
-  private free(x: number, y: number): boolean {
-    const grid = this.grid;
-    return x >= 0 && y >= 0 && x < grid.width && y < grid.height && grid.cells[y * grid.width + x] === 0;
+  /** Jumps along the row from (x, y) in direction dx; offers the jump point found. */
+  private straightH(cur: number, x: number, y: number, dx: number, gx: number, gy: number): void {
+    this.straight(cur, x, y, dx > 0 ? 1 : 3, gx, gy);
   }
 
-  /** Jumps from (x, y) one step in (dx, dy) and onwards; offers the jump point found to the open list. */
-  private successor(cur: number, x: number, y: number, dx: number, dy: number, open: number, gx: number, gy: number): void {
+  /** Jumps along the column from (x, y) in direction dy; offers the jump point found. */
+  private straightV(cur: number, x: number, y: number, dy: number, gx: number, gy: number): void {
+    this.straight(cur, x, y, dy > 0 ? 2 : 0, gx, gy);
+  }
+
+  /**
+   * Jumps from (x, y) in orthogonal direction `dir` (N, E, S, W = 0..3) and offers the
+   * jump point found. A jump point whose only successor would be one straight run
+   * sideways (the way ahead is a wall, exactly one side is open: a corridor's corner)
+   * is not queued: the jump turns there and goes on, so a winding corridor costs one
+   * node, not one per corner. finish() follows such bends back.
+   */
+  private straight(cur: number, x: number, y: number, dir: number, gx: number, gy: number): void {
+    const { width: W, height: H, cells } = this.grid;
+    let steps = 0;
+    let d = dir;
+    let px = x;
+    let py = y;
+    for (;;) {
+      const dx = DIR_X[d];
+      const dy = DIR_Y[d];
+      let p: number;
+      if (dy === 0) {
+        const words = this.rowWords;
+        const row = py * words;
+        p = scanRun(this.rowFree, words, row, py > 0 ? row - words : -1, py < H - 1 ? row + words : -1, px + dx, dx, py === this.jGoalY ? this.jGoalX : -1);
+        if (p < 0) return;
+        steps += p > px ? p - px : px - p;
+        px = p;
+      } else {
+        const words = this.colWords;
+        const col = px * words;
+        p = scanRun(this.colFree, words, col, px > 0 ? col - words : -1, px < W - 1 ? col + words : -1, py + dy, dy, px === this.jGoalX ? this.jGoalY : -1);
+        if (p < 0) return;
+        steps += p > py ? p - py : py - p;
+        py = p;
+      }
+      const j = py * W + px;
+      if (j === this.jGoal || steps > this.cellLimit) break;
+      // A corner: ahead is a wall (or the edge), and exactly one of the two sides is open.
+      const ax = px + dx, ay = py + dy;
+      if (ax >= 0 && ay >= 0 && ax < W && ay < H && cells[ay * W + ax] === 0) break;
+      const lx = px + dy, ly = py - dx; // one side (dx, dy turned a quarter)
+      const rx = px - dy, ry = py + dx; // the other
+      const l = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0;
+      const r = rx >= 0 && ry >= 0 && rx < W && ry < H && cells[ry * W + rx] === 0;
+      if (l === r) break;
+      d = l ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+    }
+    this.offer(cur, py * W + px, px, py, steps, d, gx, gy);
+  }
+
+  /** Jumps diagonally from (x, y) by (dx, dy); offers the jump point found. */
+  private diagonal(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
     const j = this.jump(x + dx, y + dy, dx, dy);
     if (j < 0) return;
-    const mark = this.mark;
-    const m = mark[j];
-    if (m === open + 1) return;
     const W = this.grid.width;
     const jy = (j / W) | 0;
     const jx = j - jy * W;
-    const ax = jx > x ? jx - x : x - jx;
-    const ay = jy > y ? jy - y : y - jy;
-    const ng = this.g[cur] + (ax < ay ? OCTILE_F * ax + ay : OCTILE_F * ay + ax);
-    const fresh = m !== open;
-    if (!fresh && ng >= this.g[j]) return;
-    mark[j] = open;
-    this.g[j] = ng;
-    this.parent[j] = cur;
+    // A diagonal run: as many steps across as down, octile cost SQRT2 each (as OCTILE_F * a + a).
+    const a = jx > x ? jx - x : x - jx;
+    this.offer(cur, j, jx, jy, OCTILE_F * a + a, DIR_OF[(dy + 1) * 3 + dx + 1], gx, gy);
+  }
+
+  /**
+   * Offers jump point j at (jx, jy), `dist` from `cur` by direction `dir`. `dist` is the
+   * octile distance computed as finish() computes it, so parents are found exactly.
+   */
+  private offer(cur: number, j: number, jx: number, jy: number, dist: number, dir: number, gx: number, gy: number): void {
+    const s = this.scratch;
+    const mark = s.mark;
+    const m = mark[j];
+    if ((m & GEN_STATE_MASK) === s.closedTag) return;
+    const g = s.g;
+    const ng = g[cur] + dist;
+    if (m >>> 5 === s.gen && ng >= g[j]) return;
+    mark[j] = s.openTag | dir;
+    g[j] = ng;
     const hx = jx > gx ? jx - gx : gx - jx;
     const hy = jy > gy ? jy - gy : gy - jy;
-    this.heap.push(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng, !fresh);
+    s.offer(j, ng + (hx < hy ? OCTILE_F * hx + hy : OCTILE_F * hy + hx), ng);
   }
 
   /**
@@ -395,75 +529,81 @@ export class AStar {
     }
   }
 
-  /** Straight run along x: the first jump point or -1. */
+  /** Straight run along x from (x, y): the first jump point or -1. */
   private jumpH(x: number, y: number, dx: number): number {
-    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
-    const hasUp = y > 0, hasDown = y < H - 1;
-    for (;;) {
-      if (x < 0 || x >= W) return -1;
-      const id = y * W + x;
-      if (cells[id] !== 0) return -1;
-      if (id === goal) return id;
-      const bx = x - dx;
-      // A wall that ends behind us beside the run opens a path only through this cell.
-      if (bx >= 0 && bx < W) {
-        if (hasUp && cells[id - W] === 0 && cells[id - W - dx] !== 0) return id;
-        if (hasDown && cells[id + W] === 0 && cells[id + W - dx] !== 0) return id;
-      }
-      x += dx;
-    }
+    const W = this.grid.width;
+    if (x < 0 || x >= W) return -1;
+    const words = this.rowWords;
+    const row = y * words;
+    const p = scanRun(
+      this.rowFree, words, row, y > 0 ? row - words : -1, y < this.grid.height - 1 ? row + words : -1,
+      x, dx, y === this.jGoalY ? this.jGoalX : -1,
+    );
+    return p < 0 ? -1 : y * W + p;
   }
 
-  /** Straight run along y: the first jump point or -1. */
+  /** Straight run along y from (x, y): the first jump point or -1. */
   private jumpV(x: number, y: number, dy: number): number {
-    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
-    const hasLeft = x > 0, hasRight = x < W - 1;
-    const step = dy * W;
-    for (;;) {
-      if (y < 0 || y >= H) return -1;
-      const id = y * W + x;
-      if (cells[id] !== 0) return -1;
-      if (id === goal) return id;
-      const by = y - dy;
-      if (by >= 0 && by < H) {
-        if (hasLeft && cells[id - 1] === 0 && cells[id - 1 - step] !== 0) return id;
-        if (hasRight && cells[id + 1] === 0 && cells[id + 1 - step] !== 0) return id;
-      }
-      y += dy;
-    }
+    const H = this.grid.height;
+    if (y < 0 || y >= H) return -1;
+    const words = this.colWords;
+    const col = x * words;
+    const p = scanRun(
+      this.colFree, words, col, x > 0 ? col - words : -1, x < this.grid.width - 1 ? col + words : -1,
+      y, dy, x === this.jGoalX ? this.jGoalY : -1,
+    );
+    return p < 0 ? -1 : p * this.grid.width + x;
+  }
+
+  /** True while the last found path is still in the scratch. */
+  private pathReadable(): boolean {
+    return this.pathGen >= 0 && this.pathGen === this.scratch.gen;
   }
 
   /**
    * Writes the last path's cells, start first, into out[offset ..], at most `max`.
-   * Returns how many were written.
+   * Returns how many were written (info.cells when all fit).
    */
   writeCells(out: Int32Array, offset: number, max: number): number {
-    if (this.lastGoal < 0) return 0;
+    if (!this.pathReadable() || max <= 0) return 0;
+    const mark = this.scratch.mark;
+    const step = this.step;
     const n = this.info.cells;
     const k = n < max ? n : max;
-    for (let i = 0; i < k; i++) out[offset + i] = this.chain[n - 1 - i];
+    let c = this.pathStart;
+    for (let i = 0; i < k; i++) {
+      out[offset + i] = c;
+      if (i + 1 < n) c += step[mark[c] & DIR_MASK];
+    }
     return k;
   }
 
   /**
    * Writes the last path's turning points (start, every cell where the direction
    * changes, goal), start first, at most `max`. Consecutive waypoints are joined by
-   * straight orthogonal or diagonal runs of free cells. Returns how many were written.
+   * straight orthogonal or diagonal runs of free cells. Returns how many were written:
+   * info.waypoints when all fit, else the first `max` of them (the path is truncated
+   * and the last one written is not the goal).
    */
   writeWaypoints(out: Int32Array, offset: number, max: number): number {
-    if (this.lastGoal < 0 || max <= 0) return 0;
-    const chain = this.chain;
+    if (!this.pathReadable() || max <= 0) return 0;
+    const mark = this.scratch.mark;
+    const step = this.step;
     const n = this.info.cells;
+    let c = this.pathStart;
     let k = 0;
-    out[offset + k++] = chain[n - 1];
-    for (let i = n - 2; i >= 0 && k < max; i--) {
-      const stepNow = chain[i] - chain[i + 1];
-      if (i === 0) {
-        out[offset + k++] = chain[0];
-      } else {
-        const stepNext = chain[i - 1] - chain[i];
-        if (stepNext !== stepNow) out[offset + k++] = chain[i];
+    out[offset + k++] = c;
+    if (n === 1) return k;
+    let d = mark[c] & DIR_MASK;
+    for (let i = 1; i < n && k < max; i++) {
+      c += step[d];
+      if (i === n - 1) {
+        out[offset + k++] = c;
+        break;
       }
+      const next = mark[c] & DIR_MASK;
+      if (next !== d) out[offset + k++] = c;
+      d = next;
     }
     return k;
   }
@@ -473,25 +613,20 @@ export class AStar {
  * Dijkstra from one target over a window of the grid: distance of every window cell
  * to the target by the same movement model as AStar (-1 where unreachable inside the
  * window). A flow field follows from it: step to the neighbour with the smallest value.
- * One instance per thread, like AStar.
+ * One instance per thread, like AStar, and it may share AStar's scratch.
  */
 export class DistanceField {
   readonly grid: NavGrid;
-  private readonly dist: Float64Array;
-  private readonly stamp: Uint32Array;
-  private readonly closed: Uint8Array;
-  private readonly heap: IndexedMinHeap;
-  private gen = 0;
+  readonly scratch: SearchScratch;
   reached = 0;
   maxDistance = 0;
 
-  constructor(grid: NavGrid) {
+  /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
+  constructor(grid: NavGrid, scratch?: SearchScratch) {
     const n = grid.width * grid.height;
+    if (scratch && scratch.cellCount !== n) throw new EngineError('INVALID_OPTION', `scratch has ${scratch.cellCount} cells, the grid ${n}`);
     this.grid = grid;
-    this.dist = new Float64Array(n);
-    this.stamp = new Uint32Array(n);
-    this.closed = new Uint8Array(n);
-    this.heap = new IndexedMinHeap(n);
+    this.scratch = scratch ?? new SearchScratch(n);
   }
 
   /**
@@ -511,29 +646,26 @@ export class DistanceField {
     if (tx < x0 || ty < y0 || tx >= x1 || ty >= y1) return 0;
     const target = ty * W + tx;
     if (cells[target] !== 0) return 0;
-    this.gen = (this.gen + 1) >>> 0;
-    if (this.gen === 0) {
-      this.stamp.fill(0);
-      this.gen = 1;
-    }
-    const gen = this.gen;
-    const dist = this.dist;
-    const stamp = this.stamp;
-    const closed = this.closed;
-    const heap = this.heap;
-    heap.clear();
-    stamp[target] = gen;
-    closed[target] = 0;
-    dist[target] = 0;
-    heap.push(target, 0, 0, false);
+    const s = this.scratch;
+    s.begin(W, tx, ty, 0, false);
+    const g = s.g;
+    const mark = s.mark;
+    const openTag = s.openTag;
+    const closedTag = s.closedTag;
+    const gen = s.gen;
+    mark[target] = openTag;
+    g[target] = 0;
+    s.push(target, 0, 0);
     let reached = 0;
     let maxD = 0;
-    while (heap.size > 0) {
-      const cur = heap.pop();
-      closed[cur] = 1;
+    for (;;) {
+      if ((s.size === 0 || s.heapKey[0] > s.minDeferred) && !s.refill()) break;
+      const cur = s.pop();
+      if ((mark[cur] & GEN_STATE_MASK) !== openTag) continue;
+      mark[cur] = closedTag;
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
-      const dc = dist[cur];
+      const dc = g[cur];
       out[offset + (cy - y0) * w + (cx - x0)] = dc;
       reached++;
       if (dc > maxD) maxD = dc;
@@ -554,16 +686,13 @@ export class DistanceField {
           case 6: if (!diagonal || !fS || !fW || cells[cur + W - 1] !== 0) continue; nb = cur + W - 1; step = SQRT2; break;
           default: if (!diagonal || !fN || !fW || cells[cur - W - 1] !== 0) continue; nb = cur - W - 1; step = SQRT2; break;
         }
-        const fresh = stamp[nb] !== gen;
-        if (!fresh && closed[nb] === 1) continue;
+        const m = mark[nb];
+        if ((m & GEN_STATE_MASK) === closedTag) continue;
         const nd = dc + step;
-        if (!fresh && nd >= dist[nb]) continue;
-        if (fresh) {
-          stamp[nb] = gen;
-          closed[nb] = 0;
-        }
-        dist[nb] = nd;
-        heap.push(nb, nd, 0, !fresh);
+        if (m >>> 5 === gen && nd >= g[nb]) continue;
+        mark[nb] = openTag;
+        g[nb] = nd;
+        s.push(nb, nd, 0);
       }
     }
     this.reached = reached;

@@ -17,6 +17,7 @@
  * Cell (x, y) covers [x, x+1) x [y, y+1) in world X/Z; index = y * width + x.
  */
 import { EngineError } from '../engine/errors.js';
+import { mulberry32 } from './random.js';
 
 export const NAV_MAGIC = 0x3156_414e; // 'NAV1' little-endian
 export const NAV_OFF_MAGIC = 0;
@@ -86,17 +87,8 @@ export function createNavGrid(width: number, height: number, seed = 0): NavGrid 
   return new NavGrid(sab);
 }
 
-/** mulberry32: small, fast, and identical on every thread for the same seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded random source (random.ts), for the modules that take it from here. */
+export { mulberry32 };
 
 export interface LevelOptions {
   /** Cells. Default 256. */

@@ -6,7 +6,9 @@
  * and the arena bytes it was handed: the same job gives the same bits on any thread.
  *
  * Arena payloads (offsets are ctx.arenaOffset, in bytes, 8-aligned):
- *   path             out: i32 waypoint cells, start first           (4 * maxWaypoints bytes)
+ *   path             out: i32 waypoint cells, start first           (4 * maxWaypoints bytes;
+ *                         values[PATH_WAYPOINTS] of them were written, values[PATH_TOTAL_WAYPOINTS]
+ *                         exist, values[PATH_TRUNCATED] is 1 when the slice held fewer)
  *   distances        out: f32 distance per window cell, row-major   (4 * w * h bytes)
  *   physics.raycasts in:  f32 [ax, ay, az, bx, by, bz] per ray       (24 * count bytes)
  *                    out: f32 hit fraction per ray, -1 if clear       (4 * count bytes after the input)
@@ -15,11 +17,16 @@ import { defineKind, type WorkerEnv } from '../engine/kind.js';
 import { EngineError } from '../engine/errors.js';
 import { AStar, DistanceField } from './astar.js';
 import { NavGrid } from './grid.js';
+import { SearchScratch } from './search-scratch.js';
 import { sceneFor, type PredictionScene } from './physics.js';
 import { FRAME_S } from './time.js';
 
-/** Largest waypoint list a path job may ask for. */
-export const MAX_WAYPOINTS = 1024;
+/**
+ * Largest waypoint list a path job may ask for (256 KiB of arena). A longer path comes
+ * back truncated (PATH_TRUNCATED) with its true count; the caller walks to the last
+ * waypoint and asks again from there.
+ */
+export const MAX_WAYPOINTS = 65536;
 /** Largest distance-field window side. */
 export const MAX_FIELD_SIDE = 256;
 /** Most rays in one raycast batch. */
@@ -32,13 +39,19 @@ function navOf(env: WorkerEnv): NavGrid {
   return new NavGrid(sab);
 }
 
-/** Nav grids are shared per thread by buffer, like the prediction scene. */
+/**
+ * Nav grids are shared per thread by buffer, like the prediction scene. The path and
+ * distances kinds of one thread share one search scratch (a thread runs one job at a
+ * time), so a thread's search memory is that scratch and the path kind's wall bitsets:
+ * under 12 bytes per cell (test/game-search-memory.test.ts).
+ */
 const grids = new WeakMap<SharedArrayBuffer, { astar: AStar; field: DistanceField }>();
 function searchFor(env: WorkerEnv): { astar: AStar; field: DistanceField } {
   const grid = navOf(env);
   let s = grids.get(grid.sab);
   if (!s) {
-    s = { astar: new AStar(grid), field: new DistanceField(grid) };
+    const scratch = new SearchScratch(grid.width * grid.height);
+    s = { astar: new AStar(grid, scratch), field: new DistanceField(grid, scratch) };
     grids.set(grid.sab, s);
   }
   return s;
@@ -49,12 +62,19 @@ export const PATH_MOVES_4 = 0;
 export const PATH_MOVES_8 = 1;
 export const PATH_MOVES_8_JUMP = 2;
 
-/** Path result values, in order. */
+/**
+ * Path result values, in order. FOUND: a shortest path exists and COST is its cost.
+ * WAYPOINTS: turning points written to the arena slice, start first. The list is the
+ * whole path, ending at the goal, only when TRUNCATED is 0; when it is 1 the slice
+ * (maxWaypoints) held the first WAYPOINTS of TOTAL_WAYPOINTS.
+ */
 export const PATH_FOUND = 0;
 export const PATH_COST = 1;
 export const PATH_CELLS = 2;
 export const PATH_WAYPOINTS = 3;
 export const PATH_EXPANDED = 4;
+export const PATH_TRUNCATED = 5;
+export const PATH_TOTAL_WAYPOINTS = 6;
 
 export const pathKind = defineKind<AStar>({
   name: 'path',
@@ -68,7 +88,7 @@ export const pathKind = defineKind<AStar>({
     { name: 'moves', type: 'i32', min: 0, max: 2 },
     { name: 'maxExpanded', type: 'i32', min: 1 },
   ],
-  results: ['found', 'cost', 'cells', 'waypoints', 'expanded'],
+  results: ['found', 'cost', 'cells', 'waypoints', 'expanded', 'truncated', 'totalWaypoints'],
   arenaBytes: (p) => 4 * p[4],
   maxArenaBytes: 4 * MAX_WAYPOINTS,
   init: (env) => searchFor(env).astar,
@@ -82,7 +102,10 @@ export const pathKind = defineKind<AStar>({
     out[PATH_CELLS] = info.cells;
     out[PATH_EXPANDED] = info.expanded;
     const max = Math.min(p[4], ctx.arenaBytes >> 2);
-    out[PATH_WAYPOINTS] = info.found ? astar.writeWaypoints(ctx.arenaI32, ctx.arenaOffset >> 2, max) : 0;
+    const written = info.found ? astar.writeWaypoints(ctx.arenaI32, ctx.arenaOffset >> 2, max) : 0;
+    out[PATH_WAYPOINTS] = written;
+    out[PATH_TRUNCATED] = written < info.waypoints ? 1 : 0;
+    out[PATH_TOTAL_WAYPOINTS] = info.waypoints;
   },
 });
 

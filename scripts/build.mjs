@@ -10,7 +10,7 @@ import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nodeDirs = ['engine', 'frame', 'game', 'stress', 'tools', 'bin', 'scripts', 'bench', 'test'];
+const nodeDirs = ['engine', 'frame', 'game', 'remote', 'stress', 'tools', 'bin', 'scripts', 'bench', 'test'];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;

@@ -2,7 +2,7 @@
  * The repository's import graph and its one rule: folders form layers, and a module may
  * import only from its own layer or a lower one.
  *
- *   engine  <  frame  <  game  <  stress  <  panel        bin, tools, bench, scripts, test: anything
+ *   engine  <  frame  <  game  <  remote  <  stress  <  panel        bin, tools, bench, scripts, test: anything
  *
  * The engine imports nothing outside itself; the embedding layer (frame) builds on the
  * engine; the game on both; the stress tools drive all of them; the debug panel is an
@@ -27,6 +27,8 @@ export const LAYERS: Readonly<Record<string, number>> = {
   engine: 0,
   frame: 1,
   game: 2,
+  // Batch backends (inline, local, BullMQ): built on the engine alone; the game does not need them.
+  remote: 2.5,
   stress: 3,
   panel: 4,
   // The programs and suites around the library: they may import anything, nothing imports them.

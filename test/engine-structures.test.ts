@@ -233,7 +233,7 @@ describe('arena allocator', () => {
 describe('job table', () => {
   const table = (slots: number, salt: number): { t: JobTable; arena: ArenaAllocator } => {
     const arena = new ArenaAllocator(64, slots);
-    return { t: new JobTable(new Int32Array(new SharedArrayBuffer(slots * 4)), arena, salt), arena };
+    return { t: new JobTable(new Int32Array(new SharedArrayBuffer(slots * 4)), new Int32Array(slots * 8), arena, salt), arena };
   };
 
   it('ids round-trip to their slot while live, and stop naming it once released', () => {

@@ -120,6 +120,8 @@ const oracleCtx: JobContext<unknown> = {
   submitFrame: 0,
   arenaOffset: 0,
   arenaBytes: 0,
+  rangeStart: 0,
+  rangeEnd: 1,
   arenaU8: new Uint8Array(oracleBuf),
   arenaI32: new Int32Array(oracleBuf),
   arenaF32: new Float32Array(oracleBuf),

@@ -113,6 +113,65 @@ describe('A* against the pathfinding package', () => {
     }
   });
 
+  test('jump points agree with the oracle on braided mazes (winding corridors with loops)', () => {
+    const seed = 0xb7a1;
+    const rnd = mulberry32(seed);
+    let checked = 0;
+    for (let m = 0; m < 12; m++) {
+      // A perfect maze of one-cell corridors, then a share of its walls knocked out for loops.
+      const n = 8 + Math.floor(rnd() * 24);
+      const side = 2 * n + 1;
+      const grid = createNavGrid(side, side, seed + m);
+      const c = grid.cells;
+      c.fill(CELL_WALL);
+      const seen = new Uint8Array(n * n);
+      const stack = [0];
+      seen[0] = 1;
+      c[side + 1] = 0;
+      while (stack.length > 0) {
+        const at = stack[stack.length - 1];
+        const ax = at % n, ay = (at / n) | 0;
+        const opts: number[] = [];
+        if (ax > 0 && !seen[at - 1]) opts.push(at - 1);
+        if (ax < n - 1 && !seen[at + 1]) opts.push(at + 1);
+        if (ay > 0 && !seen[at - n]) opts.push(at - n);
+        if (ay < n - 1 && !seen[at + n]) opts.push(at + n);
+        if (opts.length === 0) {
+          stack.pop();
+          continue;
+        }
+        const next = opts[Math.floor(rnd() * opts.length)];
+        const nx = next % n, ny = (next / n) | 0;
+        c[(2 * ny + 1) * side + 2 * nx + 1] = 0;
+        c[(ay + ny + 1) * side + ax + nx + 1] = 0;
+        seen[next] = 1;
+        stack.push(next);
+      }
+      const knock = 0.05 + rnd() * 0.25;
+      for (let y = 1; y < side - 1; y++) for (let x = 1; x < side - 1; x++) if (rnd() < knock) c[y * side + x] = 0;
+      const astar = new AStar(grid);
+      const cells = new Int32Array(side * side);
+      for (let q = 0; q < 8; q++) {
+        const [sx, sy] = freeCell(grid, rnd);
+        const [gx, gy] = freeCell(grid, rnd);
+        const where = `seed ${seed} maze ${m} ${side}x${side} (${sx},${sy})->(${gx},${gy})`;
+        const want = oracle(grid, sx, sy, gx, gy, true);
+        const got = astar.searchJump(sx, sy, gx, gy);
+        if (want < 0) {
+          expect(got, where).toBe(-1);
+          continue;
+        }
+        expect(got, where).toBeCloseTo(want, 9);
+        const k = astar.writeCells(cells, 0, cells.length);
+        expect(cells[0], where).toBe(sy * side + sx);
+        expect(cells[k - 1], where).toBe(gy * side + gx);
+        expect(walkCost(grid, cells, k, true), where).toBeCloseTo(want, 9);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(80);
+  });
+
   for (const jump of [false, true]) test(`waypoints are the turning points of the cell path${jump ? ' (jump points)' : ''}`, () => {
     const grid = generateLevel({ seed: 9 });
     const astar = new AStar(grid);

@@ -231,6 +231,44 @@ describe('trace export from a real engine', () => {
     }
   });
 
+  it('a parallel-for job: one slice per worker that ran chunks, one flow from submit to delivery', async () => {
+    const seed = seedFromEnv() % 1000;
+    const engine = await startEngine({ workers: 2, trace: true });
+    try {
+      const RANGE = engine.kindId('test.range');
+      const ids: number[] = [];
+      const done = new Set<number>();
+      for (let f = 0; f < 4; f++) {
+        engine.beginFrame(f);
+        const id = engine.parallelFor(RANGE, [seed, 4000, -1, 1], 4000, 50);
+        expect(id).toBeGreaterThanOrEqual(0);
+        ids.push(id);
+      }
+      for (let i = 0; i < 5000 && done.size < ids.length; i++) {
+        engine.poll((r) => {
+          expect(r.status).toBe(Outcome.Done);
+          done.add(r.jobId);
+        });
+        await sleep(1);
+      }
+      expect(done.size).toBe(ids.length);
+      const c = checkTrace(engine.exportTrace());
+      expect(c.problems.slice(0, 10), `seed ${seed}`).toEqual([]);
+      for (const id of ids) {
+        const shares = c.slicesByJob.get(id) ?? [];
+        expect(shares.length).toBeGreaterThanOrEqual(1);
+        expect(shares.length).toBeLessThanOrEqual(2);
+        expect(new Set(shares.map((s) => s.tid)).size).toBe(shares.length);
+        const flow = c.flows.get(id)!;
+        expect(flow[0]).toBe('s');
+        expect(flow[flow.length - 1]).toBe('f');
+        expect(flow.length).toBe(2 + shares.length);
+      }
+    } finally {
+      await engine.shutdown();
+    }
+  });
+
   it('workers: 0 puts the jobs on an inline runner track, with the same structure', async () => {
     const seed = seedFromEnv();
     const engine = await startEngine({ workers: 0, trace: true });

@@ -16,7 +16,9 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createEngineBackend } from './backend.js';
+import { BackendError } from '../../remote/errors.js';
+import { createBullmqSweepBackend, type BullmqSweepBackend } from '../../remote/sweep-backend.js';
+import { createEngineBackend, type SweepBackend } from './backend.js';
 import { SweepError } from './checkpoint.js';
 import { GRIDS, GRID_NAMES, SweepPlan, type GridName } from './grid.js';
 import { CONFIG_LEVELS_ON_MAIN } from './kinds.js';
@@ -24,7 +26,8 @@ import { defaultWorkers, runSweep, type SweepSummary } from './sweep.js';
 import { builtModuleUrl } from '../../engine/paths.js';
 
 export const USAGE =
-  'usage: npm run sweep -- [--workers N] [--seed S] [--quick] [--grid full|quick|tiny] [--out FILE] [--resume] [--commit-ms N] [--json] [--help]';
+  'usage: npm run sweep -- [--workers N] [--seed S] [--quick] [--grid full|quick|tiny] [--out FILE] [--resume] [--commit-ms N] [--json] [--help]\n' +
+  '       npm run sweep -- --backend bullmq --redis URL [--spawn-workers N] [the options above]';
 
 const HELP = `${USAGE}
 
@@ -39,6 +42,14 @@ const HELP = `${USAGE}
   --json          the last stdout line is one JSON object:
                   {"tasks","completed","failed","resumed","result_sha256","tasks_per_s",...}
   --help          this text.
+
+  --backend NAME  engine (default: this machine's worker threads) or bullmq (remote
+                  workers through a BullMQ queue on Redis; the same result file).
+  --redis URL     redis://[user:password@]host:port for --backend bullmq (or set
+                  FRAMEJOBS_REDIS_URL). The password is never printed.
+  --spawn-workers N  start N \`framejobs worker\` processes on this machine, each with
+                  --workers threads (default 0: workers started elsewhere take the tasks).
+                  With bullmq the JSON line adds "backend","duplicates","redelivered".
 `;
 
 export interface CliOptions {
@@ -50,6 +61,10 @@ export interface CliOptions {
   commitMs: number;
   json: boolean;
   help: boolean;
+  /** Set only with --backend bullmq (the engine backend is the default). */
+  backend?: 'bullmq';
+  redis?: string;
+  spawnWorkers?: number;
 }
 
 export class UsageError extends Error {}
@@ -79,6 +94,9 @@ export function parseSweepArgs(argv: readonly string[]): CliOptions {
         'commit-ms': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        backend: { type: 'string' },
+        redis: { type: 'string' },
+        'spawn-workers': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -98,7 +116,21 @@ export function parseSweepArgs(argv: readonly string[]): CliOptions {
     commitMs: intArg('commit-ms', values['commit-ms'] as string | undefined, 0, 3_600_000, 100),
     json: values.json === true,
     help: values.help === true,
+    ...remoteArgs(values),
   };
+}
+
+/** --backend, --redis, --spawn-workers: only with bullmq, which needs a Redis URL. */
+function remoteArgs(values: Record<string, string | boolean | undefined>): Pick<CliOptions, 'backend' | 'redis' | 'spawnWorkers'> {
+  const backend = values.backend as string | undefined;
+  if (backend !== undefined && backend !== 'engine' && backend !== 'bullmq') throw new UsageError(`--backend must be engine or bullmq, got ${JSON.stringify(backend)}`);
+  if (backend !== 'bullmq') {
+    if (values.redis !== undefined || values['spawn-workers'] !== undefined) throw new UsageError('--redis and --spawn-workers go with --backend bullmq');
+    return {};
+  }
+  const redis = (values.redis as string | undefined) ?? process.env.FRAMEJOBS_REDIS_URL;
+  if (redis === undefined || redis === '') throw new UsageError('--backend bullmq needs --redis URL (or FRAMEJOBS_REDIS_URL)');
+  return { backend: 'bullmq', redis, spawnWorkers: intArg('spawn-workers', values['spawn-workers'] as string | undefined, 0, 64, 0) };
 }
 
 function printSummary(s: SweepSummary): void {
@@ -135,6 +167,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const plan = new SweepPlan(GRIDS[o.grid], o.seed);
   const kindsUrl = builtModuleUrl(import.meta.url, './kinds.js');
+  let remote: BullmqSweepBackend | null = null;
+  const backend = async (): Promise<SweepBackend> => {
+    // With workers, this thread never runs a task: it need not build the levels.
+    if (o.backend !== 'bullmq') return createEngineBackend({ workers: o.workers, kindModules: [kindsUrl], config: { [CONFIG_LEVELS_ON_MAIN]: o.workers === 0 } });
+    remote = await createBullmqSweepBackend({
+      redis: o.redis!,
+      // The same grid, seed and code give the same run id: a --resume finds what the killed run's workers left.
+      runId: `sweep-${plan.hash.slice(0, 16)}`,
+      spawnWorkers: o.spawnWorkers,
+      kindModules: [kindsUrl],
+      // Each spawned process runs --workers threads (at least one); its own thread builds no levels.
+      workerArgs: ['--threads', String(Math.max(1, o.workers)), '--config', JSON.stringify({ [CONFIG_LEVELS_ON_MAIN]: false })],
+      log: (line) => console.error(`sweep: ${line}`),
+    });
+    return remote;
+  };
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   process.once('SIGINT', stop);
@@ -143,8 +191,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     summary = await runSweep({
       plan,
-      // With workers, this thread never runs a task: it need not build the levels.
-      backend: () => createEngineBackend({ workers: o.workers, kindModules: [kindsUrl], config: { [CONFIG_LEVELS_ON_MAIN]: o.workers === 0 } }),
+      backend,
       out: o.out,
       resume: o.resume,
       commitMs: o.commitMs,
@@ -157,11 +204,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`sweep: ${err.message} [${err.code}]`);
       return 3;
     }
+    if (err instanceof BackendError) {
+      // Redis unreachable, a refused password, a queue error: what was committed stays, --resume continues.
+      console.error(`sweep: ${err.message} [${err.code}]`);
+      return 1;
+    }
     throw err;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  const remoteStats = (remote as BullmqSweepBackend | null)?.stats();
+  if (remoteStats !== undefined) summary = { ...summary, backend: 'bullmq', ...remoteStats };
   if (!o.json) printSummary(summary);
   else {
     console.error(`sweep: ${summary.completed} done, ${summary.failed} failed, ${summary.resumed} resumed; ${summary.out}`);

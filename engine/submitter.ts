@@ -1,0 +1,169 @@
+/**
+ * The submit path: reads a submit's inputs once into the engine's own storage, validates
+ * them, chooses the job's arena slice, opens a job slot, and hands the job to the
+ * dispatcher (or, with prerequisites or in the background lane, to the waiting jobs).
+ * Also the two ways of submitting built on it: parallelFor and combine.
+ *
+ * Main thread only. Allocates nothing per job beyond one clock reading per STAMP_EVERY
+ * submits: on Node 20 each reading is a new heap number.
+ */
+import type { SubmitOptions } from './api.js';
+import type { Books } from './books.js';
+import { stampAt } from './clock.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { JobTable } from './job-table.js';
+import { MAX_PARAMS } from './kind.js';
+import type { KindTable } from './kind-table.js';
+import { MAX_RANGE, NO_DEADLINE } from './layout.js';
+import { Rejection } from './outcome.js';
+import type { Payloads } from './payloads.js';
+import { EngineState, type Supervisor } from './supervisor.js';
+import type { Waiting } from './waiting.js';
+
+/** Submits that may share one clock reading. */
+const STAMP_EVERY = 32;
+const NO_PARAMS = new Float64Array(0);
+
+export class Submitter {
+  /** The current frame (EngineCore.beginFrame): submits carry it. */
+  frame = 0;
+  private readonly books: Books;
+  private readonly kindTable: KindTable;
+  private readonly jobs: JobTable;
+  private readonly payloads: Payloads;
+  private readonly dispatcher: Dispatcher;
+  private readonly waiting: Waiting;
+  private readonly supervisor: Supervisor;
+  private readonly workerCount: number;
+  private readonly clockNow = new Float64Array(1);
+  private stampCountdown = 0;
+  private readonly barrierKind: number;
+  private readonly combineOpts: SubmitOptions = {};
+  /** The range of the parallelFor submit in progress; -1 for a plain submit. */
+  private rangeCount = -1;
+  private rangeGrain = 1;
+
+  constructor(
+    books: Books,
+    kindTable: KindTable,
+    jobs: JobTable,
+    payloads: Payloads,
+    dispatcher: Dispatcher,
+    waiting: Waiting,
+    supervisor: Supervisor,
+    workerCount: number,
+  ) {
+    this.books = books;
+    this.kindTable = kindTable;
+    this.jobs = jobs;
+    this.payloads = payloads;
+    this.dispatcher = dispatcher;
+    this.waiting = waiting;
+    this.supervisor = supervisor;
+    this.workerCount = workerCount;
+    this.barrierKind = kindTable.id('barrier');
+  }
+
+  /**
+   * The next submit reads the clock afresh (poll and beginFrame call this), so a job's
+   * recorded submit time can only be early, never late: latency is never understated.
+   */
+  restamp(): void {
+    this.stampCountdown = 0;
+  }
+
+  /** See EngineCore.submit. */
+  submit(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
+    const b = this.books;
+    // Each option is read once, into locals; a getter that throws is a bad submit.
+    let deadlineFrames: unknown = undefined;
+    let callerOff: unknown = undefined;
+    let callerBytes: unknown = undefined;
+    let after: unknown = undefined;
+    let laneOpt: unknown = undefined;
+    let badOpts = false;
+    if (opts !== undefined) {
+      try {
+        if (opts === null || typeof opts !== 'object') badOpts = true;
+        else {
+          deadlineFrames = opts.deadlineFrames;
+          callerOff = opts.arenaOffset;
+          callerBytes = opts.arenaBytes;
+          after = opts.after;
+          laneOpt = opts.lane;
+        }
+      } catch {
+        badOpts = true;
+      }
+    }
+    if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
+    if (typeof kind !== 'number' || !this.kindTable.has(kind)) return b.reject(Rejection.UnknownKind);
+    const bad = this.kindTable.readParams(kind, params);
+    if (bad !== 0 || badOpts) return b.reject(Rejection.BadParams);
+    if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
+    if (deadlineFrames === undefined) deadlineFrames = this.kindTable.list[kind].deadlineFrames;
+    if (deadlineFrames !== undefined && !(typeof deadlineFrames === 'number' && deadlineFrames >= 0)) return b.reject(Rejection.BadParams);
+    // A background job, or one with prerequisites, waits in the engine (waiting.ts).
+    const lane = laneOpt === undefined || laneOpt === 'frame' ? 0 : laneOpt === 'background' ? 1 : -1;
+    const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
+    if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
+    const held = lane === 1 || after !== undefined;
+    const arenaOff =
+      callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes, nAfter > 0 ? this.waiting.isPrereqSlice : null);
+    if (arenaOff < -1) return b.reject(arenaOff as Rejection);
+    const w = this.jobs.free === 0 || held ? null : this.dispatcher.pick(kind);
+    if (this.jobs.free === 0 || (w === null && !held)) {
+      this.payloads.giveBack(arenaOff);
+      return b.reject(this.jobs.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
+    }
+    const t = this.jobs;
+    const slot = t.open();
+    const gen = t.gen(slot);
+    const n = this.kindTable.paramCount[kind];
+    const src = this.kindTable.read[kind];
+    const pbase = slot * MAX_PARAMS;
+    for (let i = 0; i < n; i++) t.params[pbase + i] = src[i];
+    t.kind[slot] = kind;
+    t.tag[slot] = tag;
+    t.frame[slot] = this.frame;
+    t.deadline[slot] = deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, this.frame + Math.floor(deadlineFrames as number));
+    t.arenaOffset[slot] = arenaOff;
+    t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
+    // The clock allocates on Node 20 (a boxed number per read), so submits share one
+    // reading for up to STAMP_EVERY jobs; poll and beginFrame force a fresh one. A
+    // job's submit time can only be early by that much: latency is never understated.
+    if (--this.stampCountdown <= 0) {
+      stampAt(this.clockNow, 0);
+      this.stampCountdown = STAMP_EVERY;
+    }
+    t.time[slot] = this.clockNow[0];
+    if (this.rangeCount >= 0) t.openRange(slot, this.rangeCount, this.rangeGrain);
+    b.admit();
+    if (w !== null) this.dispatcher.dispatch(w, slot, gen);
+    else {
+      this.waiting.hold(slot, lane, nAfter);
+      this.dispatcher.dispatchWaiting();
+    }
+    return t.idOf(slot, gen);
+  }
+
+  /** See EngineCore.parallelFor. */
+  parallelFor(kind: number, params: ArrayLike<number>, count: number, grain: number, tag: number, opts: SubmitOptions | undefined): number {
+    if (typeof count !== 'number' || !(count >= 0 && count <= MAX_RANGE) || (count | 0) !== count || typeof grain !== 'number' || !(grain >= 0) || (grain | 0) !== grain) {
+      return this.books.reject(Rejection.BadParams);
+    }
+    this.rangeCount = count;
+    this.rangeGrain = grain > 0 ? grain : Math.max(1, Math.ceil(count / (8 * Math.max(1, this.workerCount))));
+    const id = this.submit(kind, params, tag, opts);
+    this.rangeCount = -1;
+    return id;
+  }
+
+  /** See EngineCore.combine. */
+  combine(jobIds: ArrayLike<number>, tag: number): number {
+    this.combineOpts.after = jobIds;
+    const id = this.submit(this.barrierKind, NO_PARAMS, tag, this.combineOpts);
+    this.combineOpts.after = undefined;
+    return id;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The batch backends' pieces that need no Redis: ordered delivery, task ids, redaction,
+ * the wire format's checks, the merge rule of groups, and the inline and local backends
+ * on a real engine with two worker threads.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineCore } from '../engine/core.js';
+import { EngineBackend } from '../remote/engine-backend.js';
+import { BackendError } from '../remote/errors.js';
+import { BUILT_IN_GROUP_CONFIG, JobGroups, mergeGroupConfig } from '../remote/groups.js';
+import { OrderedDelivery } from '../remote/ordered.js';
+import { Redactor, redactUrl } from '../remote/redact.js';
+import { parseRedisUrl } from '../remote/redis.js';
+import { checkRunId, taskId } from '../remote/task-id.js';
+import type { BatchBackend, BatchRun, BatchSummary, Task, TaskResult } from '../remote/types.js';
+import { checkTaskShape } from '../remote/validate.js';
+import { decodeFailedReason, decodeReturnValue, encodeFailure } from '../remote/wire.js';
+import { fixtureModule, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
+
+const remoteKinds = fixtureModule('remote-kinds');
+const mixTask = (i: number): Task => ({ kind: 'remote.mix', params: [i, i * 0.25] });
+
+async function collect(backend: BatchBackend, count: number, task: (i: number) => Task, extra: Partial<BatchRun> = {}) {
+  const order: number[] = [];
+  const results: TaskResult[] = [];
+  const summary: BatchSummary = await backend.runBatch({
+    tasks: { count, task },
+    onResult: (i, r) => {
+      order.push(i);
+      results[i] = r;
+    },
+    ...extra,
+  });
+  return { order, results, summary };
+}
+
+const expectCode = async (p: Promise<unknown> | (() => unknown), code: string): Promise<void> => {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(e).toBeInstanceOf(BackendError);
+    expect((e as BackendError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected BackendError ${code}`);
+};
+
+describe('OrderedDelivery', () => {
+  it('delivers in index order whatever the arrival order, each index once, within its window', () => {
+    const seed = seedFromEnv();
+    const rand = rng(seed);
+    const n = 500;
+    const window = 16;
+    const delivered: number[] = [];
+    const d = new OrderedDelivery(n, window, (i) => delivered.push(i));
+    let next = 0;
+    const open: number[] = [];
+    while (!d.done) {
+      while (next < n && d.admits(next) && open.length < 8) open.push(next++);
+      const pick = Math.floor(rand() * open.length);
+      const [i] = open.splice(pick, 1);
+      expect(d.put(i, { status: 'done', values: [i] }), `seed ${seed}`).toBe(true);
+      if (rand() < 0.1) expect(d.put(i, { status: 'done', values: [-1] })).toBe(false); // a duplicate
+      d.flush();
+      expect(d.held).toBeLessThanOrEqual(window);
+    }
+    expect(delivered, `seed ${seed}`).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(d.completed).toBe(n);
+  });
+
+  it('passes over skipped indices without delivering them, and counts late results as duplicates', () => {
+    const got: number[] = [];
+    const progress: number[] = [];
+    const d = new OrderedDelivery(5, 8, (i) => got.push(i), (done) => progress.push(done));
+    d.skip(0);
+    d.put(2, { status: 'failed', values: [], reason: 'threw' });
+    d.skip(1);
+    d.put(3, { status: 'done', values: [] });
+    d.flush();
+    d.skip(4);
+    d.flush();
+    expect(got).toEqual([2, 3]);
+    expect(progress).toEqual([3, 4, 5]);
+    expect([d.completed, d.failed, d.skipped]).toEqual([1, 1, 3]);
+    expect(d.put(2, { status: 'done', values: [] })).toBe(false);
+    expect(d.duplicates).toBe(1);
+  });
+});
+
+describe('task ids, redaction, wire checks', () => {
+  it('derives the same id from the same content and run, and a different one otherwise', () => {
+    const a = taskId('run-1', { kind: 'k', params: [1, 0.1 + 0.2] });
+    expect(taskId('run-1', { kind: 'k', params: [1, 0.1 + 0.2] })).toBe(a);
+    expect(taskId('run-1', { kind: 'k', params: [1, 0.3] })).not.toBe(a);
+    expect(taskId('run-2', { kind: 'k', params: [1, 0.1 + 0.2] })).not.toBe(a);
+    expect(taskId('run-1', { kind: 'j', params: [1, 0.1 + 0.2] })).not.toBe(a);
+    expect(a).toMatch(/^run-1\.[0-9a-f]{32}$/);
+    expect(() => checkRunId('bad:id')).toThrow(BackendError);
+  });
+
+  it('never shows a password: URLs, driver messages, option errors', async () => {
+    const url = 'redis://user:p%40ss:w0rd@127.0.0.1:6390/2';
+    expect(redactUrl(url)).toBe('redis://user:***@127.0.0.1:6390/2');
+    const r = Redactor.forUrl(url);
+    expect(r.text('WRONGPASS p@ss:w0rd and p%40ss:w0rd')).toBe('WRONGPASS *** and ***');
+    await expectCode(() => parseRedisUrl('http://:hunter2@host'), 'INVALID_OPTION');
+    try {
+      parseRedisUrl('http://:hunter2@host');
+    } catch (e) {
+      expect((e as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('checks task data, results and failure texts on arrival', () => {
+    expect(checkTaskShape({ kind: 'remote.mix', params: [1, 2] })).toBeNull();
+    for (const bad of [null, 'x', [], { kind: 5, params: [] }, { kind: 'k', params: 'x' }, { kind: 'k', params: [null] }, { kind: 'k', params: new Array(12).fill(0) }, { kind: '../x', params: [] }]) {
+      expect(checkTaskShape(bad)?.reason).toBe('malformed-task');
+    }
+    expect(decodeReturnValue({ values: [1, 2], starts: 1, fails: 0 }, undefined)).toEqual({ result: { status: 'done', values: [1, 2] }, redelivered: false });
+    expect(decodeReturnValue({ values: [1], starts: 2, fails: 0 }, undefined).redelivered).toBe(true);
+    expect(decodeReturnValue({ values: [1], starts: 2, fails: 1 }, undefined).redelivered).toBe(false);
+    expect(decodeReturnValue({ values: ['x'] }, undefined).result.reason).toBe('bad-result');
+    expect(decodeReturnValue('nope', undefined).result.reason).toBe('bad-result');
+    const red = new Redactor(['pw']);
+    expect(decodeFailedReason(encodeFailure('threw', 'RangeError: pw'), red)).toEqual({ status: 'failed', values: [], reason: 'threw', message: 'RangeError: ***' });
+    expect(decodeFailedReason('job stalled more than allowable limit', red).reason).toBe('stalled');
+    expect(decodeFailedReason('framejobs:{not json', red).reason).toBe('queue-failed');
+  });
+});
+
+describe('groups: merge rule', () => {
+  it('group beats per-kind default beats engine default beats built-in, field by field', () => {
+    expect(mergeGroupConfig()).toEqual(BUILT_IN_GROUP_CONFIG);
+    expect(BUILT_IN_GROUP_CONFIG.backend).toBe('local');
+    expect(mergeGroupConfig({ backend: 'inline', maxInFlight: 4 })).toEqual({ backend: 'inline', maxInFlight: 4 });
+    expect(mergeGroupConfig({ backend: 'inline', maxInFlight: 4 }, { backend: 'bullmq' })).toEqual({ backend: 'bullmq', maxInFlight: 4 });
+    expect(mergeGroupConfig({ backend: 'inline' }, { maxInFlight: 8 }, { backend: 'local' })).toEqual({ backend: 'local', maxInFlight: 8 });
+    expect(mergeGroupConfig({ backend: 'bullmq' }, undefined, {})).toEqual({ backend: 'bullmq', maxInFlight: undefined });
+  });
+});
+
+describe('inline and local backends, groups on a real engine (2 workers)', () => {
+  let engine: EngineCore;
+  beforeAll(async () => {
+    engine = await startEngine({ workers: 2, kindModules: [remoteKinds] });
+  });
+  afterAll(async () => {
+    await engine.shutdown({ timeoutMs: 1000 });
+  });
+
+  it('inline and local give the same results, in index order, every index once', async () => {
+    const n = 300;
+    const task = (i: number): Task => (i % 50 === 7 ? { kind: 'remote.throws', params: [i] } : i % 3 === 0 ? { kind: 'remote.slow', params: [(i * 7) % 3, i] } : mixTask(i));
+    const local = await collect(new EngineBackend(engine, { mode: 'local' }), n, task, { maxInFlight: 8 });
+    const inline = await collect(new EngineBackend(engine, { mode: 'inline' }), n, task);
+    expect(local.order).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(inline.order).toEqual(local.order);
+    expect(inline.results).toEqual(local.results);
+    expect(local.summary).toEqual({ completed: n - 6, failed: 6, skipped: 0, duplicates: 0, redelivered: 0 });
+    expect(local.results[7]).toEqual({ status: 'failed', values: [], reason: 'threw', message: 'RangeError: always fails 7' });
+  });
+
+  it('skips what resume says is done, and fails bad tasks with their reasons', async () => {
+    const task = (i: number): Task => (i === 1 ? { kind: 'no.such', params: [] } : i === 2 ? { kind: 'remote.mix', params: [1] } : i === 3 ? { kind: 'remote.mix', params: [0.5, 1] } : mixTask(i));
+    const { order, results, summary } = await collect(new EngineBackend(engine, { mode: 'local' }), 8, task, { skip: (i) => i >= 6 });
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results[1].reason).toBe('unknown-kind');
+    expect(results[2].reason).toBe('bad-params');
+    expect(results[3].reason).toBe('bad-params');
+    expect(summary.skipped).toBe(2);
+  });
+
+  it('rejects with ABORTED when the signal fires, and refuses a second batch at once with BUSY', async () => {
+    const backend = new EngineBackend(engine, { mode: 'local' });
+    const ac = new AbortController();
+    const first = collect(backend, 10_000, (i) => ({ kind: 'remote.slow', params: [1, i] }), { signal: ac.signal, maxInFlight: 2 });
+    await expectCode(collect(backend, 1, mixTask), 'BUSY');
+    setTimeout(() => ac.abort(), 20);
+    await expectCode(first, 'ABORTED');
+    await expectCode(() => new EngineBackend(engine, { mode: 'local', maxInFlight: 0 }), 'INVALID_OPTION');
+    await expectCode(collect(backend, 1, mixTask, { maxInFlight: -1 }), 'INVALID_OPTION');
+  });
+
+  it('routes a batch by group, per-kind default and engine default; code without a group gets the built-in', async () => {
+    const groups = new JobGroups({ engine, defaults: { backend: 'inline' }, kinds: { 'remote.slow': { backend: 'local', maxInFlight: 3 } } });
+    const run = (kind: string, group?: { backend?: 'inline' | 'local' | 'bullmq' }) =>
+      groups.runBatch({ tasks: { count: 4, task: (i) => (kind === 'remote.slow' ? { kind, params: [0, i] } : mixTask(i)) }, onResult: () => {} }, { group });
+    expect((await run('remote.mix')).backend).toBe('inline'); // engine default
+    expect((await run('remote.slow')).backend).toBe('local'); // per-kind default
+    expect((await run('remote.slow', { backend: 'inline' })).backend).toBe('inline'); // group wins
+    expect(groups.resolve('remote.slow')).toEqual({ backend: 'local', maxInFlight: 3 });
+    const plain = new JobGroups({ engine });
+    expect(plain.resolve('remote.mix')).toEqual(BUILT_IN_GROUP_CONFIG);
+    expect(() => new JobGroups({ engine, defaults: { backend: 'redis' as never } })).toThrow(BackendError);
+    await expectCode(run('remote.mix', { backend: 'bullmq' }), 'INVALID_OPTION'); // no bullmq backend configured
+  });
+
+  it('refuses a frame-deadline kind on bullmq with FRAME_DEADLINE_REMOTE before anything is queued', async () => {
+    let connected = 0;
+    const groups = new JobGroups({
+      engine,
+      kinds: { 'remote.frame': { backend: 'bullmq' } },
+      bullmq: async () => {
+        connected++;
+        throw new Error('not reached');
+      },
+    });
+    await expectCode(() => groups.resolve('remote.frame'), 'FRAME_DEADLINE_REMOTE');
+    const batch: BatchRun = { tasks: { count: 2, task: (i) => ({ kind: 'remote.frame', params: [i] }) }, onResult: () => {} };
+    await expectCode(groups.runBatch(batch), 'FRAME_DEADLINE_REMOTE');
+    await expectCode(groups.runBatch(batch, { group: { backend: 'bullmq' }, kind: 'remote.frame' }), 'FRAME_DEADLINE_REMOTE');
+    expect(connected).toBe(0);
+    // The same kind runs locally as before.
+    expect((await groups.runBatch(batch, { group: { backend: 'local' } })).completed).toBe(2);
+  });
+});
