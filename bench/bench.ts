@@ -15,6 +15,7 @@ import type { ResultView } from '../engine/api.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
+import { bareRingThroughput } from './bare-ring.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -260,6 +261,8 @@ async function main(): Promise<void> {
     const engineRate = Math.max(eng.perSecond, eng2.perSecond);
     log(`engine   ${Math.round(eng2.perSecond).toLocaleString()} jobs/s (second pass)`);
     log(`ratio    ${(engineRate / pis.perSecond).toFixed(1)}x`);
+    const bare = await bareRingThroughput(seconds);
+    log(`bare SAB ring (1 worker, batched, no accounting): ${Math.round(bare.perSecond).toLocaleString()} jobs/s; engine at ${(engineRate / bare.perSecond).toFixed(3)} of it`);
     const rt = roundTrip(engine, quick ? 3000 : 20000);
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
     const heap = await heapPerJob(engine, quick ? 300_000 : 1_000_000);
@@ -271,7 +274,13 @@ async function main(): Promise<void> {
     const path = await pathBench();
     if (path) log(`path: ${JSON.stringify(path)}`);
     result = {
-      tiny_jobs_per_s: { engine: Math.round(engineRate), piscina: Math.round(pis.perSecond), ratio: Number((engineRate / pis.perSecond).toFixed(1)) },
+      tiny_jobs_per_s: {
+        engine: Math.round(engineRate),
+        piscina: Math.round(pis.perSecond),
+        ratio: Number((engineRate / pis.perSecond).toFixed(1)),
+        bare_ring: Math.round(bare.perSecond),
+        ratio_to_bare_ring: Number((engineRate / bare.perSecond).toFixed(3)),
+      },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
       heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
       frame_budget_ms: { jobs_per_frame: 1000, p50: Number(fb.p50.toFixed(3)), p99: Number(fb.p99.toFixed(3)), max: Number(fb.max.toFixed(3)), refused: fb.refused },

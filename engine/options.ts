@@ -49,10 +49,15 @@ function int(name: string, v: unknown, def: number, min: number, max = Number.MA
   return v as number;
 }
 
-function ms(name: string, v: unknown, def: number, allowInfinity = false): number {
+/** Longest delay a timer takes (setTimeout turns anything longer into 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Longest heartbeat period: the worker's sleep timeout, stored in an int32 header word. */
+const MAX_HEARTBEAT_MS = 60_000;
+
+function ms(name: string, v: unknown, def: number, max: number, allowInfinity = false): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || Number.isNaN(v) || v <= 0 || (!allowInfinity && !Number.isFinite(v))) {
-    bad(`options.${name} must be a positive number of milliseconds${allowInfinity ? ' (or Infinity)' : ''}, got ${show(v)}`);
+  if (typeof v !== 'number' || Number.isNaN(v) || v <= 0 || (!allowInfinity && !Number.isFinite(v)) || (Number.isFinite(v) && v > max)) {
+    bad(`options.${name} must be a positive number of milliseconds up to ${max}${allowInfinity ? ' (or Infinity)' : ''}, got ${show(v)}`);
   }
   return v as number;
 }
@@ -160,12 +165,12 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   if (!isPowerOfTwo(ringCapacity)) bad(`options.ringCapacity must be a power of two, got ${ringCapacity}`);
   const arenaBytes = int('arenaBytes', opts.arenaBytes, 4 << 20, 0, 1 << 30);
   if (arenaBytes % 8 !== 0) bad(`options.arenaBytes must be a multiple of 8, got ${arenaBytes}`);
-  const heartbeatMs = ms('heartbeatMs', opts.heartbeatMs, 50);
+  const heartbeatMs = ms('heartbeatMs', opts.heartbeatMs, 50, MAX_HEARTBEAT_MS);
   if (!Number.isInteger(heartbeatMs)) bad(`options.heartbeatMs must be a whole number of milliseconds, got ${heartbeatMs}`);
-  const staleMs = ms('staleMs', opts.staleMs, 3 * heartbeatMs);
-  const hangTimeoutMs = ms('hangTimeoutMs', opts.hangTimeoutMs, 1000);
-  const initTimeoutMs = ms('initTimeoutMs', opts.initTimeoutMs, 10_000);
-  const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, true);
+  const staleMs = ms('staleMs', opts.staleMs, 3 * heartbeatMs, MAX_TIMER_MS);
+  const hangTimeoutMs = ms('hangTimeoutMs', opts.hangTimeoutMs, 1000, MAX_TIMER_MS);
+  const initTimeoutMs = ms('initTimeoutMs', opts.initTimeoutMs, 10_000, MAX_TIMER_MS);
+  const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, Number.MAX_VALUE, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);

@@ -15,6 +15,7 @@ export const platform: Platform = {
   runtime: 'node',
   nodeHost,
   cores: () => availableParallelism(),
+  workerSpinMs: 0.05,
   nodeWorkerScope: () => scope,
   threadNice(): ((nice: number) => boolean) | null {
     if (process.platform !== 'linux') return null;

@@ -12,5 +12,6 @@ export const platform: Platform = {
     return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1;
   },
   nodeWorkerScope: () => null,
+  workerSpinMs: 0,
   threadNice: () => null,
 };

@@ -34,4 +34,13 @@ export interface Platform {
    * threads have none to set (Node on Linux has; browsers do not).
    */
   threadNice(): ((nice: number) => boolean) | null;
+  /**
+   * How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms.
+   * Spinning pays only while the spinning thread has a core of its own. A Node worker runs
+   * at a lower priority (workerNice), so its spin gives way to the game loop; a browser
+   * worker cannot be lowered, and when it shares a core with the page (more threads than
+   * cores, or a busy machine) each spin holds the page off for its whole length and the
+   * page's next submit must wait out the next one: 0 in browsers.
+   */
+  readonly workerSpinMs: number;
 }

@@ -8,6 +8,7 @@
  * producer of its result ring. Nothing here allocates per job: params, results and the
  * job context are reused buffers, and errors (the rare case) are the only strings built.
  */
+import { platform } from '#platform';
 import { sharedNow, stampAt } from './clock.js';
 import { writeErrorText } from './error-text.js';
 import { MAX_RESULTS } from './kind.js';
@@ -80,8 +81,8 @@ import {
 import { JobRingReader, ResultRingWriter } from './rings.js';
 import { TraceRingWriter } from './trace-ring.js';
 
-/** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms. */
-export const SPIN_MS = 0.05;
+/** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms (see Platform.workerSpinMs). */
+export const SPIN_MS = platform.workerSpinMs;
 /** The job head, counters and heartbeat are published at least this often within a batch. */
 const PUBLISH_EVERY = 32;
 

@@ -1,9 +1,10 @@
 // Builds every TypeScript source to dist/ with esbuild.
 // Node code is transpiled file by file (no bundling) so relative URLs such as
 // new URL('./worker-entry.js', import.meta.url) keep pointing at their siblings.
-// The browser build bundles the panel's page, worker and kind module (panel/*.entry.ts)
-// as separate entry points, because esbuild does not follow new Worker(new URL(...)) by
-// itself; the panel is browser-only, so it has no Node build.
+// The browser builds bundle the panel's page, worker and kind module (panel/*.entry.ts,
+// to dist/web/) and the browser benchmark's page and workers (bench/browser/*.entry.ts,
+// to dist/bench-web/) as separate entry points, because esbuild does not follow
+// new Worker(new URL(...)) by itself; the panel is browser-only, so it has no Node build.
 import { build } from 'esbuild';
 import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
@@ -37,18 +38,23 @@ await build({
   logLevel: 'warning',
 });
 
-const webDir = join(root, 'panel');
-if (existsSync(webDir)) {
-  const webEntries = readdirSync(webDir)
+/**
+ * Bundles every `*.entry.ts` in `srcDir` for the browser into `outDir` (one file per entry,
+ * shared code split into chunks), and copies `srcDir/static/` beside them. `nodeOnly`: bare
+ * Node built-ins a dependency requires only on Node (left out; never loaded in a browser).
+ */
+async function bundleWeb(srcDir, outDir, nodeOnly = []) {
+  if (!existsSync(srcDir)) return;
+  const webEntries = readdirSync(srcDir)
     .filter((n) => n.endsWith('.entry.ts'))
-    .map((n) => join(webDir, n));
+    .map((n) => join(srcDir, n));
   if (webEntries.length > 0) {
     await build({
       entryPoints: webEntries,
-      outdir: join(root, 'dist', 'web'),
+      outdir: outDir,
       entryNames: '[name]',
       chunkNames: 'chunks/[name]-[hash]',
-      // The page, its worker and the kind bundle share Rapier and the engine: one copy.
+      // A page and its workers share the engine (and Rapier, in the panel): one copy.
       splitting: true,
       bundle: true,
       format: 'esm',
@@ -56,7 +62,7 @@ if (existsSync(webDir)) {
       target: 'chrome120',
       sourcemap: 'linked',
       logLevel: 'warning',
-      external: ['node:*'],
+      external: ['node:*', ...nodeOnly],
       // tsconfig's "paths" maps '#platform' to the Node platform for type-checking; a
       // browser bundle takes the web one, as package.json "imports" would give it.
       plugins: [
@@ -69,12 +75,17 @@ if (existsSync(webDir)) {
       ],
     });
   }
-  const staticDir = join(webDir, 'static');
+  const staticDir = join(srcDir, 'static');
   if (existsSync(staticDir)) {
     for (const name of readdirSync(staticDir)) {
-      mkdirSync(join(root, 'dist', 'web'), { recursive: true });
-      copyFileSync(join(staticDir, name), join(root, 'dist', 'web', name));
+      mkdirSync(outDir, { recursive: true });
+      copyFileSync(join(staticDir, name), join(outDir, name));
     }
   }
 }
+
+await bundleWeb(join(root, 'panel'), join(root, 'dist', 'web'));
+// The browser benchmark's page and workers (`npm run bench:browser`), a build of their own.
+// workerpool's browser build requires these only when it finds itself on Node.
+await bundleWeb(join(root, 'bench', 'browser'), join(root, 'dist', 'bench-web'), ['worker_threads', 'os', 'child_process']);
 console.log(`built ${entryPoints.length} modules to ${relative(process.cwd(), join(root, 'dist')) || 'dist'}`);

@@ -36,6 +36,19 @@ describe('options are validated at start', () => {
     [{ maxRespawnsPerMinute: -1 }, 'INVALID_OPTION'],
     [{ resourceLimits: { maxOldGenerationSizeMb: 0 } }, 'INVALID_OPTION'],
     [{ config: 5 as unknown as Record<string, unknown> }, 'INVALID_OPTION'],
+    // Every number must fit where it is kept: a header word, a timer, a priority.
+    [{ heartbeatMs: 2 ** 31 }, 'INVALID_OPTION'],
+    [{ heartbeatMs: 60_001 }, 'INVALID_OPTION'],
+    [{ hangTimeoutMs: 2 ** 31 }, 'INVALID_OPTION'],
+    [{ staleMs: 2 ** 40 }, 'INVALID_OPTION'],
+    [{ initTimeoutMs: 2 ** 31 }, 'INVALID_OPTION'],
+    [{ jobCapacity: 2 ** 21 }, 'INVALID_OPTION'],
+    [{ ringCapacity: 2 ** 21 }, 'INVALID_OPTION'],
+    [{ arenaBytes: 2 ** 31 }, 'INVALID_OPTION'],
+    [{ workers: 65 }, 'INVALID_OPTION'],
+    [{ backgroundWorkers: 0 }, 'INVALID_OPTION'],
+    [{ backgroundWorkers: 65 }, 'INVALID_OPTION'],
+    [{ maxRespawnsPerMinute: 2 ** 31 }, 'INVALID_OPTION'],
   ])('%j -> %s', async (opts, want) => {
     expect(await code(EngineCore.start({ workers: 0, ...opts }))).toBe(want);
   });

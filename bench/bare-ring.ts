@@ -1,0 +1,80 @@
+/**
+ * The ceiling for per-job overhead: a bare SharedArrayBuffer ring between the main thread
+ * and one worker, moving the same tiny job as the engine's `noop` (the sum of two
+ * numbers) with batched publishing and nothing else: no job slots, no ids, no validation,
+ * no accounting, no deadlines, no sleeping. `npm run bench` measures it in the same run as
+ * the engine and reports the engine's ratio to it.
+ */
+import { Worker } from 'node:worker_threads';
+import { builtModuleUrl } from '../engine/paths.js';
+
+/** The control words, each on a cache line of its own. */
+export const BARE = {
+  JOB_TAIL: 0,
+  JOB_HEAD: 16,
+  RES_TAIL: 32,
+  RES_HEAD: 48,
+  STOP: 64,
+  CONTROL_WORDS: 80,
+  CONTROL_BYTES: 320,
+} as const;
+
+export interface BareInit {
+  readonly sab: SharedArrayBuffer;
+  readonly capacity: number;
+}
+
+/** Jobs submitted per publish. */
+const BATCH = 256;
+
+/** Runs the bare ring for `seconds` and returns its throughput; checks every sum. */
+export async function bareRingThroughput(seconds: number, capacity = 16384): Promise<{ jobs: number; perSecond: number }> {
+  const sab = new SharedArrayBuffer(BARE.CONTROL_BYTES + capacity * 24);
+  const ctl = new Int32Array(sab, 0, BARE.CONTROL_WORDS);
+  const jobs = new Float64Array(sab, BARE.CONTROL_BYTES, capacity * 2);
+  const results = new Float64Array(sab, BARE.CONTROL_BYTES + capacity * 16, capacity);
+  const mask = capacity - 1;
+  const worker = new Worker(builtModuleUrl(import.meta.url, './bare-ring-worker.js'), { workerData: { sab, capacity } satisfies BareInit });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('online', () => resolve());
+    worker.once('error', reject);
+  });
+  let tail = 0;
+  let resHead = 0;
+  let headSeen = 0;
+  let submitted = 0;
+  let received = 0;
+  let checksum = 0;
+  const drain = (): void => {
+    const resTail = Atomics.load(ctl, BARE.RES_TAIL);
+    while (resHead !== resTail) {
+      checksum += results[resHead & mask];
+      resHead = (resHead + 1) | 0;
+      received++;
+    }
+    Atomics.store(ctl, BARE.RES_HEAD, resHead);
+  };
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let spins = 0;
+  while ((++spins & 255) !== 0 || performance.now() < end) {
+    if (((tail - headSeen) | 0) > capacity - BATCH) headSeen = Atomics.load(ctl, BARE.JOB_HEAD);
+    if (((tail - headSeen) | 0) <= capacity - BATCH && ((tail - resHead) | 0) <= capacity - BATCH) {
+      for (let b = 0; b < BATCH; b++) {
+        const j = (tail & mask) * 2;
+        jobs[j] = submitted;
+        jobs[j + 1] = 1;
+        tail = (tail + 1) | 0;
+        submitted++;
+      }
+      Atomics.store(ctl, BARE.JOB_TAIL, tail);
+    }
+    drain();
+  }
+  while (received < submitted) drain();
+  const elapsed = (performance.now() - start) / 1000;
+  Atomics.store(ctl, BARE.STOP, 1);
+  await worker.terminate();
+  if (checksum !== (submitted * (submitted - 1)) / 2 + submitted) throw new Error('bare ring returned wrong sums');
+  return { jobs: received, perSecond: received / elapsed };
+}

@@ -1,0 +1,110 @@
+/**
+ * The browser bench's page (bundled to dist/bench-web/bench.entry.js, loaded by
+ * index.html, driven by run.ts). In one page, side by side: tiny-job throughput of the
+ * engine, comlink, workerpool and bare postMessage, passes interleaved; the round trip
+ * of one job for each, back to back and after idleness; and the engine's main-thread
+ * time for 1,000 COMPUTE_HEAVY jobs per 30 Hz frame.
+ *
+ * Settings come from the URL query (protocol.ts); the report goes to
+ * `window.framejobsBench` and `document.body.dataset.done = "1"`, an error to
+ * `window.framejobsBenchError` and `document.body.dataset.error`.
+ *
+ * Nothing here blocks the page thread: every loop gives the event loop back between
+ * tasks, and the page never calls Atomics.wait.
+ */
+import { frameBudget } from './frame-budget.js';
+import { ComlinkPeer, EnginePeer, PostMessagePeer, WorkerpoolPeer, type Peer } from './peers.js';
+import { ERROR_GLOBAL, PEERS, REPORT_GLOBAL, parseConfigQuery, type PageReport, type PeerName, type PeerReport, type Percentiles } from './protocol.js';
+
+/** Seconds of untimed tiny jobs per peer before the first pass. */
+const WARM_SECONDS = 0.2;
+/** Idleness before each "sleepy" round trip, ms: long past every peer's spin. */
+const SLEEPY_IDLE_MS = 3;
+
+const status = document.getElementById('status');
+const say = (text: string): void => {
+  if (status) status.textContent = text;
+};
+
+async function run(): Promise<PageReport> {
+  const t0 = performance.now();
+  const config = parseConfigQuery(location.search.slice(1));
+  const base = new URL('.', import.meta.url);
+  say('starting the engine');
+  const engine = await EnginePeer.start(config.workers, base);
+  const workers = engine.engine.workerCount;
+  const peers: Record<PeerName, Peer> = {
+    engine,
+    comlink: new ComlinkPeer(workers, base),
+    workerpool: new WorkerpoolPeer(workers, base),
+    postmessage: new PostMessagePeer(workers, base),
+  };
+  const passes: Record<PeerName, number[]> = { engine: [], comlink: [], workerpool: [], postmessage: [] };
+  const rt = {} as Record<PeerName, Percentiles>;
+  const sleepy = {} as Record<PeerName, Percentiles>;
+  const none = { p50: 0, p99: 0, max: 0 };
+  const parts: { -readonly [K in keyof PageReport['engineRoundTripParts']]: PageReport['engineRoundTripParts'][K] } = { backToBack: { pickup: none, delivery: none }, afterIdle: { pickup: none, delivery: none } };
+  try {
+    for (const name of PEERS) {
+      say(`warming up ${name}`);
+      await peers[name].throughput(WARM_SECONDS, config.window);
+    }
+    for (let pass = 0; pass < config.passes; pass++) {
+      // Each pass starts with another peer, so none always runs first or last.
+      for (let k = 0; k < PEERS.length; k++) {
+        const name = PEERS[(k + pass) % PEERS.length];
+        say(`pass ${pass + 1}: ${name} tiny jobs`);
+        passes[name].push(await peers[name].throughput(config.seconds, config.window));
+      }
+    }
+    for (const name of PEERS) {
+      say(`${name} round trip`);
+      rt[name] = await peers[name].roundTrip(config.roundTrips, 0);
+      if (name === 'engine' && engine.parts) parts.backToBack = engine.parts;
+      sleepy[name] = await peers[name].roundTrip(config.sleepyRoundTrips, SLEEPY_IDLE_MS);
+      if (name === 'engine' && engine.parts) parts.afterIdle = engine.parts;
+    }
+    for (const name of PEERS) if (name !== 'engine') await peers[name].close();
+    say('engine frame budget');
+    const fb = await frameBudget(engine.engine, config.frames, config.jobsPerFrame);
+    const reports = {} as Record<PeerName, PeerReport>;
+    for (const name of PEERS) {
+      reports[name] = {
+        passes: passes[name],
+        perSecond: Math.max(...passes[name]),
+        roundTripUs: rt[name],
+        sleepyRoundTripUs: sleepy[name],
+        verification: peers[name].ledger.verify(),
+      };
+    }
+    return {
+      config,
+      workers,
+      hardwareConcurrency: navigator.hardwareConcurrency,
+      crossOriginIsolated,
+      userAgent: navigator.userAgent,
+      peers: reports,
+      engineRoundTripParts: parts,
+      frameBudgetMs: fb.budget,
+      frameVerification: fb.verification,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+const g = globalThis as unknown as Record<string, unknown>;
+run().then(
+  (report) => {
+    g[REPORT_GLOBAL] = report;
+    say('done');
+    document.body.dataset.done = '1';
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
+    g[ERROR_GLOBAL] = message;
+    say(`failed: ${message}`);
+    document.body.dataset.error = '1';
+  },
+);
