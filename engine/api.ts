@@ -96,8 +96,8 @@ export interface EngineOptions {
    * Job timeline recording, for engine.exportTrace() (Chrome trace JSON for Perfetto and
    * chrome://tracing). `true` or `{}` takes the default size. Off by default, and then
    * costs the engine one null check per hook. On, it reserves in the shared buffer a
-   * ring of `events` records for the main thread and one of half that for each worker;
-   * each keeps its newest events and overwrites the oldest.
+   * ring of `events` records for the main thread and one for each worker; each keeps its
+   * newest events and overwrites the oldest.
    */
   trace?: boolean | TraceOptions;
 }
@@ -105,11 +105,10 @@ export interface EngineOptions {
 /** EngineOptions.trace. */
 export interface TraceOptions {
   /**
-   * Main-thread ring size in events (32 B each), a power of two (64 to 4194304); each
-   * worker's ring holds half as many. Default 65536 (2 MiB, and 1 MiB per worker): about
-   * 2 s of a game running 1,000 jobs per 30 Hz frame on two or more workers (one main
-   * event per job, its outcome with its submit time; one event per job in the ring of
-   * the worker that ran it; a few per frame and per poll).
+   * Events per ring (48 B each), a power of two from 64 to 1048576; there is one ring for
+   * the main thread and one per worker. Default 65536 (3 MiB per ring): about 4 s of a
+   * game running 1,000 jobs per 30 Hz frame on two workers. A worker writes one event per
+   * job; the main thread a few per frame and per delivering poll, none per job.
    */
   events?: number;
 }

@@ -224,7 +224,7 @@ export const TRACE_CONTROL_BYTES = 64;
 export const TRACE_RECORD_BYTES = 48;
 /** Fewest and most events a trace ring holds. */
 export const TRACE_MIN_EVENTS = 64;
-export const TRACE_MAX_EVENTS = 1 << 22;
+export const TRACE_MAX_EVENTS = 1 << 20;
 /** Events per worker ring: as many as the main ring's (EngineOptions.trace.events). */
 export const traceWorkerEvents = (traceEvents: number): number => traceEvents;
 export const traceRingBytes = (events: number): number => TRACE_CONTROL_BYTES + events * TRACE_RECORD_BYTES;
@@ -250,6 +250,10 @@ export function computeLayout(spec: LayoutSpec): Layout {
   const traceOffset = traceEvents === 0 ? arenaOffset + spec.arenaBytes : align(arenaOffset + spec.arenaBytes, 64);
   const traceBytes = traceEvents === 0 ? 0 : traceRingBytes(traceEvents) + Math.max(1, spec.workerCount) * traceRingBytes(traceWorkerEvents(traceEvents));
   const totalBytes = traceEvents === 0 ? arenaOffset + spec.arenaBytes : traceOffset + traceBytes;
+  // Offsets and the size are kept in int32 header words.
+  if (totalBytes > 0x7fffffff) {
+    throw new EngineError('INVALID_OPTION', `the engine's shared buffer would take ${totalBytes} bytes, more than ${0x7fffffff}: fewer workers, or smaller arenaBytes, ringCapacity or trace.events`);
+  }
   return { ...spec, slotTable, rangeTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, traceOffset, traceEvents, totalBytes };
 }
 

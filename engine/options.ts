@@ -31,7 +31,7 @@ export interface ResolvedOptions {
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
   readonly backgroundWorkers: number;
-  /** Main trace ring capacity in events; 0: tracing off. */
+  /** Events per trace ring; 0: tracing off. */
   readonly traceEvents: number;
 }
 
@@ -89,7 +89,7 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'trace',
 ];
 
-/** Main trace ring size when EngineOptions.trace does not give one, events. */
+/** Events per trace ring when EngineOptions.trace does not say. */
 export const DEFAULT_TRACE_EVENTS = 1 << 16;
 
 /** Most workers the default picks, however many cores: past this, wake-ups cost more than they bring. */

@@ -53,6 +53,16 @@ describe('trace ring', () => {
     }
   });
 
+  it('refuses trace rings that would not fit the buffer with INVALID_OPTION', () => {
+    let code = '';
+    try {
+      computeLayout({ workerCount: 64, ringCapacity: 8, jobSlots: 16, arenaBytes: 1024, heartbeatMs: 20, traceEvents: 1 << 20 });
+    } catch (err) {
+      code = (err as EngineError).code;
+    }
+    expect(code).toBe('INVALID_OPTION');
+  });
+
   it('adds no bytes to the buffer when tracing is off', () => {
     const spec = { workerCount: 2, ringCapacity: 8, jobSlots: 16, arenaBytes: 1024, heartbeatMs: 20 };
     const off = computeLayout(spec);
@@ -65,7 +75,7 @@ describe('trace ring', () => {
 
 describe('trace options and errors', () => {
   it('refuses bad trace options with INVALID_OPTION', async () => {
-    for (const trace of [{ events: 100 }, { events: 16 }, { events: 1 << 23 }, 'yes', { seconds: 2 }, [1]]) {
+    for (const trace of [{ events: 100 }, { events: 16 }, { events: 1 << 21 }, 'yes', { seconds: 2 }, [1]]) {
       await expect(EngineCore.start({ workers: 0, trace: trace as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     }
   });
