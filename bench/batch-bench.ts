@@ -36,7 +36,8 @@ const rnd = mulberry32(42);
 const iterations = new Int32Array(tasks);
 for (let i = 0; i < tasks; i++) iterations[i] = rnd() < 0.2 ? 200 + Math.floor(rnd() * 400) : 20 + Math.floor(rnd() * 40);
 
-const engine = await EngineCore.start({ workers });
+// An engine of the batch's own: its background lane may use every worker.
+const engine = await EngineCore.start({ workers, backgroundWorkers: Math.max(1, workers) });
 const kind = engine.kindId('compute-heavy');
 
 async function once(ordered: boolean): Promise<{ perSecond: number; report: BatchReport; values: Float64Array }> {

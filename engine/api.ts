@@ -93,6 +93,13 @@ export interface EngineOptions {
    */
   backgroundWorkers?: number;
   /**
+   * A debug mode: guard words after every arena slice, checked when its job ends. A job
+   * whose handler wrote past its slice fails with reason `arena-overrun` (and the
+   * neighbouring slice is named in the message). Costs 8 bytes of arena per slice and a
+   * check per job with a slice. Default false.
+   */
+  arenaGuards?: boolean;
+  /**
    * Job timeline recording, for engine.exportTrace() (Chrome trace JSON for Perfetto and
    * chrome://tracing). `true` or `{}` takes the default size. Off by default, and then
    * costs the engine one null check per hook. On, it reserves in the shared buffer a

@@ -9,6 +9,10 @@
  * were handed with a job.
  */
 const ALIGN = 8;
+/** The guard after each slice in the debug mode: two int32 words no handler writes by chance. */
+const GUARD_BYTES = 8;
+const GUARD_A = 0x67756172; // 'guar'
+const GUARD_B = 0x64776f72; // 'dwor'
 
 export class ArenaAllocator {
   readonly bytes: number;
@@ -19,6 +23,7 @@ export class ArenaAllocator {
   private readonly entRefs: Int32Array;
   /** offset/8 -> entry index + 1, so a caller-allocated slice is found again by offset. */
   private readonly entryAt: Int32Array;
+  private readonly guards: Int32Array | null;
   private readonly cap: number;
   private eHead = 0;
   private eTail = 0;
@@ -27,8 +32,13 @@ export class ArenaAllocator {
   private tail = 0;
   private usedBytes = 0;
 
-  constructor(bytes: number, maxAllocations: number) {
+  /**
+   * `guards`: the arena's int32 view, to put guard words after every slice (a debug mode,
+   * EngineOptions.arenaGuards); null for none.
+   */
+  constructor(bytes: number, maxAllocations: number, guards: Int32Array | null = null) {
     this.bytes = bytes;
+    this.guards = guards;
     this.cap = maxAllocations + 1;
     this.entOffset = new Int32Array(this.cap);
     this.entSize = new Int32Array(this.cap);
@@ -41,14 +51,39 @@ export class ArenaAllocator {
     return this.usedBytes;
   }
 
+  /** Bytes added after each slice for its guard words (0 without guards). */
+  get guardBytes(): number {
+    return this.guards === null ? 0 : GUARD_BYTES;
+  }
+
   /**
    * Returns an 8-aligned offset, or -1 when the arena cannot hold `size` bytes right now.
    * `held`: the slice belongs to a job from the start (a kind's own payload).
    */
   alloc(size: number, held = false): number {
-    const off = this.cut(size);
-    if (off >= 0) this.entRefs[this.entryAt[off / ALIGN] - 1] = held ? 1 : 0;
+    const g = this.guards;
+    const off = this.cut(g === null ? size : Math.ceil(size / ALIGN) * ALIGN + GUARD_BYTES);
+    if (off < 0) return off;
+    const e = this.entryAt[off / ALIGN] - 1;
+    this.entRefs[e] = held ? 1 : 0;
+    if (g !== null) {
+      const w = (off + this.entSize[e] - GUARD_BYTES) >> 2;
+      g[w] = GUARD_A;
+      g[w + 1] = GUARD_B;
+    }
     return off;
+  }
+
+  /**
+   * False when the guard words after the slice at `offset` were overwritten: something
+   * wrote past the slice. Always true without guards, or for an unknown offset.
+   */
+  guardIntact(offset: number): boolean {
+    const g = this.guards;
+    const e1 = this.entry(offset);
+    if (g === null || e1 === 0) return true;
+    const w = (offset + this.entSize[e1 - 1] - GUARD_BYTES) >> 2;
+    return g[w] === GUARD_A && g[w + 1] === GUARD_B;
   }
 
   private cut(size: number): number {

@@ -28,10 +28,12 @@ export class Books {
   staleRecords = 0;
   /** Times a worker's ring index was found outside its ring. */
   corruptRings = 0;
-  /** Told of every job's outcome as it is counted (prerequisites release their dependents). */
+  /** Told of every job's outcome as it is counted (prerequisites release their dependents, run() promises settle); null while nothing needs it. */
   onEnd: ((slot: number, outcome: Outcome) => void) | null = null;
   /** The job timeline, when EngineOptions.trace is on: told of every refusal and outcome. */
   trace: TraceRecorder | null = null;
+  /** Per slot, the outcome of the job there once counted (JobTable.outcome). */
+  outcomes: Uint8Array | null = null;
 
   get submitted(): number {
     return this.nSubmitted;
@@ -78,6 +80,7 @@ export class Books {
     else this.nCancelled++;
     this.nInFlight--;
     if (this.trace !== null) this.trace.end(slot, outcome);
+    if (this.outcomes !== null) this.outcomes[slot] = outcome;
     if (this.onEnd !== null) this.onEnd(slot, outcome);
   }
 

@@ -17,6 +17,7 @@
  * Main thread only.
  */
 import type { ResultView } from './api.js';
+import type { ArenaAllocator } from './arena.js';
 import type { Books } from './books.js';
 import { EngineError, FAILURE_REASONS, JobError, type FailureReason } from './errors.js';
 import { readErrorText } from './error-text.js';
@@ -61,6 +62,7 @@ export class Collector {
   private readonly jobs: JobTable;
   private readonly kinds: KindTable;
   private readonly books: Books;
+  private readonly arena: ArenaAllocator;
   private readonly onCorrupt: (w: WorkerLink, what: string) => void;
   private readonly view = new View();
   private readonly clock = new Float64Array(1);
@@ -81,8 +83,9 @@ export class Collector {
   /** The job timeline (EngineOptions.trace), or null: two checks per drain, two per runInline. */
   trace: TraceRecorder | null = null;
 
-  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, onCorrupt: (w: WorkerLink, what: string) => void) {
+  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, arena: ArenaAllocator, onCorrupt: (w: WorkerLink, what: string) => void) {
     this.workers = workers;
+    this.arena = arena;
     this.jobs = jobs;
     this.kinds = kinds;
     this.books = books;
@@ -210,6 +213,7 @@ export class Collector {
         } else {
           view.status = Outcome.Expired;
         }
+        if (t.arenaOffset[slot] >= 0) this.checkGuard(t.arenaOffset[slot]);
         this.books.end(slot, view.status);
         delivered++;
         // The record is consumed before the callback runs: a callback that throws or
@@ -363,11 +367,27 @@ export class Collector {
       stampAt(this.clock, 0);
       this.clockCountdown = CLOCK_EVERY;
     }
+    if (arenaOff >= 0) this.checkGuard(arenaOff);
     view.runMs = Number.NaN;
     const latency = this.clock[0] - t.time[slot];
     view.latencyMs = latency > 0 ? latency : 0;
     this.books.end(slot, view.status);
     this.deliver(onResult, slot, false);
+  }
+
+  /** With arena guards on: a job whose handler wrote past its slice `off` fails `arena-overrun`. */
+  private checkGuard(off: number): void {
+    if (this.arena.guardIntact(off)) return;
+    const view = this.view;
+    view.status = Outcome.Failed;
+    view.valueCount = 0;
+    const kind = this.kinds.list[view.kind]?.name ?? String(view.kind);
+    view.error = new JobError(
+      'arena-overrun',
+      `job ${view.jobId} (kind ${JSON.stringify(kind)}) wrote past the end of its arena slice at offset ${off} (${view.arenaBytes} bytes): the guard words after it were overwritten`,
+      '',
+      view.worker,
+    );
   }
 
   private fill(slot: number, gen: number, worker: number): void {

@@ -119,16 +119,23 @@ export class EngineCore {
     this.arenaI32 = av.i32;
     this.arenaF32 = av.f32;
     this.arenaF64 = av.f64;
-    this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots);
+    this.arena = new ArenaAllocator(layout.arenaBytes, layout.jobSlots, opts.arenaGuards ? av.i32 : null);
     this.payloads = new Payloads(this.arena, kindTable, layout.arenaBytes);
     this.jobs = new JobTable(new Int32Array(this.sab, layout.slotTable, layout.jobSlots), new Int32Array(this.sab, layout.rangeTable, layout.jobSlots * RANGE_WORDS), this.arena, salt);
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
-    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, onCorrupt);
+    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, this.arena, onCorrupt);
     const spawn = host === null ? null : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
-    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector);
+    // Outcomes are passed on only once something waits on them (a prerequisite, a promise).
+    const hearEnds = (): void => {
+      this.books.onEnd = (slot, outcome) => {
+        this.waiting.ended(slot, outcome);
+        this.runs.ended(slot, outcome);
+      };
+    };
+    this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector, hearEnds);
     this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers);
     this.takeOver = new TakeOver(this.jobs, this.dispatcher, this.collector, this.books, this.waiting, this.arena, this.arenaU8);
     this.runs = new Runs(this.jobs, {
@@ -136,11 +143,8 @@ export class EngineCore {
       submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
       cancel: (id) => this.cancel(id),
       collectSettled: () => this.pollSettled(),
-    });
-    this.books.onEnd = (slot, outcome) => {
-      this.waiting.ended(slot, outcome);
-      this.runs.ended(slot, outcome);
-    };
+    }, hearEnds);
+    this.books.outcomes = this.jobs.outcome;
     if (layout.traceEvents > 0) {
       this.trace = new TraceRecorder(this.sab, layout, this.jobs, this.workers, this.books);
       this.books.trace = this.trace;

@@ -35,9 +35,10 @@ export class EngineError extends Error {
 
 /**
  * Why a failed job failed: the handler threw, its worker went away under it (lost, out of
- * memory), the engine shut down under it, or a prerequisite did not end done.
+ * memory), the engine shut down under it, a prerequisite did not end done, or (with
+ * EngineOptions.arenaGuards) its handler wrote past its arena slice.
  */
-export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown', 'dependency-failed'] as const;
+export const FAILURE_REASONS = ['threw', 'worker-lost', 'worker-out-of-memory', 'shutdown', 'dependency-failed', 'arena-overrun'] as const;
 /** Why a failed job failed (JobError.reason): one of FAILURE_REASONS. */
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

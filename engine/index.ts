@@ -26,7 +26,8 @@ export { outcomeName } from './outcome.js';
 export { rejectionName } from './outcome.js';
 export { isolationStatus, assertIsolated } from './host.js';
 export { defaultWorkerCount } from './options.js';
-export { Batch, runBatch, taskSeed } from './batch.js';
+export { Batch, runBatch } from './batch.js';
+export { taskSeed } from './batch-types.js';
 
 /** Options of shutdown(): how long in-flight jobs get, and where results arriving meanwhile go. */
 export type { ShutdownOptions } from './core.js';
@@ -56,4 +57,4 @@ export type { ParamType, ParamSpec, WorkerEnv, JobContext, JobParams, JobResults
 export type { EngineErrorCode, FailureReason } from './errors.js';
 export type { IsolationStatus } from './host.js';
 export type { RunOptions, RunResult } from './runs.js';
-export type { BatchEngine, BatchFailReason, BatchLane, BatchOptions, BatchProgress, BatchReport, BatchResult, BatchStatus } from './batch.js';
+export type { BatchEngine, BatchFailReason, BatchLane, BatchOptions, BatchProgress, BatchReport, BatchResult, BatchStatus } from './batch-types.js';

@@ -7,21 +7,11 @@ import { describeThrown } from './error-text.js';
 import type { JobContext, JobKind, WorkerEnv } from './kind.js';
 import type { ArenaViews } from './layout.js';
 
-export interface MutableContext<S> extends JobContext<S> {
-  jobId: number;
-  tag: number;
-  submitFrame: number;
-  arenaOffset: number;
-  arenaBytes: number;
-  rangeStart: number;
-  rangeEnd: number;
-}
-
 /** Per-kind state and reusable buffers, built once per thread by `initKinds`. */
 export interface KindRuntime {
   readonly kind: JobKind<any>;
   readonly params: Float64Array;
-  readonly ctx: MutableContext<unknown>;
+  readonly ctx: JobContext<unknown>;
 }
 
 /**

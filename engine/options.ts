@@ -31,6 +31,7 @@ export interface ResolvedOptions {
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
   readonly backgroundWorkers: number;
+  readonly arenaGuards: boolean;
   /** Events per trace ring; 0: tracing off. */
   readonly traceEvents: number;
 }
@@ -86,6 +87,7 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'workerNice',
   'maxRespawnsPerMinute',
   'backgroundWorkers',
+  'arenaGuards',
   'trace',
 ];
 
@@ -173,6 +175,8 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, Number.MAX_VALUE, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
+  const arenaGuards = opts.arenaGuards ?? false;
+  if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${show(arenaGuards)}`);
   const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
   if (opts.kindModules !== undefined && !Array.isArray(opts.kindModules)) bad('options.kindModules must be an array');
   const kindModules = (opts.kindModules ?? []).map((m, i) => absoluteUrl(`options.kindModules[${i}]`, m));
@@ -236,6 +240,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     maxRespawnsPerMinute,
     workerNice,
     backgroundWorkers,
+    arenaGuards,
     traceEvents,
   };
 }

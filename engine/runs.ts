@@ -64,9 +64,13 @@ export class Runs {
     if (this.pending > 0) this.timer = setTimeout(this.pump, PUMP_MS);
   };
 
-  constructor(jobs: JobTable, host: RunHost) {
+  /** Called once, at the first run(): from then on `ended` must hear of every outcome. */
+  private readonly activate: () => void;
+
+  constructor(jobs: JobTable, host: RunHost, activate: () => void) {
     this.jobs = jobs;
     this.host = host;
+    this.activate = activate;
   }
 
   run(kind: number | string, params: ArrayLike<number>, opts: RunOptions = {}): Promise<RunResult> {
@@ -110,7 +114,11 @@ export class Runs {
         else if (view.status === Outcome.Failed && view.error !== null) reject(view.error);
         else reject(new EngineError('EXPIRED', `run(): job ${id} expired: its deadline frame passed before it started`));
       };
-      (this.jobs.settlers ??= new Array<Settler | null>(this.jobs.capacity).fill(null))[slot] = settle;
+      if (this.jobs.settlers === null) {
+        this.jobs.settlers = new Array<Settler | null>(this.jobs.capacity).fill(null);
+        this.activate();
+      }
+      this.jobs.settlers[slot] = settle;
       this.pending++;
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.timer === null) this.timer = setTimeout(this.pump, 0);

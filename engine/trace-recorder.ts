@@ -9,8 +9,10 @@
  * drain took and when. Per job there is only the check in Books.end, and a record for the
  * outcomes decided on this thread (cancel, a lost worker's jobs, runInline, shutdown).
  *
- * Clock: a poll that delivers reads the clock when it delivers its first result and when
- * it ends (a poll that delivers nothing reads nothing), beginFrame once, runInline twice.
+ * Clock: a poll is timed (a slice on the main track, two clock readings) when it is the
+ * first to deliver in its frame or when POLL_SLICE_RESULTS results have been delivered
+ * since the last timed one, so a loop that spins on poll() reads the clock at most twice
+ * per POLL_SLICE_RESULTS results; beginFrame reads it once, runInline twice.
  * A drain is dated by the newest result it took (or the reading before it, if later), and
  * an outcome decided here by that reading (or its submit, if later): per job, nothing.
  * Every main event's time is kept at or after the one before it, so the ring is in time
@@ -45,6 +47,9 @@ import type { WorkerLink } from './worker-link.js';
 /** Refusals recorded one by one per frame; past this they are only counted (a burst can refuse millions). */
 export const REJECTS_RECORDED_PER_FRAME = 64;
 
+/** Results delivered by untimed polls before the next delivering poll is timed again. */
+export const POLL_SLICE_RESULTS = 32;
+
 /** Most a drain's date may move ahead of the last reading on this thread, ms. */
 const MAX_DRAIN_AHEAD_MS = 1000;
 
@@ -62,6 +67,9 @@ export class TraceRecorder {
   /** Inside poll(); `pollOpen` once it has delivered something (and its begin is recorded). */
   private inPoll = false;
   private pollOpen = false;
+  /** Results delivered since the last timed poll, and whether a frame began since. */
+  private untimed = 0;
+  private frameBegan = true;
   /** Inside a drain of worker `drainWorker`'s result ring, which began at position `drainFrom`. */
   private draining = false;
   private drainWorker = 0;
@@ -114,6 +122,7 @@ export class TraceRecorder {
     this.ring.commit();
     this.rejectedAtFrame = rejected;
     this.rejectsThisFrame = 0;
+    this.frameBegan = true;
   }
 
   /** A refused submit: recorded up to REJECTS_RECORDED_PER_FRAME a frame, counted always. */
@@ -140,7 +149,7 @@ export class TraceRecorder {
    */
   end(slot: number, outcome: number): void {
     if (this.draining && outcome !== Outcome.Cancelled) return;
-    if (this.inPoll && !this.pollOpen) this.openPoll();
+    if (this.inPoll && !this.pollOpen) this.maybeOpenPoll();
     const t = this.jobs;
     if (t.time[slot] > this.clock[LAST]) this.clock[LAST] = t.time[slot];
     const ring = this.ring;
@@ -161,7 +170,7 @@ export class TraceRecorder {
    * loaded: there is something to take). The first drain in a poll opens the poll.
    */
   drainBegin(worker: number, from: number): void {
-    if (this.inPoll && !this.pollOpen) this.openPoll();
+    if (this.inPoll && !this.pollOpen) this.maybeOpenPoll();
     this.draining = true;
     this.drainWorker = worker;
     this.drainFrom = from;
@@ -175,8 +184,9 @@ export class TraceRecorder {
   drainEnd(to: number): void {
     this.draining = false;
     if (to === this.drainFrom) return;
+    this.untimed += (to - this.drainFrom) | 0;
     const res = this.workers[this.drainWorker].results;
-    const newest = res.recF64[(((to - 1) & res.mask) * RECORD_I32) / 2 + RF_FINISH_TIME];
+    const newest = res.recF64[((((to - 1) & res.mask) * RECORD_I32) >> 1) + RF_FINISH_TIME];
     // A worker's clock reading, so checked: a record a dying or corrupt worker wrote must not
     // move the main track far ahead (a drain is never long after the poll's first reading).
     if (newest > this.clock[LAST] && newest - this.clock[LAST] < MAX_DRAIN_AHEAD_MS) this.clock[LAST] = newest;
@@ -192,15 +202,19 @@ export class TraceRecorder {
 
   /**
    * poll() (or the engine's own poll for run() promises) begins. Polls do not nest (a
-   * callback cannot poll). A poll is recorded only once it delivers something: a loop that
-   * spins on poll() while it waits reads no clock and writes no event.
+   * callback cannot poll). A poll is recorded only once it delivers something, and only
+   * when it is due (maybeOpenPoll); its drains are recorded either way.
    */
   pollBegin(): void {
     this.inPoll = true;
     this.pollOpen = false;
   }
 
-  private openPoll(): void {
+  /** Times this poll, from its first delivery, if it is due (see POLL_SLICE_RESULTS). */
+  private maybeOpenPoll(): void {
+    if (!this.frameBegan && this.untimed < POLL_SLICE_RESULTS) return;
+    this.frameBegan = false;
+    this.untimed = 0;
     this.stamp();
     this.pollOpen = true;
     const r = this.ring.next();

@@ -27,10 +27,14 @@ export class Waiting {
   private readonly after = new Int32Array(MAX_AFTER);
   private afterCount = 0;
 
-  constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector) {
+  /** Called once, when the first job names a prerequisite: from then on `ended` must hear of every outcome. */
+  private readonly activate: () => void;
+
+  constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector, activate: () => void) {
     this.jobs = jobs;
     this.dispatcher = dispatcher;
     this.collector = collector;
+    this.activate = activate;
   }
 
   /**
@@ -82,11 +86,15 @@ export class Waiting {
       this.dispatcher.enqueue(slot);
       return;
     }
-    const deps = (this.deps ??= new Deps(
-      t,
-      (s) => this.dispatcher.enqueue(s),
-      (s) => this.fail(s),
-    ));
+    if (this.deps === null) {
+      this.deps = new Deps(
+        t,
+        (s) => this.dispatcher.enqueue(s),
+        (s) => this.fail(s),
+      );
+      this.activate();
+    }
+    const deps = this.deps;
     deps.begin(slot);
     for (let k = 0; k < count; k++) {
       const pre = this.after[k];
@@ -109,9 +117,8 @@ export class Waiting {
     this.collector.queueLost(slot, 'dependency-failed');
   }
 
-  /** Every job's outcome, as it is counted: recorded, and passed on to its dependents. */
+  /** A job's outcome, as it is counted (Books records it in JobTable.outcome): passed on to its dependents. */
   ended(slot: number, outcome: Outcome): void {
-    this.jobs.outcome[slot] = outcome;
     if (this.deps !== null) this.deps.settle(slot, outcome);
   }
 

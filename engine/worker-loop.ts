@@ -217,15 +217,9 @@ export class JobRunner {
       } else {
         i32[W_CUR_SLOT] = slot;
         i32[W_CUR_GEN] = gen;
+        this.prepare(rt, jr, slot, gen);
         const params = rt.params;
-        const n = params.length;
-        for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
         const ctx = rt.ctx;
-        ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
-        ctx.tag = jobI32[jr + J_TAG];
-        ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
-        ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
-        ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
         ctx.rangeStart = 0;
         ctx.rangeEnd = 1;
         try {
@@ -277,9 +271,7 @@ export class JobRunner {
     // checks that the job it helps is still running in this generation.
     const first = Atomics.compareExchange(slots, slot, queued, running) === queued;
     if (!first && Atomics.load(slots, slot) !== running) return false;
-    const jobs = this.jobs;
-    const jobI32 = jobs.recI32;
-    const jobF64 = jobs.recF64;
+    const jobI32 = this.jobs.recI32;
     const kindWord = jobI32[jr + J_KIND];
     const rt = this.kinds[kindWord & J_KIND_MASK];
     const background = (kindWord & J_BACKGROUND) !== 0;
@@ -293,7 +285,6 @@ export class JobRunner {
     // Written by main before it published this record (its release store of the tail).
     const count = ranges[rg + RG_COUNT];
     const grain = ranges[rg + RG_GRAIN];
-    const jf = jr >> 1;
     if (first && (count === 0 || Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME])) {
       // Decided before any chunk ran: nothing to do, or expired (and nobody may claim).
       Atomics.store(ranges, rg + RG_NEXT, tag | count);
@@ -304,15 +295,9 @@ export class JobRunner {
     // Set before the first claim: a worker that dies while it holds a chunk is seen to.
     i32[W_CUR_SLOT] = slot;
     i32[W_CUR_GEN] = gen;
+    this.prepare(rt, jr, slot, gen);
     const params = rt.params;
-    const n = params.length;
-    for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
     const ctx = rt.ctx;
-    ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
-    ctx.tag = jobI32[jr + J_TAG];
-    ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
-    ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
-    ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
     const out = this.out;
     let published = false;
     for (;;) {
@@ -363,6 +348,22 @@ export class JobRunner {
     }
     i32[W_CUR_SLOT] = -1;
     return published;
+  }
+
+  /** Copies the record's params into the kind's buffer and fills its context for this job. */
+  private prepare(rt: KindRuntime, jr: number, slot: number, gen: number): void {
+    const jobI32 = this.jobs.recI32;
+    const jobF64 = this.jobs.recF64;
+    const jf = jr >> 1;
+    const params = rt.params;
+    const n = params.length;
+    for (let p = 0; p < n; p++) params[p] = jobF64[jf + JF_PARAMS + p];
+    const ctx = rt.ctx;
+    ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
+    ctx.tag = jobI32[jr + J_TAG];
+    ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
+    ctx.arenaOffset = jobI32[jr + J_ARENA_OFFSET];
+    ctx.arenaBytes = jobI32[jr + J_ARENA_BYTES];
   }
 
   /** The one result record of a parallel-for job (no inline values; its output is in the arena). */

@@ -30,6 +30,15 @@ export interface RunOptions extends GameOptions {
   levelSize?: number;
   /** Called after every step with the frame and the state hash. */
   onFrame?: (frame: number, hash: number) => void;
+  /** More kind modules for the game's engine (work that shares it, such as a background sweep). */
+  extraKindModules?: readonly string[];
+  /** EngineOptions.backgroundWorkers of the game's engine. */
+  backgroundWorkers?: number;
+  /**
+   * Called with the game's engine before the first frame (to start work beside the game);
+   * the function it returns, if any, is called after the last frame.
+   */
+  onEngine?: (engine: EngineCore) => (() => void) | void;
   /**
    * Records the job timeline (EngineOptions.trace) and hands the engine to this once it
    * has shut down, to export it (engine.exportTrace()).
@@ -94,9 +103,10 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   const grid = generateLevel({ seed, width: opts.levelSize ?? 256, height: opts.levelSize ?? 256 });
   const engine = await EngineCore.start({
     workers,
-    kindModules: [builtModuleUrl(import.meta.url, './kinds.js')],
+    kindModules: [builtModuleUrl(import.meta.url, './kinds.js'), ...(opts.extraKindModules ?? [])],
     shared: { nav: grid.sab },
     arenaBytes: 8 << 20,
+    ...(opts.backgroundWorkers !== undefined ? { backgroundWorkers: opts.backgroundWorkers } : {}),
     // Each worker builds a Rapier world and A* scratch at init; give a loaded machine time.
     initTimeoutMs: 30_000,
     trace: opts.traceTo !== undefined,
@@ -118,6 +128,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       w.step(frame);
       onFrame?.(frame, w.hash);
     });
+    const stopBeside = opts.onEngine?.(engine);
     const t0 = performance.now();
     if (opts.fast) {
       const every = opts.yieldEveryFrames ?? 64;
@@ -130,6 +141,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       await loop.run(frames);
     }
     const wallMs = performance.now() - t0;
+    stopBeside?.();
     const m = w.finish();
     const st = engine.stats();
     return {

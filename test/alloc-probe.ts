@@ -1,7 +1,8 @@
 /**
  * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
  * running the built engine (no test-runner transforms in the way). Prints one JSON
- * line: { "inline": N, "workers": N, "traced": N }. Run with --expose-gc.
+ * line: { "inline": N, "workers": N }, or with the argument `traced` { "traced": N }.
+ * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
  * window is far smaller than the young generation); the least of several windows is
@@ -57,8 +58,12 @@ async function bytesPerJob(workers: number, trace = false): Promise<number> {
   return least;
 }
 
-const inline = await bytesPerJob(0);
-const workers = await bytesPerJob(2);
-// With the job timeline on: its hooks only store numbers into the trace rings.
-const traced = await bytesPerJob(2, true);
-console.log(JSON.stringify({ inline, workers, traced }));
+if (process.argv[2] === 'traced') {
+  // With the job timeline on (its own process, so it meets no code shaped by the others):
+  // its hooks only store numbers into the trace rings.
+  console.log(JSON.stringify({ traced: await bytesPerJob(2, true) }));
+} else {
+  const inline = await bytesPerJob(0);
+  const workers = await bytesPerJob(2);
+  console.log(JSON.stringify({ inline, workers }));
+}

@@ -326,6 +326,23 @@ describe('arena ownership', () => {
   });
 });
 
+describe('arena guards (a debug mode)', () => {
+  it('a handler that writes past its slice fails arena-overrun; one that stays inside is done', async () => {
+    for (const workers of [2, 0]) {
+      const e = await startEngine({ workers, arenaGuards: true });
+      engines.push(e);
+      const OVERRUN = e.kindId('test.overrun');
+      const ids = [e.submit(OVERRUN, [2]), e.submit(OVERRUN, [3]), e.submit(OVERRUN, [1])];
+      const ledger = new Ledger();
+      await pollUntil(e, ledger.record, () => ledger.seen.size === 3);
+      expect(ids.map((id) => ledger.reasons.get(id) ?? 'done')).toEqual(['done', 'arena-overrun', 'done']);
+      expect(e.stats().arenaBytesUsed).toBe(0);
+      expect(accountingHolds(e)).toBe(true);
+    }
+    await expect(startEngine({ workers: 0, arenaGuards: 'yes' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+});
+
 describe('odd throwables from handlers', () => {
   for (const workers of [2, 0]) {
     it(`fail the job with reason threw and keep the worker (workers: ${workers})`, async () => {

@@ -71,6 +71,7 @@ async function fuzz(args: FuzzArgs): Promise<number> {
     rejected: t.rejected,
     malformed: t.malformed,
     faults: { ...t.faults, total: t.faults.kills + t.faults.hangs + t.faults.crashes + t.faults.throws + t.faults.shutdowns },
+    caller_misbehaviour: t.hostile,
     outcomes: t.outcomes,
     inline_runs: t.inlineRuns,
     worker_events: t.workerEvents,

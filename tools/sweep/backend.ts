@@ -82,6 +82,8 @@ export async function createEngineBackend(opts: EngineBackendOptions): Promise<S
     arenaBytes: 1 << 16,
     // The coordinator does little but wait; its workers should not yield to it.
     workerNice: 0,
+    // No frame work shares this engine: its background work (the batch's lane) may use every worker.
+    backgroundWorkers: Math.max(1, opts.workers),
   });
   return {
     name: 'engine',
