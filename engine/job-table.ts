@@ -258,8 +258,11 @@ export class JobTable {
     this.taken[slot] = 0;
     this.lost[slot] = 0;
     const word = this.words[slot];
-    // ORDERING: FREE keeps the generation; a stale record can no longer match QUEUED or RUNNING.
-    Atomics.store(this.words, slot, (word & ~STATE_MASK) | S_FREE);
+    // ORDERING: FREE keeps the generation; a stale record can no longer match QUEUED or
+    // RUNNING. A plain store: no other thread writes a word in the states a job ends in
+    // (a worker only ever CASes QUEUED -> RUNNING, which fails on any of them), and the
+    // slot's next QUEUED word is ordered by the release store that publishes its record.
+    this.words[slot] = (word & ~STATE_MASK) | S_FREE;
     this.freeSlots[(this.freeHead + this.freeCount) & (this.capacity - 1)] = slot;
     this.freeCount++;
   }
