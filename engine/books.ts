@@ -10,6 +10,7 @@
  * Main thread only.
  */
 import { Outcome, type Rejection } from './outcome.js';
+import type { TraceRecorder } from './trace-recorder.js';
 
 export class Books {
   private nSubmitted = 0;
@@ -29,6 +30,8 @@ export class Books {
   corruptRings = 0;
   /** Told of every job's outcome as it is counted (prerequisites release their dependents, run() promises settle); null while nothing needs it. */
   onEnd: ((slot: number, outcome: Outcome) => void) | null = null;
+  /** The job timeline, when EngineOptions.trace is on: told of every refusal and outcome. */
+  trace: TraceRecorder | null = null;
   /** Per slot, the outcome of the job there once counted (JobTable.outcome). */
   outcomes: Uint8Array | null = null;
 
@@ -59,6 +62,7 @@ export class Books {
     this.nSubmitted++;
     this.nRejected++;
     this.rejectedBy[-code]++;
+    if (this.trace !== null) this.trace.reject(code);
     return code;
   }
 
@@ -75,6 +79,7 @@ export class Books {
     else if (outcome === Outcome.Expired) this.nExpired++;
     else this.nCancelled++;
     this.nInFlight--;
+    if (this.trace !== null) this.trace.end(slot, outcome);
     if (this.outcomes !== null) this.outcomes[slot] = outcome;
     if (this.onEnd !== null) this.onEnd(slot, outcome);
   }

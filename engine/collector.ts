@@ -30,6 +30,7 @@ import { describeThrown } from './error-text.js';
 import { Outcome } from './outcome.js';
 import type { KindRuntime } from './kind-runtime.js';
 import { leaveJob, type WorkerLink } from './worker-link.js';
+import type { TraceRecorder } from './trace-recorder.js';
 
 class View implements ResultView {
   jobId = 0;
@@ -79,6 +80,8 @@ export class Collector {
   /** Parallel-for jobs that ended early, waiting for their helpers to leave (releaseRange). */
   private readonly draining: Int32Array;
   private drainingCount = 0;
+  /** The job timeline (EngineOptions.trace), or null: two checks per drain, two per runInline. */
+  trace: TraceRecorder | null = null;
 
   constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, arena: ArenaAllocator, onCorrupt: (w: WorkerLink, what: string) => void) {
     this.workers = workers;
@@ -147,6 +150,7 @@ export class Collector {
     }
     let head = ring.head;
     if (head === tail) return 0;
+    if (this.trace !== null) this.trace.drainBegin(w.index, head);
     const mask = ring.mask;
     const resI32 = ring.recI32;
     const resF64 = ring.recF64;
@@ -218,6 +222,7 @@ export class Collector {
         this.deliver(onResult, slot);
       }
     } finally {
+      if (this.trace !== null) this.trace.drainEnd(head);
       // ORDERING: result records are read in full before their positions are handed back.
       ring.release(head);
     }
@@ -327,6 +332,7 @@ export class Collector {
     ctx.arenaBytes = t.arenaBytes[slot];
     this.fill(slot, gen, -1);
     view.arenaOffset = arenaOff;
+    if (this.trace !== null) this.trace.inlineBegin();
     try {
       if (t.range[slot] === 0) {
         ctx.rangeStart = 0;
@@ -352,6 +358,7 @@ export class Collector {
       view.valueCount = 0;
       view.error = new JobError('threw', d.message, d.stack, -1);
     }
+    if (this.trace !== null) this.trace.inlineEnd(slot, gen, view.status === Outcome.Failed);
     // This is the deterministic fallback, taken exactly when a frame is under pressure, so
     // it must not allocate: on Node 20 every clock reading is a new heap number. The clock
     // is read once per CLOCK_EVERY runs; latency can be understated by at most the runs

@@ -43,6 +43,8 @@ import { Waiting } from './waiting.js';
 import { TakeOver } from './takeover.js';
 import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
+import { TraceRecorder } from './trace-recorder.js';
+import { snapshotTrace, traceFile, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
@@ -76,6 +78,8 @@ export class EngineCore {
   private inlineRunner: JobRunner | null = null;
   private mainKinds: KindRuntime[] = [];
   private shutdownPromise: Promise<ShutdownReport> | null = null;
+  /** The job timeline's main-thread recorder (EngineOptions.trace), or null when tracing is off. */
+  private readonly trace: TraceRecorder | null = null;
 
   /** Starts an engine: imports kinds, allocates shared memory, spawns workers and waits for their init. */
   static async start(options?: EngineOptions): Promise<EngineCore> {
@@ -88,6 +92,7 @@ export class EngineCore {
       jobSlots: opts.jobCapacity,
       arenaBytes: opts.arenaBytes,
       heartbeatMs: opts.heartbeatMs,
+      traceEvents: opts.traceEvents,
     });
     const engine = new EngineCore(opts, layout, new KindTable(loaded.list, loaded.byName), host);
     await engine.boot();
@@ -140,6 +145,11 @@ export class EngineCore {
       collectSettled: () => this.pollSettled(),
     }, hearEnds);
     this.books.outcomes = this.jobs.outcome;
+    if (layout.traceEvents > 0) {
+      this.trace = new TraceRecorder(this.sab, layout, this.jobs, this.workers, this.books);
+      this.books.trace = this.trace;
+      this.collector.trace = this.trace;
+    }
   }
 
   private async boot(): Promise<void> {
@@ -212,6 +222,7 @@ export class EngineCore {
     this.dispatcher.flush();
     // ORDERING: a plain publish is enough; a worker reading an older frame only expires a job later.
     Atomics.store(this.header, H_CURRENT_FRAME, frame | 0);
+    if (this.trace !== null) this.trace.beginFrame(frame | 0);
   }
 
   // ---------------------------------------------------------------- submit
@@ -320,13 +331,29 @@ export class EngineCore {
   /** The engine's own poll for run() promises, from a timer: never inside a callback. */
   private pollSettled(): void {
     if (this.collector.inCallback || this.supervisor.state === EngineState.Stopped) return;
-    if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
-    if (this.inlineRunner !== null) this.inlineRunner.drain(0x7fffffff);
-    this.dispatcher.flush();
-    this.collector.collectSettled();
+    if (this.trace !== null) this.trace.pollBegin();
+    try {
+      if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
+      if (this.inlineRunner !== null) this.inlineRunner.drain(0x7fffffff);
+      this.dispatcher.flush();
+      this.collector.collectSettled();
+    } finally {
+      if (this.trace !== null) this.trace.pollEnd();
+    }
   }
 
   private pollUnguarded(onResult: OnResult, max: number): number {
+    if (this.trace === null) return this.pollWork(onResult, max);
+    // Trace hook: the poll as a slice on the main thread's track.
+    this.trace.pollBegin();
+    try {
+      return this.pollWork(onResult, max);
+    } finally {
+      this.trace.pollEnd();
+    }
+  }
+
+  private pollWork(onResult: OnResult, max: number): number {
     if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
     if (this.inlineRunner !== null && this.supervisor.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
@@ -377,6 +404,40 @@ export class EngineCore {
   /** Per worker: alive / stale / dead from its heartbeat slot. Empty with workers: 0. */
   health(): WorkerHealth[] {
     return this.supervisor.health();
+  }
+
+  // ---------------------------------------------------------------- job timeline
+
+  /** True when the engine records its job timeline (EngineOptions.trace). */
+  get tracing(): boolean {
+    return this.trace !== null;
+  }
+
+  /**
+   * The job timeline as Chrome trace events (trace-export.ts): the last `seconds` of it, or
+   * all the trace rings hold. Throws EngineError('TRACE_OFF') when the engine was started
+   * without EngineOptions.trace, INVALID_ARGUMENT for bad options. Allocates: call it now
+   * and then (a panel redraw, the end of a run), not per frame of a game that must not
+   * drop frames. Works after shutdown too.
+   */
+  traceEvents(options?: TraceExportOptions): TraceEvent[] {
+    return buildTraceEvents(this.traceSnapshot(options), options).events;
+  }
+
+  /** The job timeline as a JSON file that Perfetto (ui.perfetto.dev) and chrome://tracing open. Same options and errors as traceEvents(). */
+  exportTrace(options?: TraceExportOptions): string {
+    return JSON.stringify(traceFile(this.traceSnapshot(options), options));
+  }
+
+  private traceSnapshot(options: TraceExportOptions | undefined): ReturnType<typeof snapshotTrace> {
+    if (this.trace === null) throw new EngineError('TRACE_OFF', 'the job timeline is off: start the engine with EngineOptions.trace (for example trace: true)');
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${String(options)}`);
+      const s = options.seconds;
+      if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${String(s)}`);
+    }
+    this.trace.publish();
+    return snapshotTrace(this.sab, this.layout, this.kinds.map((k) => k.name));
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -20,7 +20,8 @@ export type EngineErrorCode =
   | 'ABORTED'
   | 'CANCELLED'
   | 'EXPIRED'
-  | 'REJECTED';
+  | 'REJECTED'
+  | 'TRACE_OFF';
 
 /** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {

@@ -49,7 +49,10 @@ export type {
   HostedWorker,
   WorkerHostCallbacks,
   WorkerHost,
+  TraceOptions,
 } from './api.js';
+/** The job timeline's export: Chrome trace events (engine.traceEvents(), engine.exportTrace()). */
+export type { TraceEvent, TraceFile, TraceExportOptions } from './trace-export.js';
 export type { ParamType, ParamSpec, WorkerEnv, JobContext, JobParams, JobResults, ParamsBuffer, JobKindSpec, JobKind, KindModule } from './kind.js';
 export type { EngineErrorCode, FailureReason } from './errors.js';
 export type { IsolationStatus } from './host.js';

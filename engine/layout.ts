@@ -42,6 +42,11 @@
  *     +512+ERR_BYTES   JOB RECORDS     ringCapacity x 128 B                       main
  *     ...   RESULT RECORDS             ringCapacity x 128 B                       worker
  *   ARENA = after the last worker block, arenaBytes, 8-aligned            the job's owner
+ *   TRACE = align64(arena end), only with EngineOptions.trace (H_TRACE_EVENTS > 0):
+ *     ring 0                           main thread's events, H_TRACE_EVENTS x 48 B     main
+ *     ring 1 + i                       worker block i's jobs, H_TRACE_EVENTS x 48 B     worker i
+ *     each ring: 64 B control (int32 0: events published, free-running) then its records;
+ *     the record formats are in trace-ring.ts
  *
  * Head and tail words sit 64 bytes apart so the two sides never share a cache line.
  *
@@ -56,7 +61,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -75,6 +80,9 @@ export const H_ENGINE_STATE = 12;
 export const H_CURRENT_FRAME = 13;
 /** Mixed into the generation bits of this engine's job ids (JobTable). */
 export const H_ID_SALT = 14;
+/** Byte offset of the trace rings, and each ring's capacity in events (0: tracing off). */
+export const H_TRACE_OFFSET = 15;
+export const H_TRACE_EVENTS = 16;
 
 export const ENGINE_RUNNING = 1;
 export const ENGINE_STOPPING = 2;
@@ -195,6 +203,8 @@ export interface LayoutSpec {
   readonly jobSlots: number;
   readonly arenaBytes: number;
   readonly heartbeatMs: number;
+  /** Events per trace ring, a power of two; 0 or absent: no trace rings. */
+  readonly traceEvents?: number;
 }
 
 export interface Layout extends LayoutSpec {
@@ -203,8 +213,24 @@ export interface Layout extends LayoutSpec {
   readonly workersOffset: number;
   readonly workerBlockBytes: number;
   readonly arenaOffset: number;
+  /** Byte offset of the trace rings (TRACE_* below), = totalBytes when tracing is off. */
+  readonly traceOffset: number;
+  readonly traceEvents: number;
   readonly totalBytes: number;
 }
+
+/** Trace rings: a 64-byte control block (int32 0 counts the events written) before each ring's records. */
+export const TRACE_CONTROL_BYTES = 64;
+export const TRACE_RECORD_BYTES = 48;
+/** Fewest and most events a trace ring holds. */
+export const TRACE_MIN_EVENTS = 64;
+export const TRACE_MAX_EVENTS = 1 << 20;
+/** Events per worker ring: as many as the main ring's (EngineOptions.trace.events). */
+export const traceWorkerEvents = (traceEvents: number): number => traceEvents;
+export const traceRingBytes = (events: number): number => TRACE_CONTROL_BYTES + events * TRACE_RECORD_BYTES;
+/** Byte offset of trace ring `ring` (0 main, 1 + i worker block i) within the buffer. */
+export const traceRingOffset = (l: Layout, ring: number): number =>
+  ring === 0 ? l.traceOffset : l.traceOffset + traceRingBytes(l.traceEvents) + (ring - 1) * traceRingBytes(traceWorkerEvents(l.traceEvents));
 
 /** Sizing, separate from viewing: how many bytes an engine with this spec needs. */
 export function computeLayout(spec: LayoutSpec): Layout {
@@ -217,8 +243,18 @@ export function computeLayout(spec: LayoutSpec): Layout {
   const workersOffset = align(rangeTable + RANGE_WORDS * 4 * spec.jobSlots, 64);
   const blockBytes = workerBlockBytes(spec.ringCapacity);
   const arenaOffset = align(workersOffset + Math.max(1, spec.workerCount) * blockBytes, 64);
-  const totalBytes = arenaOffset + spec.arenaBytes;
-  return { ...spec, slotTable, rangeTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, totalBytes };
+  const traceEvents = spec.traceEvents ?? 0;
+  if (traceEvents !== 0 && (!isPowerOfTwo(traceEvents) || traceEvents < TRACE_MIN_EVENTS || traceEvents > TRACE_MAX_EVENTS)) {
+    throw new EngineError('INVALID_OPTION', `trace.events must be a power of two in [${TRACE_MIN_EVENTS}, ${TRACE_MAX_EVENTS}], got ${traceEvents}`);
+  }
+  const traceOffset = traceEvents === 0 ? arenaOffset + spec.arenaBytes : align(arenaOffset + spec.arenaBytes, 64);
+  const traceBytes = traceEvents === 0 ? 0 : traceRingBytes(traceEvents) + Math.max(1, spec.workerCount) * traceRingBytes(traceWorkerEvents(traceEvents));
+  const totalBytes = traceEvents === 0 ? arenaOffset + spec.arenaBytes : traceOffset + traceBytes;
+  // Offsets and the size are kept in int32 header words.
+  if (totalBytes > 0x7fffffff) {
+    throw new EngineError('INVALID_OPTION', `the engine's shared buffer would take ${totalBytes} bytes, more than ${0x7fffffff}: fewer workers, or smaller arenaBytes, ringCapacity or trace.events`);
+  }
+  return { ...spec, slotTable, rangeTable, workersOffset, workerBlockBytes: blockBytes, arenaOffset, traceOffset, traceEvents, totalBytes };
 }
 
 /** Writes the header of a freshly allocated buffer. Main thread, once. */
@@ -238,6 +274,8 @@ export function writeHeader(sab: SharedArrayBuffer, l: Layout, idSalt = 0): void
   h[H_ENGINE_STATE] = ENGINE_RUNNING;
   h[H_CURRENT_FRAME] = 0;
   h[H_ID_SALT] = idSalt;
+  h[H_TRACE_OFFSET] = l.traceOffset;
+  h[H_TRACE_EVENTS] = l.traceEvents;
   // ORDERING: the magic is stored last, so a reader that sees it sees a complete header.
   Atomics.store(h, H_MAGIC, MAGIC);
 }
@@ -260,8 +298,15 @@ export function readHeader(sab: SharedArrayBuffer): Layout {
     jobSlots: h[H_JOB_SLOTS],
     arenaBytes: h[H_ARENA_BYTES],
     heartbeatMs: h[H_HEARTBEAT_MS],
+    traceEvents: h[H_TRACE_EVENTS],
   });
-  if (l.totalBytes !== h[H_TOTAL_BYTES] || l.totalBytes !== sab.byteLength || l.arenaOffset !== h[H_ARENA_OFFSET] || l.workersOffset !== h[H_WORKERS_OFFSET]) {
+  if (
+    l.totalBytes !== h[H_TOTAL_BYTES] ||
+    l.totalBytes !== sab.byteLength ||
+    l.arenaOffset !== h[H_ARENA_OFFSET] ||
+    l.workersOffset !== h[H_WORKERS_OFFSET] ||
+    l.traceOffset !== h[H_TRACE_OFFSET]
+  ) {
     throw new EngineError('LAYOUT_MISMATCH', 'engine buffer header does not describe this buffer');
   }
   return l;
@@ -323,6 +368,9 @@ function assertLayout(): void {
     WB_RECORDS % 64 === 0 &&
     RECORD_BYTES % 64 === 0 &&
     HEADER_BYTES % 64 === 0 &&
+    H_TRACE_EVENTS * 4 < HEADER_BYTES &&
+    TRACE_CONTROL_BYTES % 64 === 0 &&
+    TRACE_RECORD_BYTES % 8 === 0 &&
     W_RETIRE * 4 < WB_JOB_HEAD &&
     (GEN_MASK << STATE_BITS) > 0;
   if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');

@@ -6,7 +6,7 @@ import { platform } from '#platform';
 import type { EngineOptions, WorkerHost, WorkerSource } from './api.js';
 import { EngineError } from './errors.js';
 import type { JobKind } from './kind.js';
-import { isPowerOfTwo } from './layout.js';
+import { TRACE_MAX_EVENTS, TRACE_MIN_EVENTS, isPowerOfTwo } from './layout.js';
 import { builtModuleUrl } from './paths.js';
 
 export interface ResolvedOptions {
@@ -32,6 +32,8 @@ export interface ResolvedOptions {
   readonly workerNice: number;
   readonly backgroundWorkers: number;
   readonly arenaGuards: boolean;
+  /** Events per trace ring; 0: tracing off. */
+  readonly traceEvents: number;
 }
 
 const bad = (msg: string): never => {
@@ -86,7 +88,11 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'maxRespawnsPerMinute',
   'backgroundWorkers',
   'arenaGuards',
+  'trace',
 ];
+
+/** Events per trace ring when EngineOptions.trace does not say. */
+export const DEFAULT_TRACE_EVENTS = 1 << 16;
 
 /** Most workers the default picks, however many cores: past this, wake-ups cost more than they bring. */
 export const MAX_DEFAULT_WORKERS = 16;
@@ -212,6 +218,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     if (rl.maxOldGenerationSizeMb !== undefined) int('resourceLimits.maxOldGenerationSizeMb', rl.maxOldGenerationSizeMb, 0, 1);
     if (rl.maxYoungGenerationSizeMb !== undefined) int('resourceLimits.maxYoungGenerationSizeMb', rl.maxYoungGenerationSizeMb, 0, 1);
   }
+  const traceEvents = traceSize(opts.trace);
   return {
     workers,
     kinds,
@@ -234,5 +241,16 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     workerNice,
     backgroundWorkers,
     arenaGuards,
+    traceEvents,
   };
+}
+
+function traceSize(t: unknown): number {
+  if (t === undefined || t === false) return 0;
+  if (t === true) return DEFAULT_TRACE_EVENTS;
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return bad(`options.trace must be true, false or { events?: number }, got ${show(t)}`);
+  for (const key of Object.keys(t)) if (key !== 'events') bad(`options.trace.${key} is not an option; the trace options are: events`);
+  const events = int('trace.events', (t as { events?: unknown }).events, DEFAULT_TRACE_EVENTS, TRACE_MIN_EVENTS, TRACE_MAX_EVENTS);
+  if (!isPowerOfTwo(events)) bad(`options.trace.events must be a power of two, got ${events}`);
+  return events;
 }

@@ -74,9 +74,12 @@ import {
   WorkerBlockView,
   histogramBucket,
   jobIdOf,
+  traceRingOffset,
+  traceWorkerEvents,
   type Layout,
 } from './layout.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
+import { TraceRingWriter } from './trace-ring.js';
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms (see Platform.workerSpinMs). */
 export const SPIN_MS = platform.workerSpinMs;
@@ -109,6 +112,8 @@ export class JobRunner {
    * the thread's priority for background jobs (Node on Linux; see worker-entry.ts).
    */
   onLane: ((background: boolean) => void) | null = null;
+  /** This block's trace ring (EngineOptions.trace), or null: one check per job. */
+  private readonly trace: TraceRingWriter | null;
 
   constructor(sab: SharedArrayBuffer, l: Layout, blockIndex: number, workerIndex: number, kinds: readonly KindRuntime[]) {
     this.block = new WorkerBlockView(sab, l, blockIndex);
@@ -125,6 +130,7 @@ export class JobRunner {
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
     this.idSalt = this.header[H_ID_SALT];
+    this.trace = l.traceEvents > 0 ? new TraceRingWriter(sab, traceRingOffset(l, 1 + blockIndex), traceWorkerEvents(l.traceEvents), this.block) : null;
     // A respawned worker picks up exactly where its predecessor's published counters are.
     const i32 = this.block.i32;
     this.jobsDone = Atomics.load(i32, W_JOBS_DONE);
@@ -148,6 +154,7 @@ export class JobRunner {
     const resF64 = results.recF64;
     const slots = this.slots;
     const out = this.out;
+    const trace = this.trace;
     const tail = jobs.loadTail();
     let head = jobs.head;
     if (head === tail) return 0;
@@ -172,7 +179,9 @@ export class JobRunner {
       head = (head + 1) | 0;
       consumed++;
       if ((jobI32[jr + J_KIND] & J_RANGE) !== 0) {
+        if (trace !== null) trace.rangeBegin(results.tail);
         if (this.runRange(jr, slot, gen)) this.jobsDone++;
+        if (trace !== null) trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
         stampAt(clock, 0);
         t0 = clock[0];
         continue;
@@ -231,6 +240,7 @@ export class JobRunner {
       resI32[rr + R_VALUE_COUNT] = valueCount;
       resF64[rf + RF_RUN_MS] = t1 - t0;
       b.hist[histogramBucket(t1 - submitTime)]++;
+      if (trace !== null) trace.job(jr, rr, status, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
       t0 = t1;
       this.jobsDone++;
       results.push();
@@ -386,6 +396,7 @@ export class JobRunner {
     // ORDERING: every result is already published (ResultRingWriter.push); the job head
     // is stored after, so the dispatcher never reuses a job record we are still reading.
     this.jobs.publishHead(head);
+    if (this.trace !== null) this.trace.publishCount();
     Atomics.add(i32, W_BEAT, 1);
   }
 

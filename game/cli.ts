@@ -1,10 +1,13 @@
 /**
  * `npm run game -- --frames 3000 --agents 500 --workers 4 [--policy deterministic|bestEffort]
- *                  [--seed N] [--fast] [--kill-at F,F,...] [--json]` (`--help` lists every option)
+ *                  [--seed N] [--fast] [--kill-at F,F,...] [--json] [--trace FILE]` (`--help` lists every option)
  *
  * A headless run of the game at 30 Hz (or back to back with --fast) that prints a
  * frame-sync summary; with --json the last stdout line is the report as one JSON object.
  */
+import { writeFileSync } from 'node:fs';
+import type { EngineCore } from '../engine/core.js';
+import { EngineError } from '../engine/errors.js';
 import { SEED, choiceOption, cliOptions, integerIn, optionalNumber, parseCli, runCli, runIfMain, toNumber } from './cli-args.js';
 import { runGame, type GameReport, type RunOptions } from './run.js';
 
@@ -22,11 +25,12 @@ export const USAGE = `Usage: npm run game -- [options]
   --fast                     step frames back to back instead of at 30 Hz
   --kill-at F,F,...          kill a worker at each of these frames
   --json                     print the report as one JSON object on the last line
+  --trace FILE               record the job timeline and write it as Chrome trace JSON (open in ui.perfetto.dev)
   --help                     this text`;
 
-const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at'], ['fast', 'json']);
+const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at', 'trace'], ['fast', 'json']);
 
-export type GameArgs = RunOptions & { json: boolean; help?: boolean };
+export type GameArgs = RunOptions & { json: boolean; help?: boolean; trace?: string };
 
 export function parseGameArgs(argv: readonly string[]): GameArgs {
   const v = parseCli(argv, OPTIONS);
@@ -44,6 +48,10 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   if (v.policy !== undefined) out.policy = choiceOption(v, 'policy', ['deterministic', 'bestEffort'] as const, 'deterministic');
   if (v['kill-at'] !== undefined) out.killAtFrames = String(v['kill-at']).split(',').map((f) => toNumber('kill-at', f, integerIn(0)));
   if (v.fast === true) out.fast = true;
+  if (v.trace !== undefined) {
+    if (v.trace === '') throw new EngineError('INVALID_OPTION', '--trace needs a file name');
+    out.trace = String(v.trace);
+  }
   if (v.help === true) out.help = true;
   return out;
 }
@@ -73,7 +81,18 @@ export function formatReport(r: GameReport): string {
 
 export function main(argv: readonly string[]): Promise<number> {
   return runCli('game', USAGE, argv, parseGameArgs, async (args) => {
-    const report = await runGame(args);
+    const traceFile = args.trace;
+    const report = await runGame({
+      ...args,
+      ...(traceFile === undefined
+        ? {}
+        : {
+            traceTo: (engine: EngineCore): void => {
+              writeFileSync(traceFile, engine.exportTrace());
+              process.stderr.write(`game: wrote the job timeline to ${traceFile} (open it in ui.perfetto.dev or chrome://tracing)\n`);
+            },
+          }),
+    });
     console.log(formatReport(report));
     if (args.json) console.log(JSON.stringify(report));
     return 0;

@@ -39,6 +39,11 @@ export interface RunOptions extends GameOptions {
    * the function it returns, if any, is called after the last frame.
    */
   onEngine?: (engine: EngineCore) => (() => void) | void;
+  /**
+   * Records the job timeline (EngineOptions.trace) and hands the engine to this once it
+   * has shut down, to export it (engine.exportTrace()).
+   */
+  traceTo?: (engine: EngineCore) => void;
 }
 
 export interface GameReport extends SyncMetrics {
@@ -104,6 +109,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     ...(opts.backgroundWorkers !== undefined ? { backgroundWorkers: opts.backgroundWorkers } : {}),
     // Each worker builds a Rapier world and A* scratch at init; give a loaded machine time.
     initTimeoutMs: 30_000,
+    trace: opts.traceTo !== undefined,
   });
   let world: GameWorld | null = null;
   let killed = 0;
@@ -155,5 +161,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   } finally {
     world?.physics.free();
     await engine.shutdown({ timeoutMs: 2000 });
+    // After shutdown, so the timeline holds the last deliveries too.
+    opts.traceTo?.(engine);
   }
 }

@@ -10,7 +10,8 @@
  * Stable hooks for tests (ours and anyone's): data-testid attributes `quick-test`,
  * `stress-test`, `kill-worker`, `worker-count`, `grade`, `quick-result`, `worker-light`
  * (data-state alive | stale | dead; a worker still starting shows `stale`), `respawns`,
- * `stress-lost`; `document.body.dataset.ready` is "1" while an engine is up.
+ * `stress-lost`, `download-trace`, `timeline` (data-jobs: job boxes drawn last time);
+ * `document.body.dataset.ready` is "1" while an engine is up.
  *
  * Everything runs from timers and requestAnimationFrame; nothing here blocks, and the
  * main thread never calls Atomics.wait.
@@ -26,6 +27,7 @@ import { JOB_CAPACITY } from '../stress/modes/common.js';
 import { runPanelBurst } from './burst.js';
 import { CLIENT_GAME, CLIENT_QUICK, ResultRouter } from './clients.js';
 import { QuickTest } from './quick-test.js';
+import { downloadTrace, drawTimeline } from './timeline.js';
 import { PanelScene } from './scene.js';
 
 /**
@@ -38,6 +40,13 @@ const MAX_QUEUE_MS = 12;
 /** Throughput samples: one per 250 ms, 10 s of history. */
 const SAMPLE_MS = 250;
 const SAMPLES = 40;
+/** The timeline is redrawn this often, ms (an export of the last second each time). */
+const TIMELINE_MS = 250;
+/**
+ * Job timeline ring size, events per thread: several seconds of the game, the last part
+ * of a Stress Test burst (EngineOptions.trace).
+ */
+const TRACE_EVENTS = 1 << 15;
 
 type Mode = 'starting' | 'game' | 'quick' | 'stress' | 'restarting' | 'failed';
 
@@ -74,6 +83,8 @@ const ui = {
   grade: $('grade'),
   stressReport: $('stress-report'),
   stressLost: $('stress-lost'),
+  downloadTrace: $<HTMLButtonElement>('download-trace'),
+  timeline: $<HTMLCanvasElement>('timeline'),
   game: $<HTMLCanvasElement>('game'),
   gameInfo: $('game-info'),
 };
@@ -90,6 +101,7 @@ class Panel {
   private tickAt = 0;
   private last = 0;
   private lastRender = 0;
+  private lastTimeline = 0;
   private loopTimer: ReturnType<typeof setInterval> | null = null;
   private readonly spark = new Float64Array(SAMPLES);
   private sparkN = 0;
@@ -125,6 +137,9 @@ class Panel {
     ui.stress.onclick = () => void this.runStress();
     ui.kill.onclick = () => this.killOne();
     ui.count.onchange = () => void this.restart(Number(ui.count.value));
+    ui.downloadTrace.onclick = () => {
+      if (this.engine) downloadTrace(this.engine);
+    };
   }
 
   async boot(): Promise<void> {
@@ -167,6 +182,7 @@ class Panel {
         kindModules: [new URL('kinds.entry.js', base)],
         workerUrl: new URL('worker.entry.js', base),
         shared: { nav: this.scene!.grid.sab },
+        trace: { events: TRACE_EVENTS },
       });
       engine.onEvent = (e) => console.info('[framejobs]', JSON.stringify(e));
       engine.beginFrame(this.frame);
@@ -206,6 +222,7 @@ class Panel {
     ui.stress.disabled = !on;
     ui.kill.disabled = !on || (this.engine?.workerCount ?? 0) === 0;
     ui.count.disabled = !on || !this.isolated;
+    ui.downloadTrace.disabled = !on;
   }
 
   private buildLights(n: number): void {
@@ -348,6 +365,11 @@ class Panel {
     const ctx = ui.game.getContext('2d');
     if (ctx) this.scene!.draw(ctx, ui.game.width, ui.game.height);
     if (engine) this.refresh(engine);
+    // The timeline exports the last second each time: not while the burst is measured.
+    if (engine && this.mode !== 'stress' && t - this.lastTimeline >= TIMELINE_MS) {
+      this.lastTimeline = t;
+      ui.timeline.dataset.jobs = String(drawTimeline(ui.timeline, engine));
+    }
   };
 
   private refresh(engine: EngineCore): void {

@@ -1,7 +1,8 @@
 /**
  * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
  * running the built engine (no test-runner transforms in the way). Prints one JSON
- * line: { "inline": N, "workers": N }. Run with --expose-gc.
+ * line: { "inline": N, "workers": N }, or with the argument `traced` { "traced": N }.
+ * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
  * window is far smaller than the young generation); the least of several windows is
@@ -15,10 +16,10 @@ import { pairKind } from './fixtures/static-kinds.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-async function bytesPerJob(workers: number): Promise<number> {
+async function bytesPerJob(workers: number, trace = false): Promise<number> {
   // test.pair reads and writes its parameters and results by name (named views), and
   // the sink reads its results by name: naming must not allocate either.
-  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')] });
+  const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')], trace });
   const NOOP = e.kindId('noop');
   const ECHO = e.kindId('test.echo');
   const PAIR = e.kindId('test.pair');
@@ -57,6 +58,12 @@ async function bytesPerJob(workers: number): Promise<number> {
   return least;
 }
 
-const inline = await bytesPerJob(0);
-const workers = await bytesPerJob(2);
-console.log(JSON.stringify({ inline, workers }));
+if (process.argv[2] === 'traced') {
+  // With the job timeline on (its own process, so it meets no code shaped by the others):
+  // its hooks only store numbers into the trace rings.
+  console.log(JSON.stringify({ traced: await bytesPerJob(2, true) }));
+} else {
+  const inline = await bytesPerJob(0);
+  const workers = await bytesPerJob(2);
+  console.log(JSON.stringify({ inline, workers }));
+}

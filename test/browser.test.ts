@@ -6,11 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../scripts/serve.js';
+import { checkTrace } from './fixtures/trace-check.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WEB = join(ROOT, 'dist', 'web');
@@ -126,6 +127,19 @@ describe('debug panel in Chromium (cross-origin isolated)', () => {
       return lights.length === 4 && lights.every((l) => l.dataset.state === 'alive');
     }, null, { timeout: 15_000 });
     expect(await lightStates(page)).toEqual(['alive', 'alive', 'alive', 'alive']);
+  });
+
+  it('draws the timeline, and Download trace saves a well-formed Chrome trace', async () => {
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-testid="timeline"]')?.dataset.jobs ?? 0) > 0, null, { timeout: 15_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download-trace"]')]);
+    expect(download.suggestedFilename()).toBe('framejobs-trace.json');
+    const c = checkTrace(readFileSync(await download.path(), 'utf8'));
+    expect(c.problems.slice(0, 10)).toEqual([]);
+    expect(c.threadNames.get(1)).toBe('main thread');
+    for (let w = 0; w < 4; w++) expect(c.threadNames.get(2 + w)).toBe(`worker ${w}`);
+    expect(c.slicesByJob.size).toBeGreaterThan(0);
+    expect(c.flows.size).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
   });
 
   it('writes a screenshot for a person to look at', async () => {

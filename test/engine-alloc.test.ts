@@ -20,4 +20,17 @@ describe('hot path allocation', () => {
     expect(r.workers).toBeLessThan(8);
     expect(r.inline).toBeLessThan(20);
   });
+
+  it('with the job timeline on, submit + poll still allocate nothing per job on the main thread', () => {
+    const probe = fileURLToPath(builtModuleUrl(import.meta.url, './alloc-probe.js'));
+    // Two tries, each a fresh process: a run whose main thread polls much faster than the
+    // workers deliver can settle into a slower mode (seen with tracing off too); a per-job
+    // allocation would show in both.
+    let least = Infinity;
+    for (let attempt = 0; attempt < 2 && !(least < 8); attempt++) {
+      const out = execFileSync(process.execPath, ['--expose-gc', probe, 'traced'], { encoding: 'utf8', timeout: 120_000 });
+      least = Math.min(least, (JSON.parse(out.trim().split('\n').pop()!) as { traced: number }).traced);
+    }
+    expect(least).toBeLessThan(8);
+  });
 });

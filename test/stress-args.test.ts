@@ -21,8 +21,8 @@ describe('stress options', () => {
   });
 
   it('parses every option in both --opt value and --opt=value forms', () => {
-    const o = parseArgs(['--mode', 'burst', '--seconds=1.5', '--workers', '0', '--seed=42', '--json', '--vs', 'piscina', '--html', 'out.html']);
-    expect(o).toEqual({ mode: 'burst', seconds: 1.5, workers: 0, seed: 42, json: true, vs: ['piscina'], html: 'out.html', help: false });
+    const o = parseArgs(['--mode', 'burst', '--seconds=1.5', '--workers', '0', '--seed=42', '--json', '--vs', 'piscina', '--html', 'out.html', '--trace=t.json']);
+    expect(o).toEqual({ mode: 'burst', seconds: 1.5, workers: 0, seed: 42, json: true, vs: ['piscina'], html: 'out.html', trace: 't.json', help: false });
   });
 
   it.each([
@@ -43,6 +43,8 @@ describe('stress options', () => {
     [['--vs']],
     [['--html']],
     [['--html', '--json']],
+    [['--trace']],
+    [['--trace=']],
     [['--json=yes']],
     [['--frobnicate']],
     [['burst']],

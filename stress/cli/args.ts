@@ -26,6 +26,8 @@ export interface StressOptions {
   readonly vs: readonly Peer[];
   /** Write a self-contained HTML report here. */
   readonly html: string | null;
+  /** Record the job timeline and write it here as Chrome trace JSON (Perfetto, chrome://tracing). */
+  readonly trace: string | null;
   readonly help: boolean;
 }
 
@@ -37,6 +39,7 @@ export const DEFAULTS: StressOptions = {
   json: false,
   vs: [],
   html: null,
+  trace: null,
   help: false,
 };
 
@@ -51,9 +54,10 @@ export const USAGE = `Usage: npm run stress -- [options]
   --json                    print one JSON object as the last line of stdout
   --vs piscina              run the same burst workload through piscina and compare (burst only)
   --html FILE               write the report with charts as one self-contained HTML page
+  --trace FILE              record the job timeline and write it as Chrome trace JSON (open in ui.perfetto.dev)
   --help                    this text`;
 
-const OPTIONS = cliOptions(['mode', 'seconds', 'workers', 'seed', 'html'], ['json'], ['vs']);
+const OPTIONS = cliOptions(['mode', 'seconds', 'workers', 'seed', 'html', 'trace'], ['json'], ['vs']);
 
 /** Parses argv (without node and the script). Accepts `--opt value` and `--opt=value`. */
 export function parseArgs(argv: readonly string[]): StressOptions {
@@ -65,6 +69,8 @@ export function parseArgs(argv: readonly string[]): StressOptions {
   }
   const html = v.html as string | undefined;
   if (html === '') bad('--html needs a file name');
+  const trace = v.trace as string | undefined;
+  if (trace === '') bad('--trace needs a file name');
   const o: StressOptions = {
     mode: choiceOption(v, 'mode', MODES, DEFAULTS.mode),
     seconds: numberOption(v, 'seconds', numberIn(0, 3600, true), DEFAULTS.seconds),
@@ -73,6 +79,7 @@ export function parseArgs(argv: readonly string[]): StressOptions {
     json: v.json === true,
     vs,
     html: html ?? DEFAULTS.html,
+    trace: trace ?? DEFAULTS.trace,
     help: v.help === true,
   };
   // The peers run the seed's burst workload; beside a frame or chaos run the columns would compare different tests.

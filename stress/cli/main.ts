@@ -1,6 +1,6 @@
 /**
  * `npm run stress -- [--mode burst|frame|chaos] [--seconds N] [--workers N] [--seed N]
- *                    [--json] [--vs piscina] [--html FILE]`
+ *                    [--json] [--vs piscina] [--html FILE] [--trace FILE]`
  *
  * Runs one stress mode, grades it, prints the report (colour on a TTY, plain when
  * piped, a progress bar on stderr while it runs). With --json the last stdout line is
@@ -10,6 +10,7 @@
  * Exit code: 0 for grades A-D, 1 for F, 2 for bad options or a run that could not start.
  */
 import { writeFileSync } from 'node:fs';
+import type { EngineCore } from '../../engine/core.js';
 import { EngineError } from '../../engine/errors.js';
 import { runCli, runIfMain } from '../../game/cli-args.js';
 import { USAGE, parseArgs, type StressOptions } from './args.js';
@@ -94,6 +95,14 @@ export function main(argv: readonly string[]): Promise<number> {
 async function run(o: StressOptions): Promise<number> {
   const bar = new Progress(process.stderr, o.mode);
   const onProgress = (fraction: number, now: number, detail: () => string): void => bar.update(fraction, now, detail);
+  const traceFile = o.trace;
+  const traceTo =
+    traceFile === null
+      ? undefined
+      : (engine: EngineCore): void => {
+          writeFileSync(traceFile, engine.exportTrace());
+          process.stderr.write(`stress: wrote the job timeline to ${traceFile} (open it in ui.perfetto.dev or chrome://tracing)\n`);
+        };
   let r: StressResult;
   const peers: StressResult[] = [];
   try {
@@ -101,8 +110,8 @@ async function run(o: StressOptions): Promise<number> {
     // for, so the package's bin runs burst mode with neither installed.
     r =
       o.mode === 'burst'
-        ? await runBurst({ ...o, onProgress })
-        : await (await import('../modes/frame.js')).runFrames({ ...o, chaos: o.mode === 'chaos', onProgress });
+        ? await runBurst({ ...o, onProgress, traceTo })
+        : await (await import('../modes/frame.js')).runFrames({ ...o, chaos: o.mode === 'chaos', onProgress, traceTo });
     bar.done();
     for (const peer of o.vs) {
       const pb = new Progress(process.stderr, peer);

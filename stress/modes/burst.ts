@@ -26,7 +26,7 @@ export interface BurstOptions extends ModeOptions {
 
 export async function runBurst(o: BurstOptions): Promise<StressResult> {
   const maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(o.workers, availableParallelism());
-  const engine = await EngineCore.start({ workers: o.workers, jobCapacity: JOB_CAPACITY, maxQueueMs });
+  const engine = await EngineCore.start({ workers: o.workers, jobCapacity: JOB_CAPACITY, maxQueueMs, trace: o.traceTo !== undefined });
   try {
     const HEAVY = engine.kindId(HEAVY_KIND);
     const params = new Float64Array([o.seed | 0, HEAVY_ITERATIONS]);
@@ -73,6 +73,8 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
     });
   } finally {
     await engine.shutdown({ timeoutMs: 2000 });
+    // After shutdown, so the timeline holds the last deliveries too.
+    o.traceTo?.(engine);
   }
 }
 

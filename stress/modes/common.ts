@@ -18,6 +18,11 @@ export interface ModeOptions {
   readonly onProgress?: (fraction: number, now: number, detail: () => string) => void;
   /** Most time to wait for outstanding jobs (and for respawns) after the submit phase, ms. Default 10000. */
   readonly collectTimeoutMs?: number;
+  /**
+   * Records the job timeline (EngineOptions.trace) and hands the engine to this once it
+   * has shut down, to export it (engine.exportTrace()).
+   */
+  readonly traceTo?: (engine: EngineCore) => void;
 }
 
 /** Job slots of the stress engines (the engine default); the ledger is sized to match. */

@@ -68,6 +68,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     shared: workload.shared,
     maxQueueMs,
     hangTimeoutMs: o.chaos ? CHAOS_HANG_TIMEOUT_MS : undefined,
+    trace: o.traceTo !== undefined,
   });
   try {
     workload.bind(engine);
@@ -196,6 +197,8 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     });
   } finally {
     await engine.shutdown({ timeoutMs: 2000 });
+    // After shutdown, so the timeline holds the last deliveries too.
+    o.traceTo?.(engine);
   }
 }
 
