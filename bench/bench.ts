@@ -16,6 +16,8 @@ import { builtModuleUrl } from '../engine/paths.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { bareRingThroughput } from './bare-ring.js';
+import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
+import { runBurst } from '../stress/modes/burst.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -269,6 +271,12 @@ async function main(): Promise<void> {
     log(`heap per job after warm-up: ${heap.bytesPerJob.toFixed(3)} bytes (${heap.gcDuringRun} GCs during the run${gc ? '' : '; run with --expose-gc for a clean baseline'})`);
     const fb = await frameBudget(engine, 1000, quick ? 90 : 300);
     log(`frame budget, 1,000 COMPUTE_HEAVY jobs per 30 Hz frame: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused)`);
+    // CPU-bound work against the machine's limit: the seed's burst (COMPUTE_HEAVY, as
+    // `npm run stress` runs it, its default workers) and the handler alone x the cores.
+    const burst = await runBurst({ seconds: quick ? 2 : 5, workers: STRESS_DEFAULTS.workers, seed: 1 });
+    log(
+      `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %`,
+    );
     const table = await hotPathTable();
     for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
     const path = await pathBench();
@@ -285,6 +293,13 @@ async function main(): Promise<void> {
       heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
       frame_budget_ms: { jobs_per_frame: 1000, p50: Number(fb.p50.toFixed(3)), p99: Number(fb.p99.toFixed(3)), max: Number(fb.max.toFixed(3)), refused: fb.refused },
       gc_during_heap_run: heap.gcDuringRun,
+      cpu_bound: {
+        burst_per_s: Math.round(burst.throughputPerS),
+        workers: STRESS_DEFAULTS.workers,
+        limit_per_s: Math.round(burst.limit!.limitPerS),
+        per_thread_per_s: Math.round(burst.limit!.perThreadPerS),
+        ratio_to_limit: Number(burst.limit!.ratio.toFixed(3)),
+      },
       hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
       ...(path ? { path } : {}),
       workers,

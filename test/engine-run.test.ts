@@ -6,9 +6,9 @@
  * takes anyone else's result.
  */
 import { describe, expect, it } from 'vitest';
-import type { EngineCore } from '../engine/core.js';
+import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
-import { accountingHolds, pollUntil, startEngine } from './fixtures/engine.js';
+import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, startEngine } from './fixtures/engine.js';
 
 const runner = (e: EngineCore): EngineCore => e;
 
@@ -116,7 +116,7 @@ describe('engine.run beside a game that polls', () => {
     }
   });
 
-  it('a run() job whose deadline passes before it starts rejects EXPIRED; one queued at shutdown rejects CANCELLED', async () => {
+  it('a run() job whose deadline passes before it starts rejects EXPIRED', async () => {
     const e = await startEngine({ workers: 1 });
     try {
       const busy = e.run('test.busy', [200]);
@@ -127,13 +127,25 @@ describe('engine.run beside a game that polls', () => {
       await busy;
       expect(((await late).error as { code?: string }).code).toBe('EXPIRED');
       expect((await p).value).toBeDefined();
-      const hold = e.run('test.busy', [300]).catch(() => undefined);
-      const queued = settle(e.run('noop', [1, 2]));
-      await e.shutdown({ timeoutMs: 0 });
-      await hold;
-      expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
     } finally {
       await e.shutdown();
     }
+  });
+
+  it('a run() job still queued at shutdown rejects CANCELLED', async () => {
+    // The one worker is held inside a job by a latch, so the second job is surely queued.
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const e = await EngineCore.start({ workers: 1, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+    const hold = settle(e.run('test.latch', []));
+    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(Atomics.load(words, 1)).toBe(1);
+    const queued = settle(e.run('noop', [1, 2]));
+    const stopping = e.shutdown({ timeoutMs: 0 });
+    Atomics.store(words, 0, 1);
+    Atomics.notify(words, 0);
+    await stopping;
+    expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
+    await hold;
   });
 });

@@ -45,6 +45,9 @@ export function toJson(r: StressResult, g: GradeReport, peers: readonly StressRe
     throughput_per_s: round(x.throughputPerS, 1),
     latency_ms: lat(x.latencyMs),
     latency_frames: lat(inFrames(x.latencyMs)),
+    ...(x.limit
+      ? { machine_limit: { per_thread_per_s: round(x.limit.perThreadPerS, 0), cores: x.limit.cores, limit_per_s: round(x.limit.limitPerS, 0), ratio: round(x.limit.ratio, 3) } }
+      : {}),
     engine: x.engine,
     status: gx.status,
     seed: x.seed,

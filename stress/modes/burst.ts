@@ -14,7 +14,7 @@ import { EngineCore } from '../../engine/core.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../../game/time.js';
 import type { StressResult } from '../report/result.js';
 import { JOB_CAPACITY, MeasuredRun, type ModeOptions } from './common.js';
-import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, handlerRate, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
 
 /** Submits per batch between polls. */
 const BATCH = 512;
@@ -66,11 +66,17 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
     }
     run.endSubmit();
     await run.collect(o.collectTimeoutMs ?? 10_000);
-    return run.finish({
+    // The limit is measured after the run, with the workers idle: the handler alone on
+    // this thread, times the cores.
+    const perThread = handlerRate(o.seed);
+    const cores = availableParallelism();
+    const result = run.finish({
       mode: 'burst',
       o,
       notes: [`admission budget maxQueueMs ${+maxQueueMs.toFixed(2)} ms per worker (${availableParallelism()} cores); COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations`],
     });
+    const limitPerS = perThread * cores;
+    return { ...result, limit: { perThreadPerS: perThread, cores, limitPerS, ratio: result.throughputPerS / limitPerS } };
   } finally {
     await engine.shutdown({ timeoutMs: 2000 });
     // After shutdown, so the timeline holds the last deliveries too.

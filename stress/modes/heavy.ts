@@ -64,6 +64,32 @@ export function submitBurstBatch(engine: EngineCore, kind: number, params: Float
 }
 
 /**
+ * Jobs per second one thread does running the COMPUTE_HEAVY handler back to back, with
+ * no engine in between: the unit of the machine's limit (times the cores). Measured on
+ * the calling thread after a warm-up, over `ms` milliseconds.
+ */
+export function handlerRate(seed: number, ms = 300): number {
+  const params = new Float64Array([seed | 0, HEAVY_ITERATIONS]);
+  const out = new Float64Array(1);
+  const ctx = null as never;
+  for (let i = 0; i < 2000; i++) {
+    params[0] = (seed + i) | 0;
+    computeHeavyKind.run(params, out, ctx);
+  }
+  let n = 0;
+  const t0 = performance.now();
+  let now = t0;
+  while (now - t0 < ms) {
+    for (let i = 0; i < 256; i++, n++) {
+      params[0] = (seed + n) | 0;
+      computeHeavyKind.run(params, out, ctx);
+    }
+    now = performance.now();
+  }
+  return (n * 1000) / (now - t0);
+}
+
+/**
  * Runs `jobs` jobs before measuring, so handlers are compiled on every thread and the
  * engine's per-kind run-time estimate (what admission control uses) is real.
  */

@@ -93,6 +93,16 @@ export interface KindFigures {
   readonly latencyMs: LatencySummary;
 }
 
+export interface MachineLimit {
+  /** Jobs per second one thread does running the handler back to back. */
+  readonly perThreadPerS: number;
+  readonly cores: number;
+  /** perThreadPerS x cores. */
+  readonly limitPerS: number;
+  /** Completed jobs per second over limitPerS. */
+  readonly ratio: number;
+}
+
 export interface StressResult {
   readonly engine: string;
   readonly mode: StressMode;
@@ -121,6 +131,11 @@ export interface StressResult {
   readonly byKind?: readonly KindFigures[];
   /** Anything the runner noticed that the grade should mention (free text, one per line). */
   readonly notes: string[];
+  /**
+   * Burst mode: the machine's limit for this job, the kind's handler run back to back on
+   * one thread (no engine) times the cores, and the run's throughput as a share of it.
+   */
+  readonly limit?: MachineLimit;
 }
 
 /** Converts a ms summary into frames. */

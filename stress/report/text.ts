@@ -93,6 +93,12 @@ export function renderReport(r: StressResult, g: GradeReport, p: Palette, peers:
   out.push('');
   out.push(p.bold('  PERFORMANCE'));
   out.push(`    ${pad('Throughput:', 14)}${lpad(int(r.throughputPerS), 12)}  ${p.dim('jobs/s completed')}`);
+  if (r.limit) {
+    const l = r.limit;
+    out.push(
+      `    ${pad('Machine limit:', 14)}${lpad(int(l.limitPerS), 12)}  ${p.dim(`jobs/s (the handler alone, ${int(l.perThreadPerS)}/s on one thread, x ${l.cores} cores): this run did ${(l.ratio * 100).toFixed(1)} % of it`)}`,
+    );
+  }
   out.push(...latencyRows(p, r.latencyMs));
   out.push(p.dim(`    (submit to the poll that delivered the result; completed jobs; 1 frame = ${FRAME_MS.toFixed(1)} ms)`));
   if (r.frames) {
