@@ -107,9 +107,7 @@ export class Dispatcher {
     const ws = this.workers;
     let best: WorkerLink | null = null;
     let fallback: WorkerLink | null = null;
-    let awake: WorkerLink | null = null;
     for (let pass = 0; pass < 2 && best === null; pass++) {
-      awake = null;
       for (let i = 0; i < ws.length; i++) {
         const w = ws[i];
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
@@ -122,11 +120,14 @@ export class Dispatcher {
           continue;
         }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
-        if (w.queuedMs + cost <= AWAKE_SHARE_MS && !w.sleeping && (awake === null || w.queuedMs < awake.queuedMs)) awake = w;
       }
       // A small burst stays with a worker that is already awake rather than paying a
       // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
-      if (awake !== null) best = awake;
+      // Looked at only when the least-loaded worker sleeps: one shared load per submit.
+      if (best !== null && best.sleeping) {
+        const awake = this.awakeUnderShare(kind);
+        if (awake !== null) best = awake;
+      }
       // Over budget on cached figures: refresh every head once and look again.
       if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs && pass === 0) best = null;
     }
@@ -222,6 +223,22 @@ export class Dispatcher {
       } else if (fresh === null || w.queuedMs < fresh.queuedMs) fresh = w;
     }
     return busy < this.backgroundCap && fresh !== null ? fresh : topUp;
+  }
+
+  /**
+   * The least-loaded awake worker whose queue stays within AWAKE_SHARE_MS with one more job
+   * of `kind`, or null. Takes the kind, not its cost (a double crossing a call is boxed).
+   */
+  private awakeUnderShare(kind: number): WorkerLink | null {
+    const cost = this.kinds.cost[kind];
+    const ws = this.workers;
+    let awake: WorkerLink | null = null;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i];
+      if (w.life !== 'alive' || w.retiring || w.stale || w.background > 0 || w.jobs.full || w.inflight >= w.jobs.capacity) continue;
+      if (w.queuedMs + cost <= AWAKE_SHARE_MS && (awake === null || w.queuedMs < awake.queuedMs) && !w.sleeping) awake = w;
+    }
+    return awake;
   }
 
   /** Takes the worker's consumed records off its queue estimate. */

@@ -37,7 +37,10 @@
  *     +192   RES_HEAD                  next result record main will read         main
  *     +256   RES_TAIL                  one past the last published result        worker
  *     +320   HISTOGRAM 32 x int32      latency, log2 buckets of microseconds      worker
- *     +448   (pad to 512)
+ *     +448   W_SLEEPING                asleep in Atomics.wait (0/1), on a line     worker
+ *                                        of its own: main reads it on every submit
+ *                                        that might wake a worker, and the words at
+ *                                        +0 change with every job
  *     +512   ERROR TEXT  ERR_SLOTS x ERR_SLOT_BYTES (uint16: seq lo, seq hi, len, chars) worker
  *     +512+ERR_BYTES   JOB RECORDS     ringCapacity x 128 B                       main
  *     ...   RESULT RECORDS             ringCapacity x 128 B                       worker
@@ -61,7 +64,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -107,7 +110,8 @@ export const W_CUR_SLOT = 2;
 export const W_CUR_GEN = 3;
 export const W_JOBS_DONE = 4;
 export const W_JOBS_FAILED = 5;
-export const W_SLEEPING = 6;
+/** Int32 index of the sleeping flag: byte 448 of the block, a cache line of its own (see the map). */
+export const W_SLEEPING = 448 / 4;
 export const W_EPOCH = 7;
 export const W_ERR_SEQ = 8;
 /** Set by main when it retires the worker: stop at the next job boundary. */
@@ -372,6 +376,8 @@ function assertLayout(): void {
     TRACE_CONTROL_BYTES % 64 === 0 &&
     TRACE_RECORD_BYTES % 8 === 0 &&
     W_RETIRE * 4 < WB_JOB_HEAD &&
+    W_SLEEPING * 4 >= WB_HISTOGRAM + HIST_BUCKETS * 4 &&
+    W_SLEEPING * 4 + 64 <= WB_ERRORS &&
     (GEN_MASK << STATE_BITS) > 0;
   if (!ok) throw new EngineError('LAYOUT_MISMATCH', 'engine layout constants are inconsistent');
 }
