@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineCore } from '../engine/core.js';
-import { HEADER_BYTES, WB_HISTOGRAM, HIST_BUCKETS, WB_ERRORS } from '../engine/layout.js';
+import { HEADER_BYTES, WB_HISTOGRAM, HIST_BUCKETS, WB_ERRORS, W_SLEEPING } from '../engine/layout.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
 import { sleep } from '../game/time.js';
 import { accountingHolds, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
@@ -26,7 +26,8 @@ function plantCanaries(e: EngineCore): () => number {
   for (let w = 32; w < HEADER_BYTES / 4; w++) spots.push(w);
   for (let k = 0; k < Math.max(1, e.workerCount); k++) {
     const base = (e.layout.workersOffset + k * e.layout.workerBlockBytes) / 4;
-    for (let b = (WB_HISTOGRAM + HIST_BUCKETS * 4) / 4; b < WB_ERRORS / 4; b++) spots.push(base + b);
+    // The padding after the histogram, but for the sleeping flag's word (its own line).
+    for (let b = (WB_HISTOGRAM + HIST_BUCKETS * 4) / 4; b < WB_ERRORS / 4; b++) if (b !== W_SLEEPING) spots.push(base + b);
     // The words between each head/tail pair's own word and the next line.
     for (const line of [64, 128, 192, 256]) for (let b = 1; b < 16; b++) spots.push(base + line / 4 + b);
   }
