@@ -181,7 +181,8 @@ export class Collector {
           this.books.staleRecords++;
           continue;
         }
-        leaveJob(this.workers, t, slot, w);
+        if (t.range[slot] === 0) w.leave(t.lane[slot]);
+        else leaveJob(this.workers, t, slot, w);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
           t.release(slot);

@@ -103,7 +103,7 @@ export class JobTable {
     this.live = new Uint8Array(n);
     this.taken = new Uint8Array(n);
     this.lost = new Uint8Array(n);
-    this.worker = new Int16Array(n);
+    this.worker = new Int16Array(n).fill(-1);
     this.kind = new Int16Array(n);
     this.tag = new Int32Array(n);
     this.frame = new Int32Array(n);
@@ -142,14 +142,8 @@ export class JobTable {
     this.freeCount--;
     const gen = (((this.words[slot] >>> STATE_BITS) + 1) & GEN_MASK) >>> 0;
     this.words[slot] = (gen << STATE_BITS) | S_QUEUED;
+    // Every other per-slot field is back at its fresh value since release().
     this.live[slot] = 1;
-    this.taken[slot] = 0;
-    this.lost[slot] = 0;
-    this.outcome[slot] = 0;
-    this.lane[slot] = 0;
-    this.range[slot] = 0;
-    this.rangeMask[slot] = 0;
-    this.worker[slot] = -1;
     return slot;
   }
 
@@ -253,10 +247,16 @@ export class JobTable {
       for (let k = 0; k < rc[slot]; k++) this.arena.free(this.retained![slot * MAX_AFTER + k]);
       rc[slot] = 0;
     }
+    // The fields open() expects fresh, reset here once rather than there.
     this.arenaOffset[slot] = -1;
     this.live[slot] = 0;
     this.taken[slot] = 0;
     this.lost[slot] = 0;
+    this.outcome[slot] = 0;
+    this.lane[slot] = 0;
+    this.range[slot] = 0;
+    this.rangeMask[slot] = 0;
+    this.worker[slot] = -1;
     const word = this.words[slot];
     // ORDERING: FREE keeps the generation; a stale record can no longer match QUEUED or
     // RUNNING. A plain store: no other thread writes a word in the states a job ends in

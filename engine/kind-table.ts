@@ -31,6 +31,10 @@ export class KindTable {
   private readonly maxs: Float64Array;
   /** Estimated run time per kind, ms. */
   readonly cost: Float64Array;
+  /** Per kind, its default deadline in frames (NaN: none), for submit without options. */
+  readonly deadline: Float64Array;
+  /** Per kind, 1 when it asks for an arena slice at submit (arenaBytes). */
+  readonly hasArena: Uint8Array;
   /** Per kind, the parameters of its last `readParams`, in the engine's own storage. */
   readonly read: readonly Float64Array[];
 
@@ -50,6 +54,8 @@ export class KindTable {
       });
     });
     this.cost = new Float64Array(n).fill(INITIAL_COST_MS);
+    this.deadline = Float64Array.from(list, (k) => (k.deadlineFrames === undefined ? Number.NaN : k.deadlineFrames));
+    this.hasArena = Uint8Array.from(list, (k) => (k.arenaBytes === undefined ? 0 : 1));
     this.read = list.map((k) => new Float64Array(k.params.length));
   }
 

@@ -74,6 +74,54 @@ export class Submitter {
 
   /** See EngineCore.submit. */
   submit(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
+    return opts === undefined && this.rangeCount < 0 ? this.submitPlain(kind, params, tag) : this.submitWith(kind, params, tag, opts);
+  }
+
+  /**
+   * The common case, a job with no options: the kind's default deadline and arena slice,
+   * the frame lane, no prerequisites. The same checks and outcomes as submitWith.
+   */
+  private submitPlain(kind: number, params: ArrayLike<number>, tag: number): number {
+    const b = this.books;
+    if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
+    const kt = this.kindTable;
+    if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind);
+    const bad = kt.readParams(kind, params);
+    if (bad !== 0) return b.reject(Rejection.BadParams);
+    if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
+    const arenaOff = kt.hasArena[kind] === 0 ? -1 : this.payloads.forKind(kind);
+    if (arenaOff < -1) return b.reject(arenaOff as Rejection);
+    const t = this.jobs;
+    const w = t.free === 0 ? null : this.dispatcher.pick(kind);
+    if (w === null) {
+      this.payloads.giveBack(arenaOff);
+      return b.reject(t.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
+    }
+    const slot = t.open();
+    const gen = t.gen(slot);
+    const n = kt.paramCount[kind];
+    const src = kt.read[kind];
+    const pbase = slot * MAX_PARAMS;
+    for (let i = 0; i < n; i++) t.params[pbase + i] = src[i];
+    t.kind[slot] = kind;
+    t.tag[slot] = tag;
+    t.frame[slot] = this.frame;
+    const d = kt.deadline[kind];
+    t.deadline[slot] = d !== d ? NO_DEADLINE : Math.min(NO_DEADLINE, this.frame + Math.floor(d));
+    t.arenaOffset[slot] = arenaOff;
+    t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
+    if (--this.stampCountdown <= 0) {
+      stampAt(this.clockNow, 0);
+      this.stampCountdown = STAMP_EVERY;
+    }
+    t.time[slot] = this.clockNow[0];
+    b.admit();
+    this.dispatcher.write(w, slot, gen, false);
+    return t.idOf(slot, gen);
+  }
+
+  /** A job with options, or a parallel-for's: deadline, arena slice, lane, prerequisites. */
+  private submitWith(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
     const b = this.books;
     // Each option is read once, into locals; a getter that throws is a bad submit.
     let deadlineFrames: unknown = undefined;
