@@ -66,9 +66,16 @@ export function submitBurstBatch(engine: EngineCore, kind: number, params: Float
 /**
  * Jobs per second one thread does running the COMPUTE_HEAVY handler back to back, with
  * no engine in between: the unit of the machine's limit (times the cores). Measured on
- * the calling thread after a warm-up, over `ms` milliseconds.
+ * the calling thread after a warm-up: the best of `windows` windows of `ms` milliseconds,
+ * since on a shared machine any window can lose the core for a while.
  */
-export function handlerRate(seed: number, ms = 300): number {
+export function handlerRate(seed: number, ms = 200, windows = 5): number {
+  let best = 0;
+  for (let w = 0; w < windows; w++) best = Math.max(best, handlerWindow(seed, ms));
+  return best;
+}
+
+function handlerWindow(seed: number, ms: number): number {
   const params = new Float64Array([seed | 0, HEAVY_ITERATIONS]);
   const out = new Float64Array(1);
   const ctx = null as never;
