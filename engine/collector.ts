@@ -134,11 +134,16 @@ export class Collector {
    * Delivers only outcomes that go to run() promises: each queue and ring up to its first
    * outcome that is someone's poll callback's, which stays for that poll.
    */
-  collectSettled(): void {
+  collectSettled(): number {
     const settlers = this.jobs.settlers;
-    if (settlers === null) return;
-    while (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) this.deliverLost(NO_CALLBACK);
-    for (let k = 0; k < this.workers.length; k++) this.drain(this.workers[k], NO_CALLBACK, 0x3fffffff, true);
+    if (settlers === null) return 0;
+    let n = 0;
+    while (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) {
+      this.deliverLost(NO_CALLBACK);
+      n++;
+    }
+    for (let k = 0; k < this.workers.length; k++) n += this.drain(this.workers[k], NO_CALLBACK, 0x3fffffff, true);
+    return n;
   }
 
   private drain(w: WorkerLink, onResult: OnResult, max: number, settledOnly: boolean): number {

@@ -1,15 +1,11 @@
 /**
- * EngineCore: one per game. A façade over parts with one job each:
- *
- *   Books        every counter; one call ends a job, one counts a rejection (books.ts)
- *   KindTable    kinds, parameter validation, run-cost estimates (kind-table.ts)
- *   JobTable     slot words, generations, job ids, per-job fields (job-table.ts)
- *   Dispatcher   worker choice, job records, publishing, wake-ups (dispatcher.ts)
- *   Collector    result rings, the reused view, callbacks (collector.ts)
- *   Supervisor   spawn, heartbeats, hangs, recovery, respawn (supervisor.ts)
- *
- * Dependencies run down that list (the supervisor uses the dispatcher and collector to
- * account for a dead worker's jobs); no part imports this file.
+ * EngineCore: one per game. A façade over parts with one job each, in dependency order:
+ * Books (every counter; one call ends a job), KindTable (validation, cost estimates),
+ * JobTable (slot words, job ids, per-job fields), Dispatcher (worker choice, records,
+ * publishing, wake-ups, waiting queues), Collector (result rings, the reused view,
+ * callbacks), Supervisor (spawn, heartbeats, recovery, respawn), then Waiting
+ * (prerequisites, lanes), Submitter (the submit path), TakeOver (cancel, runInline), Runs
+ * (promises) and the trace recorder. No part imports this file.
  *
  * Threads: every method runs on the thread that started the engine (the game loop's
  * thread). None of them blocks: submit, poll, cancel and runInline never wait and, in
@@ -44,7 +40,7 @@ import { TakeOver } from './takeover.js';
 import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
 import { TraceRecorder } from './trace-recorder.js';
-import { snapshotTrace, traceFile, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
+import { traceFile, traceSnapshotOf, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
@@ -330,19 +326,11 @@ export class EngineCore {
 
   /** The engine's own poll for run() promises, from a timer: never inside a callback. */
   private pollSettled(): void {
-    if (this.collector.inCallback || this.supervisor.state === EngineState.Stopped) return;
-    if (this.trace !== null) this.trace.pollBegin();
-    try {
-      if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
-      if (this.inlineRunner !== null) this.inlineRunner.drain(0x7fffffff);
-      this.dispatcher.flush();
-      this.collector.collectSettled();
-    } finally {
-      if (this.trace !== null) this.trace.pollEnd();
-    }
+    if (!this.collector.inCallback && this.supervisor.state !== EngineState.Stopped) this.pollUnguarded(null, 0);
   }
 
-  private pollUnguarded(onResult: OnResult, max: number): number {
+  /** `onResult` null: only run() promises' outcomes (Collector.collectSettled). */
+  private pollUnguarded(onResult: OnResult | null, max: number): number {
     if (this.trace === null) return this.pollWork(onResult, max);
     // Trace hook: the poll as a slice on the main thread's track.
     this.trace.pollBegin();
@@ -353,7 +341,7 @@ export class EngineCore {
     }
   }
 
-  private pollWork(onResult: OnResult, max: number): number {
+  private pollWork(onResult: OnResult | null, max: number): number {
     if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
     if (this.inlineRunner !== null && this.supervisor.state !== EngineState.Stopped) this.inlineRunner.drain(0x7fffffff);
     // Heartbeats are checked by the watchdog timer, not here: poll stays clock-free and
@@ -365,7 +353,7 @@ export class EngineCore {
     // out of work is still spinning and picks a new job up without a wake-up.
     const ws = this.workers;
     for (let k = 0; k < ws.length; k++) if (ws[k].life === 'alive') this.dispatcher.refreshHead(ws[k]);
-    const n = this.collector.collect(onResult, max);
+    const n = onResult === null ? this.collector.collectSettled() : this.collector.collect(onResult, max);
     if (this.dispatcher.waiting > 0) this.dispatcher.dispatchWaiting();
     return n;
   }
@@ -421,23 +409,12 @@ export class EngineCore {
    * drop frames. Works after shutdown too.
    */
   traceEvents(options?: TraceExportOptions): TraceEvent[] {
-    return buildTraceEvents(this.traceSnapshot(options), options).events;
+    return buildTraceEvents(traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds, options), options).events;
   }
 
   /** The job timeline as a JSON file that Perfetto (ui.perfetto.dev) and chrome://tracing open. Same options and errors as traceEvents(). */
   exportTrace(options?: TraceExportOptions): string {
-    return JSON.stringify(traceFile(this.traceSnapshot(options), options));
-  }
-
-  private traceSnapshot(options: TraceExportOptions | undefined): ReturnType<typeof snapshotTrace> {
-    if (this.trace === null) throw new EngineError('TRACE_OFF', 'the job timeline is off: start the engine with EngineOptions.trace (for example trace: true)');
-    if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${String(options)}`);
-      const s = options.seconds;
-      if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${String(s)}`);
-    }
-    this.trace.publish();
-    return snapshotTrace(this.sab, this.layout, this.kinds.map((k) => k.name));
+    return JSON.stringify(traceFile(traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds, options), options));
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -20,6 +20,7 @@
  *
  * Main thread; allocates freely (this is the export, never the hot path).
  */
+import { EngineError } from './errors.js';
 import { traceRingOffset, traceWorkerEvents, type Layout } from './layout.js';
 import { Outcome, outcomeName, rejectionName } from './outcome.js';
 import {
@@ -474,4 +475,25 @@ export function traceFile(snap: TraceSnapshot, options: TraceExportOptions = {})
     displayTimeUnit: 'ms',
     otherData: { producer: 'framejobs', clock_origin_ms: originMs, workers: snap.workerCount },
   };
+}
+
+/**
+ * The trace rings as they are now, for an export: checks the export options
+ * (INVALID_ARGUMENT) and that the engine records a timeline at all (TRACE_OFF).
+ */
+export function traceSnapshotOf(
+  recorder: { publish(): void } | null,
+  sab: SharedArrayBuffer,
+  layout: Layout,
+  kinds: readonly { readonly name: string }[],
+  options: TraceExportOptions | undefined,
+): TraceSnapshot {
+  if (recorder === null) throw new EngineError('TRACE_OFF', 'the job timeline is off: start the engine with EngineOptions.trace (for example trace: true)');
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${String(options)}`);
+    const s = options.seconds;
+    if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${String(s)}`);
+  }
+  recorder.publish();
+  return snapshotTrace(sab, layout, kinds.map((k) => k.name));
 }
