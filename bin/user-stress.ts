@@ -75,26 +75,30 @@ async function loadWorkload(arg: string): Promise<StressWorkload> {
   return w as StressWorkload;
 }
 
-/** Job i's parameters are kept by tag until its result arrives, for workload.check. */
-const TAGS = JOB_CAPACITY * 2;
-
+/**
+ * Each accepted job's parameters are kept by its slot (its id modulo the job capacity, a
+ * power of two) until its result arrives, for workload.check. A slot holds one job at a
+ * time; a ring indexed by submission number would not do, since one job can wait on a
+ * busy worker while any number of later jobs pass through the others.
+ */
 class Checker {
   wrong = 0;
   private readonly kept: Float64Array;
   private readonly view: Float64Array[];
   constructor(private readonly w: StressWorkload, private readonly n: number) {
-    this.kept = new Float64Array(w.check ? TAGS * n : 0);
-    this.view = w.check ? Array.from({ length: TAGS }, (_, t) => this.kept.subarray(t * n, t * n + n)) : [];
+    this.kept = new Float64Array(w.check ? JOB_CAPACITY * n : 0);
+    this.view = w.check ? Array.from({ length: JOB_CAPACITY }, (_, t) => this.kept.subarray(t * n, t * n + n)) : [];
   }
-  keep(tag: number, params: Float64Array): void {
-    if (this.w.check) this.kept.set(params, tag * this.n);
+  /** After submit: `id` is what it returned (a negative rejection keeps nothing). */
+  keep(id: number, params: Float64Array): void {
+    if (this.w.check && id >= 0) this.kept.set(params, (id & (JOB_CAPACITY - 1)) * this.n);
   }
   /** False for a completed job whose values the workload's check refuses. */
   ok(r: ResultView): boolean {
     if (!this.w.check) return true;
     let good: boolean;
     try {
-      good = this.w.check(this.view[r.tag]!, r.values.subarray(0, r.valueCount)) === true;
+      good = this.w.check(this.view[r.jobId & (JOB_CAPACITY - 1)]!, r.values.subarray(0, r.valueCount)) === true;
     } catch {
       good = false;
     }
@@ -152,9 +156,8 @@ async function runBurstMode(o: UserOptions, onProgress: (f: number, now: number,
       let refused = false;
       for (let b = 0; b < 256; b++, i++) {
         o.workload.params(i, rnd, params);
-        const tag = i % TAGS;
-        checker.keep(tag, params);
-        const id = engine.submit(kind, params, tag);
+        const id = engine.submit(kind, params, i & 0x3fffffff);
+        checker.keep(id, params);
         ledger.onSubmit(id, performance.now());
         if (id < 0) {
           refused = true;
@@ -219,9 +222,9 @@ async function runFrameMode(o: UserOptions, onProgress: (f: number, now: number,
       run.poll();
       for (let k = 0; k < perFrame; k++, i++) {
         o.workload.params(i, rnd, params);
-        const tag = i % TAGS;
-        checker.keep(tag, params);
-        ledger.onSubmit(engine.submit(kind, params, tag, submitOpts), performance.now());
+        const id = engine.submit(kind, params, i & 0x3fffffff, submitOpts);
+        checker.keep(id, params);
+        ledger.onSubmit(id, performance.now());
       }
       const spent = performance.now() - a;
       const mid = frameStart + FRAME_MS / 2;

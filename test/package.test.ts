@@ -333,7 +333,7 @@ describe('the framejobs bin, from the installed tarball', () => {
       expect(run.grade).not.toBe('F');
       expect(run.jobs.lost).toBe(0);
       expect(run.jobs.completed).toBeGreaterThan(0);
-      expect(run.unexpected_failed).toBe(0);
+      expect(run.unexpected_failed, JSON.stringify({ mode: run.mode, failed: run.failed_by_reason, jobs: run.jobs })).toBe(0);
     }
     expect(r.stdout).toContain('every completed result passed workload.check');
   }, 180_000);
