@@ -26,15 +26,22 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     redis: { type: 'string' },
     json: { type: 'boolean' },
+    help: { type: 'boolean' },
   },
   strict: true,
 });
+
+const USAGE = 'usage: npm run bench:bullmq -- [--quick] [--tasks N] [--concurrency N] [--redis URL] [--json]';
+if (values.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const quick = values.quick === true;
 const tasks = Number(values.tasks ?? (quick ? 2000 : 10_000));
 const concurrency = Number(values.concurrency ?? 16);
 if (!Number.isInteger(tasks) || tasks < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
-  console.error('usage: npm run bench:bullmq -- [--quick] [--tasks N] [--concurrency N] [--redis URL] [--json]');
+  console.error(USAGE);
   process.exit(2);
 }
 const rounds = quick ? 3 : 5;
