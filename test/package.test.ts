@@ -77,9 +77,9 @@ async function prepareOnce(name: string): Promise<string> {
 }
 
 /** Runs a Node example; returns its JSON line and when (epoch ms) the process had exited. */
-function runNode(dir: string, script: string): Promise<{ result: Result; exitedAt: number; stderr: string }> {
+function runNode(dir: string, script: string, args: readonly string[] = []): Promise<{ result: Result; exitedAt: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -170,6 +170,13 @@ describe('examples, installed from the tarball', () => {
       expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
     }, 240_000);
   }
+
+  it('node-ts from source under tsx (its worker registers tsx itself) gives the same results', async () => {
+    const dir = await prepare('node-ts');
+    const { result, exitedAt } = await runNode(dir, join('node_modules', 'tsx', 'dist', 'cli.mjs'), ['src/main.ts']);
+    expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, ...NODE_TS_PATHS });
+    expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+  }, 240_000);
 
   it('node-ts bundled by esbuild for Node (the Node host by a static import) runs with no node_modules beside it', async () => {
     const dir = await prepare('node-ts');

@@ -19,7 +19,9 @@ const JOBS = 2000;
 const engine = await EngineCore.start({
   workers: 2,
   kinds,
-  workerFactory: () => new Worker(new URL('./worker.js', import.meta.url)),
+  // Built (tsc, a bundler): worker.js beside this file. From source under tsx: a small
+  // JavaScript entry that registers tsx in the worker first (src/worker-tsx.mjs).
+  workerFactory: () => new Worker(new URL(import.meta.url.endsWith('.ts') ? './worker-tsx.mjs' : './worker.js', import.meta.url)),
   shared: { nav: grid.sab },
 });
 const DIST = engine.kindId(distance.name);
