@@ -13,13 +13,7 @@
  *   next pump, never reported; a job whose worker died under it is run again, up to
  *   `maxAttempts` runs in all.
  *
- * Window, per position p in [0, reorderWindow); the job's tag is p:
- *
- *     index:   head ............................ next
- *              |  done | flight | done | flight |  (not submitted yet)
- *     ordered: position = index % window; submission stops at head + window, so a slow
- *              task holds back at most `window` results, each MAX_RESULTS doubles.
- *     unordered: positions come from a free list and go back to it on delivery.
+ * The window of positions, and the order results leave it in: batch-window.ts.
  *
  * Who polls. The engine hands every finished result to the one callback given to
  * poll(), so exactly one party polls an engine:
@@ -51,20 +45,11 @@ import {
   resolveBatchOptions,
   taskSeed,
 } from './batch-types.js';
-import type { JobError } from './errors.js';
+import { BatchWindow, CANCELLED, DONE, FAILED, FLIGHT, RETRY } from './batch-window.js';
 import { Outcome, Rejection, rejectionName } from './outcome.js';
 
 export { taskSeed };
 export type { BatchEngine, BatchFailReason, BatchLane, BatchOptions, BatchProgress, BatchReport, BatchResult, BatchStatus };
-
-const EMPTY = 0;
-const FLIGHT = 1;
-const DONE = 2;
-const FAILED = 3;
-const CANCELLED = 4;
-const SKIPPED = 5;
-/** Failed with worker-lost, to be submitted again. */
-const RETRY = 6;
 
 /** Empty polls drive() retries at once before it waits for a timer tick. */
 const IDLE_SPINS = 4;
@@ -93,7 +78,6 @@ export class Batch {
   private readonly kind: number;
   private readonly seed: number;
   private readonly maxAttempts: number;
-  private readonly nResults: number;
   private readonly buildParams: BatchOptions['params'];
   private readonly onResult: BatchOptions['onResult'];
   private readonly onProgress: BatchOptions['onProgress'];
@@ -107,26 +91,8 @@ export class Batch {
   private readonly result: BatchResult;
   private readonly progress: BatchProgress;
 
-  // Per position.
-  private readonly state: Uint8Array;
-  private readonly jobId: Int32Array;
-  private readonly taskIndex: Int32Array;
-  private readonly attempts: Uint8Array;
-  private readonly worker: Int16Array;
-  private readonly values: Float64Array;
-  private readonly valueViews: Float64Array[];
-  private readonly reason: (BatchFailReason | null)[];
-  private readonly error: (JobError | null)[];
-  /** Unordered: free positions (a stack) and finished ones (a FIFO), in arrival order. */
-  private readonly free: Int32Array;
-  private freeTop = 0;
-  private readonly finished: Int32Array;
-  private finHead = 0;
-  private finCount = 0;
-
-  /** Lowest index not yet delivered or skipped (ordered). */
-  private head = 0;
-  /** Next index to submit. */
+  private readonly win: BatchWindow;
+  /** The lowest task index not yet submitted, skipped or ended. */
   private next = 0;
   private inFlight = 0;
   private retrying = 0;
@@ -175,44 +141,15 @@ export class Batch {
   constructor(engine: BatchEngine, options: BatchOptions) {
     this.engine = engine;
     const o = resolveBatchOptions(engine, options);
-    const kind = o.kind;
-    this.kind = kind;
-    const spec = engine.kinds[kind];
-    const { seed, maxInFlight, window, maxAttempts, progressMs, lane } = o;
+    const spec = engine.kinds[o.kind];
+    ({ kind: this.kind, seed: this.seed, maxInFlight: this.maxInFlight, window: this.reorderWindow, ordered: this.ordered, lane: this.lane } = o);
+    ({ maxAttempts: this.maxAttempts, params: this.buildParams, onResult: this.onResult, onProgress: this.onProgress, skip: this.skip } = o);
+    ({ progressMs: this.progressMs, signal: this.signal, onOther: this.onOther } = o);
     this.total = o.count;
-    this.seed = seed;
-    this.maxInFlight = maxInFlight;
-    this.reorderWindow = window;
-    this.ordered = o.ordered;
-    this.lane = lane;
-    this.maxAttempts = maxAttempts;
-    this.buildParams = o.params;
-    this.onResult = o.onResult;
-    this.onProgress = o.onProgress;
-    this.skip = o.skip;
-    this.progressMs = progressMs;
-    this.signal = o.signal;
-    this.onOther = o.onOther;
-    this.nResults = spec.results.length;
     this.params = new Float64Array(spec.params.length);
-    this.submitOpts = { lane };
-
-    this.state = new Uint8Array(window);
-    this.jobId = new Int32Array(window).fill(-1);
-    this.taskIndex = new Int32Array(window);
-    this.attempts = new Uint8Array(window);
-    this.worker = new Int16Array(window);
-    this.values = new Float64Array(window * Math.max(1, this.nResults));
-    this.valueViews = [];
-    for (let p = 0; p < window; p++) this.valueViews.push(this.values.subarray(p * this.nResults, (p + 1) * this.nResults));
-    this.reason = new Array<BatchFailReason | null>(window).fill(null);
-    this.error = new Array<JobError | null>(window).fill(null);
-    this.free = new Int32Array(this.ordered ? 0 : window);
-    this.finished = new Int32Array(this.ordered ? 0 : window);
-    if (!this.ordered) {
-      for (let p = window - 1; p >= 0; p--) this.free[this.freeTop++] = p;
-    }
-    this.result = { index: -1, status: 'done', values: this.valueViews[0], reason: null, error: null, worker: -1, attempts: 0 };
+    this.submitOpts = { lane: o.lane };
+    this.win = new BatchWindow(o.window, o.ordered, spec.results.length);
+    this.result = { index: -1, status: 'done', values: this.win.values[0], reason: null, error: null, worker: -1, attempts: 0 };
     this.progress = { total: this.total, done: 0, failed: 0, cancelled: 0, skipped: 0, completed: 0, inFlight: 0, elapsedMs: 0, ratePerS: 0, etaS: Infinity };
     this.done = new Promise<BatchReport>((res, rej) => {
       this.resolve = res;
@@ -242,42 +179,30 @@ export class Batch {
   handle(r: ResultView): boolean {
     if (r.kind !== this.kind) return false;
     const p = r.tag;
-    if (!(p >= 0 && p < this.reorderWindow) || this.state[p] !== FLIGHT || this.jobId[p] !== r.jobId) return false;
+    const w = this.win;
+    if (!(p >= 0 && p < this.reorderWindow) || w.state[p] !== FLIGHT || w.jobId[p] !== r.jobId) return false;
     this.inFlight--;
-    this.jobId[p] = -1;
-    this.worker[p] = r.worker;
+    w.jobId[p] = -1;
+    w.worker[p] = r.worker;
     if (r.status === Outcome.Done) {
-      const v = this.values;
-      const base = p * this.nResults;
-      const n = this.nResults < r.valueCount ? this.nResults : r.valueCount;
-      for (let i = 0; i < n; i++) v[base + i] = r.values[i];
-      this.finish(p, DONE, null, null);
+      w.keepValues(p, r.values, r.valueCount);
+      w.finish(p, DONE, null, null);
     } else if (r.status === Outcome.Failed) {
       const reason = r.error !== null ? r.error.reason : 'threw';
-      if (reason === 'worker-lost' && this.attempts[p] < this.maxAttempts && !this.aborted && !this.hasUserError) {
+      if (reason === 'worker-lost' && w.attempts[p] < this.maxAttempts && !this.aborted && !this.hasUserError) {
         // The job is a pure function of its params: running it again gives the result it would have given.
-        this.state[p] = RETRY;
+        w.state[p] = RETRY;
         this.retrying++;
         this.nRetriedRuns++;
       } else {
-        this.finish(p, FAILED, reason, r.error);
+        w.finish(p, FAILED, reason, r.error);
       }
     } else if (r.status === Outcome.Expired) {
-      this.finish(p, FAILED, 'expired', null);
+      w.finish(p, FAILED, 'expired', null);
     } else {
-      this.finish(p, CANCELLED, 'cancelled', null);
+      w.finish(p, CANCELLED, 'cancelled', null);
     }
     return true;
-  }
-
-  private finish(p: number, st: number, reason: BatchFailReason | null, error: JobError | null): void {
-    this.state[p] = st;
-    this.reason[p] = reason;
-    this.error[p] = error;
-    if (!this.ordered) {
-      this.finished[(this.finHead + this.finCount) % this.reorderWindow] = p;
-      this.finCount++;
-    }
   }
 
   /**
@@ -329,39 +254,29 @@ export class Batch {
   private submitMore(): void {
     const e = this.engine;
     const kind = this.kind;
-    const W = this.reorderWindow;
+    const w = this.win;
     // Runs whose worker died go first: they hold back in-order delivery.
     if (this.retrying > 0) {
-      for (let p = 0; p < W && this.retrying > 0 && this.inFlight < this.maxInFlight; p++) {
-        if (this.state[p] !== RETRY) continue;
-        if (!this.submitAt(p, this.taskIndex[p], e, kind)) return;
+      for (let p = 0; p < w.size && this.retrying > 0 && this.inFlight < this.maxInFlight; p++) {
+        if (w.state[p] !== RETRY) continue;
+        if (!this.submitAt(p, w.taskIndex[p], e, kind)) return;
         this.retrying--;
       }
     }
     while (this.next < this.total && this.inFlight < this.maxInFlight) {
       const index = this.next;
-      let p: number;
-      if (this.ordered) {
-        if (index - this.head >= W) return;
-        p = index % W;
-      } else {
-        if (this.freeTop === 0) return;
-        p = this.free[this.freeTop - 1];
-      }
+      const p = w.positionFor(index);
+      if (p < 0) return;
       if (this.skip !== undefined && this.callSkip(index)) {
         this.nSkipped++;
         this.next++;
-        if (this.ordered) {
-          if (index === this.head) this.head++;
-          else this.state[p] = SKIPPED;
-        }
+        w.skip(p, index);
         continue;
       }
       if (this.hasUserError) return;
-      this.taskIndex[p] = index;
-      this.attempts[p] = 0;
+      w.assign(p, index);
       if (!this.submitAt(p, index, e, kind)) return;
-      if (!this.ordered) this.freeTop--;
+      w.take();
       this.next++;
     }
   }
@@ -387,23 +302,21 @@ export class Batch {
       return false;
     }
     const id = e.submit(kind, this.params, p, this.submitOpts);
+    const w = this.win;
     if (id >= 0) {
-      this.state[p] = FLIGHT;
-      this.jobId[p] = id;
-      this.worker[p] = -1;
-      this.attempts[p]++;
+      w.launched(p, id);
       this.inFlight++;
       return true;
     }
     if (id === Rejection.RingFull || id === Rejection.Overloaded || id === Rejection.ArenaFull) {
+      // The position keeps its state (empty, or a retry), for the next pump.
       this.nRetriedSubmits++;
-      if (this.state[p] !== RETRY) this.state[p] = EMPTY;
       return false;
     }
     // Refused for good: this task fails with the reason; the batch goes on.
     const reason: BatchFailReason = id === Rejection.ShutDown ? 'shutdown' : (rejectionName(id) as BatchFailReason);
-    this.worker[p] = -1;
-    this.finish(p, FAILED, reason, null);
+    w.worker[p] = -1;
+    w.finish(p, FAILED, reason, null);
     return true;
   }
 
@@ -416,101 +329,73 @@ export class Batch {
 
   /** Abort or a caller error: cancel what has not started, end every task not yet submitted. */
   private cancelAll(): void {
-    const W = this.reorderWindow;
-    for (let p = 0; p < W; p++) {
-      const st = this.state[p];
+    const w = this.win;
+    for (let p = 0; p < w.size; p++) {
+      const st = w.state[p];
       if (st === FLIGHT) {
-        if (this.engine.cancel(this.jobId[p])) {
+        if (this.engine.cancel(w.jobId[p])) {
           this.inFlight--;
-          this.jobId[p] = -1;
-          this.finish(p, CANCELLED, 'aborted', null);
+          w.jobId[p] = -1;
+          w.finish(p, CANCELLED, 'aborted', null);
         }
       } else if (st === RETRY) {
         this.retrying--;
-        this.finish(p, FAILED, 'worker-lost', null);
+        w.finish(p, FAILED, 'worker-lost', null);
       }
     }
     // Tasks never submitted end cancelled too, in order, through the window.
     while (this.next < this.total) {
       const index = this.next;
-      let p: number;
-      if (this.ordered) {
-        if (index - this.head >= W) return;
-        p = index % W;
-      } else {
-        if (this.freeTop === 0) return;
-        p = this.free[--this.freeTop];
-      }
+      const p = w.positionFor(index);
+      if (p < 0) return;
       this.next++;
       if (this.skip !== undefined && !this.hasUserError && this.callSkip(index)) {
         this.nSkipped++;
-        if (this.ordered) {
-          if (index === this.head) this.head++;
-          else this.state[p] = SKIPPED;
-        } else {
-          this.free[this.freeTop++] = p;
-        }
+        w.skip(p, index);
         continue;
       }
-      this.taskIndex[p] = index;
-      this.attempts[p] = 0;
-      this.worker[p] = -1;
-      this.finish(p, CANCELLED, 'aborted', null);
+      w.assign(p, index);
+      w.take();
+      w.worker[p] = -1;
+      w.finish(p, CANCELLED, 'aborted', null);
     }
   }
 
   /** An engine that shut down delivers our in-flight jobs' outcomes to someone else, or none: end them here. */
   private detectLost(): void {
     if (this.inFlight === 0 || this.engine.inFlight !== 0) return;
-    const W = this.reorderWindow;
-    for (let p = 0; p < W; p++) {
-      if (this.state[p] !== FLIGHT) continue;
+    const w = this.win;
+    for (let p = 0; p < w.size; p++) {
+      if (w.state[p] !== FLIGHT) continue;
       this.inFlight--;
-      this.jobId[p] = -1;
-      this.finish(p, FAILED, 'shutdown', null);
+      w.jobId[p] = -1;
+      w.finish(p, FAILED, 'shutdown', null);
     }
   }
 
   private deliver(): void {
-    if (this.ordered) {
-      const W = this.reorderWindow;
-      while (this.head < this.next) {
-        const p = this.head % W;
-        const st = this.state[p];
-        if (st === SKIPPED) {
-          this.state[p] = EMPTY;
-          this.head++;
-          continue;
-        }
-        if (st !== DONE && st !== FAILED && st !== CANCELLED) return;
-        this.head++;
-        this.emit(p, st);
-      }
-    } else {
-      while (this.finCount > 0) {
-        const p = this.finished[this.finHead];
-        this.finHead = (this.finHead + 1) % this.reorderWindow;
-        this.finCount--;
-        this.emit(p, this.state[p]);
-        this.free[this.freeTop++] = p;
-      }
+    const w = this.win;
+    for (let p = w.nextDue(this.next); p >= 0; p = w.nextDue(this.next)) {
+      this.emit(p, w.state[p]);
+      w.recycle(p);
     }
   }
 
   private emit(p: number, st: number): void {
+    const w = this.win;
     const r = this.result;
-    r.index = this.taskIndex[p];
-    r.values = this.valueViews[p];
-    r.reason = this.reason[p];
-    r.error = this.error[p];
-    r.worker = this.worker[p];
-    r.attempts = this.attempts[p];
+    r.index = w.taskIndex[p];
+    r.values = w.values[p];
+    r.reason = w.reason[p];
+    r.error = w.error[p];
+    r.worker = w.worker[p];
+    r.attempts = w.attempts[p];
     if (st === DONE) {
       r.status = 'done';
       this.nDone++;
     } else {
       // Values of a task that did not finish are zeros, never a previous task's.
-      this.valueViews[p].fill(0);
+      r.values.fill(0);
       if (st === FAILED) {
         r.status = 'failed';
         this.nFailed++;
@@ -519,9 +404,7 @@ export class Batch {
         this.nCancelled++;
       }
     }
-    this.state[p] = EMPTY;
-    this.reason[p] = null;
-    this.error[p] = null;
+    w.clear(p);
     if (!this.hasUserError) {
       try {
         this.onResult(r.index, r);
@@ -565,7 +448,7 @@ export class Batch {
       this.reject(this.userError);
       return;
     }
-    const over = this.next >= this.total && this.inFlight === 0 && this.retrying === 0 && (this.ordered ? this.head >= this.total : this.finCount === 0);
+    const over = this.next >= this.total && this.inFlight === 0 && this.retrying === 0 && this.win.drained(this.total);
     if (!over) return;
     this.report(true);
     if (this.hasUserError) {
