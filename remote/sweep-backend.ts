@@ -3,8 +3,8 @@
  * (`npm run sweep -- --backend bullmq --redis URL [--spawn-workers N]`): tasks as
  * `{ count, at(i) }`, outcomes done/failed/cancelled, progress with rate and ETA, and an
  * abort that resolves (tasks not delivered count as cancelled) instead of rejecting.
- * The types are written out here so the sweep plugs in structurally, without this
- * module importing the sweep.
+ * The sweep's backend interface (tools/sweep/backend.ts) takes its task, outcome,
+ * progress and request shapes from here: the layer below it.
  *
  * `spawnWorkers: N` starts N `framejobs worker` processes on this machine for the run
  * (convenient on one machine; on many, start workers there and give 0). The run id is
@@ -22,6 +22,7 @@ export interface SweepTask {
 
 export interface SweepOutcome {
   readonly status: 'done' | 'failed' | 'cancelled';
+  /** The kind's result values; valid during the callback only. */
   readonly values: ArrayLike<number>;
   readonly reason?: string;
 }
@@ -37,6 +38,7 @@ export interface SweepProgress {
 export interface SweepBatchRequest {
   readonly tasks: { readonly count: number; at(i: number): SweepTask };
   readonly maxInFlight: number;
+  /** Tasks already done by an earlier run: not run, not delivered. */
   skip?(i: number): boolean;
   onResult(i: number, outcome: SweepOutcome): void;
   onProgress?(p: SweepProgress): void;

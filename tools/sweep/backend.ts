@@ -13,43 +13,17 @@
 import { runBatch as runEngineBatch } from '../../engine/batch.js';
 import { EngineCore } from '../../engine/core.js';
 import { EngineError } from '../../engine/errors.js';
+import type { SweepBatchRequest as RunBatchRequest, SweepBatchSummary as RunBatchSummary, SweepOutcome as TaskOutcome } from '../../remote/sweep-backend.js';
 
-export interface TaskSpec {
-  readonly kind: string;
-  readonly params: readonly number[];
-}
-
-export interface TaskOutcome {
-  readonly status: 'done' | 'failed' | 'cancelled';
-  /** The kind's result values; valid during the callback only. */
-  readonly values: ArrayLike<number>;
-  readonly reason?: string;
-}
-
-export interface BatchProgressInfo {
-  readonly completed: number;
-  readonly total: number;
-  readonly skipped: number;
-  readonly ratePerS: number;
-  readonly etaS: number;
-}
-
-export interface RunBatchRequest {
-  readonly tasks: { readonly count: number; at(i: number): TaskSpec };
-  readonly maxInFlight: number;
-  /** Tasks already done by an earlier run: not run, not delivered. */
-  skip?(i: number): boolean;
-  onResult(i: number, outcome: TaskOutcome): void;
-  onProgress?(p: BatchProgressInfo): void;
-  readonly signal?: AbortSignal;
-}
-
-export interface RunBatchSummary {
-  readonly done: number;
-  readonly failed: number;
-  readonly cancelled: number;
-  readonly aborted: boolean;
-}
+// The task, outcome, progress and request shapes are the remote layer's (the bullmq
+// backend implements this interface too), under the names the sweep uses.
+export type {
+  SweepTask as TaskSpec,
+  SweepOutcome as TaskOutcome,
+  SweepProgress as BatchProgressInfo,
+  SweepBatchRequest as RunBatchRequest,
+  SweepBatchSummary as RunBatchSummary,
+} from '../../remote/sweep-backend.js';
 
 export interface SweepBackend {
   readonly name: string;
