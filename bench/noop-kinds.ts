@@ -1,16 +1,5 @@
-/** The bench's remote kind: the engine's no-op (a + b), under its own name. */
+/** The bench's remote kind: the engine's no-op (a + b), under its own name (every engine has `noop` built in). */
+import { noopKind } from '../engine/builtin-kinds.js';
 import { defineKind } from '../engine/kind.js';
 
-export const kinds = [
-  defineKind({
-    name: 'bench.noop',
-    params: [
-      { name: 'a', type: 'f64' },
-      { name: 'b', type: 'f64' },
-    ],
-    results: ['sum'],
-    run(p, out) {
-      out[0] = p[0] + p[1];
-    },
-  }),
-];
+export const kinds = [defineKind({ name: 'bench.noop', params: noopKind.params, results: noopKind.results, run: noopKind.run })];
