@@ -15,7 +15,7 @@ import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { platform } from '#platform';
 import { mulberry32 } from '../game/random.js';
-import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
+import { FRAME_MS, sleep, sleepUntil, yieldToEventLoop } from '../game/time.js';
 import { toJson } from '../stress/cli/main.js';
 import { JOB_CAPACITY, MeasuredRun, noFailureExpected } from '../stress/modes/common.js';
 import { burstMaxQueueMs } from '../stress/modes/heavy.js';
@@ -210,11 +210,7 @@ async function runFrameMode(o: UserOptions, onProgress: (f: number, now: number,
     let i = 0;
     for (let f = 0; ; f++) {
       const frameStart = t0 + f * FRAME_MS;
-      let now = performance.now();
-      if (now < frameStart) {
-        await sleep(frameStart - now);
-        now = performance.now();
-      }
+      let now = await sleepUntil(frameStart);
       if (now >= end) break;
       frames++;
       const a = performance.now();
@@ -227,10 +223,7 @@ async function runFrameMode(o: UserOptions, onProgress: (f: number, now: number,
         ledger.onSubmit(id, performance.now());
       }
       const spent = performance.now() - a;
-      const mid = frameStart + FRAME_MS / 2;
-      now = performance.now();
-      if (now < mid) await sleep(mid - now);
-      const b = performance.now();
+      const b = await sleepUntil(frameStart + FRAME_MS / 2);
       run.poll();
       const total = spent + (performance.now() - b);
       mainMs.add(total);

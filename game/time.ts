@@ -20,3 +20,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * exits, respawns) but without a timer's minimum delay. Node only (setImmediate).
  */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Sleeps until performance.now() reaches `t` (at once if it has); resolves with the time then. */
+export async function sleepUntil(t: number): Promise<number> {
+  const now = performance.now();
+  if (now >= t) return now;
+  await sleep(t - now);
+  return performance.now();
+}

@@ -18,7 +18,7 @@ import { EngineCore } from '../../engine/core.js';
 import { Rejection } from '../../engine/outcome.js';
 import { builtModuleUrl } from '../../engine/paths.js';
 import { mulberry32 } from '../../game/random.js';
-import { FRAME_MS, sleep } from '../../game/time.js';
+import { FRAME_MS, sleep, sleepUntil } from '../../game/time.js';
 import { isWorkerLoss } from '../report/books.js';
 import { LatencyRecorder } from '../report/latency.js';
 import type { Ledger } from '../report/ledger.js';
@@ -120,11 +120,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
     let killIndex = 0;
     for (let f = 0; ; f++) {
       const frameStart = t0 + f * FRAME_MS;
-      let now = performance.now();
-      if (now < frameStart) {
-        await sleep(frameStart - now);
-        now = performance.now();
-      }
+      let now = await sleepUntil(frameStart);
       if (now >= end) break;
       frames++;
       const a = performance.now();
@@ -167,10 +163,7 @@ export async function runFrames(o: FrameOptions): Promise<StressResult> {
       }
       const spent = performance.now() - a;
       // Mid-frame: apply what finished since the frame began.
-      const mid = frameStart + FRAME_MS / 2;
-      now = performance.now();
-      if (now < mid) await sleep(mid - now);
-      const b = performance.now();
+      const b = await sleepUntil(frameStart + FRAME_MS / 2);
       poll();
       const total = spent + (performance.now() - b);
       mainMs.add(total);
@@ -251,9 +244,7 @@ function pickVictim(engine: EngineCore, from: number): number {
 async function frameLoop(engine: EngineCore, frames: number, work: () => void, poll: () => void): Promise<void> {
   const t0 = performance.now();
   for (let f = 0; f < frames; f++) {
-    const at = t0 + f * FRAME_MS;
-    const now = performance.now();
-    if (now < at) await sleep(at - now);
+    await sleepUntil(t0 + f * FRAME_MS);
     engine.beginFrame(-1000 + f);
     poll();
     work();
