@@ -7,5 +7,8 @@ export default defineConfig({
   server: { headers },
   preview: { headers },
   worker: { format: 'es' },
+  // The dev server finds the worker's import of framejobs/worker only once the worker
+  // loads; optimizing it then reloads the page. Pre-bundling both entries up front avoids that.
+  optimizeDeps: { include: ['framejobs', 'framejobs/worker'] },
   build: { target: 'es2022' },
 });
