@@ -33,6 +33,7 @@ import { decodeFailedReason, decodeReturnValue, taskData, type ArrivedResult } f
 export const DEFAULT_QUEUE = 'framejobs';
 export const DEFAULT_PREFIX = 'framejobs';
 
+/** Where the queue is, what the coordinator checks, and its time limits. */
 export interface BullmqBackendOptions {
   /** redis://[user:password@]host:port[/db]. The password is never printed. */
   readonly redis: string;

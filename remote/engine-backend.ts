@@ -17,6 +17,7 @@ import { OrderedDelivery } from './ordered.js';
 import type { BatchBackend, BatchRun, BatchSummary, TaskResult } from './types.js';
 import { checkTask, kindTable } from './validate.js';
 
+/** Options of the `inline` and `local` backends. */
 export interface EngineBackendOptions {
   /** `inline` runs tasks on the calling thread; `local` on the engine's workers. */
   readonly mode: 'inline' | 'local';

@@ -28,6 +28,7 @@ export interface GroupConfig {
   readonly maxInFlight?: number;
 }
 
+/** A group's settings once every layer is merged. */
 export interface ResolvedGroupConfig {
   readonly backend: BackendName;
   readonly maxInFlight: number | undefined;
@@ -36,6 +37,7 @@ export interface ResolvedGroupConfig {
 /** The bottom layer: batches run on the engine's workers. */
 export const BUILT_IN_GROUP_CONFIG: ResolvedGroupConfig = Object.freeze({ backend: 'local', maxInFlight: undefined });
 
+/** The engine that runs local batches, the default layers, and the bullmq backend if any group may choose it. */
 export interface JobGroupsOptions {
   /** The engine that runs `inline` and `local` batches and knows the kinds. Give batches an engine of their own. */
   readonly engine: EngineCore;
@@ -78,6 +80,7 @@ export function frameDeadlineRefusal(kindName: string, backend: BackendName): Ba
   );
 }
 
+/** Per batch: its group's settings and the kind its per-kind defaults are looked up by. */
 export interface GroupRun {
   /** The group's own settings (the most specific layer). */
   readonly group?: GroupConfig;

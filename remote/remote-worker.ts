@@ -22,6 +22,7 @@ import { connectWithin, createClient, parseRedisUrl, settleWithin, type RedisTar
 import { checkTask, kindTable } from './validate.js';
 import { encodeFailure, type ReturnValue, type TaskData } from './wire.js';
 
+/** Where the queue is, which kinds this worker runs, and on how many threads. */
 export interface RemoteWorkerOptions {
   /** redis://[user:password@]host:port[/db]. The password is never printed. */
   readonly redis: string;
@@ -54,6 +55,7 @@ export interface RemoteWorkerOptions {
   readonly logJobs?: boolean;
 }
 
+/** The structured events a remote worker logs (already redacted); `framejobs worker` prints them as JSON lines. */
 export type WorkerLogEvent =
   | { event: 'ready'; redis: string; queue: string; kinds: string[]; threads: number; concurrency: number }
   | { event: 'active'; job: string }

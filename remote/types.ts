@@ -12,6 +12,7 @@ export interface Task {
   readonly params: readonly number[];
 }
 
+/** A finished task either produced its values or failed with a reason. */
 export type TaskStatus = 'done' | 'failed';
 
 /**
@@ -35,6 +36,7 @@ export interface TaskSource {
   task(i: number): Task;
 }
 
+/** One batch: its tasks, where each result goes, and how it may be bounded, resumed or aborted. */
 export interface BatchRun {
   readonly tasks: TaskSource;
   /** Most tasks submitted and not yet finished at once. Default: per backend. */
@@ -59,6 +61,7 @@ export interface BatchRun {
   readonly runId?: string;
 }
 
+/** What runBatch resolves with once every index has been delivered or skipped. */
 export interface BatchSummary {
   /** Results delivered with status done. */
   readonly completed: number;
@@ -72,6 +75,7 @@ export interface BatchSummary {
   readonly redelivered: number;
 }
 
+/** Where a batch runs: the calling thread, the engine's worker threads, or remote workers through Redis. */
 export type BackendName = 'inline' | 'local' | 'bullmq';
 
 /** A backend runs batches. One batch at a time per backend instance. */

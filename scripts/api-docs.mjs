@@ -20,6 +20,8 @@ export const ENTRIES = [
   ['framejobs/kinds/grid', 'kinds/grid/index.d.ts', 'Ready-made grid kinds (`path`, `distances`) over your own navigation grid, and the searches they run.'],
   ['framejobs/kinds/rapier', 'kinds/rapier/index.d.ts', 'Ready-made Rapier kinds (`physics.predict`, `physics.raycasts`) over your own static colliders. Needs `@dimforge/rapier3d-compat`.'],
   ['framejobs/stress', 'bin/workload.d.ts', 'The workload module of `framejobs stress --kinds K --workload W`.'],
+  ['framejobs/remote', 'remote/index.d.ts', 'Batches with no frame deadline and the groups that choose where they run (`inline`, `local`, `bullmq`). Imports nothing of BullMQ or Redis.'],
+  ['framejobs/remote/bullmq', 'remote/bullmq.d.ts', 'Batches on a BullMQ queue over Redis, and the remote worker. Needs `bullmq` and `ioredis`.'],
 ];
 
 /** Splits a .d.ts into top-level statements, each with the doc comment right before it. */

@@ -10,7 +10,7 @@
  * has put it in npm's cache (the first test checks that).
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +122,7 @@ describe('the packed package', () => {
       expect(files).toContain(f);
     }
     for (const f of ['dist/frame/index.d.ts', 'dist/engine/worker.d.ts', 'dist/engine/worker-entry.js', 'dist/bin/framejobs.js']) expect(files).toContain(f);
+    for (const f of ['dist/remote/index.js', 'dist/remote/index.d.ts', 'dist/remote/bullmq.js', 'dist/remote/bullmq.d.ts']) expect(files).toContain(f);
     // The ready-made kinds, with their declarations; the demo's own copies of them are gone.
     for (const f of ['dist/kinds/grid/index.js', 'dist/kinds/grid/index.d.ts', 'dist/kinds/rapier/index.js', 'dist/kinds/rapier/index.d.ts']) expect(files).toContain(f);
     expect(files.filter((f) => /^dist\/game\/(kinds|astar|physics|search-scratch)\./.test(f))).toEqual([]);
@@ -141,6 +142,8 @@ describe('the packed package', () => {
     expect(attw.stdout).toContain('"framejobs/worker"');
     expect(attw.stdout).toContain('"framejobs/kinds/grid"');
     expect(attw.stdout).toContain('"framejobs/kinds/rapier"');
+    expect(attw.stdout).toContain('"framejobs/remote"');
+    expect(attw.stdout).toContain('"framejobs/remote/bullmq"');
   }, 240_000);
 
   it('locks every example dependency at a version the repository locks, so it is in npm cache', () => {
@@ -176,6 +179,39 @@ describe('examples, installed from the tarball', () => {
     const { result, exitedAt } = await runNode(dir, join('node_modules', 'tsx', 'dist', 'cli.mjs'), ['src/main.ts']);
     expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, ...NODE_TS_PATHS });
     expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+  }, 240_000);
+
+  it('framejobs/remote runs a batch on two workers with no BullMQ installed; framejobs/remote/bullmq names the peer it needs', async () => {
+    const dir = await prepare('node-esm');
+    // Every index once, in index order, with its own value: the batch contract, through the installed package.
+    const script = `
+      import { EngineCore } from 'framejobs';
+      import { JobGroups, BackendError } from 'framejobs/remote';
+      const engine = await EngineCore.start({ workers: 2 });
+      const groups = new JobGroups({ engine, defaults: { backend: 'local' } });
+      const N = 3000;
+      let next = 0, wrong = 0;
+      const summary = await groups.runBatch({
+        tasks: { count: N, task: (i) => ({ kind: 'noop', params: [i, 1] }) },
+        maxInFlight: 64,
+        onResult: (i, r) => { if (i !== next++ || r.status !== 'done' || r.values[0] !== i + 1) wrong++; },
+      });
+      let refused = '';
+      try { await groups.runBatch({ tasks: { count: 1, task: () => ({ kind: 'noop', params: [0, 1] }) }, onResult: () => {} }, { group: { backend: 'bullmq' } }); }
+      catch (e) { refused = e instanceof BackendError ? e.code : String(e); }
+      let peer = '';
+      try { await import('framejobs/remote/bullmq'); } catch (e) { peer = e.code + ' ' + e.message; }
+      await groups.close();
+      await engine.shutdown();
+      console.log(JSON.stringify({ summary, delivered: next, wrong, refused, peer }));
+    `;
+    // A file, not `node --input-type=module -e`: workers inherit execArgv, and --input-type is refused there.
+    writeFileSync(join(dir, 'remote-batch.mjs'), script);
+    const { stdout } = await run(process.execPath, ['remote-batch.mjs'], { cwd: dir, timeout: 120_000 });
+    const out = JSON.parse(stdout.trim().split('\n').pop()!) as { summary: Record<string, unknown>; delivered: number; wrong: number; refused: string; peer: string };
+    expect(out.summary).toMatchObject({ completed: 3000, failed: 0, skipped: 0, duplicates: 0, backend: 'local' });
+    expect(out).toMatchObject({ delivered: 3000, wrong: 0, refused: 'INVALID_OPTION' });
+    expect(out.peer).toMatch(/ERR_MODULE_NOT_FOUND.*'bullmq'/);
   }, 240_000);
 
   it('node-ts bundled by esbuild for Node (the Node host by a static import) runs with no node_modules beside it', async () => {
