@@ -67,6 +67,21 @@ class NodeHostedWorker implements HostedWorker {
   }
 }
 
+/**
+ * The parent's flags a worker gets. Workers inherit execArgv, and Node refuses
+ * `--input-type` there: `node --input-type=module -e ...` (or a script piped to stdin)
+ * would otherwise fail every worker at start.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i].startsWith('--input-type=')) out.push(argv[i]);
+  }
+  return out;
+}
+
 function spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, limits?: EngineOptions['resourceLimits']): HostedWorker {
   let worker: Worker;
   try {
@@ -79,7 +94,7 @@ function spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, lim
       worker.postMessage(init);
     } else {
       const url = typeof source === 'string' && !source.startsWith('file:') ? source : new URL(source);
-      worker = new Worker(url, { workerData: init, ...(limits ? { resourceLimits: limits } : {}) });
+      worker = new Worker(url, { workerData: init, execArgv: workerExecArgv(), ...(limits ? { resourceLimits: limits } : {}) });
     }
   } catch (err) {
     return new FailedWorker(cb, err instanceof Error ? hint(err) : err);

@@ -134,6 +134,30 @@ describe('a failed start rejects with an EngineError and lets the process exit b
   });
 });
 
+describe('a parent started with node --input-type=module -e', () => {
+  it('runs every job exactly once on two workers (its --input-type is not passed on to them)', async () => {
+    const engineUrl = builtModuleUrl(import.meta.url, '../engine/index.js').href;
+    const script = `
+      import { EngineCore, Outcome } from ${JSON.stringify(engineUrl)};
+      const engine = await EngineCore.start({ workers: 2 });
+      const NOOP = engine.kindId('noop');
+      const N = 2000;
+      const seen = new Uint8Array(N);
+      let wrong = 0;
+      for (let i = 0; i < N; i++) if (engine.submit(NOOP, [i, 1], i) < 0) wrong++;
+      while (engine.inFlight > 0) {
+        engine.poll((r) => { if (r.status !== Outcome.Done || r.values[0] !== r.tag + 1 || seen[r.tag]++ !== 0) wrong++; });
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const workers = engine.stats().workers.length;
+      await engine.shutdown();
+      console.log(JSON.stringify({ once: seen.reduce((a, b) => a + (b === 1 ? 1 : 0), 0), wrong, workers }));
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000, killSignal: 'SIGKILL' });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ once: 2000, wrong: 0, workers: 2 });
+  });
+});
+
 describe('after shutdown resolves, nothing of the engine keeps the process alive', () => {
   const script = fileURLToPath(builtModuleUrl(import.meta.url, './fixtures/after-shutdown.js'));
   it.each(['url', 'factory'])('%s route: no timer, worker or port left; the process exits by itself', async (route) => {

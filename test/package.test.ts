@@ -205,7 +205,6 @@ describe('examples, installed from the tarball', () => {
       await engine.shutdown();
       console.log(JSON.stringify({ summary, delivered: next, wrong, refused, peer }));
     `;
-    // A file, not `node --input-type=module -e`: workers inherit execArgv, and --input-type is refused there.
     writeFileSync(join(dir, 'remote-batch.mjs'), script);
     const { stdout } = await run(process.execPath, ['remote-batch.mjs'], { cwd: dir, timeout: 120_000 });
     const out = JSON.parse(stdout.trim().split('\n').pop()!) as { summary: Record<string, unknown>; delivered: number; wrong: number; refused: string; peer: string };
