@@ -9,7 +9,7 @@
  *
  * Threads: main thread (the engine's) only.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks, WorkerSource } from './api.js';
 
 /** Reports a worker that never started, from a later task, as onError then onExit. */
@@ -67,19 +67,31 @@ class NodeHostedWorker implements HostedWorker {
   }
 }
 
+const isInputType = (flag: string): boolean => flag === '--input-type' || flag.startsWith('--input-type=');
+
 /**
- * The parent's flags a worker gets. Workers inherit execArgv, and Node refuses
- * `--input-type` there: `node --input-type=module -e ...` (or a script piped to stdin)
- * would otherwise fail every worker at start.
+ * A Node worker for `url`. Workers inherit the parent's flags, and Node refuses
+ * `--input-type` in a worker: a parent started as `node --input-type=module -e ...`
+ * would fail every worker at start. Only then is the list given explicitly, without it.
+ * An explicit list may not hold V8 flags (`--expose-gc`, ...); those are process-wide
+ * and reach the worker anyway, so the ones Node names are dropped and the worker made
+ * again.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
+function nodeWorker(url: string | URL, options: WorkerOptions): Worker {
   const argv = process.execArgv;
+  if (!argv.some(isInputType)) return new Worker(url, options);
+  const kept: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--input-type') i++;
-    else if (!argv[i].startsWith('--input-type=')) out.push(argv[i]);
+    else if (!isInputType(argv[i])) kept.push(argv[i]);
   }
-  return out;
+  try {
+    return new Worker(url, { ...options, execArgv: kept });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    const refused = new Set(/flags: (.*)$/.exec((err as Error).message)?.[1]?.split(', ') ?? kept);
+    return new Worker(url, { ...options, execArgv: kept.filter((f) => !refused.has(f)) });
+  }
 }
 
 function spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, limits?: EngineOptions['resourceLimits']): HostedWorker {
@@ -94,7 +106,7 @@ function spawn(source: WorkerSource, init: unknown, cb: WorkerHostCallbacks, lim
       worker.postMessage(init);
     } else {
       const url = typeof source === 'string' && !source.startsWith('file:') ? source : new URL(source);
-      worker = new Worker(url, { workerData: init, execArgv: workerExecArgv(), ...(limits ? { resourceLimits: limits } : {}) });
+      worker = nodeWorker(url, { workerData: init, ...(limits ? { resourceLimits: limits } : {}) });
     }
   } catch (err) {
     return new FailedWorker(cb, err instanceof Error ? hint(err) : err);
