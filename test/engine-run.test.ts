@@ -153,11 +153,16 @@ describe('engine.run beside a game that polls', () => {
     for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) await new Promise((r) => setTimeout(r, 1));
     expect(Atomics.load(words, 1)).toBe(1);
     const queued = settle(e.run('noop', [1, 2]));
-    const stopping = e.shutdown({ timeoutMs: 0 });
-    Atomics.store(words, 0, 1);
-    Atomics.notify(words, 0);
-    await stopping;
-    expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
-    await hold;
+    // The latch stays shut until shutdown is over: opened earlier, the worker could take
+    // the queued job before shutdown cancels it. The held job fails with reason shutdown.
+    try {
+      await e.shutdown({ timeoutMs: 0 });
+      expect(((await queued).error as { code?: string }).code).toBe('CANCELLED');
+      expect(((await hold).error as { reason?: string }).reason).toBe('shutdown');
+      expect(e.stats()).toMatchObject({ cancelled: 1, failed: 1, inFlight: 0 });
+    } finally {
+      Atomics.store(words, 0, 1);
+      Atomics.notify(words, 0);
+    }
   });
 });
