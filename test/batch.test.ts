@@ -5,15 +5,13 @@
  * game loop, and every bad option's error code. Run times are seeded random (the seed is
  * in each test's name and failure message; set TEST_SEED to replay one).
  */
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { Batch, runBatch, taskSeed, type BatchOptions, type BatchProgress, type BatchStatus } from '../engine/batch.js';
 import type { EngineCore } from '../engine/core.js';
 import type { EngineError } from '../engine/errors.js';
 import { Outcome } from '../engine/outcome.js';
-import { builtModuleUrl } from '../engine/paths.js';
+import { leastOfProbe } from './fixtures/alloc.js';
 import {
   PROBE_ISSUED, PROBE_MAX_OUTSTANDING, PROBE_MAX_RUNNING, PROBE_RUNNING, PROBE_RUNS, PROBE_WORDS, probeValue,
 } from './fixtures/batch-kinds.js';
@@ -495,9 +493,8 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
 
 describe('batch hot path allocation', () => {
   it('params builder, submit, handle and in-order delivery allocate nothing per task on the main thread', () => {
-    const probe = fileURLToPath(builtModuleUrl(import.meta.url, './batch-alloc-probe.js'));
-    const out = execFileSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8', timeout: 120_000 });
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { inline: number; workers: number };
+    // Fresh processes, compiled on the main thread, retried under load (fixtures/alloc.ts).
+    const r = leastOfProbe('batch-alloc-probe.js', [], { inline: 24, workers: 8 });
     // With workers, the engine's own bound (engine-alloc.test.ts): a few bytes per job of noise.
     expect(r.workers).toBeLessThan(8);
     // Inline, the engine reads the clock per job (about 16 bytes on Node 20); the batch adds nothing to it.
