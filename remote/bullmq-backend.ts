@@ -331,8 +331,11 @@ class BullmqRun {
   private step(): void {
     if (this.settled) return;
     try {
-      this.admit();
-      this.delivery.flush();
+      // Delivering moves the reorder window: admit again until nothing more is admitted
+      // or delivered. A late result for a low index can free the whole window at once,
+      // and no other result may be on its way to call step() again.
+      do this.admit();
+      while (this.delivery.flush() > 0 && !this.settled);
     } catch (err) {
       this.fail(err);
       return;

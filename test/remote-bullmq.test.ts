@@ -214,6 +214,19 @@ describe('bullmq backend on a real redis-server', () => {
     expect(counts.completed + counts.failed + counts.waiting + counts.active).toBe(0);
   });
 
+  it('admits again when a late result moves the reorder window, with no other result on its way', async () => {
+    // maxInFlight 2 gives a window of 8. Index 0 goes to Redis; 1-7 fail validation on the
+    // spot and fill the window; 8 waits for the window. When 0 comes back it is the only
+    // result in flight: delivering 0-7 must by itself admit 8 onwards.
+    const backend = await connect({ queue: 'main', kinds: engine.kinds });
+    const n = 20;
+    const task = (i: number): Task => (i >= 1 && i <= 7 ? { kind: 'not.registered', params: [] } : mixTask(i));
+    const got = await runCollect(backend, n, task, { maxInFlight: 2 });
+    expect(got.calls).toEqual(indices(n));
+    expect(got.results.map((r) => r.reason ?? r.status)).toEqual(indices(n).map((i) => (i >= 1 && i <= 7 ? 'unknown-kind' : 'done')));
+    expect(got.summary).toMatchObject({ completed: n - 7, failed: 7, duplicates: 0 });
+  });
+
   it('completes a batch across a Redis restart (append-only file on) with the same results', async () => {
     const w = startWorker('restart', ['--concurrency', '2']);
     await ready(w);
