@@ -93,7 +93,10 @@ describe('worker faults', () => {
   });
 
   it('a worker over its memory limit is reported worker-out-of-memory and respawned', async () => {
-    const e = (engine = await startEngine({ workers: 2, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } }));
+    // No hang verdict while the job eats memory: on a loaded machine the collector's last
+    // efforts near the limit can take longer than the default hangTimeoutMs, and a worker
+    // terminated as hung is lost, not out of memory.
+    const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 60_000, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } }));
     const events: EngineEvent[] = [];
     e.onEvent = (ev) => events.push(ev);
     const id = e.submit(e.kindId('test.eat-memory'), []);
