@@ -52,7 +52,8 @@ describe('shutdown with a hung handler', () => {
 
 describe('workers that used up their respawns', () => {
   it('queued jobs fail worker-lost at once instead of waiting for shutdown', async () => {
-    const e = keep(await startEngine({ workers: 1, maxRespawnsPerMinute: 0 }));
+    // The 2 s job must end by the kill below, never by a hang verdict on a slow machine.
+    const e = keep(await startEngine({ workers: 1, maxRespawnsPerMinute: 0, hangTimeoutMs: 60_000 }));
     const BUSY = e.kindId('test.busy');
     const ECHO = e.kindId('test.echo');
     const running = e.submit(BUSY, [2000]);
