@@ -81,7 +81,9 @@ export interface EngineOptions {
   /**
    * Scheduling niceness of worker threads (0-19; 0 leaves them as they are). Default 10:
    * when workers outnumber cores, the game loop's thread wins the CPU and a woken worker
-   * does not preempt a frame. Node on Linux only (per-thread priority); elsewhere, and in
+   * does not preempt a frame. 0 is for a process with no game loop (a sweep, a remote
+   * worker): background-lane jobs then keep the threads' priority too, instead of
+   * dropping to the lowest. Node on Linux only (per-thread priority); elsewhere, and in
    * browsers, it does nothing.
    */
   workerNice?: number;
@@ -148,7 +150,8 @@ export interface SubmitOptions {
    * `frame` (default): dispatched at once, admission-controlled. `background`: waits in
    * the engine until a worker is free of other background work; at most
    * EngineOptions.backgroundWorkers workers run background jobs at once, at the lowest
-   * thread priority, so frame work keeps its deadlines.
+   * thread priority (unless EngineOptions.workerNice is 0), so frame work keeps its
+   * deadlines.
    */
   lane?: Lane;
 }

@@ -35,11 +35,14 @@ const BACKGROUND_NICE = 19;
  * Gives the thread its niceness, and drops it to BACKGROUND_NICE for background-lane
  * jobs, but only where it may come back up afterwards (raising priority needs a
  * privilege most processes lack); otherwise every job keeps the worker's niceness.
+ * Niceness 0 means no game loop shares the process (a sweep, a remote worker): then
+ * background jobs are its main work and keep their priority too; at 19 they would
+ * crawl behind any other busy process on the machine.
  */
 function setPriorities(runner: JobRunner, nice: number): void {
   const setNice = platform.threadNice();
-  if (setNice === null) return;
-  if (nice > 0) setNice(nice);
+  if (setNice === null || nice === 0) return;
+  setNice(nice);
   if (BACKGROUND_NICE > nice && setNice(nice + 1) && setNice(nice)) {
     runner.onLane = (background) => {
       setNice(background ? BACKGROUND_NICE : nice);
