@@ -105,10 +105,11 @@ export const TYPE_MASK = 0xff;
 export const KIND_SHIFT = 16;
 
 /**
- * Most events a writer has written past the count it last published. The count is stored
- * once per TRACE_PUBLISH_EVERY events (a release store costs more than the record itself)
- * and whenever the writer's thread publishes its other work (publishCount), so a reader
- * must treat that many slots after the published count as possibly being rewritten.
+ * Most events a writer has written past the count it last published. The main thread
+ * stores its count once per TRACE_PUBLISH_EVERY events (a release store costs more than the
+ * record itself) and whenever it publishes its other work (publishCount); a worker stores
+ * it with each job record, before the job's result. A reader must treat that many slots
+ * after the published count as possibly being rewritten.
  */
 export const TRACE_PUBLISH_EVERY = 16;
 
@@ -154,6 +155,18 @@ export class TraceRingWriter {
   }
 
   /**
+   * Counts the record and publishes the count at once: a worker's job record must be
+   * visible before the job's result is (the caller pushes the result after this), so an
+   * export made after a delivery holds the job's slice.
+   * ORDERING: release store of the count after the record's words, before the result's.
+   */
+  commitAndPublish(): void {
+    const c = (this.count + 1) | 0;
+    this.count = c;
+    Atomics.store(this.ctl, 0, c);
+  }
+
+  /**
    * Makes every committed record visible to the reader.
    * ORDERING: release store of the count after the records' words; the reader loads the
    * count before copying, so every record below it is whole.
@@ -188,7 +201,7 @@ export class TraceRingWriter {
     i32[r + TI_SUBMIT_FRAME] = b.jobI32[jr + J_SUBMIT_FRAME];
     i32[r + TI_DEADLINE] = b.jobI32[jr + J_DEADLINE_FRAME];
     i32[r + TI_POS] = pos;
-    this.commit();
+    this.commitAndPublish();
   }
 
   /** Worker side: about to run chunks of the parallel-for job at `jr`; `resultTail`: the result ring's tail. */
@@ -225,7 +238,7 @@ export class TraceRingWriter {
     i32[r + TI_SUBMIT_FRAME] = b.jobI32[jr + J_SUBMIT_FRAME];
     i32[r + TI_DEADLINE] = b.jobI32[jr + J_DEADLINE_FRAME];
     i32[r + TI_POS] = pos;
-    this.commit();
+    this.commitAndPublish();
   }
 }
 

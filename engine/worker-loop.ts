@@ -180,8 +180,9 @@ export class JobRunner {
       consumed++;
       if ((jobI32[jr + J_KIND] & J_RANGE) !== 0) {
         if (trace !== null) trace.rangeBegin(results.tail);
+        // The helper that published the result recorded its share before publishing it.
         if (this.runRange(jr, slot, gen)) this.jobsDone++;
-        if (trace !== null) trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
+        else if (trace !== null) trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), results.tail);
         stampAt(clock, 0);
         t0 = clock[0];
         continue;
@@ -386,6 +387,9 @@ export class JobRunner {
     const t1 = resF64[rf + RF_FINISH_TIME];
     resF64[rf + RF_RUN_MS] = 0;
     this.block.hist[histogramBucket(t1 - this.jobs.recF64[(jr >> 1) + JF_SUBMIT_TIME])]++;
+    // The share's trace record (published) before the result: an export made after the
+    // result's delivery always holds the share that delivered it.
+    if (this.trace !== null) this.trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), (results.tail + 1) | 0);
     results.push();
   }
 

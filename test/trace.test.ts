@@ -279,6 +279,37 @@ describe('trace export from a real engine', () => {
     }
   });
 
+  it('a job\'s slice is in an export made as soon as its result is delivered, while its worker is busy with the next job', async () => {
+    // One worker takes the three jobs in one pass; it stays inside the busy job (and so
+    // has not finished its pass) when the first two results are delivered.
+    const engine = await startEngine({ workers: 1, trace: true, hangTimeoutMs: 60_000 });
+    try {
+      const RANGE = engine.kindId('test.range');
+      engine.beginFrame(0);
+      const range = engine.parallelFor(RANGE, [1, 64, -1, 0], 64, 8);
+      const echo = engine.submit(engine.kindId('test.echo'), [1, 2]);
+      const busy = engine.submit(engine.kindId('test.busy'), [2000]);
+      expect(Math.min(range, echo, busy)).toBeGreaterThanOrEqual(0);
+      const delivered = new Set<number>();
+      for (let i = 0; i < 20_000 && delivered.size < 2; i++) {
+        engine.poll((r) => {
+          expect(r.status).toBe(Outcome.Done);
+          delivered.add(r.jobId);
+        });
+        if (delivered.size < 2) await sleep(1);
+      }
+      expect([...delivered].sort()).toEqual([range, echo].sort());
+      const c = checkTrace(engine.exportTrace());
+      expect(c.problems.slice(0, 10)).toEqual([]);
+      for (const id of [range, echo]) {
+        expect(c.slicesByJob.get(id)?.length, `job ${id}`).toBe(1);
+        expect(c.flows.get(id), `job ${id}`).toEqual(['s', 't', 'f']);
+      }
+    } finally {
+      await engine.shutdown();
+    }
+  });
+
   it('workers: 0 puts the jobs on an inline runner track, with the same structure', async () => {
     const seed = seedFromEnv();
     const engine = await startEngine({ workers: 0, trace: true });
