@@ -12,6 +12,7 @@ import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import { FrameSync, type Channel } from '../frame/sync.js';
 import { sleep } from '../game/time.js';
+import { resultsIn } from './fixtures/engine.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
@@ -130,7 +131,8 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       expect(a.value).toBe(heavy(SEED * 3 + a.key, 30_000));
     }
     // Let the respawns finish before the next test.
-    for (let i = 0; i < 100 && engine.health().some((h) => h.state !== 'alive'); i++) await sleep(20);
+    for (let i = 0; i < 3000 && engine.health().some((h) => h.state !== 'alive'); i++) await sleep(20);
+    for (const h of engine.health()) expect(['alive', 'stale']).toContain(h.state);
   });
 
   test('a newer request for a key supersedes the unapplied one', async () => {
@@ -148,10 +150,8 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       p[0] = 10; p[1] = 10;
       sync.request(ch, 3, p, 2); // supersedes one the engine has
       sync.flush();
-      for (let f = 1; f <= 3; f++) {
-        await sleep(20);
-        sync.beginFrame(f);
-      }
+      await resultsIn(engine);
+      for (let f = 1; f <= 3; f++) sync.beginFrame(f);
       expect(log, policy).toEqual([expect.objectContaining({ key: 3, value: 20 })]);
       expect(sync.supersededJobs).toBe(2);
       expect(sync.submitted).toBe(2);
@@ -167,14 +167,14 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     p[0] = 2; p[1] = 3;
     sync.request(ch, 0, p, 2);
     sync.flush();
-    await sleep(50);
+    await resultsIn(engine);
     sync.beginFrame(1); // one frame old: applied
     expect(log).toEqual([{ key: 0, frame: 1, value: 5 }]);
     p[0] = 4;
     sync.request(ch, 1, p, 2);
     sync.flush();
-    await sleep(50);
-    sync.beginFrame(5); // four frames old: dropped (by us or expired by the engine)
+    await resultsIn(engine);
+    sync.beginFrame(5); // four frames old: dropped
     sync.beginFrame(6);
     expect(log.length).toBe(1);
     expect(sync.droppedStale).toBe(1);
