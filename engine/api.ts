@@ -44,7 +44,11 @@ export interface EngineOptions {
   heartbeatMs?: number;
   /** A busy worker whose heartbeat has not moved for this long is stale. Default 3 * heartbeatMs. */
   staleMs?: number;
-  /** A busy worker whose heartbeat has not moved for this long is hung: terminated and respawned. Default 1000. */
+  /**
+   * A busy worker whose heartbeat has not moved for this long is hung: terminated and
+   * respawned. A worker beats after each job (and each parallel-for chunk), so this bounds
+   * the run time of one job. Default 1000.
+   */
   hangTimeoutMs?: number;
   /** A worker that has not finished init within this is reported and retried. Default 10000. */
   initTimeoutMs?: number;

@@ -245,6 +245,10 @@ export class JobRunner {
       t0 = t1;
       this.jobsDone++;
       results.push();
+      // A beat per job, so hangTimeoutMs bounds one job, not a pass of PUBLISH_EVERY
+      // long ones. This thread is the word's only writer and readers only compare it: a
+      // plain store is enough.
+      i32[W_BEAT] = (i32[W_BEAT] + 1) | 0;
       if (++sincePublish === PUBLISH_EVERY) {
         sincePublish = 0;
         this.publish(head);

@@ -108,7 +108,8 @@ describe('dependencies', () => {
     const d2 = e.submit(ECHO, [2, 2], 0, { after: [d1] });
     // Expires: deadline 0, then the frame moves on before the workers get to it.
     e.beginFrame(1);
-    const blockers = [e.submit(BUSY, [30]), e.submit(BUSY, [30])];
+    // Both workers busy for 2 s: `late` waits in a ring until the frame below has passed.
+    const blockers = [e.submit(BUSY, [2000]), e.submit(BUSY, [2000])];
     const late = e.submit(ECHO, [3, 3], 0, { deadlineFrames: 0 });
     const d3 = e.submit(ECHO, [4, 4], 0, { after: [late, blockers[0]] });
     e.beginFrame(5);

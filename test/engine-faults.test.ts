@@ -72,11 +72,27 @@ describe('worker faults', () => {
     await exercise(e, () => e.submit(e.kindId('test.hang'), []), 'worker-lost');
   });
 
+  it('hangTimeoutMs bounds one job: a worker running many jobs each well under it in one pass is not hung', async () => {
+    // 24 jobs of 150 ms queued on one worker: a pass of 3.6 s, each job far inside 2.5 s.
+    const e = (engine = await startEngine({ workers: 1, hangTimeoutMs: 2500 }));
+    const events: EngineEvent[] = [];
+    e.onEvent = (ev) => events.push(ev);
+    const BUSY = e.kindId('test.busy');
+    const ids: number[] = [];
+    for (let i = 0; i < 24; i++) ids.push(e.submit(BUSY, [150]));
+    const got = new Map<number, Got>();
+    await pollUntil(e, (r) => void got.set(r.jobId, copyResult(r)), () => got.size === ids.length, 100_000);
+    expect(events.filter((ev) => ev.type === 'worker-hung')).toEqual([]);
+    expect(ids.every((id) => got.get(id)?.status === Outcome.Done)).toBe(true);
+    expect(e.health()[0].respawns).toBe(0);
+  });
+
   it('killWorker: the running job fails, queued jobs move to the other worker', async () => {
-    const e = (engine = await startEngine({ workers: 2 }));
+    // The long job only ends by the kill, however slowly the test gets to it.
+    const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 120_000 }));
     const BUSY = e.kindId('test.busy');
     const ECHO = e.kindId('test.echo');
-    const long = e.submit(BUSY, [300]);
+    const long = e.submit(BUSY, [60_000]);
     const queued: number[] = [];
     for (let i = 0; i < 100; i++) queued.push(e.submit(ECHO, [i, i]));
     const got = new Map<number, Got>();

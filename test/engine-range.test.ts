@@ -118,7 +118,8 @@ describe('parallel-for', () => {
   it('a worker killed mid-range: the job fails worker-lost exactly once and the engine goes on', async () => {
     const e = await engine(2);
     const RANGE = e.kindId('test.range');
-    const id = e.parallelFor(RANGE, [3, 400, -1, 2000], 400, 4);
+    // About 20 s of chunks of 8 ms: the kill lands mid-range however late the test is.
+    const id = e.parallelFor(RANGE, [3, 20_000, -1, 2000], 20_000, 4);
     e.flush();
     for (let i = 0; i < 5000 && !e.health().some((h) => h.currentJob === id); i++) await new Promise((r) => setTimeout(r, 2));
     const holder = e.health().find((h) => h.currentJob === id)!.index;
@@ -139,7 +140,7 @@ describe('parallel-for', () => {
     const e = await engine(1);
     const RANGE = e.kindId('test.range');
     const BUSY = e.kindId('test.busy');
-    e.submit(BUSY, [50]);
+    e.submit(BUSY, [2000]); // holds the one worker: the jobs below stay queued
     const cancelled = e.parallelFor(RANGE, [1, 100, -1, 0], 100, 10);
     expect(e.cancel(cancelled)).toBe(true);
     const inline = e.parallelFor(RANGE, [2, 500, -1, 0], 500, 10);

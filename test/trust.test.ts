@@ -48,7 +48,7 @@ import { Outcome } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import { loadKinds } from '../engine/registry.js';
 import type { WorkerInit, WorkerMessage } from '../engine/worker-entry.js';
-import { accountingHolds, copyResult, fixtureKinds, pollUntil, startEngine, type Got } from './fixtures/engine.js';
+import { accountingHolds, copyResult, fixtureKinds, fixtureModule, pollUntil, startEngine, type Got } from './fixtures/engine.js';
 
 const WORKER_ENTRY = builtModuleUrl(import.meta.url, '../engine/worker-entry.js');
 
@@ -161,9 +161,10 @@ describe('result records carry a generation', () => {
   it('a stale, torn, not-started, foreign or out-of-range record is counted and never applied', async () => {
     // Worker 1 is killed and, with no respawns allowed, stays dead: nobody else writes
     // its result ring, so records can be forged there without racing a producer.
-    const e = (engine = await startEngine({ workers: 2, maxRespawnsPerMinute: 0, jobCapacity: 64 }));
+    const latch = new SharedArrayBuffer(12);
+    const e = (engine = await startEngine({ workers: 2, maxRespawnsPerMinute: 0, jobCapacity: 64, hangTimeoutMs: 60_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } }));
     const ECHO = e.kindId('test.echo');
-    const BUSY = e.kindId('test.busy');
+    const BUSY = e.kindId('test.latch');
     const got = new Map<number, Got>();
     let twice = 0;
     const sink = (r: ResultView): void => {
@@ -175,8 +176,9 @@ describe('result records carry a generation', () => {
     e.killWorker(1);
     await pollUntil(e, sink, () => e.health()[1].state === 'dead');
 
-    // Worker 0 is now the only one: a long job keeps it busy, so the echo behind it stays queued.
-    const busy = e.submit(BUSY, [400]);
+    // Worker 0 is now the only one: a job held by the latch keeps it busy, so the echo
+    // behind it stays queued until the test opens the latch.
+    const busy = e.submit(BUSY, []);
     const queued = e.submit(ECHO, [7, 8], 9);
     await pollUntil(e, sink, () => e.health()[0].currentJob === busy);
 
@@ -218,6 +220,8 @@ describe('result records carry a generation', () => {
     expect(got.size).toBe(1);
     expect(e.stats().completed).toBe(before.completed);
 
+    Atomics.store(new Int32Array(latch), 0, 1);
+    Atomics.notify(new Int32Array(latch), 0);
     await pollUntil(e, sink, () => got.size === 3);
     expect(twice).toBe(0);
     expect(got.get(early)).toMatchObject({ status: Outcome.Done, values: [1.5, 2, 3, 0] });
