@@ -83,12 +83,12 @@ describe.each([0, 2])('lifecycle with %i workers', (workers) => {
   });
 
   it('cancel works before a job starts and not after it ended', async () => {
-    const e = (engine = await startEngine({ workers }));
+    const e = (engine = await startEngine({ workers, hangTimeoutMs: 60_000 }));
     const BUSY = e.kindId('test.busy');
     const ECHO = e.kindId('test.echo');
     const ids: number[] = [];
     // With workers, a long job first keeps the rest queued behind it.
-    if (workers > 0) for (let w = 0; w < workers; w++) ids.push(e.submit(BUSY, [150]));
+    if (workers > 0) for (let w = 0; w < workers; w++) ids.push(e.submit(BUSY, [2000]));
     const queued = e.submit(ECHO, [1, 1]);
     expect(e.cancel(queued)).toBe(true);
     expect(e.cancel(queued)).toBe(false);
@@ -104,11 +104,11 @@ describe.each([0, 2])('lifecycle with %i workers', (workers) => {
   });
 
   it('a job whose deadline frame passed before it started is expired, not run', async () => {
-    const e = (engine = await startEngine({ workers }));
+    const e = (engine = await startEngine({ workers, hangTimeoutMs: 60_000 }));
     const ECHO = e.kindId('test.echo');
     const BUSY = e.kindId('test.busy');
     e.beginFrame(10);
-    if (workers > 0) for (let w = 0; w < workers; w++) e.submit(BUSY, [150]);
+    if (workers > 0) for (let w = 0; w < workers; w++) e.submit(BUSY, [2000]);
     const late = e.submit(ECHO, [1, 1], 0, { deadlineFrames: 1 });
     const fine = e.submit(ECHO, [2, 2], 0, { deadlineFrames: 100 });
     e.beginFrame(12);

@@ -129,9 +129,9 @@ describe('engine.run beside a game that polls', () => {
   });
 
   it('a run() job whose deadline passes before it starts rejects EXPIRED', async () => {
-    const e = await startEngine({ workers: 1 });
+    const e = await startEngine({ workers: 1, hangTimeoutMs: 60_000 });
     try {
-      const busy = e.run('test.busy', [200]);
+      const busy = e.run('test.busy', [2000]); // holds the one worker past both frames below
       const p = settle(e.run('noop', [1, 2]));
       e.beginFrame(1);
       const late = settle(e.run('noop', [1, 2], { deadlineFrames: 0 }));

@@ -77,6 +77,13 @@ async function prepareOnce(name: string): Promise<string> {
 }
 
 /** Runs a Node example; returns its JSON line and when (epoch ms) the process had exited. */
+/**
+ * Longest time from a process's shutdown() resolving to its exit seen here. A timer left
+ * behind by shutdown() would hold the process for its timeoutMs (2 s by default); the
+ * rest of the margin is for a loaded machine.
+ */
+const EXIT_BOUND_MS = 1500;
+
 function runNode(dir: string, script: string, args: readonly string[] = []): Promise<{ result: Result; exitedAt: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -170,7 +177,7 @@ describe('examples, installed from the tarball', () => {
       expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2 });
       // node-ts also runs the path kind of framejobs/kinds/grid over a grid of its own (examples/node-ts/src/main.ts).
       if (name === 'node-ts') expect(result).toMatchObject(NODE_TS_PATHS);
-      expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+      expect(exitedAt - result.shutdownAt!).toBeLessThan(EXIT_BOUND_MS);
     }, 240_000);
   }
 
@@ -178,7 +185,7 @@ describe('examples, installed from the tarball', () => {
     const dir = await prepare('node-ts');
     const { result, exitedAt } = await runNode(dir, join('node_modules', 'tsx', 'dist', 'cli.mjs'), ['src/main.ts']);
     expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, ...NODE_TS_PATHS });
-    expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+    expect(exitedAt - result.shutdownAt!).toBeLessThan(EXIT_BOUND_MS);
   }, 240_000);
 
   it('framejobs/remote runs a batch on two workers with no BullMQ installed; framejobs/remote/bullmq names the peer it needs', async () => {
@@ -228,7 +235,7 @@ describe('examples, installed from the tarball', () => {
     });
     const { result, exitedAt } = await runNode(out, 'main.js');
     expect(result).toMatchObject({ ok: true, wrong: 0, jobs: 2000, workers: 2, ...NODE_TS_PATHS });
-    expect(exitedAt - result.shutdownAt!).toBeLessThan(1000);
+    expect(exitedAt - result.shutdownAt!).toBeLessThan(EXIT_BOUND_MS);
   }, 240_000);
 
   describe('in Chromium', () => {
