@@ -146,6 +146,30 @@ export class Collector {
     return n;
   }
 
+  /**
+   * True if a result for `slot` at generation `gen` is published by a worker that holds
+   * the job and not yet taken by poll: the job has ended, and runInline must leave it to
+   * poll. Scans the result rings (at most ringCapacity records per worker); runInline
+   * only, never per job.
+   */
+  hasWaitingResult(slot: number, gen: number): boolean {
+    const t = this.jobs;
+    const ws = this.workers;
+    for (let k = 0; k < ws.length; k++) {
+      const w = ws[k];
+      if (t.range[slot] === 0 ? t.worker[slot] !== w.index : (t.rangeMask[slot] & (1 << w.index)) === 0) continue;
+      const ring = w.results;
+      const tail = ring.loadTail();
+      if (!ring.validTail(tail)) continue;
+      const resI32 = ring.recI32;
+      for (let head = ring.head; head !== tail; head = (head + 1) | 0) {
+        const r = (head & ring.mask) * RECORD_I32;
+        if (resI32[r + R_SLOT] === slot && resI32[r + R_GEN] === gen) return true;
+      }
+    }
+    return false;
+  }
+
   private drain(w: WorkerLink, onResult: OnResult, max: number, settledOnly: boolean): number {
     const ring = w.results;
     const tail = ring.loadTail();

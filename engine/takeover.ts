@@ -49,7 +49,8 @@ export class TakeOver {
    * Runs job `jobId` on this thread now if it has no outcome yet (see EngineCore.runInline).
    * A job still queued (or waiting for nothing but its lane) is taken from the workers; one
    * a worker is running gets a twin here, in a private copy of its arena slice, and the
-   * worker's later result is dropped. A job still waiting for prerequisites cannot run.
+   * worker's later result is dropped. A job whose result is already published is left to
+   * poll (false). A job still waiting for prerequisites cannot run.
    */
   runInline(jobId: number, kinds: readonly KindRuntime[], onResult: OnResult): boolean {
     const t = this.jobs;
@@ -68,6 +69,8 @@ export class TakeOver {
       return true;
     }
     if (t.state(slot) !== S_RUNNING) return false;
+    // Ended on its worker, its result waiting for poll: that result is its one outcome.
+    if (this.collector.hasWaitingResult(slot, gen)) return false;
     // The worker may be writing the original slice right now.
     let off = t.arenaOffset[slot];
     if (off >= 0) {

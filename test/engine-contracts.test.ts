@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
-import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, startEngine } from './fixtures/engine.js';
+import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, resultsIn, startEngine } from './fixtures/engine.js';
 
 const engines: EngineCore[] = [];
 afterEach(async () => {
@@ -68,6 +68,55 @@ describe('workers that used up their respawns', () => {
     expect(e.inFlight).toBe(0);
     expect(e.health()[0].state).toBe('dead');
     expect(e.submit(ECHO, [1, 1])).toBe(Rejection.RingFull);
+    expect(accountingHolds(e)).toBe(true);
+  });
+});
+
+describe('runInline on a job a worker has', () => {
+  interface Seen {
+    status: number;
+    worker: number;
+    n: number;
+  }
+  const recorder = (got: Map<number, Seen>) => (r: ResultView): void => {
+    got.set(r.jobId, { status: r.status, worker: r.worker, n: (got.get(r.jobId)?.n ?? 0) + 1 });
+  };
+
+  it('running: a twin runs on this thread, and the worker\'s own result is dropped', async () => {
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const e = keep(await EngineCore.start({ workers: 1, heartbeatMs: 20, hangTimeoutMs: 60_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } }));
+    const held = e.submit(e.kindId('test.latch'), []);
+    e.flush();
+    for (let i = 0; i < 30_000 && Atomics.load(words, 1) < 1; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(Atomics.load(words, 1)).toBe(1); // the worker is inside the job
+    const got = new Map<number, Seen>();
+    const sink = recorder(got);
+    expect(e.runInline(held, sink)).toBe(true);
+    expect(got.get(held)).toEqual({ status: Outcome.Done, worker: -1, n: 1 });
+    expect(e.runInline(held, sink)).toBe(false);
+    Atomics.store(words, 0, 1);
+    Atomics.notify(words, 0);
+    await pollUntil(e, sink, () => e.stats().workers[0].queued === 0 && Atomics.load(words, 1) === 0);
+    for (let i = 0; i < 20; i++) e.poll(sink);
+    expect(got.get(held)?.n).toBe(1);
+    expect(e.stats().completed).toBe(1);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
+  it('ended on its worker, result not yet polled: false, and poll delivers the worker\'s result once', async () => {
+    const e = keep(await startEngine({ workers: 1 }));
+    const ECHO = e.kindId('test.echo');
+    const ids = [e.submit(ECHO, [1, 2], 3), e.submit(ECHO, [4, 5], 6)];
+    e.flush();
+    await resultsIn(e);
+    const got = new Map<number, Seen>();
+    const sink = recorder(got);
+    for (const id of ids) expect(e.runInline(id, sink)).toBe(false);
+    expect(got.size).toBe(0);
+    e.poll(sink);
+    for (const id of ids) expect(got.get(id)).toEqual({ status: Outcome.Done, worker: 0, n: 1 });
+    expect(e.inFlight).toBe(0);
     expect(accountingHolds(e)).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ import { accountingHolds, pollUntil, startEngine } from './fixtures/engine.js';
 
 const engines: EngineCore[] = [];
 async function engine(workers = 2): Promise<EngineCore> {
-  const e = await startEngine({ workers, jobCapacity: 64 });
+  // No hang verdicts: the tests hold workers in long jobs on purpose.
+  const e = await startEngine({ workers, jobCapacity: 64, hangTimeoutMs: 60_000 });
   engines.push(e);
   return e;
 }
@@ -167,7 +168,7 @@ describe('callbacks that throw', () => {
     const BUSY = e.kindId('test.busy');
     const ECHO = e.kindId('test.echo');
     // Keep the workers busy so the echo job is still queued when it is taken over.
-    for (let i = 0; i < 4; i++) e.submit(BUSY, [50]);
+    for (let i = 0; i < 2; i++) e.submit(BUSY, [2000]);
     const id = e.submit(ECHO, [3, 4]);
     const ledger = new Ledger();
     expect(() =>
@@ -365,7 +366,8 @@ describe('odd throwables from handlers', () => {
     const e = await engine(2);
     const BUSY = e.kindId('test.busy');
     const ODD = e.kindId('test.odd-throw');
-    for (let i = 0; i < 4; i++) e.submit(BUSY, [30]);
+    // Both workers held: every job below is still queued when runInline takes it.
+    for (let i = 0; i < 2; i++) e.submit(BUSY, [2000]);
     const ledger = new Ledger();
     for (let what = 0; what < 7; what++) {
       const id = e.submit(ODD, [what]);

@@ -52,7 +52,9 @@ describe(`deterministic policy: identical state hash every frame (seed ${SEED}; 
   test('4 workers with two killed mid-run', async () => {
     const r = await run(4, [501, 1203]);
     expect(r.report.workers_killed).toBe(2);
-    expect(r.report.engine.respawns).toBeGreaterThanOrEqual(1);
+    // Not asserted: how many respawns happened before the last frame. A killed worker's
+    // exit reaches the engine on a later turn of the event loop, and on a starved machine
+    // both can land after a fast run's 2,000 frames (seen: 0 respawns, same hashes).
     expect(firstDiff(r.hashes, base.hashes), `first differing frame, seed ${SEED}`).toBe(-1);
     expect(r.report.state_hash).toBe(base.report.state_hash);
   });
