@@ -228,8 +228,9 @@ export class Batch {
       } else {
         this.submitMore();
         this.deliver();
-        // Delivery freed window room: fill it now rather than a poll later.
-        if (!this.hasUserError) this.submitMore();
+        // Delivery freed window room: fill it now rather than a poll later (unless a
+        // callback just aborted the batch: then nothing more may start).
+        if (!this.hasUserError && !this.aborted) this.submitMore();
       }
       this.detectLost();
       this.report(false);
@@ -273,7 +274,7 @@ export class Batch {
         w.skip(p, index);
         continue;
       }
-      if (this.hasUserError) return;
+      if (this.hasUserError || this.aborted) return;
       w.assign(p, index);
       if (!this.submitAt(p, index, e, kind)) return;
       w.take();

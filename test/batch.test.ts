@@ -198,6 +198,7 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
     const seen = newSeen();
     const ac = new AbortController();
     const base = e.stats();
+    let submittedAtAbort = -1;
     const report = await runBatch(e, probeBatch(probe, runTimes(count, SEED + 5, 3), seen, {
       signal: ac.signal,
       maxInFlight: 6,
@@ -207,11 +208,16 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
         seen.reason.push(r.reason);
         seen.values.push(Array.from(r.values));
         seen.attempts.push(r.attempts);
-        if (i === 50) ac.abort();
+        if (i === 50) {
+          ac.abort();
+          submittedAtAbort = e.stats().submitted;
+        }
       },
     }));
     expectInOrderOnce(seen, count);
     expect(report.aborted).toBe(true);
+    // Nothing was submitted after the abort (not even to fill the room its delivery freed).
+    expect(e.stats().submitted).toBe(submittedAtAbort);
     expect(report.done + report.failed + report.cancelled).toBe(count);
     // Nothing past the window (already finished or running at the abort) ran.
     expect(report.cancelled).toBeGreaterThanOrEqual(count - 51 - report.reorderWindow);
