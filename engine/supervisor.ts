@@ -13,7 +13,7 @@ import type { Dispatcher } from './dispatcher.js';
 import { EngineError, type FailureReason } from './errors.js';
 import type { JobTable } from './job-table.js';
 import type { Books } from './books.js';
-import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_BEAT, W_CUR_GEN, W_CUR_SLOT, W_EPOCH, W_JOBS_DONE, W_RETIRE, W_STATE } from './layout.js';
+import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_BEAT, W_CUR_GEN, W_CUR_SLOT, W_EPOCH, W_JOBS_DONE, W_RETIRE, W_SLEEPING, W_STATE } from './layout.js';
 import type { ResolvedOptions } from './options.js';
 import type { WorkerInit, WorkerMessage } from './worker-entry.js';
 import { leaveJob, type WorkerLink } from './worker-link.js';
@@ -116,6 +116,10 @@ export class Supervisor {
     Atomics.store(i32, W_RETIRE, 0);
     Atomics.store(i32, W_STATE, 0);
     Atomics.store(i32, W_CUR_SLOT, -1);
+    // A worker killed in its sleep left SLEEPING set: its successor would look asleep and
+    // being woken (Dispatcher.someoneAwake) until it first slept itself.
+    Atomics.store(i32, W_SLEEPING, 0);
+    w.notifiedBeat = -1;
     const init: WorkerInit = {
       type: 'framejobs-init',
       sab: spec.sab,
