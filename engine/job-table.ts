@@ -211,7 +211,9 @@ export class JobTable {
 
   /**
    * Makes the just-opened job in `slot` a parallel-for job over [0, count) in chunks of
-   * `grain`: its range words, written before its records are published.
+   * `grain`: its range words, written before its records are published. The range starts
+   * closed (nothing left to claim): the helper that claims the job opens it once it has
+   * found the job still in time, so no helper runs a chunk of a job that expires.
    */
   openRange(slot: number, count: number, grain: number): void {
     const rg = slot * RANGE_WORDS;
@@ -219,7 +221,7 @@ export class JobTable {
     this.range[slot] = 1;
     this.ranges[rg + RG_COUNT] = count;
     this.ranges[rg + RG_GRAIN] = grain;
-    this.ranges[rg + RG_NEXT] = tag;
+    this.ranges[rg + RG_NEXT] = tag | count;
     this.ranges[rg + RG_SETTLED] = tag;
     this.ranges[rg + RG_ERROR] = 0;
   }

@@ -290,11 +290,16 @@ export class JobRunner {
     // Written by main before it published this record (its release store of the tail).
     const count = ranges[rg + RG_COUNT];
     const grain = ranges[rg + RG_GRAIN];
-    if (first && (count === 0 || Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME])) {
-      // Decided before any chunk ran: nothing to do, or expired (and nobody may claim).
-      Atomics.store(ranges, rg + RG_NEXT, tag | count);
-      this.publishRange(jr, slot, gen, count === 0 ? Outcome.Done : Outcome.Expired, -1, this.workerIndex);
-      return true;
+    if (first) {
+      if (count === 0 || Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME]) {
+        // Decided before any chunk ran: nothing to do, or expired. The range stays closed
+        // (JobTable.openRange), so a helper that joined meanwhile has claimed nothing.
+        this.publishRange(jr, slot, gen, count === 0 ? Outcome.Done : Outcome.Expired, -1, this.workerIndex);
+        return true;
+      }
+      // ORDERING: opened only now, after the deadline check: a joiner that saw RUNNING
+      // before this store finds nothing to claim and leaves.
+      Atomics.store(ranges, rg + RG_NEXT, tag);
     }
     const i32 = this.block.i32;
     // Set before the first claim: a worker that dies while it holds a chunk is seen to.
