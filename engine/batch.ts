@@ -314,8 +314,10 @@ export class Batch {
       this.nRetriedSubmits++;
       return false;
     }
-    // Refused for good: this task fails with the reason; the batch goes on.
-    const reason: BatchFailReason = id === Rejection.ShutDown ? 'shutdown' : (rejectionName(id) as BatchFailReason);
+    // Refused for good: this task fails with the reason; the batch goes on. With no worker
+    // left to run it (every one used up its respawns), the task is lost like one whose
+    // worker died under it.
+    const reason: BatchFailReason = id === Rejection.ShutDown ? 'shutdown' : id === Rejection.NoWorkers ? 'worker-lost' : (rejectionName(id) as BatchFailReason);
     w.worker[p] = -1;
     w.finish(p, FAILED, reason, null);
     return true;

@@ -133,7 +133,7 @@ export class Dispatcher {
     }
     if (best === null) best = fallback;
     if (best === null) {
-      this.lastPickReason = Rejection.RingFull;
+      this.lastPickReason = this.allGone() ? Rejection.NoWorkers : Rejection.RingFull;
       return null;
     }
     if (best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs) {
@@ -141,6 +141,14 @@ export class Dispatcher {
       return null;
     }
     return best;
+  }
+
+  /** Workers dead for good (WorkerLink.gone); the supervisor counts them. */
+  gone = 0;
+
+  /** True when there are workers and every one is dead for good: a refusal that retrying cannot cure. */
+  allGone(): boolean {
+    return this.gone > 0 && this.gone === this.workers.length;
   }
 
   /** Waiting jobs, in both lanes (some may have been cancelled since they were queued). */

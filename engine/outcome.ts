@@ -30,6 +30,11 @@ export const Rejection = {
   ShutDown: -6,
   /** The payload is larger than the kind allows or larger than the whole arena. */
   PayloadTooLarge: -7,
+  /**
+   * Every worker is dead for good (each used up maxRespawnsPerMinute): nothing will run
+   * the job, now or later. Not a reason to retry.
+   */
+  NoWorkers: -8,
 } as const;
 export type Rejection = (typeof Rejection)[keyof typeof Rejection];
 
@@ -41,6 +46,7 @@ const rejectionNames: Record<number, string> = {
   [Rejection.Overloaded]: 'overloaded',
   [Rejection.ShutDown]: 'shut-down',
   [Rejection.PayloadTooLarge]: 'payload-too-large',
+  [Rejection.NoWorkers]: 'no-workers',
 };
 
 export const rejectionName = (code: number): string => rejectionNames[code] ?? 'unknown';

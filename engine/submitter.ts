@@ -156,6 +156,8 @@ export class Submitter {
     const nAfter = after === undefined ? 0 : this.waiting.readAfter(after);
     if (lane < 0 || nAfter < 0) return b.reject(Rejection.BadParams);
     const held = lane === 1 || after !== undefined;
+    // A job that would wait in the engine is refused like any other when no worker is left.
+    if (held && this.dispatcher.allGone()) return b.reject(Rejection.NoWorkers);
     const arenaOff =
       callerOff === undefined ? this.payloads.forKind(kind) : this.payloads.fromCaller(kind, callerOff, callerBytes, nAfter > 0 ? this.waiting.isPrereqSlice : null);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);

@@ -336,6 +336,8 @@ export class Supervisor {
     w.respawnTimes = w.respawnTimes.filter((x) => t - x < 60_000);
     if (w.respawnTimes.length >= this.opts.maxRespawnsPerMinute) {
       w.deadReason = `${w.deadReason ?? 'dead'}; respawn limit reached`;
+      w.gone = true;
+      this.dispatcher.gone++;
       this.abandonQueued(w);
       return;
     }

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
+import { runBatch } from '../engine/batch.js';
 import { EngineCore } from '../engine/core.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
 import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, resultsIn, startEngine } from './fixtures/engine.js';
@@ -67,7 +68,14 @@ describe('workers that used up their respawns', () => {
     for (const id of [running, ...queued]) expect(reasons.get(id)).toBe('worker-lost');
     expect(e.inFlight).toBe(0);
     expect(e.health()[0].state).toBe('dead');
-    expect(e.submit(ECHO, [1, 1])).toBe(Rejection.RingFull);
+    // Nothing will ever run a job now: a refusal that says so, not one that invites a retry.
+    expect(e.submit(ECHO, [1, 1])).toBe(Rejection.NoWorkers);
+    expect(e.submit(ECHO, [1, 1], 0, { deadlineFrames: 5 })).toBe(Rejection.NoWorkers);
+    // A batch on such an engine ends (every task lost), instead of retrying for ever.
+    const batchReasons: (string | null)[] = [];
+    const report = await runBatch(e, { kind: 'test.echo', count: 5, params: (i, _s, out) => out.set([i, i]), onResult: (_i, r) => batchReasons.push(r.reason) });
+    expect(report).toMatchObject({ total: 5, done: 0, failed: 5 });
+    expect(batchReasons).toEqual(['worker-lost', 'worker-lost', 'worker-lost', 'worker-lost', 'worker-lost']);
     expect(accountingHolds(e)).toBe(true);
   });
 });

@@ -1032,7 +1032,7 @@ class ExhaustedRespawnsCmd extends Base {
         await sleep(1);
       }
       for (const id of ids) if (seen.get(id) !== 'worker-lost') m.errors.push(`exhausted respawns: job ${id} ended ${seen.get(id) ?? 'with no outcome'}, not worker-lost`);
-      if (e.submit(ECHO, [1, 1]) !== Rejection.RingFull) m.errors.push('exhausted respawns: a submit with no worker left was not refused ring-full');
+      if (e.submit(ECHO, [1, 1]) !== Rejection.NoWorkers) m.errors.push('exhausted respawns: a submit with no worker left was not refused no-workers');
       const s = e.stats();
       if (s.submitted !== s.completed + s.failed + s.rejected + s.expired + s.cancelled + s.inFlight || s.inFlight !== 0) m.errors.push('exhausted respawns: books do not balance');
       r.env.totals.hostile.exhausted++;
