@@ -324,6 +324,8 @@ export class Run {
       } else if (ret === Rejection.RingFull) {
         // A job run inline holds its slot until its worker is done with it, unseen by the model.
         if (m.pending.size === 0 && !m.inlineRan && this.allAlive()) this.fail(`${job.label}: ring-full with nothing in flight and every worker up`);
+      } else if (ret === Rejection.NoWorkers) {
+        if (this.engine.health().some((h) => h.state !== 'dead')) this.fail(`${job.label}: no-workers with a worker not dead`);
       } else if (ret === Rejection.ArenaFull) {
         if (!this.arenaInUse()) this.fail(`${job.label}: arena-full with no arena job in flight`);
       } else {
