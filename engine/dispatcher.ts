@@ -143,7 +143,7 @@ export class Dispatcher {
     return best;
   }
 
-  /** Workers dead for good (WorkerLink.gone); the supervisor counts them. */
+  /** Workers dead for good (their respawn limit reached); the supervisor counts them. */
   gone = 0;
 
   /** True when there are workers and every one is dead for good: a refusal that retrying cannot cure. */

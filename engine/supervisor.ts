@@ -336,7 +336,7 @@ export class Supervisor {
     w.respawnTimes = w.respawnTimes.filter((x) => t - x < 60_000);
     if (w.respawnTimes.length >= this.opts.maxRespawnsPerMinute) {
       w.deadReason = `${w.deadReason ?? 'dead'}; respawn limit reached`;
-      w.gone = true;
+      // Dead for good: a worker that will never come back (it has no thread to exit again).
       this.dispatcher.gone++;
       this.abandonQueued(w);
       return;

@@ -31,8 +31,6 @@ export class WorkerLink {
   retiring = false;
   /** Why it is dead, when it is. */
   deadReason: string | null = null;
-  /** Dead for good: its respawn limit was reached, and it will not come back. */
-  gone = false;
   /** Busy with a silent heartbeat (set by the watchdog): dispatched to only as a last resort. */
   stale = false;
   /** Live jobs assigned here whose results main has not yet taken. */
