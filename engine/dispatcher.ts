@@ -43,6 +43,10 @@ import { leaveJob, type WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** Queued work (ms) by which the worker that took the last job may lead the least loaded and still take the next. */
+const RUN_MS = 1;
+/** Estimated run time (ms) up to which a job counts as tiny and goes out in runs (RUN_MS). */
+const RUN_JOB_MS = 0.02;
 /** Parallel-for helpers go to worker indices below this (their set is one int32 bit mask). */
 const MAX_HELPER_INDEX = 31;
 /** Queued work (ms) below which a worker holding background work is given more of it. */
@@ -68,6 +72,10 @@ export class Dispatcher {
   private readonly waitGen: readonly [Int32Array, Int32Array];
   private readonly waitHead = new Int32Array(2);
   private readonly waitCount = new Int32Array(2);
+  /** The worker pick chose last time. */
+  private last: WorkerLink | null = null;
+  /** Where pick's scan starts: the worker after the one that took the last run. */
+  private runStart = 0;
   /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
   private movingCost = 0;
   private flushQueued = false;
@@ -108,7 +116,9 @@ export class Dispatcher {
     let best: WorkerLink | null = null;
     let fallback: WorkerLink | null = null;
     for (let pass = 0; pass < 2 && best === null; pass++) {
-      for (let i = 0; i < ws.length; i++) {
+      // Ties go to the first worker from runStart, which moves on with each run, so idle
+      // workers take turns.
+      for (let k = 0, i = this.runStart; k < ws.length; k++, i = i + 1 === ws.length ? 0 : i + 1) {
         const w = ws[i];
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
         if (pass === 1 || w.jobs.full) this.refreshHead(w);
@@ -121,6 +131,14 @@ export class Dispatcher {
         }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
       }
+      // Tiny jobs go to one worker in runs, while it has work queued and stays within
+      // RUN_MS of the least loaded: each worker then reads its own stretch of job slots
+      // and records, where handing tiny jobs out one by one across workers had them share
+      // (and bounce) cache lines, at about twice the main thread's cost per job. Larger
+      // jobs spread at once: for them that cost is small, and a second worker starting
+      // now is not.
+      const last = this.last;
+      if (cost <= RUN_JOB_MS && best !== null && last !== null && last !== best && last.queuedMs > 0 && last.queuedMs <= best.queuedMs + RUN_MS && last.queuedMs + cost <= this.admissionMs && this.canRun(last)) best = last;
       // A small burst stays with a worker that is already awake rather than paying a
       // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
       // Looked at only when the least-loaded worker sleeps: one shared load per submit.
@@ -140,7 +158,16 @@ export class Dispatcher {
       this.lastPickReason = Rejection.Overloaded;
       return null;
     }
+    if (best !== this.last) {
+      this.last = best;
+      this.runStart = best.index + 1 === ws.length ? 0 : best.index + 1;
+    }
     return best;
+  }
+
+  /** True when `w` may take a frame job now: alive, taking work, no background work, room. */
+  private canRun(w: WorkerLink): boolean {
+    return w.life === 'alive' && !w.retiring && !w.stale && w.background === 0 && !w.jobs.full && w.inflight < w.jobs.capacity;
   }
 
   /** Workers dead for good (their respawn limit reached); the supervisor counts them. */
@@ -243,7 +270,7 @@ export class Dispatcher {
     let awake: WorkerLink | null = null;
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i];
-      if (w.life !== 'alive' || w.retiring || w.stale || w.background > 0 || w.jobs.full || w.inflight >= w.jobs.capacity) continue;
+      if (!this.canRun(w)) continue;
       if (w.queuedMs + cost <= AWAKE_SHARE_MS && (awake === null || w.queuedMs < awake.queuedMs) && !w.sleeping) awake = w;
     }
     return awake;
