@@ -4,8 +4,13 @@
  * the main thread's cancel or take-over are single CAS operations on it; everything else
  * about a job stays on the main thread in typed arrays indexed by slot.
  *
- * Slots are handed out first-in first-out, so a slot's generation (and so its job ids)
- * turns over as slowly as possible. A job id is the slot in the low bits and the low
+ * Slots are handed out in index order, each new job taking the next free slot after the
+ * last one handed out (wrapping around): a slot's generation (and so its job ids) turns
+ * over as slowly as with a first-in first-out list, and consecutive jobs sit in
+ * consecutive slots whatever order earlier jobs ended in. A free list in release order
+ * would, once jobs end out of order (several workers, cancels, jobs of different
+ * lengths), scatter each frame's jobs across the table and cost the main thread a cache
+ * miss per job in every per-slot array: two to four times its cost per job. A job id is the slot in the low bits and the low
  * bits of its generation above (layout.ts jobIdOf), salted per engine so that an id from
  * another engine in the same process is very unlikely to name one of ours.
  *
@@ -87,8 +92,10 @@ export class JobTable {
   /** Prerequisites' arena slices a job reads, held until it ends: MAX_AFTER per slot, made on first use. */
   private retained: Int32Array | null = null;
   private retainedCount: Uint8Array | null = null;
-  private readonly freeSlots: Int32Array;
-  private freeHead = 0;
+  /** One bit per slot, set while the slot is free. */
+  private readonly freeBits: Int32Array;
+  /** The slot after the last one handed out: where the search for a free one starts. */
+  private cursor = 0;
   private freeCount: number;
   /** Mixed into the generation bits of this engine's job ids. */
   private readonly salt: number;
@@ -118,8 +125,7 @@ export class JobTable {
     this.rangeMask = new Int32Array(n);
     this.ranges = ranges;
     this.outcome = new Uint8Array(n);
-    this.freeSlots = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.freeSlots[i] = i;
+    this.freeBits = new Int32Array(Math.max(1, n >>> 5)).fill(n >= 32 ? -1 : (1 << n) - 1);
     this.freeCount = n;
     this.salt = salt;
   }
@@ -130,15 +136,27 @@ export class JobTable {
   }
 
   /**
-   * Takes the oldest free slot for a new job and marks it QUEUED with the next generation;
+   * Takes the next free slot from the cursor for a new job and marks it QUEUED with the next generation;
    * returns the slot. The caller has checked `free > 0`.
    * ORDERING: a plain store of the word suffices: the release store that publishes the
    * job's record orders it, and while the slot is free no record can match it, so no CAS
    * races with this write.
    */
   open(): number {
-    const slot = this.freeSlots[this.freeHead];
-    this.freeHead = (this.freeHead + 1) & (this.capacity - 1);
+    const bitsOf = this.freeBits;
+    const lastWord = bitsOf.length - 1;
+    let w = this.cursor >>> 5;
+    let bits = bitsOf[w] & (-1 << (this.cursor & 31));
+    // A free slot exists (the caller checked), so this ends: at worst back in the first
+    // word, whole this time.
+    while (bits === 0) {
+      w = w === lastWord ? 0 : w + 1;
+      bits = bitsOf[w];
+    }
+    const bit = 31 - Math.clz32(bits & -bits);
+    bitsOf[w] &= ~(1 << bit);
+    const slot = (w << 5) | bit;
+    this.cursor = (slot + 1) & (this.capacity - 1);
     this.freeCount--;
     const gen = (((this.words[slot] >>> STATE_BITS) + 1) & GEN_MASK) >>> 0;
     this.words[slot] = (gen << STATE_BITS) | S_QUEUED;
@@ -265,7 +283,7 @@ export class JobTable {
     // (a worker only ever CASes QUEUED -> RUNNING, which fails on any of them), and the
     // slot's next QUEUED word is ordered by the release store that publishes its record.
     this.words[slot] = (word & ~STATE_MASK) | S_FREE;
-    this.freeSlots[(this.freeHead + this.freeCount) & (this.capacity - 1)] = slot;
+    this.freeBits[slot >>> 5] |= 1 << (slot & 31);
     this.freeCount++;
   }
 }

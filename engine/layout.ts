@@ -189,7 +189,7 @@ export const NO_DEADLINE = 0x7fffffff;
 /**
  * Job ids: the slot in the low bits, the low bits of the slot's generation above it,
  * 30 bits in all so an id is always a small integer (no boxed number per job). With
- * slots handed out first-in first-out, an id comes back only after about 2^30 more
+ * slots handed out in turn (job-table.ts), an id comes back only after about 2^30 more
  * jobs have been submitted. The generation is XORed with the engine's salt (H_ID_SALT),
  * so the same slot and generation in two engines give different ids.
  */

@@ -248,7 +248,7 @@ describe('job table', () => {
     expect(t.slotOf(id)).toBe(-1);
   });
 
-  it('hands slots out first-in first-out, and each reuse bumps the generation', () => {
+  it('hands slots out in turn, and each reuse bumps the generation', () => {
     const { t } = table(4, 0);
     const ids = new Set<number>();
     for (let i = 0; i < 40; i++) {
@@ -258,6 +258,29 @@ describe('job table', () => {
       t.release(slot);
     }
     expect(ids.size).toBe(40);
+  });
+
+  it('after jobs end out of order, new jobs still take consecutive slots, skipping held ones', () => {
+    const { t } = table(64, 0);
+    const rand = rng(seedFromEnv());
+    const slots = Array.from({ length: 64 }, () => t.open());
+    expect(slots).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    // Release all but a few held slots, in a shuffled order.
+    const held = new Set([3, 31, 32, 40]);
+    const order = slots.filter((s) => !held.has(s));
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const s of order) t.release(s);
+    expect(t.free).toBe(60);
+    const next = Array.from({ length: 60 }, () => t.open());
+    expect(next).toEqual(Array.from({ length: 64 }, (_, i) => i).filter((s) => !held.has(s)));
+    expect(t.free).toBe(0);
+    // The cursor goes on from where it stopped, wrapping around.
+    t.release(5);
+    t.release(63);
+    expect([t.open(), t.open()]).toEqual([5, 63]);
   });
 
   it('the generation wraps at GEN_MASK and ids still round-trip', () => {
