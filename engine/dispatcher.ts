@@ -377,20 +377,20 @@ export class Dispatcher {
     // read (seq-cst): if the worker went to sleep before seeing this tail, we see
     // SLEEPING = 1 and wake it.
     w.jobs.publish();
-    if (w.sleeping && !this.someoneAwake(w)) {
-      // A wake-up costs tens of microseconds on the waker's thread, so this thread wakes
-      // a worker only when no other worker is awake or already being woken (an awake
-      // worker wakes its sleeping siblings that have work: JobRunner.wakeSiblings), and
-      // at most once per sleep: a worker's beat moves each time it wakes, and until it
-      // has moved past the beat read before our notify, that notify is on its way. The
-      // beat is read before notifying, so a wake landing in between hides no later sleep.
-      const i32 = w.block.i32;
-      const beat = Atomics.load(i32, W_BEAT);
-      if (beat !== w.notifiedBeat) {
-        w.notifiedBeat = beat;
-        Atomics.notify(i32, JOB_TAIL_I, 1);
-      }
-    }
+    if (!w.sleeping) return;
+    // A wake-up costs tens of microseconds on the waker's thread, so this thread wakes a
+    // worker at most once per sleep: a worker's beat moves each time it wakes, and until
+    // it has moved past the beat read before our notify, that notify is on its way (a
+    // woken worker can take a while to get a core, and every publish until then finds
+    // it asleep: this check comes first, as it reads only that worker's line). The beat
+    // is read before notifying, so a wake landing in between hides no later sleep. Nor
+    // does this thread wake it while another worker is awake or already being woken (an
+    // awake worker wakes its sleeping siblings that have work: JobRunner.wakeSiblings).
+    const i32 = w.block.i32;
+    const beat = Atomics.load(i32, W_BEAT);
+    if (beat === w.notifiedBeat || this.someoneAwake(w)) return;
+    w.notifiedBeat = beat;
+    Atomics.notify(i32, JOB_TAIL_I, 1);
   }
 
   /** Publishes every record written so far, to every worker. */
