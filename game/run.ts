@@ -14,6 +14,7 @@ import { FixedLoop } from '../frame/loop.js';
 import { initRapier } from './physics.js';
 import { mulberry32 } from './random.js';
 import type { ApplyPolicy, SyncMetrics } from '../frame/sync.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { yieldToEventLoop } from './time.js';
 import { GameWorld, type GameOptions } from './world.js';
 
@@ -60,6 +61,13 @@ export interface GameReport extends SyncMetrics {
   engine: { respawns: number; rejected: number; completed: number; failed: number; expired: number; cancelled: number };
   workers_killed: number;
   wall_ms: number;
+  /**
+   * The main thread's garbage collections during the run, and how many of the frames
+   * with engine time over 1 ms had one inside the frame: the engine allocates nothing per
+   * job, but a pause for the game's own garbage that lands in an engine call counts as
+   * engine time.
+   */
+  main_gc: { count: number; ms: number; frames_over_1ms_with_gc: number };
 }
 
 /**
@@ -120,12 +128,15 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     const w = world;
     const kills = new Set(opts.killAtFrames ?? []);
     const onFrame = opts.onFrame;
+    const gcs = new GcLog(frames);
     const loop = new FixedLoop((frame) => {
       if (kills.size > 0 && kills.has(frame) && engine.workerCount > 0) {
         engine.killWorker(frame % engine.workerCount);
         killed++;
       }
+      gcs.frameStart(frame);
       w.step(frame);
+      gcs.frameEnd(frame);
       onFrame?.(frame, w.hash);
     });
     const stopBeside = opts.onEngine?.(engine);
@@ -143,6 +154,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     const wallMs = performance.now() - t0;
     stopBeside?.();
     const m = w.finish();
+    const mainGc = await gcs.finish(w.sync.engineMs, Math.min(w.sync.framesRecorded, w.sync.historyFrames));
     const st = engine.stats();
     return {
       ...m,
@@ -157,11 +169,57 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       engine: { respawns: st.respawns, rejected: st.rejected, completed: st.completed, failed: st.failed, expired: st.expired, cancelled: st.cancelled },
       workers_killed: killed,
       wall_ms: Math.round(wallMs),
+      main_gc: mainGc,
     };
   } finally {
     world?.physics.free();
     await engine.shutdown({ timeoutMs: 2000 });
     // After shutdown, so the timeline holds the last deliveries too.
     opts.traceTo?.(engine);
+  }
+}
+
+/** The main thread's garbage collections, and each frame's span, to see which frames a pause fell in. */
+class GcLog {
+  private readonly spans: number[] = [];
+  private readonly start: Float64Array;
+  private readonly end: Float64Array;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) this.spans.push(e.startTime, e.startTime + e.duration);
+  });
+
+  constructor(frames: number) {
+    this.start = new Float64Array(frames);
+    this.end = new Float64Array(frames);
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  frameStart(frame: number): void {
+    if (frame < this.start.length) this.start[frame] = performance.now();
+  }
+
+  frameEnd(frame: number): void {
+    if (frame < this.end.length) this.end[frame] = performance.now();
+  }
+
+  /** Counts, given each frame's engine time (frame i at index i). */
+  async finish(engineMs: Float64Array, frames: number): Promise<{ count: number; ms: number; frames_over_1ms_with_gc: number }> {
+    // Entries are delivered after the fact: let the last ones through.
+    await yieldToEventLoop();
+    this.observer.disconnect();
+    const sp = this.spans;
+    let ms = 0;
+    for (let k = 0; k < sp.length; k += 2) ms += sp[k + 1] - sp[k];
+    let withGc = 0;
+    for (let f = 0; f < Math.min(frames, this.start.length); f++) {
+      if (!(engineMs[f] > 1)) continue;
+      for (let k = 0; k < sp.length; k += 2) {
+        if (sp[k] < this.end[f] && sp[k + 1] > this.start[f]) {
+          withGc++;
+          break;
+        }
+      }
+    }
+    return { count: sp.length / 2, ms: Math.round(ms * 10) / 10, frames_over_1ms_with_gc: withGc };
   }
 }

@@ -35,6 +35,10 @@ describe(`deterministic policy: identical state hash every frame (seed ${SEED}; 
     expect(base.report.jobs.applied).toBeGreaterThan(2000);
     // The state really moves: hashes are not all one value.
     expect(new Set(base.hashes).size).toBeGreaterThan(FRAMES / 2);
+    // The game's own garbage (Rapier's bindings allocate per call) is collected on the
+    // main thread during the run; the report says how many slow frames held a collection.
+    expect(base.report.main_gc.count).toBeGreaterThan(0);
+    expect(base.report.main_gc.frames_over_1ms_with_gc).toBeLessThanOrEqual(base.report.frames_engine_over_1ms);
   });
 
   for (const workers of [1, 2, 4]) {
