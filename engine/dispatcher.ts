@@ -131,14 +131,15 @@ export class Dispatcher {
         }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
       }
-      // Tiny jobs go to one worker in runs, while it has work queued and stays within
-      // RUN_MS of the least loaded: each worker then reads its own stretch of job slots
-      // and records, where handing tiny jobs out one by one across workers had them share
-      // (and bounce) cache lines, at about twice the main thread's cost per job. Larger
-      // jobs spread at once: for them that cost is small, and a second worker starting
-      // now is not.
+      // Tiny jobs go to one worker in runs, once every worker has work queued, while the
+      // worker that took the last one stays within RUN_MS of the least loaded: each worker
+      // then reads its own stretch of job slots and records, where handing tiny jobs out
+      // one by one across workers had them share (and bounce) cache lines, at about twice
+      // the main thread's cost per job. An idle worker still gets the next job, so a small
+      // group spreads over the workers; larger jobs always spread: for them that cost is
+      // small, and a second worker starting now is not.
       const last = this.last;
-      if (cost <= RUN_JOB_MS && best !== null && last !== null && last !== best && last.queuedMs > 0 && last.queuedMs <= best.queuedMs + RUN_MS && last.queuedMs + cost <= this.admissionMs && this.canRun(last)) best = last;
+      if (cost <= RUN_JOB_MS && best !== null && best.queuedMs > 0 && last !== null && last !== best && last.queuedMs <= best.queuedMs + RUN_MS && last.queuedMs + cost <= this.admissionMs && this.canRun(last)) best = last;
       // A small burst stays with a worker that is already awake rather than paying a
       // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
       // Looked at only when the least-loaded worker sleeps: one shared load per submit.

@@ -332,7 +332,10 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
         proxy.submit(NOOP, noopP, i, extraOpts);
       }
       if (frame % probeEvery === 0 || frame === frames - 1) {
-        // Twice as many probes as workers: the dispatcher spreads them, so each worker answers.
+        // Twice as many probes as workers. The dispatcher gives each idle worker one, but
+        // tiny jobs go out in runs once every worker has work queued, so a round in a busy
+        // frame may reach only some workers; the last round, after everything is collected,
+        // reaches each.
         for (let i = 0; i < 2 * o.workers; i++) proxy.submit(PROBE, noParams, -1);
       }
       // Memory is sampled when every worker is up and the last kill is half a period
