@@ -10,9 +10,11 @@
  * consecutive slots whatever order earlier jobs ended in. A free list in release order
  * would, once jobs end out of order (several workers, cancels, jobs of different
  * lengths), scatter each frame's jobs across the table and cost the main thread a cache
- * miss per job in every per-slot array: two to four times its cost per job. A job id is the slot in the low bits and the low
- * bits of its generation above (layout.ts jobIdOf), salted per engine so that an id from
- * another engine in the same process is very unlikely to name one of ours.
+ * miss per job in every per-slot array: two to four times its cost per job.
+ *
+ * A job id is the slot in the low bits and the low bits of its generation above
+ * (layout.ts jobIdOf), salted per engine so that an id from another engine in the same
+ * process is very unlikely to name one of ours.
  *
  * Main thread only.
  */
@@ -136,8 +138,8 @@ export class JobTable {
   }
 
   /**
-   * Takes the next free slot from the cursor for a new job and marks it QUEUED with the next generation;
-   * returns the slot. The caller has checked `free > 0`.
+   * Takes the next free slot from the cursor for a new job and marks it QUEUED with the
+   * next generation; returns the slot. The caller has checked `free > 0`.
    * ORDERING: a plain store of the word suffices: the release store that publishes the
    * job's record orders it, and while the slot is free no record can match it, so no CAS
    * races with this write.
