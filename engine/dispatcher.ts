@@ -74,8 +74,6 @@ export class Dispatcher {
   private readonly waitCount = new Int32Array(2);
   /** The worker pick chose last time. */
   private last: WorkerLink | null = null;
-  /** Where pick's scan starts: the worker after the one that took the last run. */
-  private runStart = 0;
   /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
   private movingCost = 0;
   private flushQueued = false;
@@ -115,10 +113,12 @@ export class Dispatcher {
     const ws = this.workers;
     let best: WorkerLink | null = null;
     let fallback: WorkerLink | null = null;
+    const last = this.last;
+    // Ties go to the first worker after the one that took the last run, so idle workers
+    // take turns.
+    const from = last === null || last.index + 1 === ws.length ? 0 : last.index + 1;
     for (let pass = 0; pass < 2 && best === null; pass++) {
-      // Ties go to the first worker from runStart, which moves on with each run, so idle
-      // workers take turns.
-      for (let k = 0, i = this.runStart; k < ws.length; k++, i = i + 1 === ws.length ? 0 : i + 1) {
+      for (let k = 0, i = from; k < ws.length; k++, i = i + 1 === ws.length ? 0 : i + 1) {
         const w = ws[i];
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
         if (pass === 1 || w.jobs.full) this.refreshHead(w);
@@ -138,7 +138,6 @@ export class Dispatcher {
       // the main thread's cost per job. An idle worker still gets the next job, so a small
       // group spreads over the workers; larger jobs always spread: for them that cost is
       // small, and a second worker starting now is not.
-      const last = this.last;
       if (cost <= RUN_JOB_MS && best !== null && best.queuedMs > 0 && last !== null && last !== best && last.queuedMs <= best.queuedMs + RUN_MS && last.queuedMs + cost <= this.admissionMs && this.canRun(last)) best = last;
       // A small burst stays with a worker that is already awake rather than paying a
       // wake-up for each sleeping one; past AWAKE_SHARE_MS of queued work it spreads.
@@ -159,10 +158,7 @@ export class Dispatcher {
       this.lastPickReason = Rejection.Overloaded;
       return null;
     }
-    if (best !== this.last) {
-      this.last = best;
-      this.runStart = best.index + 1 === ws.length ? 0 : best.index + 1;
-    }
+    this.last = best;
     return best;
   }
 
