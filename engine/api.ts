@@ -84,13 +84,25 @@ export interface EngineOptions {
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
   /**
    * Scheduling niceness of worker threads (0-19; 0 leaves them as they are). Default 10:
-   * when workers outnumber cores, the game loop's thread wins the CPU and a woken worker
-   * does not preempt a frame. 0 is for a process with no game loop (a sweep, a remote
+   * when workers outnumber cores, the game loop's thread gets the larger share of the CPU
+   * (whether a woken worker preempts it is batchThreads' business). 0 is for a process with no game loop (a sweep, a remote
    * worker): background-lane jobs then keep the threads' priority too, instead of
    * dropping to the lowest. Node on Linux only (per-thread priority); elsewhere, and in
    * browsers, it does nothing.
    */
   workerNice?: number;
+  /**
+   * Linux: after the workers start, and after each respawn, every thread of the process
+   * other than the engine's and the main thread (the workers, and V8's and libuv's helper
+   * threads) is put in the SCHED_BATCH policy, through util-linux's `chrt`. Niceness sets
+   * a thread's share of the CPU, not whether its wake-up preempts the running thread: at
+   * any niceness a worker woken by a submit, or a V8 helper woken for a collection, takes
+   * the core from the game loop for a millisecond or more when both cores are busy. A
+   * batch thread keeps its share but never preempts on waking. Default true; false leaves
+   * the threads' policies alone. Nothing happens without Linux or chrt
+   * (EngineStats.threadsBatched says whether it took), and nothing in browsers.
+   */
+  batchThreads?: boolean;
   /** Most respawns of one worker index per minute before it stays dead. Default 30. */
   maxRespawnsPerMinute?: number;
   /**
@@ -225,6 +237,8 @@ export interface EngineStats {
   readonly sharedBytes: number;
   readonly arenaBytesUsed: number;
   readonly arenaBytes: number;
+  /** True once the process's other threads were put in SCHED_BATCH (EngineOptions.batchThreads). */
+  readonly threadsBatched: boolean;
 }
 
 /** A worker as health() sees it: starting (init running), alive, stale (heartbeat late), dead. */

@@ -29,6 +29,7 @@ import { KindTable } from './kind-table.js';
 import { ENGINE_STOPPING, H_CURRENT_FRAME, H_ENGINE_STATE, HEADER_BYTES, RANGE_WORDS, WorkerBlockView, arenaViews, computeLayout, writeHeader, type Layout } from './layout.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Payloads } from './payloads.js';
+import { platform } from '#platform';
 import { loadKinds } from './registry.js';
 import { EngineState, Supervisor } from './supervisor.js';
 import { shutdownEngine, type ShutdownOptions, type ShutdownParts } from './shutdown.js';
@@ -72,6 +73,7 @@ export class EngineCore {
   private readonly submitter: Submitter;
   private readonly supervisor: Supervisor;
   private inlineRunner: JobRunner | null = null;
+  private threadsBatched = false;
   private mainKinds: KindRuntime[] = [];
   private shutdownPromise: Promise<ShutdownReport> | null = null;
   /** The job timeline's main-thread recorder (EngineOptions.trace), or null when tracing is off. */
@@ -165,6 +167,13 @@ export class EngineCore {
       Atomics.store(this.header, H_ENGINE_STATE, ENGINE_STOPPING);
       cleanupKinds(this.mainKinds);
       throw err;
+    }
+    if (this.opts.batchThreads) {
+      this.threadsBatched = await platform.batchOtherThreads();
+      // A respawned worker is a new thread, in the default policy.
+      this.supervisor.onRespawned = () => {
+        void platform.batchOtherThreads().then((ok) => (this.threadsBatched = ok));
+      };
     }
   }
 
@@ -386,7 +395,7 @@ export class EngineCore {
   /** A snapshot of the counters (allocates: call it per frame at most, not per job). */
   stats(): EngineStats {
     const shown = this.workers.slice(0, Math.max(this.opts.workers, this.inlineRunner ? 1 : 0));
-    return statsOf(this.books, shown, this.layout, this.arena.used);
+    return statsOf(this.books, shown, this.layout, this.arena.used, this.threadsBatched);
   }
 
   /** Per worker: alive / stale / dead from its heartbeat slot. Empty with workers: 0. */

@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   readonly resourceLimits: EngineOptions['resourceLimits'];
   readonly maxRespawnsPerMinute: number;
   readonly workerNice: number;
+  readonly batchThreads: boolean;
   readonly backgroundWorkers: number;
   readonly arenaGuards: boolean;
   /** Events per trace ring; 0: tracing off. */
@@ -85,6 +86,7 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'host',
   'resourceLimits',
   'workerNice',
+  'batchThreads',
   'maxRespawnsPerMinute',
   'backgroundWorkers',
   'arenaGuards',
@@ -174,6 +176,8 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const initTimeoutMs = ms('initTimeoutMs', opts.initTimeoutMs, 10_000, MAX_TIMER_MS);
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, Number.MAX_VALUE, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
+  const batchThreads = opts.batchThreads ?? true;
+  if (typeof batchThreads !== 'boolean') bad(`options.batchThreads must be true or false, got ${show(batchThreads)}`);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const arenaGuards = opts.arenaGuards ?? false;
   if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${show(arenaGuards)}`);
@@ -239,6 +243,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     resourceLimits: rl,
     maxRespawnsPerMinute,
     workerNice,
+    batchThreads,
     backgroundWorkers,
     arenaGuards,
     traceEvents,

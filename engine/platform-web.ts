@@ -14,4 +14,5 @@ export const platform: Platform = {
   nodeWorkerScope: () => null,
   workerSpinMs: 0,
   threadNice: () => null,
+  batchOtherThreads: () => Promise.resolve(false),
 };

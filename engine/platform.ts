@@ -35,6 +35,12 @@ export interface Platform {
    */
   threadNice(): ((nice: number) => boolean) | null;
   /**
+   * Puts every thread of the process in SCHED_BATCH except the calling thread and the
+   * process's main thread (EngineOptions.batchThreads); true if it took. False where
+   * threads have no scheduling policy to set (browsers, Node off Linux).
+   */
+  batchOtherThreads(): Promise<boolean>;
+  /**
    * How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms.
    * Spinning pays only while the spinning thread has a core of its own. A Node worker runs
    * at a lower priority (workerNice), so its spin gives way to the game loop; a browser

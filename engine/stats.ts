@@ -10,7 +10,7 @@ import { HIST_BUCKETS, JOB_HEAD_I, W_JOBS_DONE, W_JOBS_FAILED, histogramBoundUs,
 import { rejectionName } from './outcome.js';
 import type { WorkerLink } from './worker-link.js';
 
-export function statsOf(books: Books, workers: readonly WorkerLink[], layout: Layout, arenaUsed: number): EngineStats {
+export function statsOf(books: Books, workers: readonly WorkerLink[], layout: Layout, arenaUsed: number, threadsBatched: boolean): EngineStats {
   const counts = new Array<number>(HIST_BUCKETS).fill(0);
   let queueOcc = 0;
   let resOcc = 0;
@@ -49,5 +49,6 @@ export function statsOf(books: Books, workers: readonly WorkerLink[], layout: La
     sharedBytes: layout.totalBytes,
     arenaBytesUsed: arenaUsed,
     arenaBytes: layout.arenaBytes,
+    threadsBatched,
   };
 }

@@ -34,6 +34,8 @@ export interface SpawnSpec {
 }
 
 export class Supervisor {
+  /** Called when a respawned worker is up, before its event. */
+  onRespawned: (() => void) | null = null;
   /** Called for worker lifecycle events (exit, hang, respawn, init failure). */
   onEvent: ((e: EngineEvent) => void) | null = null;
   state = EngineState.Running;
@@ -345,7 +347,10 @@ export class Supervisor {
     w.respawns++;
     this.books.respawns++;
     this.spawn(w).then(
-      () => this.emit({ type: 'worker-respawned', worker: w.index, respawns: w.respawns }),
+      () => {
+        this.onRespawned?.();
+        this.emit({ type: 'worker-respawned', worker: w.index, respawns: w.respawns });
+      },
       () => {
         // Init failures are reported through events; the exit handler retries within the limit.
       },

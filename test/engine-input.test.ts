@@ -30,6 +30,7 @@ describe('options are validated at start', () => {
     [{ shared: { nav: new ArrayBuffer(8) as unknown as SharedArrayBuffer } }, 'INVALID_OPTION'],
     [{ workerNice: 20 }, 'INVALID_OPTION'],
     [{ workerNice: -1 }, 'INVALID_OPTION'],
+    [{ batchThreads: 'yes' as unknown as boolean }, 'INVALID_OPTION'],
     [{ staleMs: 0 }, 'INVALID_OPTION'],
     [{ initTimeoutMs: Infinity }, 'INVALID_OPTION'],
     [{ heartbeatMs: 2.5 }, 'INVALID_OPTION'],
