@@ -22,6 +22,7 @@ import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { bareRingThroughput } from './bare-ring.js';
 import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
 import { runBurst } from '../stress/modes/burst.js';
+import { concurrentHandlerRate } from './handler-rate.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -287,8 +288,10 @@ async function main(): Promise<void> {
     // CPU-bound work against the machine's limit: the seed's burst (COMPUTE_HEAVY, as
     // `npm run stress` runs it, its default workers) and the handler alone x the cores.
     const burst = await runBurst({ seconds: quick ? 2 : 5, workers: STRESS_DEFAULTS.workers, seed: 1 });
+    // The same handler on every core at once: what the cores give together.
+    const together = await concurrentHandlerRate(burst.limit!.cores, 1);
     log(
-      `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %`,
+      `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %; the handler on all ${burst.limit!.cores} cores at once ${Math.round(together).toLocaleString()}/s: ${((burst.throughputPerS / together) * 100).toFixed(1)} %`,
     );
     const table = await hotPathTable();
     for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
@@ -320,6 +323,8 @@ async function main(): Promise<void> {
         limit_per_s: Math.round(burst.limit!.limitPerS),
         per_thread_per_s: Math.round(burst.limit!.perThreadPerS),
         ratio_to_limit: Number(burst.limit!.ratio.toFixed(3)),
+        all_cores_at_once_per_s: Math.round(together),
+        ratio_to_all_cores_at_once: Number((burst.throughputPerS / together).toFixed(3)),
       },
       hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
       ...(path ? { path } : {}),

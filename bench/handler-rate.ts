@@ -1,0 +1,36 @@
+/**
+ * The machine's limit for COMPUTE_HEAVY measured with every core busy at once: one plain
+ * worker thread per core, each running the handler back to back (handlerRate), started
+ * together. The issue's limit (one thread's rate times the cores) assumes the cores are
+ * independent; on a virtual machine whose cores share a physical one, or a host that is
+ * busy, they are not, and this is what the hardware actually gives the burst.
+ */
+import { Worker } from 'node:worker_threads';
+import { builtModuleUrl } from '../engine/paths.js';
+
+export interface HandlerRateInit {
+  readonly go: SharedArrayBuffer;
+  readonly seed: number;
+}
+
+/** Sum of `threads` concurrent handler rates, jobs/s (each the best of its windows). */
+export async function concurrentHandlerRate(threads: number, seed: number): Promise<number> {
+  const go = new SharedArrayBuffer(4);
+  const workers = Array.from({ length: threads }, () => new Worker(builtModuleUrl(import.meta.url, './handler-rate-worker.js'), { workerData: { go, seed } satisfies HandlerRateInit }));
+  try {
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      w.once('online', () => resolve());
+      w.once('error', reject);
+    })));
+    const rates = workers.map((w) => new Promise<number>((resolve, reject) => {
+      w.once('message', (m: unknown) => resolve(Number(m)));
+      w.once('error', reject);
+    }));
+    const flag = new Int32Array(go);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    return (await Promise.all(rates)).reduce((a, b) => a + b, 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
