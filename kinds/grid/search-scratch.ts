@@ -90,6 +90,11 @@ export class SearchScratch {
   held = -1;
   heldKey = 0;
   heldTie = 0;
+  /**
+   * The last entry was appended by takeHeld without its sift-up (see there). Only pop()
+   * may see the heap so; push() settles it first.
+   */
+  private unsifted = false;
   /** How many times the open list filled up (compactions) and how many refill scans ran, over the scratch's life. */
   compactions = 0;
   refills = 0;
@@ -140,6 +145,7 @@ export class SearchScratch {
     this.size = 0;
     this.minDeferred = Infinity;
     this.held = -1;
+    this.unsifted = false;
     this.hWidth = width;
     this.hGx = gx;
     this.hGy = gy;
@@ -161,6 +167,7 @@ export class SearchScratch {
 
   /** Queues cell `c` with key `k`; `t` breaks ties (larger first). Compacts first when full. */
   push(c: number, k: number, t: number): void {
+    if (this.unsifted) this.settle();
     if (this.size === this.capacity) this.compact();
     const cell = this.heapCell, key = this.heapKey, tie = this.heapTie;
     let i = this.size++;
@@ -210,10 +217,24 @@ export class SearchScratch {
     if (h < 0) return -1;
     this.held = -1;
     const k = this.heldKey;
-    if (this.size > 0) {
+    const n = this.size;
+    if (n > 0) {
       const top = this.heapKey[0];
       if (top < k || (top === k && this.heapTie[0] > this.heldTie)) {
-        this.push(h, k, this.heldTie);
+        if (n === this.capacity || this.unsifted) {
+          this.push(h, k, this.heldTie);
+          return -1;
+        }
+        // The caller pops next, and pop moves the last entry to the root and sifts it
+        // down. Appended there unsifted, the held cell takes the root's place in that one
+        // sift, instead of a sift-up from the bottom and then a leaf's sift-down from the
+        // root (the best successor of the node just expanded tends to belong high in the
+        // heap, a leaf low). The root is still the smallest key: it is below the held one.
+        this.heapCell[n] = h;
+        this.heapKey[n] = k;
+        this.heapTie[n] = this.heldTie;
+        this.size = n + 1;
+        this.unsifted = true;
         return -1;
       }
     }
@@ -228,9 +249,17 @@ export class SearchScratch {
   pop(): number {
     const cell = this.heapCell, key = this.heapKey, tie = this.heapTie;
     const top = cell[0];
+    this.unsifted = false;
     const n = --this.size;
     if (n > 0) this.siftDown(0, cell[n], key[n], tie[n], n);
     return top;
+  }
+
+  /** Sifts the entry takeHeld appended up to its place. */
+  private settle(): void {
+    this.unsifted = false;
+    const n = --this.size;
+    this.push(this.heapCell[n], this.heapKey[n], this.heapTie[n]);
   }
 
   private siftDown(from: number, c: number, k: number, t: number, n: number): void {
