@@ -66,15 +66,16 @@ export async function runBurst(o: BurstOptions): Promise<StressResult> {
     }
     run.endSubmit();
     await run.collect(o.collectTimeoutMs ?? 10_000);
-    // The limit is measured after the run, with the workers idle: the handler alone on
-    // this thread, times the cores.
-    const perThread = handlerRate(o.seed);
-    const cores = availableParallelism();
+    // finish() ends the measured window, so it comes before the limit's own second.
     const result = run.finish({
       mode: 'burst',
       o,
       notes: [`admission budget maxQueueMs ${+maxQueueMs.toFixed(2)} ms per worker (${availableParallelism()} cores); COMPUTE_HEAVY ${HEAVY_ITERATIONS} iterations`],
     });
+    // The limit is measured after the run, with the workers idle: the handler alone on
+    // this thread, times the cores.
+    const perThread = handlerRate(o.seed);
+    const cores = availableParallelism();
     const limitPerS = perThread * cores;
     return { ...result, limit: { perThreadPerS: perThread, cores, limitPerS, ratio: result.throughputPerS / limitPerS } };
   } finally {
