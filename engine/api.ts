@@ -85,10 +85,10 @@ export interface EngineOptions {
   /**
    * Scheduling niceness of worker threads (0-19; 0 leaves them as they are). Default 10:
    * when workers outnumber cores, the game loop's thread gets the larger share of the CPU
-   * (whether a woken worker preempts it is batchThreads' business). 0 is for a process with no game loop (a sweep, a remote
-   * worker): background-lane jobs then keep the threads' priority too, instead of
-   * dropping to the lowest. Node on Linux only (per-thread priority); elsewhere, and in
-   * browsers, it does nothing.
+   * (whether a woken worker preempts it is batchThreads' business). 0 is for a process
+   * with no game loop (a sweep, a remote worker): background-lane jobs then keep the
+   * threads' priority too, instead of dropping to the lowest. Node on Linux only
+   * (per-thread priority); elsewhere, and in browsers, it does nothing.
    */
   workerNice?: number;
   /**
