@@ -237,7 +237,7 @@ export interface EngineStats {
   readonly sharedBytes: number;
   readonly arenaBytesUsed: number;
   readonly arenaBytes: number;
-  /** True once the process's other threads were put in SCHED_BATCH (EngineOptions.batchThreads). */
+  /** Whether the last pass putting the process's other threads in SCHED_BATCH took (EngineOptions.batchThreads; one at start, one per respawn). */
   readonly threadsBatched: boolean;
 }
 

@@ -35,8 +35,9 @@ export interface Platform {
    */
   threadNice(): ((nice: number) => boolean) | null;
   /**
-   * Puts every thread of the process in SCHED_BATCH except the calling thread and the
-   * process's main thread (EngineOptions.batchThreads); true if it took. False where
+   * Puts every thread of the process still in SCHED_OTHER in SCHED_BATCH, except the
+   * calling thread and the process's main thread (EngineOptions.batchThreads); true if
+   * it took. False where
    * threads have no scheduling policy to set (browsers, Node off Linux).
    */
   batchOtherThreads(): Promise<boolean>;
