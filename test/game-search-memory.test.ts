@@ -145,7 +145,7 @@ describe('a full open list', () => {
     expect(refills).toBeGreaterThan(100);
   });
 
-  test('the default open list never fills on the game level', () => {
+  test('the default open list never defers a cell on the game level', () => {
     const grid = generateLevel({ seed: 3 });
     const astar = new AStar(grid);
     const rnd = mulberry32(3);
@@ -155,7 +155,9 @@ describe('a full open list', () => {
       astar.search(sx, sy, gx, gy, true);
       astar.searchJump(sx, sy, gx, gy);
     }
-    expect(astar.scratch.compactions).toBe(0);
+    // Plain A* fills it now and then with entries a better offer superseded; dropping
+    // those is always enough here, so no search falls back to the mark scan.
+    expect(astar.scratch.refills).toBe(0);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Grid search over a NavGrid: A* and jump-point search for one path, Dijkstra for a
  * distance field. No per-node objects: every per-cell value lives in one SearchScratch
- * per thread (search-scratch.ts: under 12 bytes per cell, generation-stamped, so
- * nothing is cleared between searches and nothing is allocated per search).
+ * per thread (search-scratch.ts: generation-stamped, so nothing is cleared between
+ * searches and nothing is allocated per search) and in AStar's snapshot of the walls;
+ * with both, a thread holds under 12 bytes per cell.
  *
  * Movement model (the same one the `pathfinding` package calls
  * DiagonalMovement.OnlyWhenNoObstacles when `diagonal` is on, Never when off, and the
@@ -19,6 +20,8 @@ import { DIR_MASK, DIR_OF, DIR_X, DIR_Y, GEN_STATE_MASK, SearchScratch } from '.
 
 const SQRT2 = Math.SQRT2;
 const OCTILE_F = SQRT2 - 1;
+/** Cells a straight run steps one at a time before scanning the rest a 32-cell word at a time. */
+const WALK_CELLS = 8;
 
 /**
  * Offers cell `nb` at (nx, ny), reached from `cur` by direction `dir`, a path of cost
@@ -150,6 +153,14 @@ export class AStar {
   private readonly colFree: Int32Array;
   private readonly rowWords: number;
   private readonly colWords: number;
+  /**
+   * One byte per cell, for the short runs where a 32-cell word scan costs more than
+   * stepping: bit d (d = N, E, S, W = 0..3) is set when the neighbour in direction d is
+   * on the grid and free; bit 4 + d when a straight run moving in direction d finds a
+   * forced neighbour here (a side cell is free and the one behind it is a wall), the same
+   * rule scanRun applies a word at a time. Read only for free cells.
+   */
+  private readonly nbr: Uint8Array;
 
   /** `scratch` defaults to a new one sized for the grid; pass a thread's shared one. */
   constructor(grid: NavGrid, scratch?: SearchScratch) {
@@ -171,11 +182,35 @@ export class AStar {
         this.colFree[x * this.colWords + (y >> 5)] |= 1 << (y & 31);
       }
     }
+    this.nbr = new Uint8Array(n);
+    for (let y = 0; y < H; y++) {
+      const up = y > 0, down = y < H - 1;
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        if (cells[i] !== 0) continue;
+        const left = x > 0, right = x < W - 1;
+        const fN = up && cells[i - W] === 0;
+        const fE = right && cells[i + 1] === 0;
+        const fS = down && cells[i + W] === 0;
+        const fW = left && cells[i - 1] === 0;
+        const fNE = up && right && cells[i - W + 1] === 0;
+        const fSE = down && right && cells[i + W + 1] === 0;
+        const fSW = down && left && cells[i + W - 1] === 0;
+        const fNW = up && left && cells[i - W - 1] === 0;
+        // A run enters a cell from the one behind it, so that one is on the grid: at an edge no run is forced.
+        const forcedN = down && ((fW && !fSW) || (fE && !fSE));
+        const forcedE = left && ((fN && !fNW) || (fS && !fSW));
+        const forcedS = up && ((fW && !fNW) || (fE && !fNE));
+        const forcedW = right && ((fN && !fNE) || (fS && !fSE));
+        this.nbr[i] = (fN ? 1 : 0) | (fE ? 2 : 0) | (fS ? 4 : 0) | (fW ? 8 : 0)
+          | (forcedN ? 16 : 0) | (forcedE ? 32 : 0) | (forcedS ? 64 : 0) | (forcedW ? 128 : 0);
+      }
+    }
   }
 
   /** Bytes of every typed array this search state holds: its scratch, wall bitsets and step table. */
   bytes(): number {
-    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.step.byteLength;
+    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.nbr.byteLength + this.step.byteLength;
   }
 
   /** Clears info; returns false (and leaves info as not found) when an end is off the grid or a wall. */
@@ -265,7 +300,8 @@ export class AStar {
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
     if (!this.prepare(sx, sy, gx, gy)) return -1;
-    const { width: W, height: H, cells } = this.grid;
+    const W = this.grid.width;
+    const nbr = this.nbr;
     const start = sy * W + sx;
     const goal = gy * W + gx;
     const s = this.scratch;
@@ -299,10 +335,11 @@ export class AStar {
       const cy = (cur / W) | 0;
       const cx = cur - cy * W;
       // Free flags of the four orthogonal neighbours (off the grid counts as a wall).
-      const fN = cy > 0 && cells[cur - W] === 0;
-      const fS = cy < H - 1 && cells[cur + W] === 0;
-      const fW = cx > 0 && cells[cur - 1] === 0;
-      const fE = cx < W - 1 && cells[cur + 1] === 0;
+      const b = nbr[cur];
+      const fN = (b & 1) !== 0;
+      const fE = (b & 2) !== 0;
+      const fS = (b & 4) !== 0;
+      const fW = (b & 8) !== 0;
       if (cur === start) {
         // Start: every legal move.
         if (fN) this.straightV(cur, cx, cy, -1, gx, gy);
@@ -436,7 +473,9 @@ export class AStar {
    * node, not one per corner. finish() follows such bends back.
    */
   private straight(cur: number, x: number, y: number, dir: number, gx: number, gy: number): void {
-    const { width: W, height: H, cells } = this.grid;
+    const { width: W, height: H } = this.grid;
+    const nbr = this.nbr;
+    const goal = this.jGoal;
     let steps = 0;
     let d = dir;
     let px = x;
@@ -444,33 +483,55 @@ export class AStar {
     for (;;) {
       const dx = DIR_X[d];
       const dy = DIR_Y[d];
-      let p: number;
-      if (dy === 0) {
-        const words = this.rowWords;
-        const row = py * words;
-        p = scanRun(this.rowFree, words, row, py > 0 ? row - words : -1, py < H - 1 ? row + words : -1, px + dx, dx, py === this.jGoalY ? this.jGoalX : -1);
-        if (p < 0) return;
-        steps += p > px ? p - px : px - p;
-        px = p;
-      } else {
-        const words = this.colWords;
-        const col = px * words;
-        p = scanRun(this.colFree, words, col, px > 0 ? col - words : -1, px < W - 1 ? col + words : -1, py + dy, dy, px === this.jGoalX ? this.jGoalY : -1);
-        if (p < 0) return;
-        steps += p > py ? p - py : py - p;
-        py = p;
+      const ahead = 1 << d;
+      const forced = 16 << d;
+      const st = dy * W + dx;
+      // Step a cell at a time first: most runs in corridors and rooms end within a few cells.
+      let q = py * W + px;
+      let n = 0;
+      let hit = false;
+      while (n < WALK_CELLS) {
+        q += st;
+        n++;
+        const b = nbr[q];
+        if ((b & forced) !== 0 || q === goal) {
+          hit = true;
+          break;
+        }
+        if ((b & ahead) === 0) return;
+      }
+      px += n * dx;
+      py += n * dy;
+      steps += n;
+      if (!hit) {
+        // A long run: the rest a word of 32 cells at a time.
+        let p: number;
+        if (dy === 0) {
+          const words = this.rowWords;
+          const row = py * words;
+          p = scanRun(this.rowFree, words, row, py > 0 ? row - words : -1, py < H - 1 ? row + words : -1, px + dx, dx, py === this.jGoalY ? this.jGoalX : -1);
+          if (p < 0) return;
+          steps += p > px ? p - px : px - p;
+          px = p;
+        } else {
+          const words = this.colWords;
+          const col = px * words;
+          p = scanRun(this.colFree, words, col, px > 0 ? col - words : -1, px < W - 1 ? col + words : -1, py + dy, dy, px === this.jGoalX ? this.jGoalY : -1);
+          if (p < 0) return;
+          steps += p > py ? p - py : py - p;
+          py = p;
+        }
       }
       const j = py * W + px;
-      if (j === this.jGoal || steps > this.cellLimit) break;
+      if (j === goal || steps > this.cellLimit) break;
       // A corner: ahead is a wall (or the edge), and exactly one of the two sides is open.
-      const ax = px + dx, ay = py + dy;
-      if (ax >= 0 && ay >= 0 && ax < W && ay < H && cells[ay * W + ax] === 0) break;
-      const lx = px + dy, ly = py - dx; // one side (dx, dy turned a quarter)
-      const rx = px - dy, ry = py + dx; // the other
-      const l = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0;
-      const r = rx >= 0 && ry >= 0 && rx < W && ry < H && cells[ry * W + rx] === 0;
+      const b = nbr[j];
+      if ((b & ahead) !== 0) break;
+      const ld = (d + 3) & 3; // one side (dx, dy turned a quarter)
+      const l = (b & (1 << ld)) !== 0;
+      const r = (b & (1 << ((d + 1) & 3))) !== 0;
       if (l === r) break;
-      d = l ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+      d = l ? ld : (d + 1) & 3;
     }
     this.offer(cur, py * W + px, px, py, steps, d, gx, gy);
   }
@@ -507,13 +568,10 @@ export class AStar {
   }
 
   /**
-   * The first jump point from (x, y) moving in (dx, dy), or -1. A cell is a jump point
-   * if it is the goal, if a wall ends beside a straight run (a forced neighbour), or,
-   * on a diagonal run, if a straight run from it finds one.
+   * The first jump point from (x, y) moving diagonally by (dx, dy), or -1. A cell is a
+   * jump point if it is the goal or if a straight run from it finds one.
    */
   private jump(x: number, y: number, dx: number, dy: number): number {
-    if (dy === 0) return this.jumpH(x, y, dx);
-    if (dx === 0) return this.jumpV(x, y, dy);
     const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
     for (;;) {
       if (x < 0 || y < 0 || x >= W || y >= H) return -1;

@@ -42,7 +42,8 @@ export function navOf(env: WorkerEnv): NavGrid {
 /**
  * Nav grids are shared per thread by buffer. The path and distances kinds of one thread
  * share one search scratch (a thread runs one job at a time), so a thread's search
- * memory is that scratch and the path kind's wall bitsets: under 12 bytes per cell.
+ * memory is that scratch and the path kind's neighbour bytes and wall bitsets: under 12
+ * bytes per cell.
  */
 const grids = new WeakMap<SharedArrayBuffer, { astar: AStar; field: DistanceField }>();
 function searchFor(env: WorkerEnv): { astar: AStar; field: DistanceField } {

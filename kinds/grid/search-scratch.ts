@@ -7,9 +7,10 @@
  *
  *   g      f64  8     path cost from the search's source, valid where the mark is current
  *   mark   u16  2     bits 15..5 generation, 4..3 state, 2..0 direction (see below)
- *   open list  1.6   capacity = cells / 10 - 4 entries of 16 bytes (cell i32, key f64, tie f32)
+ *   open list  0.67  capacity = cells / 24 - 4 entries of 16 bytes (cell i32, key f64, tie f32)
  *                     -----
- *                     11.6, and AStar's wall bitsets (about 0.25) bring a thread to 11.85
+ *                     10.67; AStar's neighbour bytes (1) and wall bitsets (about 0.25) bring
+ *                     a thread to 11.92
  *
  * A mark whose generation is not the current one means "untouched by this search", so
  * nothing is cleared between searches; the whole mark array is zeroed once every
@@ -19,14 +20,16 @@
  *
  * The open list is a binary min-heap with lazy deletion: a better offer for a queued
  * cell is pushed again and the old entry (larger key) is skipped when it surfaces,
- * because the cell is closed by then. Its capacity is a tenth of the cells, far above
- * what searches on the game's levels and the Moving AI maps queue (jump-point search
- * queues only jump points; A* queues its frontier). When it does fill, `compact()` drops dead entries and, if that is not
- * enough, moves the larger half of the keys out of the heap: those cells stay open with
- * their g in place but marked *deferred*, and `minDeferred` keeps a lower bound of
- * their keys. A search never pops a key above `minDeferred`; it calls `refill()`
- * first, which scans the marks for deferred cells and queues them again. So the pop
- * order is exactly A*'s, and memory stays bounded on any map.
+ * because the cell is closed by then. Its capacity is a 24th of the cells: above what
+ * jump-point search queues on the game's levels and the Moving AI maps (only jump
+ * points), and enough for plain A* there (its frontier, and entries a better offer
+ * superseded) once the superseded ones are dropped. When it does fill, `compact()`
+ * drops dead entries and, if that is not enough, moves the larger half of the keys out
+ * of the heap: those cells stay open with their g in place but marked *deferred*, and
+ * `minDeferred` keeps a lower bound of their keys. A search never pops a key above
+ * `minDeferred`; it calls `refill()` first, which scans the marks for deferred cells
+ * and queues them again. So the pop order is exactly A*'s, and memory stays bounded on
+ * any map.
  *
  * Threads: one scratch per thread; every method on that thread. A search's results
  * (marks, g) are valid until the next search on the same scratch starts.
@@ -53,9 +56,9 @@ export const DIR_OF = [7, 0, 4, 3, -1, 1, 6, 2, 5] as const;
 /** Smallest open-list capacity, so that tiny grids still compact in halves. */
 const MIN_CAPACITY = 16;
 
-/** Default open-list capacity for a grid of `cells` cells: 1.6 bytes per cell. */
+/** Default open-list capacity for a grid of `cells` cells: two thirds of a byte per cell. */
 export function defaultOpenCapacity(cells: number): number {
-  return Math.max(MIN_CAPACITY, Math.floor(cells / 10) - 4);
+  return Math.max(MIN_CAPACITY, Math.floor(cells / 24) - 4);
 }
 
 /**
