@@ -22,7 +22,7 @@ import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { bareRingThroughput } from './bare-ring.js';
 import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
 import { runBurst } from '../stress/modes/burst.js';
-import { concurrentHandlerRate } from './handler-rate.js';
+import { concurrentHandlerRate, perCoreHandlerRates } from './handler-rate.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -290,9 +290,17 @@ async function main(): Promise<void> {
     const burst = await runBurst({ seconds: quick ? 2 : 5, workers: STRESS_DEFAULTS.workers, seed: 1 });
     // The same handler on every core at once: what the cores give together.
     const together = await concurrentHandlerRate(burst.limit!.cores, 1);
+    // And on each core alone: a slow core shows here, not in one thread's rate.
+    const perCore = perCoreHandlerRates(burst.limit!.cores, 1);
+    const coresSum = perCore ? perCore.reduce((a, b) => a + b, 0) : 0;
     log(
       `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %; the handler on all ${burst.limit!.cores} cores at once ${Math.round(together).toLocaleString()}/s: ${((burst.throughputPerS / together) * 100).toFixed(1)} %`,
     );
+    if (perCore) {
+      log(
+        `the handler pinned to each core alone: ${perCore.map((r) => Math.round(r).toLocaleString()).join(', ')}/s, together ${Math.round(coresSum).toLocaleString()}/s; the burst is ${((burst.throughputPerS / coresSum) * 100).toFixed(1)} % of that`,
+      );
+    }
     const table = await hotPathTable();
     for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
     const path = await pathBench();
@@ -325,6 +333,12 @@ async function main(): Promise<void> {
         ratio_to_limit: Number(burst.limit!.ratio.toFixed(3)),
         all_cores_at_once_per_s: Math.round(together),
         ratio_to_all_cores_at_once: Number((burst.throughputPerS / together).toFixed(3)),
+        ...(perCore
+          ? {
+            per_core_per_s: perCore.map((r) => Math.round(r)),
+            ratio_to_sum_of_cores: Number((burst.throughputPerS / coresSum).toFixed(3)),
+          }
+          : {}),
       },
       hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
       ...(path ? { path } : {}),

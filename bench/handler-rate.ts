@@ -5,6 +5,8 @@
  * independent; on a virtual machine whose cores share a physical one, or a host that is
  * busy, they are not, and this is what the hardware actually gives the burst.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { builtModuleUrl } from '../engine/paths.js';
 
@@ -33,4 +35,23 @@ export async function concurrentHandlerRate(threads: number, seed: number): Prom
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * The handler's rate on each core alone, one core after another: a process pinned to
+ * core k with `taskset`, the others idle. Tells a slow core from a busy machine: on a
+ * virtual machine one core can run at a fraction of another's speed (its host thread
+ * shared with a neighbour), and then one thread's rate times the cores is out of reach.
+ * Null where `taskset` is missing (not Linux, no util-linux) or a run fails.
+ */
+export function perCoreHandlerRates(cores: number, seed: number): number[] | null {
+  const child = fileURLToPath(builtModuleUrl(import.meta.url, './handler-rate-child.js'));
+  const rates: number[] = [];
+  for (let k = 0; k < cores; k++) {
+    const r = spawnSync('taskset', ['-c', String(k), process.execPath, child, String(seed)], { encoding: 'utf8', timeout: 30_000 });
+    const rate = Number(r.stdout);
+    if (r.status !== 0 || !(rate > 0)) return null;
+    rates.push(rate);
+  }
+  return rates;
 }
