@@ -538,6 +538,9 @@ export class AStar {
 
   /** Jumps diagonally from (x, y) by (dx, dy); offers the jump point found. */
   private diagonal(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
+    // The callers checked both cells beside the step; the step's own cell is the free
+    // neighbour across from one of them (in a corridor, usually a wall).
+    if ((this.nbr[cur + dx] & (dy > 0 ? 4 : 1)) === 0) return;
     const j = this.jump(x + dx, y + dy, dx, dy);
     if (j < 0) return;
     const W = this.grid.width;
