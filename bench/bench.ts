@@ -288,6 +288,9 @@ async function main(): Promise<void> {
     // CPU-bound work against the machine's limit: the seed's burst (COMPUTE_HEAVY, as
     // `npm run stress` runs it, its default workers) and the handler alone x the cores.
     const burst = await runBurst({ seconds: quick ? 2 : 5, workers: STRESS_DEFAULTS.workers, seed: 1 });
+    // The same burst with one worker per core: what more workers than cores cost.
+    const cores = burst.limit!.cores;
+    const burstPerCore = cores !== STRESS_DEFAULTS.workers ? await runBurst({ seconds: quick ? 2 : 5, workers: cores, seed: 1 }) : null;
     // The same handler on every core at once: what the cores give together.
     const together = await concurrentHandlerRate(burst.limit!.cores, 1);
     // And on each core alone: a slow core shows here, not in one thread's rate.
@@ -296,6 +299,11 @@ async function main(): Promise<void> {
     log(
       `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %; the handler on all ${burst.limit!.cores} cores at once ${Math.round(together).toLocaleString()}/s: ${((burst.throughputPerS / together) * 100).toFixed(1)} %`,
     );
+    if (burstPerCore) {
+      log(
+        `burst with one worker per core (${cores}): ${Math.round(burstPerCore.throughputPerS).toLocaleString()}/s, ${(burstPerCore.limit!.ratio * 100).toFixed(1)} % of its limit, ${((burstPerCore.throughputPerS / together) * 100).toFixed(1)} % of all cores at once`,
+      );
+    }
     if (perCore) {
       log(
         `the handler pinned to each core alone: ${perCore.map((r) => Math.round(r).toLocaleString()).join(', ')}/s, together ${Math.round(coresSum).toLocaleString()}/s; the burst is ${((burst.throughputPerS / coresSum) * 100).toFixed(1)} % of that`,
@@ -333,6 +341,16 @@ async function main(): Promise<void> {
         ratio_to_limit: Number(burst.limit!.ratio.toFixed(3)),
         all_cores_at_once_per_s: Math.round(together),
         ratio_to_all_cores_at_once: Number((burst.throughputPerS / together).toFixed(3)),
+        ...(burstPerCore
+          ? {
+            one_worker_per_core: {
+              workers: cores,
+              burst_per_s: Math.round(burstPerCore.throughputPerS),
+              ratio_to_limit: Number(burstPerCore.limit!.ratio.toFixed(3)),
+              ratio_to_all_cores_at_once: Number((burstPerCore.throughputPerS / together).toFixed(3)),
+            },
+          }
+          : {}),
         ...(perCore
           ? {
             per_core_per_s: perCore.map((r) => Math.round(r)),
