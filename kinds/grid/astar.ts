@@ -208,7 +208,7 @@ export class AStar {
     }
   }
 
-  /** Bytes of every typed array this search state holds: its scratch, wall bitsets and step table. */
+  /** Bytes of every typed array this search state holds: its scratch, wall bitsets, neighbour bytes and step table. */
   bytes(): number {
     return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.nbr.byteLength + this.step.byteLength;
   }
@@ -538,8 +538,8 @@ export class AStar {
 
   /** Jumps diagonally from (x, y) by (dx, dy); offers the jump point found. */
   private diagonal(cur: number, x: number, y: number, dx: number, dy: number, gx: number, gy: number): void {
-    // The callers checked both cells beside the step; the step's own cell is the free
-    // neighbour across from one of them (in a corridor, usually a wall).
+    // Every caller has checked that both cells beside the step are free; the step's own
+    // cell is the neighbour of (x + dx, y) in direction dy, in a corridor usually a wall.
     if ((this.nbr[cur + dx] & (dy > 0 ? 4 : 1)) === 0) return;
     const j = this.jump(x + dx, y + dy, dx, dy);
     if (j < 0) return;
