@@ -292,10 +292,11 @@ export class AStar {
    * The same shortest path costs as search(..., diagonal = true), found with jump-point
    * pruning (Harabor and Grastien's JPS, in the variant for moves that never cut a
    * corner): the open list holds only jump points, and the straight runs between them
-   * are scanned 32 cells at a time over the wall bits without touching the heap. Two
-   * more savings, both exact: a corridor's corners are turned inside the jump instead of
-   * becoming nodes (see straight()), and each expansion's best successor skips the heap
-   * when nothing queued is smaller (SearchScratch.takeHeld). Costs, cells and waypoints are read exactly as
+   * are followed without touching the heap, their first cells a neighbour byte at a time
+   * and the rest 32 cells at a time over the wall bits. Two more savings, both exact: a
+   * corridor's corners are turned inside the jump instead of becoming nodes (see
+   * straight()), and each expansion's best successor skips the heap when nothing queued
+   * is smaller (SearchScratch.takeHeld). Costs, cells and waypoints are read exactly as
    * after search().
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
