@@ -82,6 +82,11 @@ export class Collector {
   private drainingCount = 0;
   /** The job timeline (EngineOptions.trace), or null: two checks per drain, two per runInline. */
   trace: TraceRecorder | null = null;
+  /**
+   * Told when a job whose outcome runInline delivered (a twin ran here while a worker ran
+   * the original) is over on its worker too: its result came in, or its worker is gone.
+   */
+  onTakenEnded: ((slot: number) => void) | null = null;
 
   constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, arena: ArenaAllocator, onCorrupt: (w: WorkerLink, what: string) => void) {
     this.workers = workers;
@@ -214,7 +219,7 @@ export class Collector {
         else leaveJob(this.workers, t, slot, w);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
-          t.release(slot);
+          this.releaseTaken(slot);
           continue;
         }
         this.fill(slot, gen, resI32[r + R_WORKER]);
@@ -309,6 +314,15 @@ export class Collector {
       else this.jobs.release(slot);
     }
     this.drainingCount = kept;
+  }
+
+  /**
+   * Releases the slot of a job whose outcome runInline already delivered, once no worker
+   * runs it any more (its result came in, or its worker is gone).
+   */
+  releaseTaken(slot: number): void {
+    if (this.onTakenEnded !== null) this.onTakenEnded(slot);
+    this.jobs.release(slot);
   }
 
   /** Queues a main-side failure for the job in `slot`, once. */

@@ -136,6 +136,7 @@ export class EngineCore {
     this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector, hearEnds);
     this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers);
     this.takeOver = new TakeOver(this.jobs, this.dispatcher, this.collector, this.books, this.waiting, this.arena, this.arenaU8);
+    this.collector.onTakenEnded = (slot) => this.takeOver.takenEnded(slot);
     this.runs = new Runs(this.jobs, {
       kindId: (name) => this.kindId(name),
       submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
@@ -299,9 +300,12 @@ export class EngineCore {
   /**
    * Deterministic fallback: if job `jobId` has no result yet, runs it now on this thread
    * and hands its result to `onResult` (worker -1); a worker's later result for it is
-   * dropped, so the job still has exactly one outcome. Returns false when the job has
-   * already ended (its result was delivered or is waiting in poll), or is unknown.
-   * Throws EngineError('REENTRANT_CALL') from inside a result callback.
+   * dropped, so the job still has exactly one outcome. A job a worker is running has its
+   * arena output written in a copy here; its dependents (SubmitOptions.after) start once
+   * that worker is done with it (or gone), and read what `onResult` was given. Returns
+   * false when the job has already ended (its result was delivered or is waiting in
+   * poll), or is unknown. Throws EngineError('REENTRANT_CALL') from inside a result
+   * callback.
    */
   runInline(jobId: number, onResult: OnResult): boolean {
     this.collector.guard('runInline', onResult);

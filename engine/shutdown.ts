@@ -112,7 +112,7 @@ async function run(p: ShutdownParts, timeoutMs: number, onResult: ((r: ResultVie
   // Whatever is still live was running on a worker that is gone now.
   for (let slot = 0; slot < jobs.capacity; slot++) {
     if (jobs.live[slot] === 0 || jobs.lost[slot] === 1) continue;
-    if (jobs.taken[slot] === 1) jobs.release(slot);
+    if (jobs.taken[slot] === 1) p.collector.releaseTaken(slot);
     else p.collector.queueLost(slot, 'shutdown');
   }
   p.collector.deliverAllLost(sink);

@@ -285,7 +285,7 @@ export class Supervisor {
       if (t.live[slot] === 0 || t.worker[slot] !== w.index) continue;
       if (t.state(slot) !== S_RUNNING || mark[slot] === 1 || t.lost[slot] === 1) continue;
       w.leave(t.lane[slot]);
-      if (t.taken[slot] === 1) t.release(slot);
+      if (t.taken[slot] === 1) this.collector.releaseTaken(slot);
       else this.collector.queueLost(slot, reason);
     }
     // A parallel-for job it was running chunks of: a chunk it held will never settle, so

@@ -22,6 +22,8 @@ export class TakeOver {
   private readonly waiting: Waiting;
   private readonly arena: ArenaAllocator;
   private readonly arenaU8: Uint8Array;
+  /** Per slot: the arena copy a twin ran in while a worker runs the original, or -1 (see runInline). */
+  private readonly copies: Int32Array;
 
   constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector, books: Books, waiting: Waiting, arena: ArenaAllocator, arenaU8: Uint8Array) {
     this.jobs = jobs;
@@ -31,6 +33,7 @@ export class TakeOver {
     this.waiting = waiting;
     this.arena = arena;
     this.arenaU8 = arenaU8;
+    this.copies = new Int32Array(jobs.capacity).fill(-1);
   }
 
   /** Cancels a job that has not started: true if it was (its outcome), false if it had started or ended. */
@@ -71,21 +74,38 @@ export class TakeOver {
     if (t.state(slot) !== S_RUNNING) return false;
     // Ended on its worker, its result waiting for poll: that result is its one outcome.
     if (this.collector.hasWaitingResult(slot, gen)) return false;
-    // The worker may be writing the original slice right now.
-    let off = t.arenaOffset[slot];
+    // The worker may be writing the original slice right now: the twin runs in a copy. The
+    // copy is kept until the worker is done with the original (takenEnded), then written
+    // over it, and only then do the job's dependents, which read the slice in place, go on:
+    // they read what was delivered, never a slice a worker is still writing.
+    const off = t.arenaOffset[slot];
+    let copy = -1;
     if (off >= 0) {
       const bytes = t.arenaBytes[slot];
-      const copy = this.arena.alloc(bytes);
+      copy = this.arena.alloc(bytes);
       if (copy < 0) return false;
       this.arenaU8.copyWithin(copy, off, off + bytes);
-      off = copy;
+      this.copies[slot] = copy;
+      this.waiting.holdEnd(slot);
     }
     t.taken[slot] = 1;
-    try {
-      this.collector.runOnMain(rt, slot, gen, off, onResult);
-    } finally {
-      if (off >= 0) this.arena.free(off);
-    }
+    this.collector.runOnMain(rt, slot, gen, copy >= 0 ? copy : off, onResult);
     return true;
+  }
+
+  /**
+   * Collector.onTakenEnded: no worker runs the job in `slot` any more (its result came in
+   * and is dropped, or its worker is gone). A twin's slice replaces the original, and the
+   * job's dependents hear its outcome.
+   */
+  takenEnded(slot: number): void {
+    const copy = this.copies[slot];
+    if (copy < 0) return;
+    this.copies[slot] = -1;
+    const t = this.jobs;
+    const off = t.arenaOffset[slot];
+    this.arenaU8.copyWithin(off, copy, copy + t.arenaBytes[slot]);
+    this.arena.free(copy);
+    this.waiting.releaseEnd(slot);
   }
 }

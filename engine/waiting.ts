@@ -29,12 +29,19 @@ export class Waiting {
 
   /** Called once, when the first job names a prerequisite: from then on `ended` must hear of every outcome. */
   private readonly activate: () => void;
+  /**
+   * Per slot: 1 while the job's outcome (a twin's, run by runInline) is delivered but a
+   * worker may still be writing the original's arena slice. Its dependents wait for that
+   * worker (releaseEnd), since they read the slice in place.
+   */
+  private readonly endHeld: Uint8Array;
 
   constructor(jobs: JobTable, dispatcher: Dispatcher, collector: Collector, activate: () => void) {
     this.jobs = jobs;
     this.dispatcher = dispatcher;
     this.collector = collector;
     this.activate = activate;
+    this.endHeld = new Uint8Array(jobs.capacity);
   }
 
   /**
@@ -102,8 +109,9 @@ export class Waiting {
       const off = t.arenaOffset[pre];
       if (off >= 0 && off !== t.arenaOffset[slot]) t.retain(slot, off);
       const ended = t.outcome[pre];
-      // A prerequisite counted but not yet delivered (its callback is running) has ended.
-      if (ended === 0) deps.link(slot, k, pre);
+      // A prerequisite counted but not yet delivered (its callback is running) has ended;
+      // one whose twin ran inline has not, for its dependents, until its worker is done.
+      if (ended === 0 || this.endHeld[pre] === 1) deps.link(slot, k, pre);
       else if (ended !== Outcome.Done) deps.breakNow(slot);
     }
     deps.decide(slot);
@@ -119,7 +127,20 @@ export class Waiting {
 
   /** A job's outcome, as it is counted (Books records it in JobTable.outcome): passed on to its dependents. */
   ended(slot: number, outcome: Outcome): void {
+    if (this.endHeld[slot] === 1) return;
     if (this.deps !== null) this.deps.settle(slot, outcome);
+  }
+
+  /** The job in `slot` is about to end by a twin while a worker still runs it: its dependents wait (releaseEnd). */
+  holdEnd(slot: number): void {
+    this.endHeld[slot] = 1;
+  }
+
+  /** The worker that ran the job in `slot` is done with it: its dependents hear its outcome now. */
+  releaseEnd(slot: number): void {
+    if (this.endHeld[slot] === 0) return;
+    this.endHeld[slot] = 0;
+    if (this.deps !== null) this.deps.settle(slot, this.jobs.outcome[slot] as Outcome);
   }
 
   /** Prerequisites the job in `slot` still waits for. */

@@ -171,6 +171,58 @@ describe('dependencies', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  for (const end of ['finishes', 'is killed'] as const) {
+    it(`a prerequisite run inline while its worker still runs it: dependents wait until that worker ${end}, then read what was delivered`, async () => {
+      const latch = new SharedArrayBuffer(12);
+      const words = new Int32Array(latch);
+      const e = await EngineCore.start({ workers: 2, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+      engines.push(e);
+      const WRITER = e.kindId('test.latch-arena');
+      const SUM = e.kindId('test.sum-input');
+      const log = new Log();
+      const writer = e.submit(WRITER, [16]);
+      const off = e.arenaOffsetOf(writer);
+      const before = e.submit(SUM, [16], 0, { after: writer, arenaOffset: off, arenaBytes: 64 });
+      for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) {
+        e.poll(log.sink);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(Atomics.load(words, 1)).toBe(1);
+      // The twin writes 0..15 (sum 120); the worker, held, would write 1000..1015.
+      const inline: number[] = [];
+      expect(e.runInline(writer, (r) => inline.push(r.values[0]))).toBe(true);
+      expect(inline).toEqual([120]);
+      // Named after the outcome was delivered, while the worker still runs the job.
+      const after = e.submit(SUM, [16], 0, { after: writer, arenaOffset: off, arenaBytes: 64 });
+      expect(after).toBeGreaterThanOrEqual(0);
+      for (let i = 0; i < 50; i++) {
+        e.poll(log.sink);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      // Neither dependent has run: the worker may still write the slice they read.
+      expect(log.byId.has(before)).toBe(false);
+      expect(log.byId.has(after)).toBe(false);
+      if (end === 'finishes') {
+        Atomics.store(words, 0, 1);
+        Atomics.notify(words, 0);
+      } else {
+        const holder = e.health().find((h) => h.currentJob === writer);
+        expect(holder).toBeDefined();
+        e.killWorker(holder!.index);
+      }
+      await pollUntil(e, log.sink, () => log.byId.has(before) && log.byId.has(after));
+      // Both read the delivered (inline) result, never the worker's.
+      expect(log.get(before).values).toEqual([120]);
+      expect(log.get(after).values).toEqual([120]);
+      expect(log.byId.has(writer)).toBe(false); // its one outcome went to runInline's callback
+      expect(log.twice).toEqual([]);
+      expect(e.stats().arenaBytesUsed).toBe(0);
+      expect(accountingHolds(e)).toBe(true);
+      Atomics.store(words, 0, 1);
+      Atomics.notify(words, 0);
+    });
+  }
+
   it('bad prerequisites are refused with bad-params and leak nothing', async () => {
     const e = await engine(0);
     const ECHO = e.kindId('test.echo');
