@@ -13,8 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtModuleUrl } from '../engine/paths.js';
+import { createEngineBackend, type SweepBackend } from '../tools/sweep/backend.js';
+import { checkpointPathFor, readCheckpoint } from '../tools/sweep/checkpoint.js';
 import { UsageError, parseSweepArgs } from '../tools/sweep/cli.js';
 import { GRIDS, SweepPlan } from '../tools/sweep/grid.js';
+import { runSweep } from '../tools/sweep/sweep.js';
 
 const CLI = fileURLToPath(builtModuleUrl(import.meta.url, '../tools/sweep/cli.js'));
 const dir = mkdtempSync(join(tmpdir(), 'framejobs-sweep-'));
@@ -201,5 +204,52 @@ describe('sweep: deterministic result file, crash and resume', () => {
     const text = readFileSync(out, 'utf8');
     writeFileSync(out, text.replace('"goals":', '"goals":1'));
     await refused(tiny(out, '--workers', '0', '--resume'), 'RESULT_FILE_MISMATCH');
+  });
+});
+
+describe('sweep commits', () => {
+  it('lines that arrive together are committed within commitMs even when no later result comes to commit them', async () => {
+    const out = join(dir, 'commit-timer.jsonl');
+    const plan = new SweepPlan(GRIDS.tiny, 1);
+    const HELD_BACK = 3;
+    // The real engine backend runs every task; this wrapper holds its results back and then
+    // hands all but the last HELD_BACK to the sweep at once, so the first may commit and the
+    // rest wait for a commit that no later result makes.
+    const real = await createEngineBackend({ workers: 2, kindModules: [builtModuleUrl(import.meta.url, '../tools/sweep/kinds.js')] });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let handed = 0;
+    const held: SweepBackend = {
+      name: 'held',
+      workers: real.workers,
+      async runBatch(req) {
+        const results: [number, { status: 'done' | 'failed' | 'cancelled'; values: number[]; reason?: string }][] = [];
+        const summary = await real.runBatch({
+          ...req,
+          onResult: (i, r) => results.push([i, { status: r.status, values: Array.from(r.values), ...(r.reason === undefined ? {} : { reason: r.reason }) }]),
+        });
+        results.sort((a, b) => a[0] - b[0]);
+        for (const [i, r] of results.slice(0, results.length - HELD_BACK)) req.onResult(i, r);
+        handed = results.length - HELD_BACK;
+        await released;
+        for (const [i, r] of results.slice(results.length - HELD_BACK)) req.onResult(i, r);
+        return summary;
+      },
+      close: () => real.close(),
+    };
+    const run = runSweep({ plan, backend: async () => held, out, resume: false, commitMs: 200 });
+    const ckpt = checkpointPathFor(out);
+    let committed = -1;
+    for (let i = 0; i < 3000 && committed !== plan.tasks - HELD_BACK; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (handed > 0 && existsSync(ckpt)) committed = readCheckpoint(ckpt)!.committed;
+    }
+    // Every line handed over is committed while the last results are still held back.
+    expect(handed).toBe(plan.tasks - HELD_BACK);
+    expect(committed).toBe(plan.tasks - HELD_BACK);
+    release();
+    const summary = await run;
+    expect(summary.completed + summary.failed).toBe(plan.tasks);
+    expect(readCheckpoint(ckpt)!.committed).toBe(plan.tasks);
   });
 });

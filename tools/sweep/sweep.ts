@@ -137,6 +137,17 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let batchMs = 0;
   let interrupted = false;
   let backend: SweepBackend | null = null;
+  // Lines appended within commitMs of the last commit wait for the next one; when no
+  // result comes to make it (a burst, then tasks that take minutes), this timer does, so
+  // a kill loses at most commitMs of finished work.
+  let commitTimer: ReturnType<typeof setTimeout> | null = null;
+  const commitLater = (): void => {
+    commitTimer = null;
+    if (w.pendingLines > 0) {
+      w.commit();
+      lastCommit = performance.now();
+    }
+  };
   try {
     const startAt = opened.resumed;
     if (startAt < plan.tasks) {
@@ -159,6 +170,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
           if (commitMs === 0 || now - lastCommit >= commitMs) {
             w.commit();
             lastCommit = now;
+          } else if (commitTimer === null) {
+            commitTimer = setTimeout(commitLater, commitMs - (now - lastCommit));
           }
         },
         onProgress: progress ? (p) => progress.update(p.completed, p.ratePerS, p.etaS) : undefined,
@@ -171,6 +184,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     }
     w.commit();
   } finally {
+    if (commitTimer !== null) clearTimeout(commitTimer);
     progress?.close();
     w.close();
     await backend?.close();
