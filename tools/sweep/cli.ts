@@ -38,7 +38,8 @@ const HELP = `${USAGE}
   --out FILE      result file, one JSON line per task. Default sweep-results.jsonl; the
                   checkpoint is FILE.ckpt.
   --resume        continue from FILE.ckpt (refused if it is corrupt or another sweep's).
-  --commit-ms N   write lines and checkpoint at most every N ms (0: after every task). Default 100.
+  --commit-ms N   write lines and checkpoint at most every N ms, and at most N ms after a
+                  result arrives (0: after every task). Default 100.
   --json          the last stdout line is one JSON object:
                   {"tasks","completed","failed","resumed","result_sha256","tasks_per_s",...}
   --help          this text.
