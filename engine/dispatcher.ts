@@ -358,11 +358,19 @@ export class Dispatcher {
     const grain = t.ranges[rg + RG_GRAIN];
     let helpers = Math.max(1, Math.ceil(t.ranges[rg + RG_COUNT] / grain)) - (t.rangeMask[slot] === 0 ? 0 : 1);
     const ws = this.workers;
+    // A background job's helpers go only where background work may be: workers holding
+    // some already, and others while fewer than backgroundCap do, so a frame job always
+    // finds a worker.
+    const background = t.lane[slot] !== 0;
+    let holders = 0;
+    if (background) for (let i = 0; i < ws.length; i++) if (ws[i].background > 0) holders++;
     for (let i = 0; i < ws.length && i < MAX_HELPER_INDEX && helpers > 0; i++) {
       const x = ws[i];
       if (x === w || !x.serving || x.inflight >= x.jobs.capacity) continue;
+      if (background && x.background === 0 && holders >= this.backgroundCap) continue;
       if (x.jobs.full) this.refreshHead(x);
       if (x.jobs.full) continue;
+      if (background && x.background === 0) holders++;
       this.write(x, slot, gen, false);
       helpers--;
     }

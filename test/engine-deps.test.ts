@@ -281,6 +281,35 @@ describe('lanes', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  it('a background parallel-for job spreads its chunks over backgroundWorkers workers only: frame jobs still complete', async () => {
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const e = await EngineCore.start({ workers: 3, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+    engines.push(e);
+    const LATCH = e.kindId('test.latch');
+    const ECHO = e.kindId('test.echo');
+    // 12 chunks of one item each: helpers for every worker, were they allowed.
+    const job = e.parallelFor(LATCH, [], 12, 1, 0, { lane: 'background' });
+    expect(job).toBeGreaterThanOrEqual(0);
+    const log = new Log();
+    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 2; i++) {
+      e.poll(log.sink);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(Atomics.load(words, 1)).toBe(2);
+    const frame = Array.from({ length: 100 }, (_, i) => e.submit(ECHO, [i, i]));
+    expect(frame.every((id) => id >= 0)).toBe(true);
+    await pollUntil(e, log.sink, () => frame.every((id) => log.byId.has(id)));
+    expect(log.byId.has(job)).toBe(false);
+    Atomics.store(words, 0, 1);
+    Atomics.notify(words, 0);
+    await pollUntil(e, log.sink, () => log.byId.has(job));
+    expect(log.get(job).status).toBe(Outcome.Done);
+    expect(Atomics.load(words, 2)).toBe(2); // chunks never ran on more than backgroundWorkers (workers - 1) at once
+    expect(log.twice).toEqual([]);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
   it('a background job can be cancelled or run inline while it waits, and shutdown cancels the rest', async () => {
     const latch = new SharedArrayBuffer(12);
     const e = await EngineCore.start({ workers: 2, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
