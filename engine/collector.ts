@@ -293,7 +293,7 @@ export class Collector {
    */
   releaseRange(slot: number): void {
     if (this.helperInside(slot)) this.draining[this.drainingCount++] = slot;
-    else this.jobs.release(slot);
+    else this.releaseEnded(slot);
   }
 
   private helperInside(slot: number): boolean {
@@ -311,7 +311,7 @@ export class Collector {
     for (let k = 0; k < this.drainingCount; k++) {
       const slot = this.draining[k];
       if (this.helperInside(slot)) this.draining[kept++] = slot;
-      else this.jobs.release(slot);
+      else this.releaseEnded(slot);
     }
     this.drainingCount = kept;
   }
@@ -323,6 +323,12 @@ export class Collector {
   releaseTaken(slot: number): void {
     if (this.onTakenEnded !== null) this.onTakenEnded(slot);
     this.jobs.release(slot);
+  }
+
+  /** Releases a parallel-for job's slot once its helpers are out: through releaseTaken when runInline delivered its outcome. */
+  private releaseEnded(slot: number): void {
+    if (this.jobs.taken[slot] === 1) this.releaseTaken(slot);
+    else this.jobs.release(slot);
   }
 
   /** Queues a main-side failure for the job in `slot`, once. */
