@@ -366,14 +366,21 @@ export async function runSoak(o: SoakOptions, progress: (line: string) => void =
       if (ledger.pending === 0 && engine.inFlight === 0 && engine.health().every((h) => h.state === 'alive')) break;
       await sleep(2);
     }
-    // One last probe round now that every worker is up.
-    let probesLeft = 2 * o.workers;
-    const before = ledger.completed;
-    for (let i = 0; i < probesLeft; i++) proxy.submit(PROBE, noParams, -1);
-    while (performance.now() < deadline + 5000 && probesLeft > 0) {
-      proxy.poll(drop);
-      probesLeft = 2 * o.workers - (ledger.completed - before);
-      await sleep(2);
+    // Last probe rounds now that every worker is up, until each worker has answered one.
+    // A round's probes stay with a worker that is awake rather than wake a sleeping one
+    // (Dispatcher.awakeUnderShare), so a round can miss a worker; after a pause every
+    // worker sleeps, and idle workers take turns at the first job of the next round.
+    for (let round = 0; round < 4 * o.workers && performance.now() < deadline + 5000; round++) {
+      if (round > 0 && wasm.every((x) => x.readings > 0)) break;
+      if (round > 0) await sleep(50);
+      let probesLeft = 2 * o.workers;
+      const before = ledger.completed;
+      for (let i = 0; i < probesLeft; i++) proxy.submit(PROBE, noParams, -1);
+      while (performance.now() < deadline + 5000 && probesLeft > 0) {
+        proxy.poll(drop);
+        probesLeft = 2 * o.workers - (ledger.completed - before);
+        await sleep(2);
+      }
     }
     const end = sample();
     const s = engine.stats();
