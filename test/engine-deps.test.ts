@@ -291,12 +291,17 @@ describe('lanes', () => {
     // 12 chunks of one item each: helpers for every worker, were they allowed.
     const job = e.parallelFor(LATCH, [], 12, 1, 0, { lane: 'background' });
     expect(job).toBeGreaterThanOrEqual(0);
+    // Which workers got a helper record is decided at submit (a helper that arrives before
+    // the first one has opened the range leaves, so how many hold chunks is up to timing).
+    const table = (e as unknown as { jobs: { slotOf(id: number): number; rangeMask: ArrayLike<number> } }).jobs;
+    const mask = table.rangeMask[table.slotOf(job)];
+    expect(mask.toString(2).replace(/0/g, '').length).toBe(2);
     const log = new Log();
-    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 2; i++) {
+    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) {
       e.poll(log.sink);
       await new Promise((r) => setTimeout(r, 1));
     }
-    expect(Atomics.load(words, 1)).toBe(2);
+    expect(Atomics.load(words, 1)).toBeGreaterThanOrEqual(1);
     const frame = Array.from({ length: 100 }, (_, i) => e.submit(ECHO, [i, i]));
     expect(frame.every((id) => id >= 0)).toBe(true);
     await pollUntil(e, log.sink, () => frame.every((id) => log.byId.has(id)));
@@ -305,7 +310,7 @@ describe('lanes', () => {
     Atomics.notify(words, 0);
     await pollUntil(e, log.sink, () => log.byId.has(job));
     expect(log.get(job).status).toBe(Outcome.Done);
-    expect(Atomics.load(words, 2)).toBe(2); // chunks never ran on more than backgroundWorkers (workers - 1) at once
+    expect(Atomics.load(words, 2)).toBeLessThanOrEqual(2); // chunks never ran on more than backgroundWorkers (workers - 1) at once
     expect(log.twice).toEqual([]);
     expect(accountingHolds(e)).toBe(true);
   });
