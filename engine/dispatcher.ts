@@ -55,6 +55,8 @@ const BACKGROUND_QUEUE_MS = 2;
 const PUBLISH_BATCH = 16;
 /** A worker with fewer published, unread records than this gets each record at once. */
 const PUBLISH_LOW_WATER = 32;
+/** Tiny jobs a run may take without a full pick (see Dispatcher.pick), between flushes. */
+const RUN_PICKS = 64;
 
 export class Dispatcher {
   private readonly workers: readonly WorkerLink[];
@@ -74,6 +76,13 @@ export class Dispatcher {
   private readonly waitCount = new Int32Array(2);
   /** The worker pick chose last time. */
   private last: WorkerLink | null = null;
+  /**
+   * A run of tiny jobs: the next `runLeft` picks of a tiny job go to `last` while its queue
+   * stays within `runLimitMs`, the point past which a full pick could have chosen another
+   * worker when it was made. Ended by every flush (each poll and beginFrame) and head refresh.
+   */
+  private runLeft = 0;
+  private runLimitMs = 0;
   /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
   private movingCost = 0;
   private flushQueued = false;
@@ -110,14 +119,24 @@ export class Dispatcher {
    */
   pick(kind: number): WorkerLink | null {
     const cost = this.kinds.cost[kind];
+    const last = this.last;
+    // A full pick reads every worker's queue and, when the least loaded may be asleep,
+    // every worker's sleep word (lines the workers write): most of the main thread's time
+    // per tiny job. Within a run its answer is known until the queue passes the limit.
+    if (this.runLeft > 0 && cost <= RUN_JOB_MS && last !== null && last.queuedMs + cost <= this.runLimitMs && this.canRun(last)) {
+      this.runLeft--;
+      return last;
+    }
+    this.runLeft = 0;
     const ws = this.workers;
     let best: WorkerLink | null = null;
     let fallback: WorkerLink | null = null;
-    const last = this.last;
+    let awakeRule = false;
     // Ties go to the first worker after the one that took the last run, so idle workers
     // take turns.
     const from = last === null || last.index + 1 === ws.length ? 0 : last.index + 1;
     for (let pass = 0; pass < 2 && best === null; pass++) {
+      awakeRule = false;
       for (let k = 0, i = from; k < ws.length; k++, i = i + 1 === ws.length ? 0 : i + 1) {
         const w = ws[i];
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
@@ -144,7 +163,10 @@ export class Dispatcher {
       // Looked at only when the least-loaded worker sleeps: one shared load per submit.
       if (best !== null && best.sleeping) {
         const awake = this.awakeUnderShare(kind);
-        if (awake !== null) best = awake;
+        if (awake !== null) {
+          best = awake;
+          awakeRule = true;
+        }
       }
       // Over budget on cached figures: refresh every head once and look again.
       if (best !== null && best.queuedMs > 0 && best.queuedMs + cost > this.admissionMs && pass === 0) best = null;
@@ -159,7 +181,30 @@ export class Dispatcher {
       return null;
     }
     this.last = best;
+    if (cost <= RUN_JOB_MS && this.canRun(best)) this.startRun(best, awakeRule);
     return best;
+  }
+
+  /**
+   * After a full pick chose `w` for a tiny job: how far its queue may grow while the same
+   * pick, the other workers as they are, would choose it again. With every other worker
+   * holding work, the run rule keeps it up to RUN_MS past the least loaded of them; chosen
+   * because the least loaded slept, up to AWAKE_SHARE_MS; alone, up to the budget. When an
+   * idle worker may be free to take the next job, there is no run.
+   */
+  private startRun(w: WorkerLink, awakeRule: boolean): void {
+    const ws = this.workers;
+    let others = Infinity;
+    for (let i = 0; i < ws.length; i++) {
+      const x = ws[i];
+      if (x !== w && this.canRun(x) && x.queuedMs < others) others = x.queuedMs;
+    }
+    let limit = this.admissionMs;
+    if (awakeRule) limit = Math.min(limit, AWAKE_SHARE_MS);
+    else if (others === 0) return;
+    else if (others !== Infinity) limit = Math.min(limit, others + RUN_MS);
+    this.runLimitMs = limit;
+    this.runLeft = RUN_PICKS;
   }
 
   /** True when `w` may take a frame job now: alive, taking work, no background work, room. */
@@ -275,6 +320,7 @@ export class Dispatcher {
 
   /** Takes the worker's consumed records off its queue estimate. */
   refreshHead(w: WorkerLink): void {
+    this.runLeft = 0;
     const ring = w.jobs;
     const head = ring.loadHead();
     if (!ring.validHead(head)) {
@@ -400,6 +446,7 @@ export class Dispatcher {
 
   /** Publishes every record written so far, to every worker. */
   flush(): void {
+    this.runLeft = 0;
     const ws = this.workers;
     for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail) this.publish(ws[i]);
   }
