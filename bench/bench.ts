@@ -291,13 +291,18 @@ async function main(): Promise<void> {
     // The same burst with one worker per core: what more workers than cores cost.
     const cores = burst.limit!.cores;
     const burstPerCore = cores !== STRESS_DEFAULTS.workers ? await runBurst({ seconds: quick ? 2 : 5, workers: cores, seed: 1 }) : null;
-    // The same handler on every core at once: what the cores give together.
+    // The same handler on every core at once: what the cores give together; and on as
+    // many bare threads as the burst's workers: what that many threads on these cores give.
     const together = await concurrentHandlerRate(burst.limit!.cores, 1);
+    const sameThreads = cores !== STRESS_DEFAULTS.workers ? await concurrentHandlerRate(STRESS_DEFAULTS.workers, 1) : together;
     // And on each core alone: a slow core shows here, not in one thread's rate.
     const perCore = perCoreHandlerRates(burst.limit!.cores, 1);
     const coresSum = perCore ? perCore.reduce((a, b) => a + b, 0) : 0;
     log(
       `burst: ${Math.round(burst.throughputPerS).toLocaleString()} COMPUTE_HEAVY jobs/s on ${STRESS_DEFAULTS.workers} workers; the machine's limit ${Math.round(burst.limit!.limitPerS).toLocaleString()}/s: ${(burst.limit!.ratio * 100).toFixed(1)} %; the handler on all ${burst.limit!.cores} cores at once ${Math.round(together).toLocaleString()}/s: ${((burst.throughputPerS / together) * 100).toFixed(1)} %`,
+    );
+    log(
+      `the handler on ${STRESS_DEFAULTS.workers} bare threads at once (no engine): ${Math.round(sameThreads).toLocaleString()}/s; the burst on ${STRESS_DEFAULTS.workers} workers is ${((burst.throughputPerS / sameThreads) * 100).toFixed(1)} % of that`,
     );
     if (burstPerCore) {
       log(
@@ -341,6 +346,11 @@ async function main(): Promise<void> {
         ratio_to_limit: Number(burst.limit!.ratio.toFixed(3)),
         all_cores_at_once_per_s: Math.round(together),
         ratio_to_all_cores_at_once: Number((burst.throughputPerS / together).toFixed(3)),
+        bare_threads_at_once: {
+          threads: STRESS_DEFAULTS.workers,
+          per_s: Math.round(sameThreads),
+          ratio: Number((burst.throughputPerS / sameThreads).toFixed(3)),
+        },
         ...(burstPerCore
           ? {
             one_worker_per_core: {
