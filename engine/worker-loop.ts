@@ -420,6 +420,16 @@ export class JobRunner {
    * precedes each scan, and the dispatcher's tail store precedes its look at our state:
    * one of us wakes the sibling.
    */
+  /**
+   * True when a sibling has jobs it has not taken yet: it is running elsewhere, or waiting
+   * for a core (perhaps this one). Read once when this worker runs out of work.
+   */
+  private siblingsHaveWork(): boolean {
+    const sib = this.siblings;
+    for (let i = 0; i < sib.length; i++) if (Atomics.load(sib[i], JOB_TAIL_I) !== Atomics.load(sib[i], JOB_HEAD_I)) return true;
+    return false;
+  }
+
   private wakeSiblings(): void {
     const sib = this.siblings;
     for (let i = 0; i < sib.length; i++) {
@@ -437,12 +447,21 @@ export class JobRunner {
     const i32 = this.block.i32;
     const header = this.header;
     let lastWork = sharedNow();
+    let spinChecked = false;
     Atomics.store(i32, W_STATE, WS_IDLE);
     for (;;) {
       if (Atomics.load(header, H_ENGINE_STATE) === ENGINE_STOPPING || Atomics.load(i32, W_RETIRE) === 1) break;
       if (this.drain(256) > 0) {
         lastWork = sharedNow();
+        spinChecked = false;
         continue;
+      }
+      // With more workers than cores, a sibling with work may be waiting for this very
+      // core (Linux runs a SCHED_BATCH thread's whole slice before the next): spinning
+      // for our next job would spend that core on nothing, so we sleep at once.
+      if (!spinChecked) {
+        spinChecked = true;
+        if (SPIN_MS > 0 && this.siblingsHaveWork()) lastWork = -Infinity;
       }
       if (sharedNow() - lastWork < SPIN_MS) continue;
       Atomics.store(i32, W_STATE, WS_IDLE);
