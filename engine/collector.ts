@@ -71,6 +71,7 @@ export class Collector {
   /** Failures decided on the main thread, delivered by poll in the order they were decided. */
   private readonly lostSlots: Int32Array;
   private readonly lostReason: Uint8Array;
+  private readonly lostWorker: Int32Array;
   private lostHead = 0;
   private lostTail = 0;
   /** Round-robin start, so no worker's results always wait behind the others'. */
@@ -97,6 +98,7 @@ export class Collector {
     this.onCorrupt = onCorrupt;
     this.lostSlots = new Int32Array(jobs.capacity + 1);
     this.lostReason = new Uint8Array(jobs.capacity + 1);
+    this.lostWorker = new Int32Array(jobs.capacity + 1);
     this.draining = new Int32Array(jobs.capacity);
   }
 
@@ -331,13 +333,19 @@ export class Collector {
     else this.jobs.release(slot);
   }
 
-  /** Queues a main-side failure for the job in `slot`, once. */
-  queueLost(slot: number, reason: FailureReason): void {
+  /**
+   * Queues a main-side failure for the job in `slot`, once. `worker`: the worker it is
+   * reported against (the one whose loss failed it); by default its worker, or for a
+   * parallel-for job the first that holds a share of it (-1: none, it never reached one).
+   */
+  queueLost(slot: number, reason: FailureReason, worker = -2): void {
     const t = this.jobs;
     if (t.lost[slot] === 1) return;
     t.lost[slot] = 1;
+    if (worker === -2) worker = t.range[slot] === 0 ? t.worker[slot] : t.rangeMask[slot] === 0 ? -1 : 31 - Math.clz32(t.rangeMask[slot] & -t.rangeMask[slot]);
     this.lostSlots[this.lostTail] = slot;
     this.lostReason[this.lostTail] = FAILURE_REASONS.indexOf(reason);
+    this.lostWorker[this.lostTail] = worker;
     this.lostTail = (this.lostTail + 1) % this.lostSlots.length;
   }
 
@@ -347,7 +355,7 @@ export class Collector {
     const slot = this.lostSlots[i];
     const reason = FAILURE_REASONS[this.lostReason[i]];
     const t = this.jobs;
-    const worker = t.worker[slot];
+    const worker = this.lostWorker[i];
     this.fill(slot, t.gen(slot), worker);
     const view = this.view;
     view.status = Outcome.Failed;

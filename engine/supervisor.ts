@@ -295,7 +295,7 @@ export class Supervisor {
       t.closeRange(cur);
       leaveJob(this.workers, t, cur, null);
       if (t.taken[cur] === 1) this.collector.releaseRange(cur);
-      else this.collector.queueLost(cur, reason);
+      else this.collector.queueLost(cur, reason, w.index);
     }
     eachPublished(0);
     this.dispatcher.moveQueued(w);

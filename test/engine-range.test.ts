@@ -124,9 +124,10 @@ describe('parallel-for', () => {
     for (let i = 0; i < 5000 && !e.health().some((h) => h.currentJob === id); i++) await new Promise((r) => setTimeout(r, 2));
     const holder = e.health().find((h) => h.currentJob === id)!.index;
     e.killWorker(holder);
-    const seen: { status: number; reason: string | null }[] = [];
-    await pollUntil(e, (r) => seen.push({ status: r.status, reason: r.error?.reason ?? null }), () => seen.length > 0);
-    expect(seen).toEqual([{ status: Outcome.Failed, reason: 'worker-lost' }]);
+    const seen: { status: number; reason: string | null; worker?: number; errorWorker?: number }[] = [];
+    await pollUntil(e, (r) => seen.push({ status: r.status, reason: r.error?.reason ?? null, worker: r.worker, errorWorker: r.error?.workerIndex ?? -9 }), () => seen.length > 0);
+    // Reported against the worker whose loss failed it, as a plain job is.
+    expect(seen).toEqual([{ status: Outcome.Failed, reason: 'worker-lost', worker: holder, errorWorker: holder }]);
     // Nothing more for it, and the engine runs the next range in full.
     const after = await rangeJob(e, 9, 2000, 10);
     expect(after.status).toBe(Outcome.Done);

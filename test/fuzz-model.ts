@@ -53,7 +53,7 @@ const FIXTURE_KINDS = builtModuleUrl(import.meta.url, './fixtures/kinds.js');
 const SETTLE_MS = 10_000;
 
 
-type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash' | 'odd';
+type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash' | 'odd' | 'range';
 type JobState = 'pending' | 'done' | 'failed' | 'expired' | 'cancelled';
 
 interface ModelJob {
@@ -70,6 +70,8 @@ interface ModelJob {
   readonly expectArena: readonly number[];
   /** test.throw: the message the handler throws. */
   readonly expectMessage: string;
+  /** test.range (a parallel-for job): its items, each writing one float64 of the arena, and the one that throws (-1: none). */
+  readonly range?: { readonly seed: number; readonly count: number; readonly failAt: number };
   state: JobState;
   /** A worker was lost (exit, hang, out of memory) while this job was in flight. */
   exposed: boolean;
@@ -206,6 +208,7 @@ export class Run {
       hang: engine.kindId('test.hang'),
       crash: engine.kindId('test.crash'),
       odd: engine.kindId('test.odd-throw'),
+      range: engine.kindId('test.range'),
     };
     this.model = {
       jobs: new Map(),
@@ -260,11 +263,24 @@ export class Run {
       case Outcome.Done: {
         j.state = 'done';
         m.done++;
-        if (j.cls !== 'echo' && j.cls !== 'arena' && j.cls !== 'sum') return this.fail(`${where}: a ${j.cls} job cannot complete`);
+        if (j.cls !== 'echo' && j.cls !== 'arena' && j.cls !== 'sum' && j.cls !== 'range') return this.fail(`${where}: a ${j.cls} job cannot complete`);
+        if (j.range !== undefined && j.range.failAt >= 0 && j.range.failAt < j.range.count) return this.fail(`${where}: completed, but item ${j.range.failAt} throws`);
         if (r.error !== null) this.fail(`${where}: done with an error attached`);
         const got = Array.from(r.values.subarray(0, r.valueCount));
         if (got.length !== j.expectValues.length || got.some((v, i) => !Object.is(v, j.expectValues[i]))) {
           this.fail(`${where}: values ${JSON.stringify(got)}, the handler computes ${JSON.stringify(j.expectValues)}`);
+        }
+        if (j.range !== undefined) {
+          // Every item, whichever worker (or this thread) ran its chunk.
+          const a = this.engine.arenaF64;
+          const base = r.arenaOffset >> 3;
+          for (let i = 0; i < j.range.count; i++) {
+            const want = rangeItem(j.range.seed, i);
+            if (!Object.is(a[base + i], want)) {
+              this.fail(`${where}: item ${i} of ${j.range.count} is ${a[base + i]}, expected ${want}`);
+              break;
+            }
+          }
         }
         if (j.cls === 'arena') {
           const a = this.engine.arenaI32;
@@ -283,7 +299,7 @@ export class Run {
         m.failed++;
         if (r.error === null) return this.fail(`${where}: failed without an error`);
         const ok =
-          (reason === 'threw' && j.cls === 'throw' && r.error.message.includes(j.expectMessage)) ||
+          (reason === 'threw' && (j.cls === 'throw' || j.cls === 'range') && j.expectMessage !== '' && r.error.message.includes(j.expectMessage)) ||
           (reason === 'threw' && j.cls === 'odd') ||
           (reason === 'worker-lost' && (j.cls === 'hang' || j.cls === 'crash' || j.exposed)) ||
           (reason === 'worker-out-of-memory' && j.exposed) ||
@@ -351,7 +367,7 @@ export class Run {
     if (this.model.inlineArena) return true;
     for (const id of this.model.pending) {
       const c = this.model.jobs.get(id)!.cls;
-      if (c === 'arena' || c === 'sum') return true;
+      if (c === 'arena' || c === 'sum' || c === 'range') return true;
     }
     return false;
   }
@@ -449,7 +465,11 @@ type SubmitSpec =
   | { t: 'echo'; a: number; b: number; tag: number; deadline?: number }
   | { t: 'arena'; seed: number; count: number; tag: number; deadline?: number }
   | { t: 'sum'; values: number[]; tag: number; deadline?: number }
-  | { t: 'throw'; code: number; tag: number; deadline?: number };
+  | { t: 'throw'; code: number; tag: number; deadline?: number }
+  | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; tag: number; deadline?: number };
+
+/** What test.range writes for item `i` (fixtures/kinds.ts). */
+const rangeItem = (seed: number, i: number): number => Math.sqrt(seed + i) * 3 + i;
 
 function submitValid(run: Run, s: SubmitSpec): number {
   const e = run.engine;
@@ -488,6 +508,17 @@ function submitValid(run: Run, s: SubmitSpec): number {
       return run.recordSubmit(ret, {
         cls: 'sum', kind: run.ids.sum, tag: s.tag, deadlineFrames: s.deadline,
         label, expectValues: o.values, expectArena: [], expectMessage: '',
+      });
+    }
+    case 'range': {
+      if (s.background) opts.lane = 'background';
+      const ret = e.parallelFor(run.ids.range, [s.seed, s.count, s.failAt, 0], s.count, s.grain, s.tag, opts);
+      const fails = s.failAt >= 0 && s.failAt < s.count;
+      return run.recordSubmit(ret, {
+        cls: 'range', kind: run.ids.range, tag: s.tag, deadlineFrames: s.deadline,
+        label: `parallelFor range(${s.seed}, ${s.count}, grain ${s.grain}, failAt ${s.failAt}${s.background ? ', background' : ''})`,
+        expectValues: [], expectArena: [], expectMessage: fails ? `item ${s.failAt} failed` : '',
+        range: { seed: s.seed, count: s.count, failAt: s.failAt },
       });
     }
     case 'throw': {
@@ -664,7 +695,7 @@ class RunInlineCmd extends Base {
       r.env.totals.inlineRuns++;
       m.inlineRan = true;
     }
-    if (ok && job !== null && (job.cls === 'arena' || job.cls === 'sum')) m.inlineArena = true;
+    if (ok && job !== null && (job.cls === 'arena' || job.cls === 'sum' || job.cls === 'range')) m.inlineArena = true;
     if (ok !== (calls === 1) || calls > 1) m.errors.push(`runInline(${id}) returned ${ok} and called back ${calls} time(s)`);
     if ((job === null || job.state === 'cancelled') && ok) m.errors.push(`runInline(${id}) ran ${job ? 'a cancelled job' : 'an id never handed out'}`);
   }
@@ -859,7 +890,7 @@ class ThrowingInlineCmd extends Base {
       r.env.totals.inlineRuns++;
       r.env.totals.hostile.callbackThrows++;
       r.model.inlineRan = true;
-      if (job !== null && (job.cls === 'arena' || job.cls === 'sum')) r.model.inlineArena = true;
+      if (job !== null && (job.cls === 'arena' || job.cls === 'sum' || job.cls === 'range')) r.model.inlineArena = true;
       if (escaped !== boom) r.model.errors.push(`runInline's callback threw, and runInline ${escaped === null ? `returned ${ok}` : `threw ${String(escaped)}`}`);
     } else if (escaped !== null) {
       r.model.errors.push(`runInline(${id}) threw ${String(escaped)} without calling back`);
@@ -1111,6 +1142,19 @@ const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('arena' as const), seed: fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), count: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(4096, 8192)), tag: tagArb, deadline: deadlineArb }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('sum' as const), values: fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 32 }), tag: tagArb, deadline: deadlineArb }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('throw' as const), code: fc.integer(), tag: tagArb, deadline: deadlineArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('range' as const),
+      seed: fc.integer({ min: 0, max: 1 << 20 }),
+      count: fc.integer({ min: 1, max: 300 }),
+      grain: fc.constantFrom(0, 1, 3, 16, 64),
+      failAt: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 299 }) }),
+      background: fc.boolean(),
+      tag: tagArb,
+      deadline: deadlineArb,
+    }),
+  },
 );
 
 /** Relative weights; faults are rarer because each costs a worker respawn (tens of ms). */
