@@ -325,11 +325,20 @@ export class Supervisor {
    */
   private abandonQueued(w: WorkerLink): void {
     const t = this.jobs;
+    const bit = 1 << w.index;
     for (let slot = 0; slot < t.capacity; slot++) {
-      if (t.live[slot] === 0 || t.worker[slot] !== w.index || t.taken[slot] === 1) continue;
+      if (t.live[slot] === 0 || t.taken[slot] === 1) continue;
+      if (t.range[slot] === 1) {
+        // A parallel-for job's helper record here will never be read. While another
+        // worker holds one, that helper opens the range; held by none, it would wait for ever.
+        if ((t.rangeMask[slot] & bit) === 0) continue;
+        t.rangeMask[slot] &= ~bit;
+        w.leave(t.lane[slot]);
+        if (t.rangeMask[slot] !== 0) continue;
+      } else if (t.worker[slot] !== w.index) continue;
       if (!t.tryUnqueue(slot, S_CANCELLED)) continue;
       this.dispatcher.unqueue(slot);
-      this.collector.queueLost(slot, 'worker-lost');
+      this.collector.queueLost(slot, 'worker-lost', w.index);
     }
   }
 

@@ -137,6 +137,30 @@ describe('parallel-for', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  it('a worker gone for good: a parallel-for job queued only on it fails worker-lost, once', async () => {
+    const e = await startEngine({ workers: 1, heartbeatMs: 20, maxRespawnsPerMinute: 0 });
+    engines.push(e);
+    const BUSY = e.kindId('test.busy');
+    const RANGE = e.kindId('test.range');
+    const busy = e.submit(BUSY, [5000]);
+    const range = e.parallelFor(RANGE, [1, 64, -1, 0], 64, 4);
+    expect(busy).toBeGreaterThanOrEqual(0);
+    expect(range).toBeGreaterThanOrEqual(0);
+    e.flush();
+    for (let i = 0; i < 5000 && !e.health().some((h) => h.currentJob === busy); i++) await new Promise((r) => setTimeout(r, 2));
+    e.killWorker(0);
+    const seen = new Map<number, { reason: string | null; worker: number; n: number }>();
+    await pollUntil(e, (r) => {
+      const was = seen.get(r.jobId);
+      seen.set(r.jobId, { reason: r.error?.reason ?? null, worker: r.worker, n: (was?.n ?? 0) + 1 });
+    }, () => seen.size === 2);
+    expect(seen.get(busy)).toEqual({ reason: 'worker-lost', worker: 0, n: 1 });
+    expect(seen.get(range)).toEqual({ reason: 'worker-lost', worker: 0, n: 1 });
+    expect(e.submit(RANGE, [1, 1, -1, 0])).toBe(Rejection.NoWorkers);
+    expect(e.inFlight).toBe(0);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
   it('cancel before it starts, runInline (the deterministic fallback) and bad ranges', async () => {
     const e = await engine(1);
     const RANGE = e.kindId('test.range');

@@ -1037,8 +1037,8 @@ class OddThrowCmd extends Base {
 
 /**
  * A one-worker engine of its own whose worker has no respawns left: after the worker is
- * killed, its running and queued jobs fail worker-lost at once, and new submits are
- * refused; nothing waits for shutdown.
+ * killed, its running and queued jobs (a parallel-for job among them) fail worker-lost at
+ * once, and new submits are refused; nothing waits for shutdown.
  */
 class ExhaustedRespawnsCmd extends Base {
   constructor(readonly queued: number) {
@@ -1050,7 +1050,8 @@ class ExhaustedRespawnsCmd extends Base {
     try {
       const BUSY = e.kindId('test.busy');
       const ECHO = e.kindId('test.echo');
-      const ids = [e.submit(BUSY, [5000]), ...Array.from({ length: this.queued }, (_, i) => e.submit(ECHO, [i, i]))];
+      const RANGE = e.kindId('test.range');
+      const ids = [e.submit(BUSY, [5000]), ...Array.from({ length: this.queued }, (_, i) => e.submit(ECHO, [i, i])), e.parallelFor(RANGE, [this.queued, 16, -1, 0], 16, 2)];
       if (ids.some((id) => id < 0)) m.errors.push(`exhausted-respawns engine refused a submit: ${ids}`);
       e.flush();
       const end = performance.now() + SETTLE_MS;
