@@ -414,13 +414,6 @@ export class JobRunner {
   }
 
   /**
-   * Wakes sibling workers that sleep on queued work. The dispatcher leaves those wakes to
-   * an idle awake worker (Dispatcher.someoneAwake), so this runs on waking, before each
-   * batch of jobs and before sleeping. ORDERING: our state store (BUSY or SLEEPING)
-   * precedes each scan, and the dispatcher's tail store precedes its look at our state:
-   * one of us wakes the sibling.
-   */
-  /**
    * True when a sibling has jobs it has not taken yet: it is running elsewhere, or waiting
    * for a core (perhaps this one). Read once when this worker runs out of work.
    */
@@ -430,6 +423,13 @@ export class JobRunner {
     return false;
   }
 
+  /**
+   * Wakes sibling workers that sleep on queued work. The dispatcher leaves those wakes to
+   * an idle awake worker (Dispatcher.someoneAwake), so this runs on waking, before each
+   * batch of jobs and before sleeping. ORDERING: our state store (BUSY or SLEEPING)
+   * precedes each scan, and the dispatcher's tail store precedes its look at our state:
+   * one of us wakes the sibling.
+   */
   private wakeSiblings(): void {
     const sib = this.siblings;
     for (let i = 0; i < sib.length; i++) {
@@ -482,6 +482,7 @@ export class JobRunner {
       Atomics.add(i32, W_BEAT, 1);
       this.wakeSiblings();
       lastWork = sharedNow();
+      spinChecked = false;
     }
     Atomics.store(i32, W_STATE, WS_STOPPED);
   }
