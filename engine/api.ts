@@ -183,7 +183,7 @@ export interface ResultView {
   status: Outcome;
   submitFrame: number;
   deadlineFrame: number;
-  /** Worker that ran it, -1 inline. */
+  /** Worker that ran it (or whose loss failed it); -1: run inline, or failed `dependency-failed` without running. */
   worker: number;
   /** Inline results; the first `valueCount` entries are this job's. */
   readonly values: Float64Array;

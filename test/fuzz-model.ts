@@ -72,7 +72,12 @@ interface ModelJob {
   readonly expectMessage: string;
   /** test.range (a parallel-for job): its items, each writing one float64 of the arena, and the one that throws (-1: none). */
   readonly range?: { readonly seed: number; readonly count: number; readonly failAt: number };
+  /** Its prerequisites (SubmitOptions.after), by id. */
+  readonly after?: readonly number[];
   state: JobState;
+  /** How its outcome came (poll, runInline's callback, shutdown) and a failure's reason. */
+  via?: 'poll' | 'inline' | 'shutdown';
+  reason?: string | null;
   /** A worker was lost (exit, hang, out of memory) while this job was in flight. */
   exposed: boolean;
   /** The frame moved past its deadline frame while it was in flight. */
@@ -255,10 +260,14 @@ export class Run {
     if (r.kind !== j.kind || r.tag !== j.tag || r.submitFrame !== j.frame || r.deadlineFrame !== j.deadline) {
       this.fail(`${where}: routing fields kind ${r.kind} tag ${r.tag} frame ${r.submitFrame} deadline ${r.deadlineFrame} do not match the submit`);
     }
-    if (via === 'inline' ? r.worker !== -1 : !(r.worker >= 0 && r.worker < this.engine.workerCount)) {
+    // A job that failed before reaching a worker (a prerequisite failed) names none.
+    const unrun = r.status === Outcome.Failed && r.error?.reason === 'dependency-failed';
+    if (via === 'inline' ? r.worker !== -1 : !((r.worker >= 0 && r.worker < this.engine.workerCount) || (unrun && r.worker === -1))) {
       this.fail(`${where}: worker ${r.worker} is not a possible runner for a ${via} result`);
     }
     const reason = r.error?.reason ?? null;
+    j.via = via;
+    j.reason = reason;
     switch (r.status) {
       case Outcome.Done: {
         j.state = 'done';
@@ -303,7 +312,8 @@ export class Run {
           (reason === 'threw' && j.cls === 'odd') ||
           (reason === 'worker-lost' && (j.cls === 'hang' || j.cls === 'crash' || j.exposed)) ||
           (reason === 'worker-out-of-memory' && j.exposed) ||
-          (reason === 'shutdown' && m.shut);
+          (reason === 'shutdown' && m.shut) ||
+          (reason === 'dependency-failed' && j.after !== undefined && j.after.length > 0);
         if (!ok) this.fail(`${where}: failed with reason ${reason} (${r.error.message}), which nothing explains (exposed to a lost worker: ${j.exposed})`);
         break;
       }
@@ -365,11 +375,30 @@ export class Run {
 
   arenaInUse(): boolean {
     if (this.model.inlineArena) return true;
+    const holds = (c: JobClass): boolean => c === 'arena' || c === 'sum' || c === 'range';
     for (const id of this.model.pending) {
-      const c = this.model.jobs.get(id)!.cls;
-      if (c === 'arena' || c === 'sum' || c === 'range') return true;
+      const j = this.model.jobs.get(id)!;
+      if (holds(j.cls)) return true;
+      // A prerequisite's slice stays allocated until its dependents end.
+      if (j.after !== undefined && j.after.some((p) => holds(this.model.jobs.get(p)!.cls))) return true;
     }
     return false;
+  }
+
+  /**
+   * A dependent's outcome against its prerequisites' (checked once every outcome is in,
+   * since a dependent's failure and its prerequisite's may come in either order): done
+   * only if every prerequisite is done; dependency-failed only if one is not.
+   */
+  checkDependencies(): void {
+    for (const j of this.model.jobs.values()) {
+      if (j.after === undefined || j.state === 'pending' || j.state === 'cancelled') continue;
+      const pre = j.after.map((p) => this.model.jobs.get(p)!);
+      if (pre.some((p) => p.state === 'pending')) continue;
+      const allDone = pre.every((p) => p.state === 'done');
+      if (j.state === 'done' && !allDone) this.fail(`${j.label}: done, but prerequisite(s) ${pre.filter((p) => p.state !== 'done').map((p) => `${p.label} ${p.state}`).join(', ')}`);
+      if (j.reason === 'dependency-failed' && allDone) this.fail(`${j.label}: dependency-failed, but every prerequisite is done`);
+    }
   }
 
   /** Throws if the engine disagrees with the model. */
@@ -388,6 +417,7 @@ export class Run {
       const got = (s.rejectedByReason[name] ?? 0) - (this.base.rejectedByReason[name] ?? 0);
       if (got !== n) m.errors.push(`rejections ${name} moved by ${got}, the model counted ${n}`);
     }
+    this.checkDependencies();
     if (m.errors.length > 0) throw new Error(`after ${when}:\n  ${m.errors.join('\n  ')}`);
   }
 
@@ -466,7 +496,8 @@ type SubmitSpec =
   | { t: 'arena'; seed: number; count: number; tag: number; deadline?: number }
   | { t: 'sum'; values: number[]; tag: number; deadline?: number }
   | { t: 'throw'; code: number; tag: number; deadline?: number }
-  | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; tag: number; deadline?: number };
+  | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; tag: number; deadline?: number }
+  | { t: 'dep'; picks: number[]; a: number; b: number; tag: number; deadline?: number };
 
 /** What test.range writes for item `i` (fixtures/kinds.ts). */
 const rangeItem = (seed: number, i: number): number => Math.sqrt(seed + i) * 3 + i;
@@ -520,6 +551,26 @@ function submitValid(run: Run, s: SubmitSpec): number {
         expectValues: [], expectArena: [], expectMessage: fails ? `item ${s.failAt} failed` : '',
         range: { seed: s.seed, count: s.count, failAt: s.failAt },
       });
+    }
+    case 'dep': {
+      // An echo job after up to 3 jobs of this sequence (live or not; none when it has none yet).
+      // Mostly jobs still awaiting their outcome; one in four picks from every job so far.
+      const m = run.model;
+      const all = s.picks[0] % 4 === 0 || m.pending.size === 0 ? [...m.jobs.values()] : [...m.pending].map((id) => m.jobs.get(id)!);
+      const pre = all.length === 0 ? [] : [...new Set(s.picks.map((k) => all[k % all.length]))];
+      const after = pre.map((p) => p.id);
+      opts.after = after;
+      const params = [s.a, s.b];
+      const o = oracle(echoKind, params, s.tag, frame, null, 0);
+      const ret = e.submit(run.ids.echo, params, s.tag, opts);
+      const label = `echo(${s.a}, ${s.b}) after [${pre.map((p) => p.label).join('; ')}]`;
+      const job = { cls: 'echo' as const, kind: run.ids.echo, tag: s.tag, deadlineFrames: s.deadline, label, expectValues: o.values, expectArena: [], expectMessage: '', after };
+      const ended = pre.filter((p) => p.state !== 'pending');
+      if (ended.length === 0) return run.recordSubmit(ret, job);
+      // A prerequisite whose outcome was delivered is refused, except one run inline whose
+      // worker may still hold its slot (its dependents then wait for that worker).
+      if (ret >= 0 && ended.every((p) => p.via === 'inline')) return run.recordSubmit(ret, job);
+      return run.recordSubmit(ret, { ...job, label: `${label} (one has ended)` }, Rejection.BadParams);
     }
     case 'throw': {
       const params = [s.code];
@@ -1152,6 +1203,17 @@ const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
       grain: fc.constantFrom(0, 1, 3, 16, 64),
       failAt: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 299 }) }),
       background: fc.boolean(),
+      tag: tagArb,
+      deadline: deadlineArb,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('dep' as const),
+      picks: fc.array(fc.nat(1000), { minLength: 1, maxLength: 3 }),
+      a: fc.integer({ min: -1000, max: 1000 }),
+      b: fc.integer({ min: -1000, max: 1000 }),
       tag: tagArb,
       deadline: deadlineArb,
     }),
