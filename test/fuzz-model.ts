@@ -496,8 +496,33 @@ type SubmitSpec =
   | { t: 'arena'; seed: number; count: number; tag: number; deadline?: number }
   | { t: 'sum'; values: number[]; tag: number; deadline?: number }
   | { t: 'throw'; code: number; tag: number; deadline?: number }
-  | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; tag: number; deadline?: number }
+  | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; after: number[] | null; tag: number; deadline?: number }
   | { t: 'dep'; picks: number[]; a: number; b: number; tag: number; deadline?: number };
+
+/**
+ * Prerequisites for a job: up to 3 jobs of this sequence, mostly ones still awaiting their
+ * outcome; one time in four from every job so far (so some have ended). None when the
+ * sequence has no job yet.
+ */
+function pickAfter(run: Run, picks: readonly number[]): ModelJob[] {
+  const m = run.model;
+  const pool = picks[0] % 4 === 0 || m.pending.size === 0 ? [...m.jobs.values()] : [...m.pending].map((id) => m.jobs.get(id)!);
+  return pool.length === 0 ? [] : [...new Set(picks.map((k) => pool[k % pool.length]))];
+}
+
+type NewJob = Parameters<Run['recordSubmit']>[1];
+
+/**
+ * Records a submit with prerequisites `pre`. One whose outcome was delivered is refused
+ * bad-params, except one run inline whose worker may still hold its slot (its dependents
+ * then wait for that worker).
+ */
+function recordDependent(run: Run, ret: number, pre: readonly ModelJob[], job: NewJob): number {
+  const withAfter = { ...job, after: pre.map((p) => p.id) };
+  const ended = pre.filter((p) => p.state !== 'pending');
+  if (ended.length === 0 || (ret >= 0 && ended.every((p) => p.via === 'inline'))) return run.recordSubmit(ret, withAfter);
+  return run.recordSubmit(ret, { ...withAfter, label: `${job.label} (a prerequisite has ended)` }, Rejection.BadParams);
+}
 
 /** What test.range writes for item `i` (fixtures/kinds.ts). */
 const rangeItem = (seed: number, i: number): number => Math.sqrt(seed + i) * 3 + i;
@@ -543,34 +568,26 @@ function submitValid(run: Run, s: SubmitSpec): number {
     }
     case 'range': {
       if (s.background) opts.lane = 'background';
+      const pre = s.after === null ? null : pickAfter(run, s.after);
+      if (pre !== null) opts.after = pre.map((p) => p.id);
       const ret = e.parallelFor(run.ids.range, [s.seed, s.count, s.failAt, 0], s.count, s.grain, s.tag, opts);
       const fails = s.failAt >= 0 && s.failAt < s.count;
-      return run.recordSubmit(ret, {
-        cls: 'range', kind: run.ids.range, tag: s.tag, deadlineFrames: s.deadline,
-        label: `parallelFor range(${s.seed}, ${s.count}, grain ${s.grain}, failAt ${s.failAt}${s.background ? ', background' : ''})`,
+      const job = {
+        cls: 'range' as const, kind: run.ids.range, tag: s.tag, deadlineFrames: s.deadline,
+        label: `parallelFor range(${s.seed}, ${s.count}, grain ${s.grain}, failAt ${s.failAt}${s.background ? ', background' : ''})${pre === null ? '' : ` after [${pre.map((p) => p.label).join('; ')}]`}`,
         expectValues: [], expectArena: [], expectMessage: fails ? `item ${s.failAt} failed` : '',
         range: { seed: s.seed, count: s.count, failAt: s.failAt },
-      });
+      };
+      return pre === null ? run.recordSubmit(ret, job) : recordDependent(run, ret, pre, job);
     }
     case 'dep': {
-      // An echo job after up to 3 jobs of this sequence (live or not; none when it has none yet).
-      // Mostly jobs still awaiting their outcome; one in four picks from every job so far.
-      const m = run.model;
-      const all = s.picks[0] % 4 === 0 || m.pending.size === 0 ? [...m.jobs.values()] : [...m.pending].map((id) => m.jobs.get(id)!);
-      const pre = all.length === 0 ? [] : [...new Set(s.picks.map((k) => all[k % all.length]))];
-      const after = pre.map((p) => p.id);
-      opts.after = after;
+      const pre = pickAfter(run, s.picks);
+      opts.after = pre.map((p) => p.id);
       const params = [s.a, s.b];
       const o = oracle(echoKind, params, s.tag, frame, null, 0);
       const ret = e.submit(run.ids.echo, params, s.tag, opts);
       const label = `echo(${s.a}, ${s.b}) after [${pre.map((p) => p.label).join('; ')}]`;
-      const job = { cls: 'echo' as const, kind: run.ids.echo, tag: s.tag, deadlineFrames: s.deadline, label, expectValues: o.values, expectArena: [], expectMessage: '', after };
-      const ended = pre.filter((p) => p.state !== 'pending');
-      if (ended.length === 0) return run.recordSubmit(ret, job);
-      // A prerequisite whose outcome was delivered is refused, except one run inline whose
-      // worker may still hold its slot (its dependents then wait for that worker).
-      if (ret >= 0 && ended.every((p) => p.via === 'inline')) return run.recordSubmit(ret, job);
-      return run.recordSubmit(ret, { ...job, label: `${label} (one has ended)` }, Rejection.BadParams);
+      return recordDependent(run, ret, pre, { cls: 'echo', kind: run.ids.echo, tag: s.tag, deadlineFrames: s.deadline, label, expectValues: o.values, expectArena: [], expectMessage: '' });
     }
     case 'throw': {
       const params = [s.code];
@@ -1203,6 +1220,7 @@ const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
       grain: fc.constantFrom(0, 1, 3, 16, 64),
       failAt: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 299 }) }),
       background: fc.boolean(),
+      after: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.array(fc.nat(1000), { minLength: 1, maxLength: 3 }) }),
       tag: tagArb,
       deadline: deadlineArb,
     }),
