@@ -2,17 +2,19 @@
  * Model-based fuzzing of the engine's public API, shared by test/fuzz.test.ts (a short
  * run inside `npm test`) and tools/fuzz.ts (`npm run fuzz -- --runs N [--seed S]`).
  *
- * fast-check generates sequences of commands (submit valid and malformed jobs, bursts,
- * poll, cancel, runInline, advance the frame, kill a worker, hang a worker, crash a
- * worker, make a handler throw, shut down) and runs them against a real engine with two
+ * fast-check generates sequences of commands (submit valid and malformed jobs, parallel-for
+ * jobs and jobs with prerequisites, bursts, poll, cancel, runInline, advance the frame,
+ * kill a worker, hang a worker, crash a worker, make a handler throw, shut down) and runs them against a real engine with two
  * real worker threads. A reference model follows along: the jobs it expects, which
  * outcomes each may end in, and what the counters must read. After every command and at
  * the end of every sequence the engine is checked against it:
  *
  * - every accepted job ends in exactly one outcome; nothing is delivered twice, for a
  *   cancelled job, or for an id that was never handed out;
- * - a done job's values (and arena bytes) equal what the kind's handler computes when
- *   called directly on this thread with the same inputs;
+ * - a done job's values (and arena bytes, every item of a parallel-for job) equal what the
+ *   kind's handler computes when called directly on this thread with the same inputs;
+ * - a job with prerequisites is done only if every prerequisite is done, and fails
+ *   `dependency-failed` only if one is not;
  * - a failure is explained: the handler throws, the job hangs or crashes its worker, a
  *   worker was lost while the job was in flight, or the engine was shutting down;
  *   `expired` only for a job whose deadline frame had passed;
