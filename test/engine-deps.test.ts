@@ -20,6 +20,30 @@ async function engine(workers = 2): Promise<EngineCore> {
   return e;
 }
 
+/**
+ * An engine with the latch kinds (fixtures/latch-kinds.ts) and its latch words: [0] opens
+ * the latch, [1] latch jobs holding a worker now, [2] the most that ever did at once.
+ */
+async function latchEngine(workers: number): Promise<{ e: EngineCore; words: Int32Array }> {
+  const latch = new SharedArrayBuffer(12);
+  const e = await EngineCore.start({ workers, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+  engines.push(e);
+  return { e, words: new Int32Array(latch) };
+}
+
+/** Polls until at least `n` latch jobs hold a worker (or about 5 s pass). */
+async function untilHeld(e: EngineCore, words: Int32Array, n: number, sink: (r: ResultView) => void): Promise<void> {
+  for (let i = 0; i < 5000 && Atomics.load(words, 1) < n; i++) {
+    e.poll(sink);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function openLatch(words: Int32Array): void {
+  Atomics.store(words, 0, 1);
+  Atomics.notify(words, 0);
+}
+
 interface Seen {
   status: number;
   reason: string | null;
@@ -173,20 +197,14 @@ describe('dependencies', () => {
 
   for (const end of ['finishes', 'is killed'] as const) {
     it(`a prerequisite run inline while its worker still runs it: dependents wait until that worker ${end}, then read what was delivered`, async () => {
-      const latch = new SharedArrayBuffer(12);
-      const words = new Int32Array(latch);
-      const e = await EngineCore.start({ workers: 2, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
-      engines.push(e);
+      const { e, words } = await latchEngine(2);
       const WRITER = e.kindId('test.latch-arena');
       const SUM = e.kindId('test.sum-input');
       const log = new Log();
       const writer = e.submit(WRITER, [16]);
       const off = e.arenaOffsetOf(writer);
       const before = e.submit(SUM, [16], 0, { after: writer, arenaOffset: off, arenaBytes: 64 });
-      for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) {
-        e.poll(log.sink);
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      await untilHeld(e, words, 1, log.sink);
       expect(Atomics.load(words, 1)).toBe(1);
       // The twin writes 0..15 (sum 120); the worker, held, would write 1000..1015.
       const inline: number[] = [];
@@ -203,8 +221,7 @@ describe('dependencies', () => {
       expect(log.byId.has(before)).toBe(false);
       expect(log.byId.has(after)).toBe(false);
       if (end === 'finishes') {
-        Atomics.store(words, 0, 1);
-        Atomics.notify(words, 0);
+        openLatch(words);
       } else {
         const holder = e.health().find((h) => h.currentJob === writer);
         expect(holder).toBeDefined();
@@ -218,8 +235,7 @@ describe('dependencies', () => {
       expect(log.twice).toEqual([]);
       expect(e.stats().arenaBytesUsed).toBe(0);
       expect(accountingHolds(e)).toBe(true);
-      Atomics.store(words, 0, 1);
-      Atomics.notify(words, 0);
+      openLatch(words);
     });
   }
 
@@ -253,28 +269,21 @@ describe('dependencies', () => {
 
 describe('lanes', () => {
   it('background work never takes the last worker: frame jobs complete while every background job is held', async () => {
-    const latch = new SharedArrayBuffer(12);
-    const words = new Int32Array(latch);
-    const e = await EngineCore.start({ workers: 3, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
-    engines.push(e);
+    const { e, words } = await latchEngine(3);
     const LATCH = e.kindId('test.latch');
     const ECHO = e.kindId('test.echo');
     const bg = Array.from({ length: 12 }, () => e.submit(LATCH, [], 0, { lane: 'background' }));
     expect(bg.every((id) => id >= 0)).toBe(true);
     const log = new Log();
     // Wait until background work holds its two workers.
-    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 2; i++) {
-      e.poll(log.sink);
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await untilHeld(e, words, 2, log.sink);
     expect(Atomics.load(words, 1)).toBe(2);
     const frame = Array.from({ length: 200 }, (_, i) => e.submit(ECHO, [i, i]));
     expect(frame.every((id) => id >= 0)).toBe(true);
     await pollUntil(e, log.sink, () => frame.every((id) => log.byId.has(id)));
     // Every frame job is done and no background job has ended: the latch is still closed.
     expect(bg.some((id) => log.byId.has(id))).toBe(false);
-    Atomics.store(words, 0, 1);
-    Atomics.notify(words, 0);
+    openLatch(words);
     await pollUntil(e, log.sink, () => bg.every((id) => log.byId.has(id)));
     expect(Atomics.load(words, 2)).toBe(2); // never more than backgroundWorkers (workers - 1) at once
     expect(log.twice).toEqual([]);
@@ -282,10 +291,7 @@ describe('lanes', () => {
   });
 
   it('a background parallel-for job spreads its chunks over backgroundWorkers workers only: frame jobs still complete', async () => {
-    const latch = new SharedArrayBuffer(12);
-    const words = new Int32Array(latch);
-    const e = await EngineCore.start({ workers: 3, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
-    engines.push(e);
+    const { e, words } = await latchEngine(3);
     const LATCH = e.kindId('test.latch');
     const ECHO = e.kindId('test.echo');
     // 12 chunks of one item each: helpers for every worker, were they allowed.
@@ -297,17 +303,13 @@ describe('lanes', () => {
     const mask = table.rangeMask[table.slotOf(job)];
     expect(mask.toString(2).replace(/0/g, '').length).toBe(2);
     const log = new Log();
-    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 1; i++) {
-      e.poll(log.sink);
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await untilHeld(e, words, 1, log.sink);
     expect(Atomics.load(words, 1)).toBeGreaterThanOrEqual(1);
     const frame = Array.from({ length: 100 }, (_, i) => e.submit(ECHO, [i, i]));
     expect(frame.every((id) => id >= 0)).toBe(true);
     await pollUntil(e, log.sink, () => frame.every((id) => log.byId.has(id)));
     expect(log.byId.has(job)).toBe(false);
-    Atomics.store(words, 0, 1);
-    Atomics.notify(words, 0);
+    openLatch(words);
     await pollUntil(e, log.sink, () => log.byId.has(job));
     expect(log.get(job).status).toBe(Outcome.Done);
     expect(Atomics.load(words, 2)).toBeLessThanOrEqual(2); // chunks never ran on more than backgroundWorkers (workers - 1) at once
@@ -316,23 +318,18 @@ describe('lanes', () => {
   });
 
   it('a background job can be cancelled or run inline while it waits, and shutdown cancels the rest', async () => {
-    const latch = new SharedArrayBuffer(12);
-    const e = await EngineCore.start({ workers: 2, heartbeatMs: 20, hangTimeoutMs: 30_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+    const { e, words } = await latchEngine(2);
     const LATCH = e.kindId('test.latch');
     const ECHO = e.kindId('test.echo');
     const holder = e.submit(LATCH, [], 0, { lane: 'background' });
-    for (let i = 0; i < 5000 && Atomics.load(new Int32Array(latch), 1) < 1; i++) {
-      e.poll(() => {});
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await untilHeld(e, words, 1, () => {});
     const waiting = Array.from({ length: 5 }, (_, i) => e.submit(ECHO, [i, i], 0, { lane: 'background' }));
     e.poll(() => {});
     expect(e.cancel(waiting[0])).toBe(true);
     const inline: number[] = [];
     expect(e.runInline(waiting[1], (r) => inline.push(r.values[0]))).toBe(true);
     expect(inline).toEqual([1]);
-    Atomics.store(new Int32Array(latch), 0, 1);
-    Atomics.notify(new Int32Array(latch), 0);
+    openLatch(words);
     const seen = new Map<number, number>();
     const report = await e.shutdown({ timeoutMs: 5000, onResult: (r) => seen.set(r.jobId, r.status) });
     expect(seen.get(holder)).toBe(Outcome.Done);
