@@ -23,6 +23,7 @@ import { bareRingThroughput } from './bare-ring.js';
 import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
 import { runBurst } from '../stress/modes/burst.js';
 import { concurrentHandlerRate, perCoreHandlerRates } from './handler-rate.js';
+import { interleavedBurst } from './burst-interleaved.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -314,6 +315,15 @@ async function main(): Promise<void> {
         `the handler pinned to each core alone: ${perCore.map((r) => Math.round(r).toLocaleString()).join(', ')}/s, together ${Math.round(coresSum).toLocaleString()}/s; the burst is ${((burst.throughputPerS / coresSum) * 100).toFixed(1)} % of that`,
       );
     }
+    // The burst and the limit again, in turns, so the cores' drift hits both alike.
+    const turnRounds = quick ? 3 : 8;
+    const inTurns = await interleavedBurst(STRESS_DEFAULTS.workers, turnRounds, 600, 200);
+    const inTurnsPerCore = cores !== STRESS_DEFAULTS.workers ? await interleavedBurst(cores, turnRounds, 600, 200) : null;
+    for (const t of inTurnsPerCore ? [inTurns, inTurnsPerCore] : [inTurns]) {
+      log(
+        `burst and limit in turns (${t.rounds} x 600 ms of burst on ${t.workers} workers, each followed by 200 ms of the handler alone): ${Math.round(t.burstPerS).toLocaleString()}/s against ${Math.round(t.limitPerS).toLocaleString()}/s, ${(t.ratio * 100).toFixed(1)} % (rounds ${t.roundRatios.join(', ')})`,
+      );
+    }
     const table = await hotPathTable();
     for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
     const path = await pathBench();
@@ -361,6 +371,14 @@ async function main(): Promise<void> {
             },
           }
           : {}),
+        in_turns: {
+          workers: inTurns.workers,
+          burst_per_s: Math.round(inTurns.burstPerS),
+          limit_per_s: Math.round(inTurns.limitPerS),
+          ratio_to_limit: Number(inTurns.ratio.toFixed(3)),
+          round_ratios: inTurns.roundRatios,
+          ...(inTurnsPerCore ? { one_worker_per_core: { workers: inTurnsPerCore.workers, ratio_to_limit: Number(inTurnsPerCore.ratio.toFixed(3)), round_ratios: inTurnsPerCore.roundRatios } } : {}),
+        },
         ...(perCore
           ? {
             per_core_per_s: perCore.map((r) => Math.round(r)),

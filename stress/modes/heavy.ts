@@ -75,7 +75,7 @@ export function handlerRate(seed: number, ms = 200, windows = 5): number {
   return best;
 }
 
-function handlerWindow(seed: number, ms: number): number {
+export function handlerWindow(seed: number, ms: number): number {
   const params = new Float64Array([seed | 0, HEAVY_ITERATIONS]);
   const out = new Float64Array(1);
   const ctx = null as never;
