@@ -97,10 +97,14 @@ export function handlerWindow(seed: number, ms: number): number {
 }
 
 /**
- * Runs `jobs` jobs before measuring, so handlers are compiled on every thread and the
- * engine's per-kind run-time estimate (what admission control uses) is real.
+ * Runs jobs before measuring, so the engine's per-kind run-time estimate (what admission
+ * control uses) is real and the hot code is compiled on every thread: at least `jobs`
+ * jobs and, after them, `burstMs` of the burst's own pattern (submit until refused,
+ * poll, sleep 1 ms). The pattern matters: a worker's loop compiled while it only ever saw
+ * short queues is compiled again once it meets long ones, and its first 200 ms or so of
+ * a burst after a warm-up of a few thousand jobs ran at half speed.
  */
-export async function warmUpKind(engine: EngineCore, kind: number, params: Float64Array, jobs: number, timeoutMs: number): Promise<void> {
+export async function warmUpKind(engine: EngineCore, kind: number, params: Float64Array, jobs: number, timeoutMs: number, burstMs = 500): Promise<void> {
   let left = jobs;
   const sink = (_r: ResultView): void => {};
   const deadline = performance.now() + timeoutMs;
@@ -109,6 +113,16 @@ export async function warmUpKind(engine: EngineCore, kind: number, params: Float
       if (engine.submit(kind, params, 0) < 0) break;
       left--;
     }
+    engine.poll(sink);
+    await sleep(1);
+  }
+  const burstEnd = Math.min(deadline, performance.now() + burstMs);
+  while (performance.now() < burstEnd) {
+    for (let i = 0; i < 512; i++) if (engine.submit(kind, params, 0) < 0) break;
+    engine.poll(sink);
+    await sleep(1);
+  }
+  while (engine.inFlight > 0 && performance.now() < deadline) {
     engine.poll(sink);
     await sleep(1);
   }
