@@ -88,6 +88,8 @@ export class Collector {
    * the original) is over on its worker too: its result came in, or its worker is gone.
    */
   onTakenEnded: ((slot: number) => void) | null = null;
+  /** Told when a failure decided on this thread is queued for delivery (it wakes whenResults). */
+  onLostQueued: (() => void) | null = null;
 
   constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, arena: ArenaAllocator, onCorrupt: (w: WorkerLink, what: string) => void) {
     this.workers = workers;
@@ -116,6 +118,18 @@ export class Collector {
   /** Failures waiting for delivery. */
   get lostPending(): boolean {
     return this.lostHead !== this.lostTail;
+  }
+
+  /** True when poll() would deliver something now: a failure decided here, or a result a worker published. */
+  get anyWaiting(): boolean {
+    if (this.lostHead !== this.lostTail) return true;
+    const ws = this.workers;
+    for (let k = 0; k < ws.length; k++) {
+      const ring = ws[k].results;
+      const tail = ring.loadTail();
+      if (tail !== ring.head && ring.validTail(tail)) return true;
+    }
+    return false;
   }
 
   /**
@@ -347,6 +361,7 @@ export class Collector {
     this.lostReason[this.lostTail] = FAILURE_REASONS.indexOf(reason);
     this.lostWorker[this.lostTail] = worker;
     this.lostTail = (this.lostTail + 1) % this.lostSlots.length;
+    if (this.onLostQueued !== null) this.onLostQueued();
   }
 
   private deliverLost(onResult: OnResult): void {

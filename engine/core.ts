@@ -40,6 +40,7 @@ import { Waiting } from './waiting.js';
 import { TakeOver } from './takeover.js';
 import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
+import { ResultWaiter } from './result-wait.js';
 import { TraceRecorder } from './trace-recorder.js';
 import { traceFile, traceSnapshotOf, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
@@ -69,6 +70,7 @@ export class EngineCore {
   private readonly collector: Collector;
   private readonly waiting: Waiting;
   private readonly runs: Runs;
+  private readonly resultWaiter: ResultWaiter;
   private readonly takeOver: TakeOver;
   private readonly submitter: Submitter;
   private readonly supervisor: Supervisor;
@@ -144,6 +146,12 @@ export class EngineCore {
       collectSettled: () => this.pollSettled(),
     }, hearEnds);
     this.books.outcomes = this.jobs.outcome;
+    this.resultWaiter = new ResultWaiter(this.header, this.collector, this.dispatcher, {
+      running: () => this.supervisor.state === EngineState.Running,
+      inFlight: () => this.inFlight,
+      inline: () => this.inlineRunner !== null,
+    });
+    this.collector.onLostQueued = () => this.resultWaiter.kick();
     if (layout.traceEvents > 0) {
       this.trace = new TraceRecorder(this.sab, layout, this.jobs, this.workers, this.books);
       this.books.trace = this.trace;
@@ -219,6 +227,19 @@ export class EngineCore {
 
   set onEvent(f: ((e: EngineEvent) => void) | null) {
     this.supervisor.onEvent = f;
+  }
+
+  /**
+   * For code with nothing to do until a result comes (a loading screen, a tool, a page
+   * between frames): resolves true once poll() has something to deliver (at once if it has
+   * now, or on an engine without workers, whose poll runs the jobs), false after
+   * `timeoutMs` (default one 30 Hz frame) without that, and false at once when no job is
+   * in flight or the engine has stopped. Unlike a loop that polls, the thread waits idle,
+   * leaving its core to the workers. Rejects with EngineError('INVALID_ARGUMENT') for a
+   * timeout that is not a finite number >= 0. Allocates a promise: not for the frame loop.
+   */
+  whenResults(timeoutMs: number = 1000 / 30): Promise<boolean> {
+    return this.resultWaiter.wait(timeoutMs);
   }
 
   /** Sets the current frame. Jobs submitted from now on carry it; workers expire jobs whose deadline frame is before it. */

@@ -20,6 +20,8 @@
  *     H_ENGINE_STATE                   RUNNING / STOPPING                         main
  *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
  *     H_ID_SALT                        this engine's job-id salt                  main, once
+ *     H_RESULT_WANTED, H_RESULT_SEQ    whenResults: main waits, the next result   main / workers
+ *       (byte 192, a line of their own)  wakes it
  *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
  *                                        QUEUED/FREE/TAKEN/CANCELLED/WAITING      main
  *                                        QUEUED -> RUNNING                        worker (CAS)
@@ -64,7 +66,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -86,6 +88,14 @@ export const H_ID_SALT = 14;
 /** Byte offset of the trace rings, and each ring's capacity in events (0: tracing off). */
 export const H_TRACE_OFFSET = 15;
 export const H_TRACE_EVENTS = 16;
+/**
+ * EngineCore.whenResults (result-wait.ts): main sets H_RESULT_WANTED to 1 and awaits a
+ * change of H_RESULT_SEQ; the first worker to publish a result then clears the one and
+ * bumps the other. Byte 192, a cache line of their own: workers read H_RESULT_WANTED
+ * after every result, and it changes only when main starts waiting.
+ */
+export const H_RESULT_WANTED = 48;
+export const H_RESULT_SEQ = 49;
 
 export const ENGINE_RUNNING = 1;
 export const ENGINE_STOPPING = 2;

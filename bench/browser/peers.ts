@@ -147,7 +147,11 @@ export class EnginePeer implements Peer {
       e.flush();
       e.poll(this.sink);
       while (this.received < target) {
-        await nextTask();
+        // Back to back, the page spins on poll as a tight loop would. After idleness it
+        // waits as a page with nothing else to do would, the way the other peers wait on
+        // their promises: a page spinning on poll holds a core the worker needs to wake on.
+        if (idleMs > 0) await e.whenResults(1000);
+        else await nextTask();
         e.poll(this.sink);
       }
       if (s < 0) continue;
