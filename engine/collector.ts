@@ -152,6 +152,28 @@ export class Collector {
   }
 
   /**
+   * True when collectSettled would deliver (or drop as stale) something now: the head of
+   * the failures queue or of some result ring is not an outcome a poll callback awaits.
+   */
+  get settledWaiting(): boolean {
+    const settlers = this.jobs.settlers;
+    if (settlers === null) return false;
+    if (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) return true;
+    const t = this.jobs;
+    const ws = this.workers;
+    for (let k = 0; k < ws.length; k++) {
+      const ring = ws[k].results;
+      const tail = ring.loadTail();
+      if (tail === ring.head || !ring.validTail(tail)) continue;
+      const r = (ring.head & ring.mask) * RECORD_I32;
+      const slot = ring.recI32[r + R_SLOT];
+      const gen = ring.recI32[r + R_GEN];
+      if (!(slot >= 0 && slot < t.capacity && t.isRunning(slot, gen) && t.taken[slot] === 0 && settlers[slot] === null)) return true;
+    }
+    return false;
+  }
+
+  /**
    * Delivers only outcomes that go to run() promises: each queue and ring up to its first
    * outcome that is someone's poll callback's, which stays for that poll.
    */

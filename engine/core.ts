@@ -46,6 +46,10 @@ import { traceFile, traceSnapshotOf, buildTraceEvents, type TraceEvent, type Tra
 
 export type { ShutdownOptions } from './shutdown.js';
 
+/** How long run()'s pump waits for a worker's result before it looks anyway, ms. */
+const RUN_WAKE_TIMEOUT_MS = 100;
+const RESULT_NOW: Promise<boolean> = Promise.resolve(true);
+
 export class EngineCore {
   /** The kinds, by id. */
   readonly kinds: readonly JobKind<any>[];
@@ -144,6 +148,13 @@ export class EngineCore {
       submit: (kind, params, tag, o) => this.submit(kind, params, tag, o),
       cancel: (id) => this.cancel(id),
       collectSettled: () => this.pollSettled(),
+      nextResult: () => {
+        if (this.inlineRunner !== null) return null;
+        if (!this.collector.anyWaiting) return this.resultWaiter.wait(RUN_WAKE_TIMEOUT_MS);
+        // Something is waiting: ours (published before we looked) to take now, or only
+        // outcomes for the game's poll, which no wake will move: a timer then.
+        return this.collector.settledWaiting ? RESULT_NOW : null;
+      },
     }, hearEnds);
     this.books.outcomes = this.jobs.outcome;
     this.resultWaiter = new ResultWaiter(this.header, this.collector, this.dispatcher, {
@@ -352,7 +363,8 @@ export class EngineCore {
   /**
    * One job as a promise, for loading screens and tools: resolves with its values, rejects
    * with its JobError, or with EngineError ABORTED / CANCELLED / EXPIRED / REJECTED (runs.ts).
-   * Its outcome never reaches a poll callback; the engine polls for it by itself.
+   * Its outcome never reaches a poll callback; the engine polls for it by itself, woken by
+   * the worker that publishes it (a 1 ms timer while results for the game's poll wait ahead).
    */
   run(kind: number | string, params: ArrayLike<number>, opts?: RunOptions): Promise<RunResult> {
     return this.runs.run(kind, params, opts);

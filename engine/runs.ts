@@ -7,8 +7,10 @@
  * EngineError('REJECTED') when submit refuses it.
  *
  * A run() job's outcome goes to its promise, never to a poll callback, whoever polls.
- * While promises are pending the engine polls on a timer of its own, taking only their
- * outcomes: any other result stays where it is for the game's own poll.
+ * While promises are pending the engine polls by itself, taking only their outcomes (any
+ * other result stays where it is for the game's own poll): woken by the next result a
+ * worker publishes (EngineCore.whenResults' wake), or on a 1 ms timer while results for
+ * the game's poll wait ahead of ours or the jobs run inline.
  *
  * Main thread only. Allocates per call (a promise, a result copy): not for the frame loop.
  */
@@ -48,21 +50,47 @@ export interface RunHost {
   cancel(jobId: number): boolean;
   /** Delivers outcomes of run() jobs only (see Collector.collectSettled). */
   collectSettled(): void;
+  /**
+   * Resolves true when a worker publishes a result or a failure is decided on the engine's
+   * thread, false after a while without; null when the engine cannot be waited on that way
+   * now (jobs run inline, or outcomes for the game's poll are waiting ahead of ours).
+   */
+  nextResult(): Promise<boolean> | null;
 }
 
-/** Idle pump period while promises wait, ms. */
+/** Pump period while promises wait and no result can wake the pump, ms. */
 const PUMP_MS = 1;
 
 export class Runs {
   private readonly jobs: JobTable;
   private readonly host: RunHost;
   private pending = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** A pump is due: on a timer, or when a result wakes it. */
+  private scheduled = false;
   private readonly pump = (): void => {
-    this.timer = null;
+    this.scheduled = false;
     this.host.collectSettled();
-    if (this.pending > 0) this.timer = setTimeout(this.pump, PUMP_MS);
+    if (this.pending > 0) this.schedule();
   };
+  private readonly afterWait = (woken: boolean): void => {
+    if (woken) this.pump();
+    else setTimeout(this.pump, PUMP_MS);
+  };
+  private readonly waitFailed = (): void => {
+    setTimeout(this.pump, PUMP_MS);
+  };
+
+  /**
+   * The next pump: when a worker publishes a result (a timer fires on whole milliseconds,
+   * at least 4 ms apart in a browser once timers nest), else on a timer.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const woken = this.host.nextResult();
+    if (woken === null) setTimeout(this.pump, PUMP_MS);
+    else woken.then(this.afterWait, this.waitFailed);
+  }
 
   /** Called once, at the first run(): from then on `ended` must hear of every outcome. */
   private readonly activate: () => void;
@@ -121,7 +149,7 @@ export class Runs {
       this.jobs.settlers[slot] = settle;
       this.pending++;
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.timer === null) this.timer = setTimeout(this.pump, 0);
+      this.schedule();
     });
   }
 

@@ -5,12 +5,17 @@
  * Its outcome never reaches a poll callback, and the engine's own polling for it never
  * takes anyone else's result.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
 import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, startEngine } from './fixtures/engine.js';
 
 const runner = (e: EngineCore): EngineCore => e;
+
+// A test that fakes timers and fails before it restores them must not stall the others.
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** Resolves to 'fulfilled' or the rejection, and counts how often the promise settled (must be once). */
 async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: unknown }> {
@@ -32,6 +37,22 @@ describe('engine.run', () => {
       const many = await Promise.all(Array.from({ length: 200 }, (_, i) => runner(e).run('noop', [i, 1])));
       expect(many.map((r) => r.values[0])).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     } finally {
+      await e.shutdown();
+    }
+  });
+
+  it('is woken by the worker that publishes its result, not by a timer', async () => {
+    const e = await startEngine({ workers: 2 });
+    // From here no setTimeout fires: every run() below settles only because a worker's
+    // result wakes the engine's pump (whenResults' wake). A pump on a timer would hang.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      for (let i = 0; i < 100; i++) expect((await runner(e).run('noop', [i, 1])).values[0]).toBe(i + 1);
+      const many = await Promise.all(Array.from({ length: 100 }, (_, i) => runner(e).run('noop', [i, 2])));
+      expect(many.map((r) => r.values[0])).toEqual(Array.from({ length: 100 }, (_, i) => i + 2));
+      expect(accountingHolds(e)).toBe(true);
+    } finally {
+      vi.useRealTimers();
       await e.shutdown();
     }
   });
