@@ -3,7 +3,7 @@
  * latch kind that holds a job on its worker until the test opens it, so what is waiting
  * when is decided by the test, not by timing; every job exactly once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
 import { EngineError } from '../engine/errors.js';
@@ -141,6 +141,34 @@ describe('whenResults', () => {
     e.poll((r) => got.push(r.jobId));
     expect(got).toEqual([id]);
     expect(await e.whenResults(60_000)).toBe(false);
+  });
+
+  it('works where the platform has no Atomics.waitAsync, by looking every millisecond', async () => {
+    const saved = Object.getOwnPropertyDescriptor(Atomics, 'waitAsync');
+    // A fresh copy of the engine's modules, loaded while waitAsync is missing.
+    delete (Atomics as { waitAsync?: unknown }).waitAsync;
+    vi.resetModules();
+    try {
+      const fresh = (await import('../engine/core.js')) as typeof import('../engine/core.js');
+      const shared = new SharedArrayBuffer(12);
+      const latch = new Int32Array(shared);
+      const e = await fresh.EngineCore.start({ workers: 2, heartbeatMs: 20, hangTimeoutMs: 60_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch: shared } });
+      engines.push(e as unknown as EngineCore);
+      const id = e.submit(e.kindId('test.latch'), []);
+      await untilHeld(latch, 1);
+      expect(await e.whenResults(10)).toBe(false);
+      const woken = e.whenResults(60_000);
+      open(latch);
+      expect(await woken).toBe(true);
+      const got: number[] = [];
+      e.poll((r) => got.push(r.jobId));
+      expect(got).toEqual([id]);
+      const runs = await Promise.all([e.run('noop', [1, 2]), e.run('noop', [3, 4])]);
+      expect(runs.map((r) => r.values[0])).toEqual([3, 7]);
+    } finally {
+      if (saved !== undefined) Object.defineProperty(Atomics, 'waitAsync', saved);
+      vi.resetModules();
+    }
   });
 
   it('after shutdown resolves false at once', async () => {
