@@ -171,6 +171,28 @@ describe('whenResults', () => {
     }
   });
 
+  it('may be called from inside a poll callback: the poll goes on, each job is delivered once', async () => {
+    const e = await EngineCore.start({ workers: 2 });
+    engines.push(e);
+    const NOOP = e.kindId('noop');
+    const ids = new Set<number>();
+    for (let i = 0; i < 50; i++) ids.add(e.submit(NOOP, [i, 1]));
+    const seen: number[] = [];
+    const waits: Promise<boolean>[] = [];
+    while (seen.length < 50) {
+      e.poll((r) => {
+        seen.push(r.jobId);
+        waits.push(e.whenResults(60_000));
+      });
+      if (seen.length < 50) await e.whenResults(60_000);
+    }
+    expect(new Set(seen)).toEqual(ids);
+    expect(seen.length).toBe(50);
+    // Each resolves: true while more were waiting or came, false once nothing was in flight.
+    expect((await Promise.all(waits)).length).toBe(50);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
   it('after shutdown resolves false at once', async () => {
     const e = await EngineCore.start({ workers: 2 });
     await e.shutdown();
