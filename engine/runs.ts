@@ -60,6 +60,8 @@ export interface RunHost {
 
 /** Pump period while promises wait and no result can wake the pump, ms. */
 const PUMP_MS = 1;
+/** Pumps in a row that settle nothing before the pump falls back to its timer. */
+const IDLE_PUMPS = 8;
 
 export class Runs {
   private readonly jobs: JobTable;
@@ -67,9 +69,13 @@ export class Runs {
   private pending = 0;
   /** A pump is due: on a timer, or when a result wakes it. */
   private scheduled = false;
+  /** Pumps in a row that settled nothing (woken by results that were not ours). */
+  private idlePumps = 0;
   private readonly pump = (): void => {
     this.scheduled = false;
+    const before = this.pending;
     this.host.collectSettled();
+    this.idlePumps = this.pending === before ? this.idlePumps + 1 : 0;
     if (this.pending > 0) this.schedule();
   };
   private readonly afterWait = (woken: boolean): void => {
@@ -82,12 +88,14 @@ export class Runs {
 
   /**
    * The next pump: when a worker publishes a result (a timer fires on whole milliseconds,
-   * at least 4 ms apart in a browser once timers nest), else on a timer.
+   * at least 4 ms apart in a browser once timers nest), else on a timer. After
+   * IDLE_PUMPS wakes in a row that settled nothing (a busy game's results), on a timer
+   * until one settles something: a wake per result would only spend the game's thread.
    */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    const woken = this.host.nextResult();
+    const woken = this.idlePumps >= IDLE_PUMPS ? null : this.host.nextResult();
     if (woken === null) setTimeout(this.pump, PUMP_MS);
     else woken.then(this.afterWait, this.waitFailed);
   }
@@ -149,6 +157,7 @@ export class Runs {
       this.jobs.settlers[slot] = settle;
       this.pending++;
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.idlePumps = 0;
       this.schedule();
     });
   }
