@@ -159,18 +159,21 @@ export class Collector {
     const settlers = this.jobs.settlers;
     if (settlers === null) return false;
     if (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) return true;
-    const t = this.jobs;
     const ws = this.workers;
     for (let k = 0; k < ws.length; k++) {
       const ring = ws[k].results;
       const tail = ring.loadTail();
       if (tail === ring.head || !ring.validTail(tail)) continue;
       const r = (ring.head & ring.mask) * RECORD_I32;
-      const slot = ring.recI32[r + R_SLOT];
-      const gen = ring.recI32[r + R_GEN];
-      if (!(slot >= 0 && slot < t.capacity && t.isRunning(slot, gen) && t.taken[slot] === 0 && settlers[slot] === null)) return true;
+      if (!this.forPollCallback(ring.recI32[r + R_SLOT], ring.recI32[r + R_GEN])) return true;
     }
     return false;
+  }
+
+  /** True when a result record for `slot` at `gen` is a live job's that a poll callback, not a run() promise, awaits. */
+  private forPollCallback(slot: number, gen: number): boolean {
+    const t = this.jobs;
+    return slot >= 0 && slot < t.capacity && t.isRunning(slot, gen) && t.taken[slot] === 0 && (t.settlers === null || t.settlers[slot] === null);
   }
 
   /**
@@ -237,7 +240,7 @@ export class Collector {
         const slot = resI32[r + R_SLOT];
         const gen = resI32[r + R_GEN];
         // A poll callback's result ends a settled-only drain; it stays for that poll.
-        if (settledOnly && slot >= 0 && slot < t.capacity && t.isRunning(slot, gen) && t.taken[slot] === 0 && (t.settlers === null || t.settlers[slot] === null)) {
+        if (settledOnly && this.forPollCallback(slot, gen)) {
           head = (head - 1) | 0;
           break;
         }

@@ -8,7 +8,7 @@
  *
  * Main asks by setting H_RESULT_WANTED and awaits a change of H_RESULT_SEQ with
  * Atomics.waitAsync; the first worker to publish a result clears the one and bumps the
- * other (JobRunner.wakeMain). Workers read the request word after each result, a line
+ * other (wakeResultWaiter). Workers read the request word after each result, a line
  * that changes only when main starts waiting.
  *
  * Main thread only. Allocates a promise per wait: not for the per-job path.
@@ -30,6 +30,17 @@ const FALLBACK_POLL_MS = 1;
 
 const TRUE: Promise<boolean> = Promise.resolve(true);
 const FALSE: Promise<boolean> = Promise.resolve(false);
+
+/**
+ * Wakes a whenResults wait, from a worker that published a result or from the main thread:
+ * whoever clears the request bumps the sequence, so one wake per request.
+ * ORDERING: called after the outcome is visible (a result's tail stored, a failure queued).
+ */
+export function wakeResultWaiter(header: Int32Array): void {
+  if (Atomics.compareExchange(header, H_RESULT_WANTED, 1, 0) !== 1) return;
+  Atomics.add(header, H_RESULT_SEQ, 1);
+  Atomics.notify(header, H_RESULT_SEQ);
+}
 
 export interface ResultWaitHost {
   /** The engine takes jobs (not shut down or shutting down). */
@@ -86,11 +97,7 @@ export class ResultWaiter {
    * itself settles its waitAsync.
    */
   kick(): void {
-    const h = this.header;
-    if (Atomics.load(h, H_RESULT_WANTED) !== 1) return;
-    Atomics.store(h, H_RESULT_WANTED, 0);
-    Atomics.add(h, H_RESULT_SEQ, 1);
-    Atomics.notify(h, H_RESULT_SEQ);
+    if (Atomics.load(this.header, H_RESULT_WANTED) === 1) wakeResultWaiter(this.header);
   }
 
   private sleep(wa: WaitAsync, seq: number, timeoutMs: number): Promise<boolean> {

@@ -44,7 +44,6 @@ import {
   J_TAG,
   JOB_HEAD_I,
   JOB_TAIL_I,
-  H_RESULT_SEQ,
   H_RESULT_WANTED,
   RECORD_I32,
   RES_HEAD_I,
@@ -81,6 +80,7 @@ import {
   type Layout,
 } from './layout.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
+import { wakeResultWaiter } from './result-wait.js';
 import { TraceRingWriter } from './trace-ring.js';
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms (see Platform.workerSpinMs). */
@@ -247,7 +247,7 @@ export class JobRunner {
       t0 = t1;
       this.jobsDone++;
       results.push();
-      if (Atomics.load(this.header, H_RESULT_WANTED) === 1) this.wakeMain();
+      if (Atomics.load(this.header, H_RESULT_WANTED) === 1) wakeResultWaiter(this.header);
       // A beat per job, so hangTimeoutMs bounds one job, not a pass of PUBLISH_EVERY
       // long ones. This thread is the word's only writer and readers only compare it: a
       // plain store is enough.
@@ -403,19 +403,7 @@ export class JobRunner {
     // result's delivery always holds the share that delivered it.
     if (this.trace !== null) this.trace.rangeEnd(jr, jobIdOf(slot, gen, this.slotBits, this.idSalt), (results.tail + 1) | 0);
     results.push();
-    if (Atomics.load(this.header, H_RESULT_WANTED) === 1) this.wakeMain();
-  }
-
-  /**
-   * The main thread waits in EngineCore.whenResults for a result: the first worker to
-   * publish one after it asked clears the request and wakes it.
-   * ORDERING: called after the result's tail was stored (seq-cst): main, woken, loads it.
-   */
-  private wakeMain(): void {
-    const h = this.header;
-    if (Atomics.compareExchange(h, H_RESULT_WANTED, 1, 0) !== 1) return;
-    Atomics.add(h, H_RESULT_SEQ, 1);
-    Atomics.notify(h, H_RESULT_SEQ);
+    if (Atomics.load(this.header, H_RESULT_WANTED) === 1) wakeResultWaiter(this.header);
   }
 
   private publish(head: number): void {
