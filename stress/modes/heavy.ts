@@ -75,22 +75,41 @@ export function handlerRate(seed: number, ms = 200, windows = 5): number {
   return best;
 }
 
-export function handlerWindow(seed: number, ms: number): number {
-  const params = new Float64Array([seed | 0, HEAVY_ITERATIONS]);
-  const out = new Float64Array(1);
-  const ctx = null as never;
-  for (let i = 0; i < 2000; i++) {
-    params[0] = (seed + i) | 0;
-    computeHeavyKind.run(params, out, ctx);
+/**
+ * The COMPUTE_HEAVY handler alone, run back to back with consecutive seeds: what the
+ * machine's limit is measured with, on the main thread (handlerWindow) and on bare threads
+ * (bench/handler-rate-worker.ts).
+ */
+export class HandlerLoop {
+  private readonly params: Float64Array;
+  private readonly out = new Float64Array(1);
+  private readonly seed: number;
+
+  constructor(seed: number) {
+    this.seed = seed | 0;
+    this.params = new Float64Array([this.seed, HEAVY_ITERATIONS]);
   }
+
+  /** Runs jobs `from` .. `from + count - 1` (seeds `seed + from` onward). */
+  run(from: number, count: number): void {
+    const params = this.params;
+    for (let i = 0; i < count; i++) {
+      params[0] = (this.seed + from + i) | 0;
+      computeHeavyKind.run(params, this.out, null as never);
+    }
+  }
+}
+
+/** Jobs per second of the handler alone on this thread over one window of `ms`, after a warm-up. */
+export function handlerWindow(seed: number, ms: number): number {
+  const loop = new HandlerLoop(seed);
+  loop.run(0, 2000);
   let n = 0;
   const t0 = performance.now();
   let now = t0;
   while (now - t0 < ms) {
-    for (let i = 0; i < 256; i++, n++) {
-      params[0] = (seed + n) | 0;
-      computeHeavyKind.run(params, out, ctx);
-    }
+    loop.run(n, 256);
+    n += 256;
     now = performance.now();
   }
   return (n * 1000) / (now - t0);
