@@ -13,7 +13,7 @@ import { EngineCore } from '../engine/core.js';
 import { Outcome } from '../engine/outcome.js';
 import { FRAME_MS, sleep } from '../game/time.js';
 import { JOB_CAPACITY } from '../stress/modes/common.js';
-import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, handlerWindow, warmUpKind } from '../stress/modes/heavy.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, BURST_QUEUE_MS, handlerWindow, warmUpKind } from '../stress/modes/heavy.js';
 
 export interface InterleavedBurst {
   readonly workers: number;
@@ -29,7 +29,7 @@ const BATCH = 512;
 
 export async function interleavedBurst(workers: number, rounds: number, burstMs: number, windowMs: number, seed = 1): Promise<InterleavedBurst> {
   const cores = availableParallelism();
-  const engine = await EngineCore.start({ workers, jobCapacity: JOB_CAPACITY, maxQueueMs: burstMaxQueueMs(workers, cores) });
+  const engine = await EngineCore.start({ workers, jobCapacity: JOB_CAPACITY, maxQueueMs: BURST_QUEUE_MS });
   try {
     const kind = engine.kindId(HEAVY_KIND);
     const params = new Float64Array([seed | 0, HEAVY_ITERATIONS]);

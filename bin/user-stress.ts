@@ -18,7 +18,7 @@ import { mulberry32 } from '../game/random.js';
 import { FRAME_MS, sleep, sleepUntil, yieldToEventLoop } from '../game/time.js';
 import { toJson } from '../stress/cli/main.js';
 import { JOB_CAPACITY, MeasuredRun, noFailureExpected } from '../stress/modes/common.js';
-import { burstMaxQueueMs } from '../stress/modes/heavy.js';
+import { BURST_QUEUE_MS } from '../stress/modes/heavy.js';
 import { grade } from '../stress/report/grade.js';
 import { LatencyRecorder } from '../stress/report/latency.js';
 import type { StressResult } from '../stress/report/result.js';
@@ -123,7 +123,7 @@ function kindOf(engine: EngineCore, name: string): number {
 }
 
 async function runBurstMode(o: UserOptions, onProgress: (f: number, now: number, d: () => string) => void): Promise<StressResult> {
-  const maxQueueMs = burstMaxQueueMs(o.workers, platform.cores());
+  const maxQueueMs = BURST_QUEUE_MS;
   const engine = await start(o, maxQueueMs);
   try {
     const kind = kindOf(engine, o.workload.kind);

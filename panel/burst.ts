@@ -16,7 +16,7 @@ import { grade, type GradeReport } from '../stress/report/grade.js';
 import { PLAIN, renderReport } from '../stress/report/text.js';
 import type { StressResult } from '../stress/report/result.js';
 import { JOB_CAPACITY, MeasuredRun } from '../stress/modes/common.js';
-import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/heavy.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, BURST_QUEUE_MS, submitBurstBatch, warmUpKind, type BurstCursor } from '../stress/modes/heavy.js';
 
 /** Submits per batch between polls. */
 const BATCH = 256;
@@ -31,7 +31,7 @@ export interface PanelBurstOptions {
   jobCapacity?: number;
   /** Most time to wait for outstanding jobs afterwards, ms. Default 5000. */
   collectTimeoutMs?: number;
-  /** Admission budget during the burst, ms per worker. Default: the stress test's (burstMaxQueueMs). */
+  /** Admission budget during the burst, ms per worker. Default: the stress test's (BURST_QUEUE_MS). */
   maxQueueMs?: number;
   /** Called between slices with the fraction done. */
   onProgress?: (fraction: number, completed: number, refused: number) => void;
@@ -71,8 +71,7 @@ export async function runPanelBurst(engine: EngineCore, o: PanelBurstOptions = {
   // The panel's engine admits the game's budget; a burst uses the stress test's tighter
   // one, as `npm run stress` does, and gives the game's back when it ends.
   const gameBudget = engine.maxQueueMs;
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
-  engine.maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(engine.workerCount, cores);
+  engine.maxQueueMs = o.maxQueueMs ?? BURST_QUEUE_MS;
   try {
     return await burstOn(engine, o, HEAVY, params, frame0, seedStart, seconds);
   } finally {

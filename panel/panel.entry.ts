@@ -34,7 +34,7 @@ import { PanelScene } from './scene.js';
  * Admission budget per worker for the game and the Quick Test, ms of estimated queued
  * work: a submit past it is refused (the scene asks again next frame) instead of queueing
  * behind work that would make it late. The Stress Test swaps in the stress burst's own,
- * tighter budget (burstMaxQueueMs, see burst.ts) while it runs, and puts this one back.
+ * tighter budget (BURST_QUEUE_MS, see burst.ts) while it runs, and puts this one back.
  */
 const MAX_QUEUE_MS = 12;
 /** Throughput samples: one per 250 ms, 10 s of history. */

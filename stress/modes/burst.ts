@@ -14,18 +14,18 @@ import { EngineCore } from '../../engine/core.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../../game/time.js';
 import type { StressResult } from '../report/result.js';
 import { JOB_CAPACITY, MeasuredRun, type ModeOptions } from './common.js';
-import { HEAVY_ITERATIONS, HEAVY_KIND, burstMaxQueueMs, handlerRate, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
+import { HEAVY_ITERATIONS, HEAVY_KIND, BURST_QUEUE_MS, handlerRate, submitBurstBatch, warmUpKind, type BurstCursor } from './heavy.js';
 
 /** Submits per batch between polls. */
 const BATCH = 512;
 
 export interface BurstOptions extends ModeOptions {
-  /** Admission budget; default burstMaxQueueMs(workers). */
+  /** Admission budget; default BURST_QUEUE_MS. */
   readonly maxQueueMs?: number;
 }
 
 export async function runBurst(o: BurstOptions): Promise<StressResult> {
-  const maxQueueMs = o.maxQueueMs ?? burstMaxQueueMs(o.workers, availableParallelism());
+  const maxQueueMs = o.maxQueueMs ?? BURST_QUEUE_MS;
   const engine = await EngineCore.start({ workers: o.workers, jobCapacity: JOB_CAPACITY, maxQueueMs, trace: o.traceTo !== undefined });
   try {
     const HEAVY = engine.kindId(HEAVY_KIND);

@@ -29,7 +29,8 @@ import { GameWorkload } from './workload.js';
 
 /**
  * Admission budget for the frame modes (EngineOptions.maxQueueMs): one frame of queued
- * work per worker, scaled by the share of a core each worker gets (see burstMaxQueueMs).
+ * work per worker, scaled by the share of a core each worker gets (a frame is several
+ * scheduler slices, so even scaled down the queue outlasts a slice: see BURST_QUEUE_MS).
  * A frame's jobs spread over the workers fit well inside it; a pile-up after a
  * recovery is refused rather than queued past the next frame.
  */

@@ -18,25 +18,19 @@ export const HEAVY_KIND = computeHeavyKind.name;
 export const HEAVY_ITERATIONS = 10;
 
 /**
- * Target queue wait of an accepted job, ms of wall time. The queue must outlast the
- * loop's 1 ms sleep between refused batches, or workers run dry; anything beyond that
- * only adds latency, and on a shared machine every queued job also waits out each
- * stall of its worker or of the polling thread, so p99 grows with the queue. Measured
- * here (4 workers, 2 busy cores), budgets from 0.25 to 5 ms moved throughput within
- * noise while p99 went from about 5 ms to about 60-240 ms.
+ * Admission budget per worker during a burst (EngineOptions.maxQueueMs), ms of measured
+ * handler time, the same for any number of workers. The queue must outlast the loop's
+ * 1 ms sleep between refused batches, and, with more workers than cores, the scheduler's
+ * time slice: the kernel runs one worker of a core for a slice of a few ms, then another,
+ * so a queue that one slice drains runs dry every slice; the worker sleeps, must be woken
+ * for its next jobs, and the core's time is spent on the wakes. Measured here (4 workers
+ * on 2 cores, the burst and the handler alone in turns): at 1 ms per worker each worker
+ * slept about 300 times a second and the burst ran at 0.83-0.86 of the limit; at 2 ms, 9
+ * times a second and 0.86-0.90. Anything beyond that only adds latency: every queued job
+ * also waits out each stall of its worker or of the polling thread (p99 about 5 ms at
+ * 1 ms per worker, 12-13 ms at 2 ms, still well inside a frame).
  */
-export const BURST_TARGET_WAIT_MS = 2;
-
-/**
- * Admission budget per worker (EngineOptions.maxQueueMs). The engine counts queued
- * work in measured handler time; with more workers than cores each worker gets only
- * cores/workers of a core, so its queue drains that much slower in wall time and the
- * budget is scaled down to match (4 workers on 2 cores: 1 ms). `cores`: os.availableParallelism()
- * on Node, navigator.hardwareConcurrency in a browser (this module runs in both).
- */
-export function burstMaxQueueMs(workers: number, cores: number): number {
-  return BURST_TARGET_WAIT_MS * Math.min(1, cores / Math.max(1, workers));
-}
+export const BURST_QUEUE_MS = 2;
 
 /** Where a burst is: the last seed submitted, and whether the last batch was refused. */
 export interface BurstCursor {
