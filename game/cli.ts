@@ -24,11 +24,13 @@ export const USAGE = `Usage: npm run game -- [options]
   --predictions N            physics.predict jobs per second (default 200)
   --fast                     step frames back to back instead of at 30 Hz
   --kill-at F,F,...          kill a worker at each of these frames
+  --warm-up N                frames of a throwaway world first, on an engine of its own, as a
+                             loading screen warms a game's code (default 90; 0 starts cold)
   --json                     print the report as one JSON object on the last line
   --trace FILE               record the job timeline and write it as Chrome trace JSON (open in ui.perfetto.dev)
   --help                     this text`;
 
-const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at', 'trace'], ['fast', 'json']);
+const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at', 'trace', 'warm-up'], ['fast', 'json']);
 
 export type GameArgs = RunOptions & { json: boolean; help?: boolean; trace?: string };
 
@@ -45,6 +47,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   set('seed', optionalNumber(v, 'seed', SEED));
   set('predictionsPerSecond', int('predictions', 0));
   set('applyAfterFrames', int('k', 1));
+  set('warmUpFrames', int('warm-up', 0));
   if (v.policy !== undefined) out.policy = choiceOption(v, 'policy', ['deterministic', 'bestEffort'] as const, 'deterministic');
   if (v['kill-at'] !== undefined) out.killAtFrames = String(v['kill-at']).split(',').map((f) => toNumber('kill-at', f, integerIn(0)));
   if (v.fast === true) out.fast = true;
@@ -65,6 +68,7 @@ export function formatReport(r: GameReport): string {
     .join('\n');
   return [
     `game: ${r.frames} frames, ${r.agents} agents, ${r.workers} workers, policy ${r.policy}, seed ${r.seed}${r.fast ? ', fast' : ', 30 Hz'}`,
+    `  loading: ${r.warm_up.frames} frames of a throwaway world on an engine of its own (code warm-up; engine time up to ${r.warm_up.engine_ms_max.toFixed(3)} ms a frame), not counted below`,
     `  jobs: ${r.jobs.submitted} submitted, ${r.jobs.applied} applied, ${r.jobs.rejected} rejected, ${r.jobs.superseded} superseded`,
     kinds,
     `  per frame: ${r.jobs_per_frame.mean.toFixed(1)} jobs submitted (max ${r.jobs_per_frame.max}), ${r.results_per_frame.mean.toFixed(1)} results returned (max ${r.results_per_frame.max})`,

@@ -63,11 +63,11 @@ describe('fixed-step loop (stepped by hand, no wall clock)', () => {
 
 describe('npm run game arguments', () => {
   test('parses the documented options', () => {
-    const a = parseGameArgs(['--frames', '3000', '--agents', '500', '--workers', '4', '--policy', 'bestEffort', '--seed', '9', '--json', '--fast', '--kill-at', '10,20', '--trace', 'g.json']);
-    expect(a).toMatchObject({ frames: 3000, agents: 500, workers: 4, policy: 'bestEffort', seed: 9, json: true, fast: true, killAtFrames: [10, 20], trace: 'g.json' });
+    const a = parseGameArgs(['--frames', '3000', '--agents', '500', '--workers', '4', '--policy', 'bestEffort', '--seed', '9', '--json', '--fast', '--kill-at', '10,20', '--trace', 'g.json', '--warm-up', '0']);
+    expect(a).toMatchObject({ frames: 3000, agents: 500, workers: 4, policy: 'bestEffort', seed: 9, json: true, fast: true, killAtFrames: [10, 20], trace: 'g.json', warmUpFrames: 0 });
   });
   test('refuses bad values and unknown flags with INVALID_OPTION', () => {
-    for (const argv of [['--frames', '0'], ['--workers', '-1'], ['--policy', 'sometimes'], ['--agents'], ['--teleport'], ['--trace'], ['--trace=']]) {
+    for (const argv of [['--frames', '0'], ['--workers', '-1'], ['--policy', 'sometimes'], ['--agents'], ['--teleport'], ['--trace'], ['--trace='], ['--warm-up', '-1'], ['--warm-up', '1.5']]) {
       expect(() => parseGameArgs(argv), argv.join(' ')).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     }
   });
