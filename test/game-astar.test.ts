@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import PF from 'pathfinding';
 import { AStar, DistanceField } from '../kinds/grid/astar.js';
 import { CELL_WALL, NavGrid, createNavGrid, generateLevel, mulberry32, navBytesFor, randomGrid, wallRects } from '../game/grid.js';
+import { freeCell, walkCost } from './fixtures/grid-paths.js';
 
 /** The oracle: the `pathfinding` package's A* on a fresh PF.Grid built from the same cells. */
 function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number, diagonal: boolean): number {
@@ -19,35 +20,6 @@ function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number, d
   let len = 0;
   for (let i = 1; i < path.length; i++) len += Math.hypot(path[i][0] - path[i - 1][0], path[i][1] - path[i - 1][1]);
   return len;
-}
-
-function freeCell(grid: NavGrid, rnd: () => number): [number, number] {
-  for (;;) {
-    const x = Math.floor(rnd() * grid.width);
-    const y = Math.floor(rnd() * grid.height);
-    if (grid.cells[y * grid.width + x] === 0) return [x, y];
-  }
-}
-
-/** Checks a cell path is connected under the movement model and returns its cost. */
-function walkCost(grid: NavGrid, cells: Int32Array, n: number, diagonal: boolean): number {
-  let cost = 0;
-  for (let i = 1; i < n; i++) {
-    const a = cells[i - 1];
-    const b = cells[i];
-    const ax = a % grid.width, ay = (a / grid.width) | 0;
-    const bx = b % grid.width, by = (b / grid.width) | 0;
-    const dx = bx - ax, dy = by - ay;
-    expect(grid.cells[b]).toBe(0);
-    expect(Math.abs(dx) <= 1 && Math.abs(dy) <= 1 && (dx !== 0 || dy !== 0)).toBe(true);
-    if (dx !== 0 && dy !== 0) {
-      expect(diagonal).toBe(true);
-      expect(grid.isFree(ax + dx, ay)).toBe(true);
-      expect(grid.isFree(ax, ay + dy)).toBe(true);
-      cost += Math.SQRT2;
-    } else cost += 1;
-  }
-  return cost;
 }
 
 describe('A* against the pathfinding package', () => {

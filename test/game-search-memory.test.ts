@@ -5,6 +5,7 @@ import { createNavGrid, generateLevel, mulberry32, randomGrid, type NavGrid } fr
 import { distancesKind, pathKind } from '../game/kinds.js';
 import { SearchScratch } from '../kinds/grid/search-scratch.js';
 import type { WorkerEnv } from '../engine/kind.js';
+import { freeCell } from './fixtures/grid-paths.js';
 
 /**
  * Bytes of every typed array reachable from `roots` (own properties, recursively), each
@@ -65,14 +66,6 @@ function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number): 
   let len = 0;
   for (let i = 1; i < path.length; i++) len += Math.hypot(path[i][0] - path[i - 1][0], path[i][1] - path[i - 1][1]);
   return len;
-}
-
-function freeCell(grid: NavGrid, rnd: () => number): [number, number] {
-  for (;;) {
-    const x = Math.floor(rnd() * grid.width);
-    const y = Math.floor(rnd() * grid.height);
-    if (grid.cells[y * grid.width + x] === 0) return [x, y];
-  }
 }
 
 /** Checks the cell path is legal and joins start to goal; returns its cost. */

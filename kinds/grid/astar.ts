@@ -20,6 +20,15 @@ import { DIR_MASK, DIR_OF, DIR_X, DIR_Y, GEN_STATE_MASK, SearchScratch } from '.
 
 const SQRT2 = Math.SQRT2;
 const OCTILE_F = SQRT2 - 1;
+/** Set in the neighbour byte of a peeled dead-end cell, whose low bits are its parent's direction (AStar.peelDeadEnds). */
+const PEELED = 0x80;
+/** A copy of `a` twice as long (at least 64). */
+const grown = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+  const b = new Int32Array(Math.max(64, a.length * 2));
+  b.set(a);
+  return b;
+};
+
 /** Cells a straight run steps one at a time before scanning the rest a 32-cell word at a time. */
 const WALK_CELLS = 8;
 
@@ -183,34 +192,230 @@ export class AStar {
       }
     }
     this.nbr = new Uint8Array(n);
+    this.peelDeadEnds();
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (this.isFree(x, y)) this.nbr[y * W + x] = this.nbrOf(x, y);
+  }
+
+  /**
+   * True when (x, y) is on the grid and free in the jump search's view: a free cell not
+   * in a dead end, or one of the dead-end cells the current search opened.
+   */
+  private isFree(x: number, y: number): boolean {
+    return x >= 0 && y >= 0 && x < this.grid.width && y < this.grid.height && ((this.rowFree[y * this.rowWords + (x >> 5)] >>> (x & 31)) & 1) !== 0;
+  }
+
+  private setFree(x: number, y: number, free: boolean): void {
+    const r = y * this.rowWords + (x >> 5);
+    const c = x * this.colWords + (y >> 5);
+    if (free) {
+      this.rowFree[r] |= 1 << (x & 31);
+      this.colFree[c] |= 1 << (y & 31);
+    } else {
+      this.rowFree[r] &= ~(1 << (x & 31));
+      this.colFree[c] &= ~(1 << (y & 31));
+    }
+  }
+
+  /** The neighbour byte (see nbr) of the free cell (x, y), from the cells free in the view. */
+  private nbrOf(x: number, y: number): number {
+    const up = y > 0, down = y < this.grid.height - 1, left = x > 0, right = x < this.grid.width - 1;
+    const fN = this.isFree(x, y - 1);
+    const fE = this.isFree(x + 1, y);
+    const fS = this.isFree(x, y + 1);
+    const fW = this.isFree(x - 1, y);
+    const fNE = this.isFree(x + 1, y - 1);
+    const fSE = this.isFree(x + 1, y + 1);
+    const fSW = this.isFree(x - 1, y + 1);
+    const fNW = this.isFree(x - 1, y - 1);
+    // A run enters a cell from the one behind it, so that one is on the grid: at an edge no run is forced.
+    const forcedN = down && ((fW && !fSW) || (fE && !fSE));
+    const forcedE = left && ((fN && !fNW) || (fS && !fSW));
+    const forcedS = up && ((fW && !fNW) || (fE && !fNE));
+    const forcedW = right && ((fN && !fNE) || (fS && !fSE));
+    return (fN ? 1 : 0) | (fE ? 2 : 0) | (fS ? 4 : 0) | (fW ? 8 : 0) | (forcedN ? 16 : 0) | (forcedE ? 32 : 0) | (forcedS ? 64 : 0) | (forcedW ? 128 : 0);
+  }
+
+  /** True when the move from free cell (x, y) in direction d is legal on the nav grid (its target free, no corner cut). */
+  private movable(x: number, y: number, d: number): boolean {
+    const { width: W, height: H, cells } = this.grid;
+    const nx = x + DIR_X[d], ny = y + DIR_Y[d];
+    if (nx < 0 || ny < 0 || nx >= W || ny >= H || cells[ny * W + nx] !== 0) return false;
+    return d < 4 || (cells[y * W + nx] === 0 && cells[ny * W + x] === 0);
+  }
+
+  /**
+   * Takes the grid's dead ends out of the jump search's view. A free cell with one legal
+   * move left is a dead end: no shortest path between two other cells goes through it (it
+   * would have to leave the way it came), so it is peeled, and its neighbour loses a move;
+   * peeling repeats until no cell has one move left. What goes is every tree-shaped part
+   * of the grid: corridors that end, rooms with one door and what hangs off them, all of a
+   * maze without loops. A peeled cell cannot sit at the corner of a diagonal move between
+   * two cells that stay (it would have two moves left), so taking it out changes no other
+   * move. Its neighbour byte keeps the direction of the neighbour it hung from (its
+   * parent), from which a search reopens the branches its ends lie in (openBranches).
+   * The neighbour bytes hold each cell's move count while this runs.
+   */
+  private peelDeadEnds(): void {
+    const { width: W, height: H, cells } = this.grid;
+    const deg = this.nbr;
+    const step = this.step;
     for (let y = 0; y < H; y++) {
-      const up = y > 0, down = y < H - 1;
       for (let x = 0; x < W; x++) {
-        const i = y * W + x;
-        if (cells[i] !== 0) continue;
-        const left = x > 0, right = x < W - 1;
-        const fN = up && cells[i - W] === 0;
-        const fE = right && cells[i + 1] === 0;
-        const fS = down && cells[i + W] === 0;
-        const fW = left && cells[i - 1] === 0;
-        const fNE = up && right && cells[i - W + 1] === 0;
-        const fSE = down && right && cells[i + W + 1] === 0;
-        const fSW = down && left && cells[i + W - 1] === 0;
-        const fNW = up && left && cells[i - W - 1] === 0;
-        // A run enters a cell from the one behind it, so that one is on the grid: at an edge no run is forced.
-        const forcedN = down && ((fW && !fSW) || (fE && !fSE));
-        const forcedE = left && ((fN && !fNW) || (fS && !fSW));
-        const forcedS = up && ((fW && !fNW) || (fE && !fNE));
-        const forcedW = right && ((fN && !fNE) || (fS && !fSE));
-        this.nbr[i] = (fN ? 1 : 0) | (fE ? 2 : 0) | (fS ? 4 : 0) | (fW ? 8 : 0)
-          | (forcedN ? 16 : 0) | (forcedE ? 32 : 0) | (forcedS ? 64 : 0) | (forcedW ? 128 : 0);
+        if (cells[y * W + x] !== 0) continue;
+        let moves = 0;
+        for (let d = 0; d < 8; d++) if (this.movable(x, y, d)) moves++;
+        deg[y * W + x] = moves;
+      }
+    }
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let cx = x, cy = y;
+        let c = cy * W + cx;
+        // A peeled cell's byte has PEELED set, so it never reads as one move left.
+        while (cells[c] === 0 && deg[c] === 1) {
+          let pd = -1;
+          for (let d = 0; d < 8 && pd < 0; d++) if (this.movable(cx, cy, d) && (deg[c + step[d]] & PEELED) === 0) pd = d;
+          if (pd < 0) break;
+          deg[c] = PEELED | pd;
+          this.setFree(cx, cy, false);
+          c += step[pd];
+          cx += DIR_X[pd];
+          cy += DIR_Y[pd];
+          deg[c]--;
+        }
       }
     }
   }
 
+  /** Peeled cells the current jump search opened (openBranches), and their neighbour bytes to put back. */
+  private opened = new Int32Array(0);
+  private openedByte = new Uint8Array(0);
+  private openedCount = 0;
+  /** Open cells beside the opened ones whose neighbour bytes changed with them. */
+  private beside = new Int32Array(0);
+  private besideCount = 0;
+
+  /** True when (x, y) is a free cell of the grid that peelDeadEnds took out (and no search has opened). */
+  private isPeeled(x: number, y: number): boolean {
+    return !this.isFree(x, y) && this.grid.cells[y * this.grid.width + x] === 0;
+  }
+
+  /**
+   * Opens the dead-end cells between the search's ends: each end's branch up to where
+   * the two branches meet, or, when they do not meet, each whole branch up to the cell
+   * it hangs from. Nothing else of a dead end can be on the shortest path, which lies in
+   * the tree between the ends or leaves it by the way each came in. The meeting cell is
+   * found by climbing from both ends in turns, each marking its cells in the scratch
+   * (a generation of its own), until one steps on the other's mark: the climb costs
+   * about the length of the branches' path, not their depth.
+   */
+  private openBranches(sx: number, sy: number, gx: number, gy: number): void {
+    const W = this.grid.width;
+    let aUp = this.isPeeled(sx, sy);
+    let bUp = this.isPeeled(gx, gy);
+    if (!aUp && !bUp) return;
+    const nbr = this.nbr;
+    const s = this.scratch;
+    s.begin(W, gx, gy, OCTILE_F, true);
+    const mark = s.mark;
+    const fromStart = s.openTag;
+    const fromGoal = s.closedTag;
+    let ax = sx, ay = sy, bx = gx, by = gy;
+    let meet = -1;
+    if (aUp) mark[ay * W + ax] = fromStart;
+    if (bUp) {
+      if (sx === gx && sy === gy) meet = gy * W + gx;
+      mark[by * W + bx] = fromGoal;
+    }
+    while (meet < 0 && (aUp || bUp)) {
+      if (aUp) {
+        const d = nbr[ay * W + ax] & DIR_MASK;
+        ax += DIR_X[d];
+        ay += DIR_Y[d];
+        const c = ay * W + ax;
+        if (!this.isPeeled(ax, ay)) aUp = false;
+        else if ((mark[c] & GEN_STATE_MASK) === fromGoal) meet = c;
+        else mark[c] = fromStart;
+      }
+      if (bUp && meet < 0) {
+        const d = nbr[by * W + bx] & DIR_MASK;
+        bx += DIR_X[d];
+        by += DIR_Y[d];
+        const c = by * W + bx;
+        if (!this.isPeeled(bx, by)) bUp = false;
+        else if ((mark[c] & GEN_STATE_MASK) === fromStart) meet = c;
+        else mark[c] = fromGoal;
+      }
+    }
+    // The start's side opens up to the meeting cell (inclusive); the goal's stops at the
+    // first open cell, which is the meeting cell or the one the branch hangs from. Each
+    // opened cell is marked (deferredTag, unused until the search's own generation).
+    this.openChain(sx, sy, meet);
+    this.openChain(gx, gy, -1);
+    const opened = this.opened;
+    const n = this.openedCount;
+    for (let k = 0; k < n; k++) mark[opened[k]] = s.deferredTag;
+    // Neighbour bytes: the opened cells', then those of the open cells beside them that
+    // were open before (a few: where a branch hangs, a cell diagonal to it), kept to be
+    // recomputed again when the branches close.
+    this.besideCount = 0;
+    for (let k = 0; k < n; k++) {
+      const c = opened[k];
+      const x = c % W, y = (c / W) | 0;
+      nbr[c] = this.nbrOf(x, y);
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          if ((dx | dy) === 0 || !this.isFree(x + dx, y + dy)) continue;
+          const q = c + dy * W + dx;
+          if ((mark[q] & GEN_STATE_MASK) === s.deferredTag) continue;
+          nbr[q] = this.nbrOf(x + dx, y + dy);
+          if (this.besideCount === this.beside.length) this.beside = grown(this.beside);
+          this.beside[this.besideCount++] = q;
+        }
+      }
+    }
+  }
+
+  /** Opens the peeled cells from (x, y) up its branch, up to and including cell `last` if it is met. */
+  private openChain(x: number, y: number, last: number): void {
+    const W = this.grid.width;
+    while (this.isPeeled(x, y)) {
+      const c = y * W + x;
+      const b = this.nbr[c];
+      if (this.openedCount === this.opened.length) {
+        // Grows only for a branch longer than any before (the path itself runs through it).
+        this.opened = grown(this.opened);
+        const bytes = new Uint8Array(this.opened.length);
+        bytes.set(this.openedByte);
+        this.openedByte = bytes;
+      }
+      this.opened[this.openedCount] = c;
+      this.openedByte[this.openedCount] = b;
+      this.openedCount++;
+      this.setFree(x, y, true);
+      if (c === last) return;
+      x += DIR_X[b & DIR_MASK];
+      y += DIR_Y[b & DIR_MASK];
+    }
+  }
+
+  /** Closes what openBranches opened: the view and every neighbour byte as they were. */
+  private closeBranches(): void {
+    const n = this.openedCount;
+    if (n === 0) return;
+    const W = this.grid.width;
+    const opened = this.opened;
+    for (let k = 0; k < n; k++) this.setFree(opened[k] % W, (opened[k] / W) | 0, false);
+    for (let k = 0; k < n; k++) this.nbr[opened[k]] = this.openedByte[k];
+    const beside = this.beside;
+    for (let k = 0; k < this.besideCount; k++) this.nbr[beside[k]] = this.nbrOf(beside[k] % W, (beside[k] / W) | 0);
+    this.openedCount = 0;
+    this.besideCount = 0;
+  }
+
   /** Bytes of every typed array this search state holds: its scratch, wall bitsets, neighbour bytes and step table. */
   bytes(): number {
-    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.nbr.byteLength + this.step.byteLength;
+    return this.scratch.bytes() + this.rowFree.byteLength + this.colFree.byteLength + this.nbr.byteLength + this.step.byteLength + this.opened.byteLength + this.openedByte.byteLength + this.beside.byteLength;
   }
 
   /** Clears info; returns false (and leaves info as not found) when an end is off the grid or a wall. */
@@ -285,7 +490,7 @@ export class AStar {
     }
     this.info.expanded = expanded;
     if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
-    return this.finish(start, goal);
+    return this.finish(start, goal, false);
   }
 
   /**
@@ -301,6 +506,16 @@ export class AStar {
    */
   searchJump(sx: number, sy: number, gx: number, gy: number, maxExpanded = 0x7fffffff): number {
     if (!this.prepare(sx, sy, gx, gy)) return -1;
+    this.openBranches(sx, sy, gx, gy);
+    try {
+      return this.jumpSearch(sx, sy, gx, gy, maxExpanded);
+    } finally {
+      this.closeBranches();
+    }
+  }
+
+  /** searchJump's search, over the view with the ends' branches open. */
+  private jumpSearch(sx: number, sy: number, gx: number, gy: number, maxExpanded: number): number {
     const W = this.grid.width;
     const nbr = this.nbr;
     const start = sy * W + sx;
@@ -384,7 +599,7 @@ export class AStar {
     }
     this.info.expanded = expanded;
     if ((mark[goal] & GEN_STATE_MASK) !== closedTag) return -1;
-    return this.finish(start, goal);
+    return this.finish(start, goal, true);
   }
 
   /**
@@ -394,15 +609,16 @@ export class AStar {
    * one side is open): the first closed cell there whose cost plus the steps walked is
    * the jump point's cost. On the way each path cell's direction bits are rewritten to
    * the move toward the goal, so the path reads start first without a buffer. Counts
-   * cells and turning points.
+   * cells and turning points. `jumps`: the path was found by jumpSearch, in its view of
+   * the grid; a path of search() has no corners to follow and steps one move at a time.
    */
-  private finish(start: number, goal: number): number {
+  private finish(start: number, goal: number, jumps: boolean): number {
     const s = this.scratch;
     const g = s.g;
     const mark = s.mark;
     const step = this.step;
     const closedTag = s.closedTag;
-    const { width: W, height: H, cells } = this.grid;
+    const W = this.grid.width;
     let cur = goal;
     let cx = goal % W;
     let cy = (goal / W) | 0;
@@ -415,11 +631,11 @@ export class AStar {
     while (cur !== start) {
       let qx = cx - DIR_X[d];
       let qy = cy - DIR_Y[d];
-      if (d < 4 && (qx < 0 || qy < 0 || qx >= W || qy >= H || cells[qy * W + qx] !== 0)) {
+      if (jumps && d < 4 && !this.isFree(qx, qy)) {
         // A corner the jump turned at: the way in is the one open side.
         const dx = DIR_X[d], dy = DIR_Y[d];
         const lx = cx - dy, ly = cy + dx; // the cell before, had the jump come in turned one way
-        d = lx >= 0 && ly >= 0 && lx < W && ly < H && cells[ly * W + lx] === 0 ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
+        d = this.isFree(lx, ly) ? DIR_OF[(-dx + 1) * 3 + dy + 1] : DIR_OF[(dx + 1) * 3 - dy + 1];
         qx = cx - DIR_X[d];
         qy = cy - DIR_Y[d];
       }
@@ -576,18 +792,18 @@ export class AStar {
    * jump point if it is the goal or if a straight run from it finds one.
    */
   private jump(x: number, y: number, dx: number, dy: number): number {
-    const W = this.grid.width, H = this.grid.height, cells = this.grid.cells, goal = this.jGoal;
+    const W = this.grid.width, nbr = this.nbr, goal = this.jGoal;
+    const besideX = dx > 0 ? 2 : 8, besideY = dy > 0 ? 4 : 1;
     for (;;) {
-      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+      if (!this.isFree(x, y)) return -1;
       const id = y * W + x;
-      if (cells[id] !== 0) return -1;
       if (id === goal) return id;
       if (this.jumpH(x + dx, y, dx) >= 0 || this.jumpV(x, y + dy, dy) >= 0) return id;
       // The next diagonal step needs both cells beside it free (no corner cutting).
-      const nx = x + dx, ny = y + dy;
-      if (nx < 0 || nx >= W || ny < 0 || ny >= H || cells[id + dx] !== 0 || cells[id + dy * W] !== 0) return -1;
-      x = nx;
-      y = ny;
+      const b = nbr[id];
+      if ((b & besideX) === 0 || (b & besideY) === 0) return -1;
+      x += dx;
+      y += dy;
     }
   }
 
