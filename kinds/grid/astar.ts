@@ -141,6 +141,8 @@ export interface SearchInfo {
 export class AStar {
   readonly grid: NavGrid;
   readonly scratch: SearchScratch;
+  private readonly width: number;
+  private readonly height: number;
   readonly info: SearchInfo = { found: false, cost: -1, cells: 0, waypoints: 0, expanded: 0 };
   /** Cell-index offset of each direction. */
   private readonly step: Int32Array;
@@ -176,6 +178,8 @@ export class AStar {
     const n = grid.width * grid.height;
     if (scratch && scratch.cellCount !== n) throw new EngineError('INVALID_OPTION', `scratch has ${scratch.cellCount} cells, the grid ${n}`);
     this.grid = grid;
+    this.width = grid.width;
+    this.height = grid.height;
     this.scratch = scratch ?? new SearchScratch(n);
     this.step = Int32Array.from(DIR_X, (dx, d) => DIR_Y[d] * grid.width + dx);
     this.cellLimit = n;
@@ -184,16 +188,26 @@ export class AStar {
     this.colWords = (H + 31) >> 5;
     this.rowFree = new Int32Array(H * this.rowWords);
     this.colFree = new Int32Array(W * this.colWords);
+    this.nbr = new Uint8Array(n);
+    // 1 where a cell is free in the view, while it is built: free, less the dead ends.
+    const view = new Uint8Array(n);
+    for (let i = 0; i < n; i++) view[i] = cells[i] === 0 ? 1 : 0;
+    this.peelDeadEnds(view);
     for (let y = 0; y < H; y++) {
+      const up = y > 0, down = y < H - 1;
       for (let x = 0; x < W; x++) {
-        if (cells[y * W + x] !== 0) continue;
+        const i = y * W + x;
+        if (view[i] === 0) continue;
         this.rowFree[y * this.rowWords + (x >> 5)] |= 1 << (x & 31);
         this.colFree[x * this.colWords + (y >> 5)] |= 1 << (y & 31);
+        const left = x > 0, right = x < W - 1;
+        // Bit d: the neighbour in direction d (N, E, S, W, NE, SE, SW, NW) is free in the view.
+        const m = (up && view[i - W] === 1 ? 1 : 0) | (right && view[i + 1] === 1 ? 2 : 0) | (down && view[i + W] === 1 ? 4 : 0) | (left && view[i - 1] === 1 ? 8 : 0)
+          | (up && right && view[i - W + 1] === 1 ? 16 : 0) | (down && right && view[i + W + 1] === 1 ? 32 : 0)
+          | (down && left && view[i + W - 1] === 1 ? 64 : 0) | (up && left && view[i - W - 1] === 1 ? 128 : 0);
+        this.nbr[i] = this.nbrFrom(m, x, y);
       }
     }
-    this.nbr = new Uint8Array(n);
-    this.peelDeadEnds();
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (this.isFree(x, y)) this.nbr[y * W + x] = this.nbrOf(x, y);
   }
 
   /**
@@ -201,7 +215,7 @@ export class AStar {
    * in a dead end, or one of the dead-end cells the current search opened.
    */
   private isFree(x: number, y: number): boolean {
-    return x >= 0 && y >= 0 && x < this.grid.width && y < this.grid.height && ((this.rowFree[y * this.rowWords + (x >> 5)] >>> (x & 31)) & 1) !== 0;
+    return x >= 0 && y >= 0 && x < this.width && y < this.height && ((this.rowFree[y * this.rowWords + (x >> 5)] >>> (x & 31)) & 1) !== 0;
   }
 
   private setFree(x: number, y: number, free: boolean): void {
@@ -218,15 +232,27 @@ export class AStar {
 
   /** The neighbour byte (see nbr) of the free cell (x, y), from the cells free in the view. */
   private nbrOf(x: number, y: number): number {
-    const up = y > 0, down = y < this.grid.height - 1, left = x > 0, right = x < this.grid.width - 1;
-    const fN = this.isFree(x, y - 1);
-    const fE = this.isFree(x + 1, y);
-    const fS = this.isFree(x, y + 1);
-    const fW = this.isFree(x - 1, y);
-    const fNE = this.isFree(x + 1, y - 1);
-    const fSE = this.isFree(x + 1, y + 1);
-    const fSW = this.isFree(x - 1, y + 1);
-    const fNW = this.isFree(x - 1, y - 1);
+    return this.nbrFrom(this.freeAround(x, y), x, y);
+  }
+
+  /** Which of the 8 cells around (x, y) are free in the view: bit d for direction d (N, E, S, W, NE, SE, SW, NW). */
+  private freeAround(x: number, y: number): number {
+    let m = 0;
+    for (let d = 0; d < 8; d++) if (this.isFree(x + DIR_X[d], y + DIR_Y[d])) m |= 1 << d;
+    return m;
+  }
+
+  /** The neighbour byte of free cell (x, y) whose free neighbours are `m` (freeAround). */
+  private nbrFrom(m: number, x: number, y: number): number {
+    const up = y > 0, down = y < this.height - 1, left = x > 0, right = x < this.width - 1;
+    const fN = (m & 1) !== 0;
+    const fE = (m & 2) !== 0;
+    const fS = (m & 4) !== 0;
+    const fW = (m & 8) !== 0;
+    const fNE = (m & 16) !== 0;
+    const fSE = (m & 32) !== 0;
+    const fSW = (m & 64) !== 0;
+    const fNW = (m & 128) !== 0;
     // A run enters a cell from the one behind it, so that one is on the grid: at an edge no run is forced.
     const forcedN = down && ((fW && !fSW) || (fE && !fSE));
     const forcedE = left && ((fN && !fNW) || (fS && !fSW));
@@ -235,12 +261,15 @@ export class AStar {
     return (fN ? 1 : 0) | (fE ? 2 : 0) | (fS ? 4 : 0) | (fW ? 8 : 0) | (forcedN ? 16 : 0) | (forcedE ? 32 : 0) | (forcedS ? 64 : 0) | (forcedW ? 128 : 0);
   }
 
-  /** True when the move from free cell (x, y) in direction d is legal on the nav grid (its target free, no corner cut). */
-  private movable(x: number, y: number, d: number): boolean {
+  /** The legal moves from free cell (x, y) on the nav grid: bit d for direction d, its target free and no corner cut. */
+  private legalMoves(x: number, y: number): number {
     const { width: W, height: H, cells } = this.grid;
-    const nx = x + DIR_X[d], ny = y + DIR_Y[d];
-    if (nx < 0 || ny < 0 || nx >= W || ny >= H || cells[ny * W + nx] !== 0) return false;
-    return d < 4 || (cells[y * W + nx] === 0 && cells[ny * W + x] === 0);
+    const i = y * W + x;
+    const n = y > 0 && cells[i - W] === 0, e = x < W - 1 && cells[i + 1] === 0;
+    const s = y < H - 1 && cells[i + W] === 0, w = x > 0 && cells[i - 1] === 0;
+    return (n ? 1 : 0) | (e ? 2 : 0) | (s ? 4 : 0) | (w ? 8 : 0)
+      | (n && e && cells[i - W + 1] === 0 ? 16 : 0) | (s && e && cells[i + W + 1] === 0 ? 32 : 0)
+      | (s && w && cells[i + W - 1] === 0 ? 64 : 0) | (n && w && cells[i - W - 1] === 0 ? 128 : 0);
   }
 
   /**
@@ -253,17 +282,19 @@ export class AStar {
    * two cells that stay (it would have two moves left), so taking it out changes no other
    * move. Its neighbour byte keeps the direction of the neighbour it hung from (its
    * parent), from which a search reopens the branches its ends lie in (openBranches).
-   * The neighbour bytes hold each cell's move count while this runs.
+   * The neighbour bytes hold each cell's move count while this runs; `view` loses the
+   * peeled cells.
    */
-  private peelDeadEnds(): void {
+  private peelDeadEnds(view: Uint8Array): void {
     const { width: W, height: H, cells } = this.grid;
     const deg = this.nbr;
     const step = this.step;
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         if (cells[y * W + x] !== 0) continue;
+        let m = this.legalMoves(x, y);
         let moves = 0;
-        for (let d = 0; d < 8; d++) if (this.movable(x, y, d)) moves++;
+        for (; m !== 0; m &= m - 1) moves++;
         deg[y * W + x] = moves;
       }
     }
@@ -273,11 +304,12 @@ export class AStar {
         let c = cy * W + cx;
         // A peeled cell's byte has PEELED set, so it never reads as one move left.
         while (cells[c] === 0 && deg[c] === 1) {
+          const m = this.legalMoves(cx, cy);
           let pd = -1;
-          for (let d = 0; d < 8 && pd < 0; d++) if (this.movable(cx, cy, d) && (deg[c + step[d]] & PEELED) === 0) pd = d;
+          for (let d = 0; d < 8 && pd < 0; d++) if ((m & (1 << d)) !== 0 && (deg[c + step[d]] & PEELED) === 0) pd = d;
           if (pd < 0) break;
           deg[c] = PEELED | pd;
-          this.setFree(cx, cy, false);
+          view[c] = 0;
           c += step[pd];
           cx += DIR_X[pd];
           cy += DIR_Y[pd];
@@ -359,19 +391,19 @@ export class AStar {
     // were open before (a few: where a branch hangs, a cell diagonal to it), kept to be
     // recomputed again when the branches close.
     this.besideCount = 0;
+    const openedTag = s.deferredTag;
     for (let k = 0; k < n; k++) {
       const c = opened[k];
-      const x = c % W, y = (c / W) | 0;
-      nbr[c] = this.nbrOf(x, y);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          if ((dx | dy) === 0 || !this.isFree(x + dx, y + dy)) continue;
-          const q = c + dy * W + dx;
-          if ((mark[q] & GEN_STATE_MASK) === s.deferredTag) continue;
-          nbr[q] = this.nbrOf(x + dx, y + dy);
-          if (this.besideCount === this.beside.length) this.beside = grown(this.beside);
-          this.beside[this.besideCount++] = q;
-        }
+      const y = (c / W) | 0, x = c - y * W;
+      const around = this.freeAround(x, y);
+      nbr[c] = this.nbrFrom(around, x, y);
+      for (let d = 0; d < 8; d++) {
+        if ((around & (1 << d)) === 0) continue;
+        const q = c + this.step[d];
+        if ((mark[q] & GEN_STATE_MASK) === openedTag) continue;
+        nbr[q] = this.nbrOf(x + DIR_X[d], y + DIR_Y[d]);
+        if (this.besideCount === this.beside.length) this.beside = grown(this.beside);
+        this.beside[this.besideCount++] = q;
       }
     }
   }
