@@ -532,7 +532,7 @@ export class AStar {
    * are followed without touching the heap, their first cells a neighbour byte at a time
    * and the rest 32 cells at a time over the wall bits. Three more savings, all exact:
    * the grid's dead ends are out of the search except the branches its ends lie in
-   * (peelDeadEnds, openBranches: a maze without loops is walked along its one path), a
+   * (peeled once per thread; a maze without loops is walked along its one path), a
    * corridor's corners are turned inside the jump instead of becoming nodes (see
    * straight()), and each expansion's best successor skips the heap when nothing queued
    * is smaller (SearchScratch.takeHeld). Costs, cells and waypoints are read exactly as
