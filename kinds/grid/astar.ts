@@ -158,7 +158,9 @@ export class AStar {
    * Free cells as bits, for scanning straight runs 32 cells at a time: row y's bits
    * (bit x & 31 of word y * rowWords + (x >> 5)), and the same transposed, column x's
    * bits by y. 1 = free; padding past the grid's edge is 0, a wall. About a quarter of
-   * a byte per cell; a snapshot of the nav grid, which is read-only once shared.
+   * a byte per cell; the jump search's view of the nav grid (read-only once shared):
+   * its free cells less the dead ends (peelDeadEnds), plus the branches the current
+   * search opened (openBranches).
    */
   private readonly rowFree: Int32Array;
   private readonly colFree: Int32Array;
@@ -169,7 +171,8 @@ export class AStar {
    * stepping: bit d (d = N, E, S, W = 0..3) is set when the neighbour in direction d is
    * on the grid and free; bit 4 + d when a straight run moving in direction d finds a
    * forced neighbour here (a side cell is free and the one behind it is a wall), the same
-   * rule scanRun applies a word at a time. Read only for free cells.
+   * rule scanRun applies a word at a time; both by the view (rowFree). Read by the search
+   * only for cells free in the view; a peeled cell's byte is PEELED | its parent's direction.
    */
   private readonly nbr: Uint8Array;
 
