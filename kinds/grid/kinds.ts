@@ -52,9 +52,54 @@ function searchFor(env: WorkerEnv): { astar: AStar; field: DistanceField } {
   if (!s) {
     const scratch = new SearchScratch(grid.width * grid.height);
     s = { astar: new AStar(grid, scratch), field: new DistanceField(grid, scratch) };
+    warmUpSearch(s.astar, s.field);
     grids.set(grid.sab, s);
   }
   return s;
+}
+
+/** Most time a thread's init spends warming its searches up, ms. */
+const WARM_UP_MS = 50;
+const WARM_UP_SEARCHES = 96;
+
+/**
+ * Runs each search a few dozen times between fixed cells (a seeded sequence, so every
+ * thread does the same) while the thread starts, within WARM_UP_MS: the searches are then
+ * compiled before the first job. Without it a fresh worker's first path jobs run in the
+ * interpreter while it compiles them, and on a machine with as many busy threads as cores
+ * that compiling takes the core from the game loop's thread: the first frames of a game
+ * run were the ones with engine time over 1 ms, the game's thread switched out mid-call.
+ * Results are not kept; the scratch is generation-stamped, so nothing needs clearing.
+ */
+function warmUpSearch(astar: AStar, field: DistanceField): void {
+  const grid = astar.grid;
+  let seed = 0x2545f491;
+  const next = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  // A free cell, or the last cell drawn when 64 draws found none (the search then ends at once).
+  const free = (): number => {
+    let c = 0;
+    for (let k = 0; k < 64; k++) {
+      c = next(grid.width * grid.height);
+      if (grid.cells[c] === 0) break;
+    }
+    return c;
+  };
+  const out = new Float32Array(16 * 16);
+  const end = performance.now() + WARM_UP_MS;
+  for (let i = 0; i < WARM_UP_SEARCHES && performance.now() < end; i++) {
+    const s = free(), g = free();
+    const sx = s % grid.width, sy = (s / grid.width) | 0, gx = g % grid.width, gy = (g / grid.width) | 0;
+    astar.searchJump(sx, sy, gx, gy, 20_000);
+    if (i % 4 === 1) astar.search(sx, sy, gx, gy, true, 5_000);
+    if (i % 4 === 3) astar.search(sx, sy, gx, gy, false, 5_000);
+    if (i % 8 === 0) {
+      const x0 = Math.max(0, gx - 8), y0 = Math.max(0, gy - 8);
+      field.compute(gx, gy, x0, y0, Math.min(16, grid.width - x0), Math.min(16, grid.height - y0), i % 16 === 0, out, 0);
+    }
+  }
 }
 
 /** Path `moves`: 4-connected; 8-connected without corner cutting; the same with jump-point pruning (same costs, fewer heap operations). */
