@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import PF from 'pathfinding';
 import { AStar, DistanceField } from '../kinds/grid/astar.js';
 import { CELL_WALL, NavGrid, createNavGrid, generateLevel, mulberry32, navBytesFor, randomGrid, wallRects } from '../game/grid.js';
-import { freeCell, walkCost } from './fixtures/grid-paths.js';
+import { freeCell, perfectMaze, walkCost } from './fixtures/grid-paths.js';
 
 /** The oracle: the `pathfinding` package's A* on a fresh PF.Grid built from the same cells. */
 function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number, diagonal: boolean): number {
@@ -92,33 +92,9 @@ describe('A* against the pathfinding package', () => {
     for (let m = 0; m < 12; m++) {
       // A perfect maze of one-cell corridors, then a share of its walls knocked out for loops.
       const n = 8 + Math.floor(rnd() * 24);
-      const side = 2 * n + 1;
-      const grid = createNavGrid(side, side, seed + m);
+      const grid = perfectMaze(n, rnd, seed + m);
+      const side = grid.width;
       const c = grid.cells;
-      c.fill(CELL_WALL);
-      const seen = new Uint8Array(n * n);
-      const stack = [0];
-      seen[0] = 1;
-      c[side + 1] = 0;
-      while (stack.length > 0) {
-        const at = stack[stack.length - 1];
-        const ax = at % n, ay = (at / n) | 0;
-        const opts: number[] = [];
-        if (ax > 0 && !seen[at - 1]) opts.push(at - 1);
-        if (ax < n - 1 && !seen[at + 1]) opts.push(at + 1);
-        if (ay > 0 && !seen[at - n]) opts.push(at - n);
-        if (ay < n - 1 && !seen[at + n]) opts.push(at + n);
-        if (opts.length === 0) {
-          stack.pop();
-          continue;
-        }
-        const next = opts[Math.floor(rnd() * opts.length)];
-        const nx = next % n, ny = (next / n) | 0;
-        c[(2 * ny + 1) * side + 2 * nx + 1] = 0;
-        c[(ay + ny + 1) * side + ax + nx + 1] = 0;
-        seen[next] = 1;
-        stack.push(next);
-      }
       const knock = 0.05 + rnd() * 0.25;
       for (let y = 1; y < side - 1; y++) for (let x = 1; x < side - 1; x++) if (rnd() < knock) c[y * side + x] = 0;
       const astar = new AStar(grid);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { FixedLoop } from '../frame/loop.js';
 import { parseGameArgs } from '../game/cli.js';
+import { runGame } from '../game/run.js';
 
 describe('fixed-step loop (stepped by hand, no wall clock)', () => {
   test('runs one step per 1/30 s of elapsed time and keeps the remainder as alpha', () => {
@@ -65,6 +66,11 @@ describe('npm run game arguments', () => {
   test('parses the documented options', () => {
     const a = parseGameArgs(['--frames', '3000', '--agents', '500', '--workers', '4', '--policy', 'bestEffort', '--seed', '9', '--json', '--fast', '--kill-at', '10,20', '--trace', 'g.json', '--warm-up', '0']);
     expect(a).toMatchObject({ frames: 3000, agents: 500, workers: 4, policy: 'bestEffort', seed: 9, json: true, fast: true, killAtFrames: [10, 20], trace: 'g.json', warmUpFrames: 0 });
+  });
+  test('runGame refuses a bad warm-up length with INVALID_OPTION before starting anything', async () => {
+    for (const warmUpFrames of [-1, 1.5, Number.NaN]) {
+      await expect(runGame({ frames: 1, warmUpFrames }), String(warmUpFrames)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    }
   });
   test('refuses bad values and unknown flags with INVALID_OPTION', () => {
     for (const argv of [['--frames', '0'], ['--workers', '-1'], ['--policy', 'sometimes'], ['--agents'], ['--teleport'], ['--trace'], ['--trace='], ['--warm-up', '-1'], ['--warm-up', '1.5']]) {

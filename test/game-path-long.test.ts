@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { AStar } from '../kinds/grid/astar.js';
 import { CELL_FREE, CELL_WALL, createNavGrid, mulberry32, type NavGrid } from '../game/grid.js';
 import { KindRunner } from '../frame/kind-runner.js';
+import { perfectMaze } from './fixtures/grid-paths.js';
 import {
   MAX_WAYPOINTS, PATH_CELLS, PATH_COST, PATH_FOUND, PATH_MOVES_4, PATH_MOVES_8, PATH_MOVES_8_JUMP,
   PATH_TOTAL_WAYPOINTS, PATH_TRUNCATED, PATH_WAYPOINTS, kinds,
@@ -19,39 +20,6 @@ function staircase(k: number): NavGrid {
   for (let i = 1; i <= k; i++) {
     grid.cells[i * W + i] = CELL_FREE;
     if (i < k) grid.cells[i * W + i + 1] = CELL_FREE;
-  }
-  return grid;
-}
-
-/** A perfect maze (seeded depth-first carving) on a (2n+1)-square grid of corridors one cell wide. */
-function maze(n: number, seed: number): NavGrid {
-  const side = 2 * n + 1;
-  const grid = createNavGrid(side, side);
-  const c = grid.cells;
-  c.fill(CELL_WALL);
-  const rnd = mulberry32(seed);
-  const seen = new Uint8Array(n * n);
-  const stack = [0];
-  seen[0] = 1;
-  c[side + 1] = CELL_FREE;
-  while (stack.length > 0) {
-    const at = stack[stack.length - 1];
-    const ax = at % n, ay = (at / n) | 0;
-    const options: number[] = [];
-    if (ax > 0 && !seen[at - 1]) options.push(at - 1);
-    if (ax < n - 1 && !seen[at + 1]) options.push(at + 1);
-    if (ay > 0 && !seen[at - n]) options.push(at - n);
-    if (ay < n - 1 && !seen[at + n]) options.push(at + n);
-    if (options.length === 0) {
-      stack.pop();
-      continue;
-    }
-    const next = options[Math.floor(rnd() * options.length)];
-    const nx = next % n, ny = (next / n) | 0;
-    c[(2 * ny + 1) * side + 2 * nx + 1] = CELL_FREE;
-    c[(ay + ny + 1) * side + ax + nx + 1] = CELL_FREE;
-    seen[next] = 1;
-    stack.push(next);
   }
   return grid;
 }
@@ -118,7 +86,7 @@ describe('long paths', () => {
 
   test('seeded mazes: the waypoint count is the path\'s turning points and the last one is the goal', async () => {
     const seed = 0x3a2e;
-    const grid = maze(120, seed);
+    const grid = perfectMaze(120, mulberry32(seed));
     const W = grid.width;
     const runner = await runnerFor(grid);
     const PATH = runner.indexOf('path');

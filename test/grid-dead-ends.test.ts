@@ -1,43 +1,19 @@
 import { describe, expect, test } from 'vitest';
 import { AStar } from '../kinds/grid/astar.js';
 import { CELL_FREE, CELL_WALL, createNavGrid, mulberry32, randomGrid, type NavGrid } from '../game/grid.js';
-import { freeCell, walkCost } from './fixtures/grid-paths.js';
+import { freeCell, perfectMaze, walkCost } from './fixtures/grid-paths.js';
 
 const SEED = Number(process.env.GRID_SEED ?? 0xdead);
 
 /**
- * A perfect maze of one-cell corridors on a (2n+1)-square grid (seeded depth-first
- * carving), then `rooms` open rectangles knocked into it and a share `knock` of its
+ * A perfect maze of one-cell corridors on a (2n+1)-square grid (perfectMaze), then
+ * `rooms` open rectangles knocked into it and a share `knock` of its
  * walls removed: dead-end corridors, rooms with one door, loops and diagonal gaps.
  */
 function maze(n: number, rnd: () => number, rooms: number, knock: number): NavGrid {
-  const side = 2 * n + 1;
-  const grid = createNavGrid(side, side);
+  const grid = perfectMaze(n, rnd);
+  const side = grid.width;
   const c = grid.cells;
-  c.fill(CELL_WALL);
-  const seen = new Uint8Array(n * n);
-  const stack = [0];
-  seen[0] = 1;
-  c[side + 1] = CELL_FREE;
-  while (stack.length > 0) {
-    const at = stack[stack.length - 1];
-    const ax = at % n, ay = (at / n) | 0;
-    const opts: number[] = [];
-    if (ax > 0 && !seen[at - 1]) opts.push(at - 1);
-    if (ax < n - 1 && !seen[at + 1]) opts.push(at + 1);
-    if (ay > 0 && !seen[at - n]) opts.push(at - n);
-    if (ay < n - 1 && !seen[at + n]) opts.push(at + n);
-    if (opts.length === 0) {
-      stack.pop();
-      continue;
-    }
-    const next = opts[Math.floor(rnd() * opts.length)];
-    const nx = next % n, ny = (next / n) | 0;
-    c[(2 * ny + 1) * side + 2 * nx + 1] = CELL_FREE;
-    c[(ay + ny + 1) * side + ax + nx + 1] = CELL_FREE;
-    seen[next] = 1;
-    stack.push(next);
-  }
   for (let r = 0; r < rooms; r++) {
     const w = 2 + Math.floor(rnd() * 6), h = 2 + Math.floor(rnd() * 6);
     const x0 = 1 + Math.floor(rnd() * (side - w - 2)), y0 = 1 + Math.floor(rnd() * (side - h - 2));
