@@ -20,6 +20,7 @@ import { builtModuleUrl } from '../engine/paths.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { bareRingThroughput } from './bare-ring.js';
+import { checkedRingThroughput } from './checked-ring.js';
 import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
 import { runBurst } from '../stress/modes/burst.js';
 import { concurrentHandlerRate, perCoreHandlerRates } from './handler-rate.js';
@@ -311,6 +312,10 @@ async function main(): Promise<void> {
     );
     const bare = await bareRingThroughput(seconds);
     log(`bare SAB ring (1 worker, batched, no accounting): ${Math.round(bare.perSecond).toLocaleString()} jobs/s; engine at ${(engineRate / bare.perSecond).toFixed(3)} of it`);
+    const checked = await checkedRingThroughput(seconds);
+    log(
+      `checked ring (the bare ring plus validation, ids, a CAS claim, books and a callback per result): ${Math.round(checked.perSecond).toLocaleString()} jobs/s, ${(checked.perSecond / bare.perSecond).toFixed(3)} of the bare ring; engine at ${(engineRate / checked.perSecond).toFixed(3)} of it`,
+    );
     const rt = roundTrip(engine, quick ? 3000 : 20000);
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
     const heap = await heapPerJob(engine, quick ? 300_000 : 1_000_000);
@@ -375,6 +380,9 @@ async function main(): Promise<void> {
         ratio: Number((engineRate / pis.perSecond).toFixed(1)),
         bare_ring: Math.round(bare.perSecond),
         ratio_to_bare_ring: Number((engineRate / bare.perSecond).toFixed(3)),
+        checked_ring: Math.round(checked.perSecond),
+        checked_ring_ratio_to_bare_ring: Number((checked.perSecond / bare.perSecond).toFixed(3)),
+        ratio_to_checked_ring: Number((engineRate / checked.perSecond).toFixed(3)),
         main_thread: { submit_ns_per_job: Number(fast.submitNs.toFixed(1)), poll_ns_per_result: Number(fast.pollNs.toFixed(1)), idle_share: Number(fast.idleShare.toFixed(3)) },
       },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
