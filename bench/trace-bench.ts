@@ -7,7 +7,8 @@
  * machine hits both alike. Then the hot path alone: submit x1,000 + poll on inline
  * engines (workers: 0), rounds interleaved.
  *
- * Target: trace on within 10 % of trace off (frame_budget_trace_ms.ratio_p50 <= 1.10).
+ * Target: trace on within 10 % of trace off (frame_budget_trace_ms.ratio_p50 <= 1.10); `parts_us`
+ * says which of the three calls a difference is in.
  * With --json the last stdout line is one JSON object.
  */
 import { parseArgs } from 'node:util';
@@ -63,18 +64,31 @@ class Side {
     this.ms = new Float64Array(frames);
   }
   /** One frame; its main-thread time goes to ms[slot] (slot < 0: warm-up, not kept). */
+  /** Time in beginFrame, poll and the submits, summed over the kept frames (ms). */
+  readonly parts = new Float64Array(3);
   frameOnce(slot: number): void {
     const e = this.engine;
     const f = this.frame++;
     const t0 = performance.now();
     e.beginFrame(f);
+    const t1 = performance.now();
     e.poll(this.apply);
+    const t2 = performance.now();
     for (let i = 0; i < PER_FRAME; i++) {
       this.p[0] = f * PER_FRAME + i;
       if (e.submit(this.heavy, this.p, i) < 0) this.count[1]++;
     }
-    const dt = performance.now() - t0;
-    if (slot >= 0) this.ms[slot] = dt;
+    const t3 = performance.now();
+    if (slot < 0) return;
+    this.ms[slot] = t3 - t0;
+    this.parts[0] += t1 - t0;
+    this.parts[1] += t2 - t1;
+    this.parts[2] += t3 - t2;
+  }
+  /** Mean microseconds per frame in each part. */
+  partsUs(): { begin_frame: number; poll: number; submit: number } {
+    const us = (ms: number): number => Number(((ms * 1000) / this.ms.length).toFixed(1));
+    return { begin_frame: us(this.parts[0]!), poll: us(this.parts[1]!), submit: us(this.parts[2]!) };
   }
   get refused(): number {
     return this.count[1];
@@ -88,7 +102,9 @@ class Side {
   }
 }
 
-async function frameBudget(): Promise<{ off: Summary; on: Summary; refused: number; traceEvents: number }> {
+type Parts = ReturnType<Side['partsUs']>;
+
+async function frameBudget(): Promise<{ off: Summary; on: Summary; parts: { off: Parts; on: Parts }; refused: number; traceEvents: number }> {
   const off = await EngineCore.start({ workers });
   const on = await EngineCore.start({ workers, trace: true });
   try {
@@ -106,7 +122,13 @@ async function frameBudget(): Promise<{ off: Summary; on: Summary; refused: numb
     await sides[0]!.drain();
     await sides[1]!.drain();
     const traceEvents = on.traceEvents().length;
-    return { off: summarize(sides[0]!.ms), on: summarize(sides[1]!.ms), refused: sides[0]!.refused + sides[1]!.refused, traceEvents };
+    return {
+      off: summarize(sides[0]!.ms),
+      on: summarize(sides[1]!.ms),
+      parts: { off: sides[0]!.partsUs(), on: sides[1]!.partsUs() },
+      refused: sides[0]!.refused + sides[1]!.refused,
+      traceEvents,
+    };
   } finally {
     await off.shutdown();
     await on.shutdown();
@@ -154,6 +176,10 @@ const ratioMean = fb.on.mean / fb.off.mean;
 log(`frame budget, trace off: p50 ${fb.off.p50.toFixed(3)} ms, p99 ${fb.off.p99.toFixed(3)} ms, mean ${fb.off.mean.toFixed(3)} ms`);
 log(`frame budget, trace on:  p50 ${fb.on.p50.toFixed(3)} ms, p99 ${fb.on.p99.toFixed(3)} ms, mean ${fb.on.mean.toFixed(3)} ms (${fb.traceEvents.toLocaleString()} events exported)`);
 log(`on / off: p50 ${ratioP50.toFixed(3)}, mean ${ratioMean.toFixed(3)} (target <= 1.10)`);
+for (const side of ['off', 'on'] as const) {
+  const x = fb.parts[side];
+  log(`  trace ${side.padEnd(3)} mean per frame: beginFrame ${x.begin_frame} us, poll ${x.poll} us, submits ${x.submit} us`);
+}
 const hp = await hotPath();
 log(`hot path, submit + poll per job, inline: trace off ${hp.off} ns, on ${hp.on} ns`);
 const result = {
@@ -164,6 +190,7 @@ const result = {
     ratio_p50: Number(ratioP50.toFixed(3)),
     ratio_mean: Number(ratioMean.toFixed(3)),
     refused: fb.refused,
+    parts_us: fb.parts,
   },
   hot_path_trace_ns: { off: hp.off, on: hp.on, ratio: Number((hp.on / hp.off).toFixed(3)) },
   trace_events_exported: fb.traceEvents,
