@@ -53,36 +53,21 @@ export interface CheckedView {
 }
 
 /** Refusal codes, negative like the engine's. */
-const FULL = -1;
-const BAD_KIND = -2;
-const BAD_PARAMS = -3;
+export const CHECKED_REFUSAL = { FULL: -1, BAD_KIND: -2, BAD_PARAMS: -3 } as const;
+const { FULL, BAD_KIND, BAD_PARAMS } = CHECKED_REFUSAL;
 /** Job records written before the tail is published. */
 const PUBLISH_BATCH = 16;
 
-class CheckedRing {
-  submitted = 0;
-  rejected = 0;
-  inFlight = 0;
-  completed = 0;
-  stale = 0;
-  private readonly ctl: Int32Array;
-  private readonly jobF64: Float64Array;
-  private readonly jobI32: Int32Array;
-  private readonly resF64: Float64Array;
-  private readonly resI32: Int32Array;
-  private readonly words: Int32Array;
-  private readonly freeSlots: Int32Array;
-  private freeCount: number;
-  private readonly tags: Int32Array;
-  private readonly read = new Float64Array(2);
-  private readonly mask: number;
-  private readonly capacity: number;
-  private readonly slotBits: number;
-  private tail = 0;
-  private published = 0;
-  private headSeen = 0;
-  private resHead = 0;
-  private readonly view: CheckedView = { jobId: 0, tag: 0, value: 0 };
+/** The typed views of a checked ring's buffer; each thread's end extends them. */
+class CheckedViews {
+  protected readonly ctl: Int32Array;
+  protected readonly jobF64: Float64Array;
+  protected readonly jobI32: Int32Array;
+  protected readonly resF64: Float64Array;
+  protected readonly resI32: Int32Array;
+  protected readonly words: Int32Array;
+  protected readonly capacity: number;
+  protected readonly mask: number;
 
   constructor(sab: SharedArrayBuffer, capacity: number) {
     const l = checkedLayout(capacity);
@@ -94,6 +79,76 @@ class CheckedRing {
     this.words = new Int32Array(sab, l.slots, capacity);
     this.capacity = capacity;
     this.mask = capacity - 1;
+  }
+}
+
+/**
+ * The worker's end: claims each job's slot word by CAS (QUEUED -> RUNNING, as the engine's
+ * workers do, so a job runs at most once), writes the sum with the slot and generation to
+ * the result ring, publishes each batch.
+ */
+export class CheckedServer extends CheckedViews {
+  private head = 0;
+  private resTail = 0;
+
+  get stopped(): boolean {
+    return Atomics.load(this.ctl, CHECKED.STOP) !== 0;
+  }
+
+  /** Runs every job published so far; returns how many records it took. */
+  serve(): number {
+    // ORDERING: acquire load of the job tail; the main thread stored it after the records.
+    const tail = Atomics.load(this.ctl, CHECKED.JOB_TAIL);
+    const jobF64 = this.jobF64;
+    const jobI32 = this.jobI32;
+    const resI32 = this.resI32;
+    const words = this.words;
+    let head = this.head;
+    let resTail = this.resTail;
+    let n = 0;
+    while (head !== tail) {
+      const j = (head & this.mask) * JOB_F64;
+      const slot = jobI32[j * 2];
+      const gen = jobI32[j * 2 + 1];
+      head = (head + 1) | 0;
+      n++;
+      const queued = (gen << STATE_BITS) | SLOT_QUEUED;
+      if (Atomics.compareExchange(words, slot, queued, (gen << STATE_BITS) | SLOT_RUNNING) !== queued) continue;
+      // There is always room: main never has more jobs out than the result ring holds.
+      const r = (resTail & this.mask) * RES_F64;
+      resI32[r * 2] = slot;
+      resI32[r * 2 + 1] = gen;
+      this.resF64[r + 1] = jobF64[j + 1] + jobF64[j + 2];
+      resTail = (resTail + 1) | 0;
+    }
+    this.head = head;
+    this.resTail = resTail;
+    // ORDERING: results before their tail. (Main reuses a job record only after its
+    // result came back, so no head is published.)
+    if (n > 0) Atomics.store(this.ctl, CHECKED.RES_TAIL, resTail);
+    return n;
+  }
+}
+
+/** The main thread's end: submit and poll. Main thread only. */
+export class CheckedRing extends CheckedViews {
+  submitted = 0;
+  rejected = 0;
+  inFlight = 0;
+  completed = 0;
+  stale = 0;
+  private readonly freeSlots: Int32Array;
+  private freeCount: number;
+  private readonly tags: Int32Array;
+  private readonly read = new Float64Array(2);
+  private readonly slotBits: number;
+  private tail = 0;
+  private published = 0;
+  private resHead = 0;
+  private readonly view: CheckedView = { jobId: 0, tag: 0, value: 0 };
+
+  constructor(sab: SharedArrayBuffer, capacity: number) {
+    super(sab, capacity);
     this.slotBits = Math.log2(capacity);
     this.freeSlots = Int32Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
     this.freeCount = capacity;
