@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import PF from 'pathfinding';
 import { AStar, DistanceField } from '../kinds/grid/astar.js';
 import { CELL_WALL, NavGrid, createNavGrid, generateLevel, mulberry32, navBytesFor, randomGrid, wallRects } from '../game/grid.js';
-import { freeCell, perfectMaze, walkCost } from './fixtures/grid-paths.js';
+import { expectJumpPath, freeCell, perfectMaze, walkCost } from './fixtures/grid-paths.js';
 
 /** The oracle: the `pathfinding` package's A* on a fresh PF.Grid built from the same cells. */
 function oracle(grid: NavGrid, sx: number, sy: number, gx: number, gy: number, diagonal: boolean): number {
@@ -103,17 +103,7 @@ describe('A* against the pathfinding package', () => {
         const [sx, sy] = freeCell(grid, rnd);
         const [gx, gy] = freeCell(grid, rnd);
         const where = `seed ${seed} maze ${m} ${side}x${side} (${sx},${sy})->(${gx},${gy})`;
-        const want = oracle(grid, sx, sy, gx, gy, true);
-        const got = astar.searchJump(sx, sy, gx, gy);
-        if (want < 0) {
-          expect(got, where).toBe(-1);
-          continue;
-        }
-        expect(got, where).toBeCloseTo(want, 9);
-        const k = astar.writeCells(cells, 0, cells.length);
-        expect(cells[0], where).toBe(sy * side + sx);
-        expect(cells[k - 1], where).toBe(gy * side + gx);
-        expect(walkCost(grid, cells, k, true), where).toBeCloseTo(want, 9);
+        if (!expectJumpPath(astar, grid, cells, sx, sy, gx, gy, oracle(grid, sx, sy, gx, gy, true), where)) continue;
         checked++;
       }
     }

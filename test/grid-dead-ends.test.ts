@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { AStar } from '../kinds/grid/astar.js';
 import { CELL_FREE, CELL_WALL, createNavGrid, mulberry32, randomGrid, type NavGrid } from '../game/grid.js';
-import { freeCell, perfectMaze, walkCost } from './fixtures/grid-paths.js';
+import { expectJumpPath, freeCell, perfectMaze } from './fixtures/grid-paths.js';
 
 const SEED = Number(process.env.GRID_SEED ?? 0xdead);
 
@@ -76,18 +76,7 @@ describe(`dead ends out of jump search (seed ${SEED}; set GRID_SEED to vary)`, (
         const [sx, sy] = end(grid, tipCells, rnd);
         const [gx, gy] = end(grid, tipCells, rnd);
         const where = `seed ${SEED} grid ${m} ${grid.width}x${grid.height} (${sx},${sy})->(${gx},${gy})`;
-        const want = astar.search(sx, sy, gx, gy, true);
-        const got = astar.searchJump(sx, sy, gx, gy);
-        if (want < 0) {
-          expect(got, where).toBe(-1);
-          continue;
-        }
-        expect(got, where).toBeCloseTo(want, 9);
-        const k = astar.writeCells(cells, 0, cells.length);
-        expect(k, where).toBe(astar.info.cells);
-        expect(cells[0], where).toBe(sy * grid.width + sx);
-        expect(cells[k - 1], where).toBe(gy * grid.width + gx);
-        expect(walkCost(grid, cells, k, true), where).toBeCloseTo(want, 9);
+        if (!expectJumpPath(astar, grid, cells, sx, sy, gx, gy, astar.search(sx, sy, gx, gy, true), where)) continue;
         checked++;
         if (tipCells.includes(sy * grid.width + sx) || tipCells.includes(gy * grid.width + gx)) fromTips++;
       }
