@@ -294,7 +294,11 @@ export type WorkerSource = string | URL | WorkerFactory;
 
 /** What a worker host gives back for each spawned thread. */
 export interface HostedWorker {
-  /** Stops the thread; resolves once it is gone (Node: its exit event; browser: see host-browser.ts, about 2 s in Chromium, capped). */
+  /**
+   * Stops the thread; resolves once it is gone (Node: its exit event; browser: see
+   * host-browser.ts, about 2 s in Chromium, capped). Shutdown waits for it at most 5 s; a
+   * throw or a rejection is ignored, as the thread's exit is reported through onExit.
+   */
   terminate(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@
  * Main thread only.
  */
 import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerSource, WorkerState } from './api.js';
-import { sharedNow } from './clock.js';
+import { sharedNow, within } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
 import { EngineError, type FailureReason } from './errors.js';
@@ -18,6 +18,23 @@ import type { ResolvedOptions } from './options.js';
 import type { WorkerInit, WorkerMessage } from './worker-entry.js';
 import { leaveJob, type WorkerLink } from './worker-link.js';
 import { Outcome } from './outcome.js';
+
+/** Most shutdown waits for the host to confirm that terminated threads are gone, ms. */
+export const TERMINATE_WAIT_MS = 5000;
+
+const ignore = (): void => {};
+
+/**
+ * Asks the host to stop a thread. A custom host's terminate that throws or rejects is
+ * not the engine's failure: the thread's exit (or shutdown's wait running out) decides.
+ */
+function stopThread(hosted: HostedWorker): Promise<void> {
+  try {
+    return Promise.resolve(hosted.terminate()).then(ignore, ignore);
+  } catch {
+    return Promise.resolve();
+  }
+}
 
 /** The engine's own life: taking jobs, draining for shutdown, or done. */
 export const enum EngineState {
@@ -83,9 +100,13 @@ export class Supervisor {
     this.watchdog = null;
   }
 
-  /** Terminates every thread still running and waits for each to be gone. */
+  /**
+   * Terminates every thread still running and waits for each to be gone, or for
+   * TERMINATE_WAIT_MS: a host that never confirms an exit must not hold shutdown for ever.
+   */
   async terminateAll(): Promise<void> {
-    await Promise.all(this.workers.map((w) => (w.hosted !== null ? w.hosted.terminate() : undefined)));
+    const gone = Promise.all(this.workers.map((w) => (w.hosted !== null ? stopThread(w.hosted) : undefined)));
+    await within(gone, TERMINATE_WAIT_MS, () => null).catch(() => {});
   }
 
   /** True while some worker thread has not exited. */
@@ -149,7 +170,7 @@ export class Supervisor {
         this.emit({ type: 'worker-init-timeout', worker: w.index, timeoutMs: this.opts.initTimeoutMs });
         fail(new EngineError('WORKER_INIT_TIMEOUT', `worker ${w.index} did not finish init within ${this.opts.initTimeoutMs} ms`), 'init-timeout');
         w.retiring = true;
-        if (hosted !== null) void hosted.terminate();
+        if (hosted !== null) void stopThread(hosted);
       }, this.opts.initTimeoutMs);
       try {
         hosted = spec.host.spawn(
@@ -230,7 +251,7 @@ export class Supervisor {
     // recovery still waits for the host to report the thread gone.
     Atomics.store(w.block.i32, W_RETIRE, 1);
     Atomics.notify(w.block.i32, JOB_TAIL_I);
-    void w.hosted.terminate();
+    void stopThread(w.hosted);
   }
 
   /**

@@ -4,7 +4,8 @@
  * right outcome with the worker respawned and the books balanced.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EngineEvent, ResultView } from '../engine/api.js';
+import type { EngineEvent, ResultView, WorkerHost } from '../engine/api.js';
+import { nodeHost } from '../engine/host-node.js';
 import { EngineCore } from '../engine/core.js';
 import { Outcome } from '../engine/outcome.js';
 import { accountingHolds, copyResult, fixtureModule, pollUntil, startEngine, type Got } from './fixtures/engine.js';
@@ -135,4 +136,71 @@ describe('worker init', () => {
     const t = EngineCore.start({ workers: 2, kindModules: [fixtureModule('bad-init-kinds')] });
     await expect(t).rejects.toMatchObject({ code: 'WORKER_INIT_FAILED', message: expect.stringContaining('cannot load navigation data') });
   });
+});
+
+/**
+ * A custom host (EngineOptions.host) whose terminate misbehaves: the engine asks it to stop
+ * a thread and the thread really stops, but the promise never settles, the call throws, or
+ * the promise rejects. Recovery and shutdown must not depend on that answer.
+ */
+describe('a host whose terminate misbehaves', () => {
+  const answers: ReadonlyArray<readonly [string, () => Promise<void>]> = [
+    ['never settles', () => new Promise<void>(() => {})],
+    [
+      'throws',
+      () => {
+        throw new Error('host terminate broke');
+      },
+    ],
+    ['rejects', () => Promise.reject(new Error('host terminate broke'))],
+  ];
+
+  const hostAnswering = (answer: () => Promise<void>): WorkerHost => ({
+    name: 'node',
+    spawn: (source, init, cb, limits) => {
+      const real = nodeHost.spawn(source, init, cb, limits);
+      return {
+        terminate: () => {
+          void real.terminate();
+          return answer();
+        },
+      };
+    },
+  });
+
+  /** Submits a job that runs for a minute and waits until a worker has it; returns its id and that worker. */
+  async function longJob(e: EngineCore): Promise<{ id: number; worker: number }> {
+    const id = e.submit(e.kindId('test.busy'), [60_000]);
+    expect(id).toBeGreaterThanOrEqual(0);
+    await pollUntil(e, () => {}, () => e.health().some((h) => h.currentJob === id));
+    return { id, worker: e.health().find((h) => h.currentJob === id)!.index };
+  }
+
+  for (const [name, answer] of answers) {
+    it(`${name}: a killed worker is still replaced, and shutdown ends with every job accounted`, async () => {
+      const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 120_000, host: hostAnswering(answer) }));
+      const ECHO = e.kindId('test.echo');
+      const got = new Map<number, Got>();
+      const sink = (r: ResultView): void => {
+        expect(got.has(r.jobId)).toBe(false);
+        got.set(r.jobId, copyResult(r));
+      };
+      const killed = await longJob(e);
+      e.killWorker(killed.worker);
+      await pollUntil(e, sink, () => got.has(killed.id) && allAlive(e) && e.stats().respawns === 1);
+      expect(got.get(killed.id)).toMatchObject({ status: Outcome.Failed, reason: 'worker-lost' });
+      const echoes = Array.from({ length: 20 }, (_, i) => e.submit(ECHO, [i, i]));
+      await pollUntil(e, sink, () => echoes.every((id) => got.has(id)));
+      for (const id of echoes) expect(got.get(id)?.status).toBe(Outcome.Done);
+      // A job still running at shutdown keeps its worker from leaving by itself: only the
+      // host's terminate ends that thread.
+      const stuck = await longJob(e);
+      engine = null;
+      const report = await e.shutdown({ timeoutMs: 100, onResult: sink });
+      expect(got.get(stuck.id)).toMatchObject({ status: Outcome.Failed, reason: 'shutdown' });
+      expect(got.size).toBe(22);
+      expect(report.stats.inFlight).toBe(0);
+      expect(accountingHolds(e)).toBe(true);
+    });
+  }
 });
