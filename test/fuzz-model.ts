@@ -649,6 +649,8 @@ abstract class Base implements Cmd {
   }
   async run(_m: Model, r: Run): Promise<void> {
     r.env.totals.commands++;
+    r.env.step = this.toString();
+    r.env.stepAt = performance.now();
     await this.act(r);
     r.check(this.toString());
   }
@@ -1271,11 +1273,18 @@ export function commandArbs(): fc.Arbitrary<Cmd>[] {
 /** Owns the engine that sequences share, and the totals. */
 export class FuzzEnv {
   readonly totals = emptyTotals();
+  /** The command now running and when it began: what a watchdog prints if a run stalls. */
+  step = 'none yet';
+  stepAt = performance.now();
+  /** The first failure's message, printed when it happens: shrinking may outlast the test's time. */
+  firstFailure: string | null = null;
   private engine: EngineCore | null = null;
   private stale = false;
 
   /** The engine for the next sequence: the current one, or a fresh one after a shutdown or a failure. */
   async begin(): Promise<Run> {
+    this.step = 'start of sequence';
+    this.stepAt = performance.now();
     if (this.engine === null || this.stale) {
       // A shutdown whose callback threw rejects again with that error: expected here.
       if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 }).catch(() => undefined);
@@ -1285,6 +1294,16 @@ export class FuzzEnv {
     }
     this.totals.runs++;
     return new Run(this, this.engine);
+  }
+
+  /** What the engine of the current sequence says about itself, for a stalled run's report. */
+  describe(): string {
+    if (this.engine === null) return 'no engine';
+    try {
+      return JSON.stringify({ stats: this.engine.stats(), health: this.engine.health() });
+    } catch (err) {
+      return `engine unreadable: ${String(err)}`;
+    }
   }
 
   /** The current engine must not serve another sequence. */
@@ -1304,10 +1323,16 @@ export function fuzzProperty(env: FuzzEnv, maxCommands: number): fc.IAsyncProper
     const run = await env.begin();
     try {
       await fc.asyncModelRun(() => ({ model: run.model, real: run }), cmds);
+      env.step = 'end of sequence';
+      env.stepAt = performance.now();
       await run.finish();
     } catch (err) {
       // Whatever the failure left in flight must not leak into the next (shrinking) sequence.
       env.retire();
+      if (env.firstFailure === null) {
+        env.firstFailure = err instanceof Error ? err.message : String(err);
+        console.error(`fuzz: first failure, in sequence ${env.totals.runs} at '${env.step}':\n${env.firstFailure}\nsequence: ${String(cmds)}`);
+      }
       throw err;
     }
   });

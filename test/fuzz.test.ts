@@ -11,6 +11,7 @@ import { FuzzEnv, fuzzProperty } from './fuzz-model.js';
 
 const RUNS = 250;
 const MAX_COMMANDS = 12;
+const STALL_MS = 20_000;
 
 describe('model-based fuzzing of the public API', () => {
   const env = new FuzzEnv();
@@ -19,7 +20,20 @@ describe('model-based fuzzing of the public API', () => {
   it(`${RUNS} random sequences of up to ${MAX_COMMANDS} commands agree with the reference model`, async () => {
     const seed = seedFromEnv();
     console.log(`fuzz: seed ${seed} (replay with TEST_SEED=${seed})`);
-    await fc.assert(fuzzProperty(env, MAX_COMMANDS), { numRuns: RUNS, seed });
+    // A command that has not returned in this long is stuck; say which, and in what state,
+    // before the test's own timeout ends the run with no word of where.
+    const watchdog = setInterval(() => {
+      const ms = performance.now() - env.stepAt;
+      if (ms > STALL_MS) console.error(`fuzz: stalled ${Math.round(ms)} ms in sequence ${env.totals.runs} at '${env.step}': ${env.describe()}`);
+    }, STALL_MS / 2);
+    watchdog.unref();
+    try {
+      // No shrinking here: a failing sequence can take seconds a run, and the first one found
+      // is short already (at most MAX_COMMANDS). `npm run fuzz` shrinks.
+      await fc.assert(fuzzProperty(env, MAX_COMMANDS), { numRuns: RUNS, seed, endOnFailure: true });
+    } finally {
+      clearInterval(watchdog);
+    }
     const t = env.totals;
     console.log(`fuzz: ${JSON.stringify(t)}`);
     // The run must have exercised what it claims to: jobs of every outcome and every fault.
