@@ -275,10 +275,21 @@ export class JobRunner {
     const slots = this.slots;
     const queued = (gen << STATE_BITS) | S_QUEUED;
     const running = (gen << STATE_BITS) | S_RUNNING;
-    // ORDERING: as for any job, the claim is one CAS on the slot word; a joiner only
-    // checks that the job it helps is still running in this generation.
+    const i32 = this.block.i32;
+    // Set before the claim: a parallel-for job has no single worker in the job table, so
+    // this word is how main learns that a dead worker was inside it. Set any later, a
+    // thread terminated between its claim and opening the range would leave a running
+    // job that no helper can advance and no recovery fails.
+    i32[W_CUR_SLOT] = slot;
+    i32[W_CUR_GEN] = gen;
+    // ORDERING: as for any job, the claim is one CAS on the slot word (seq-cst: the words
+    // above are visible before it); a joiner only checks that the job it helps is still
+    // running in this generation.
     const first = Atomics.compareExchange(slots, slot, queued, running) === queued;
-    if (!first && Atomics.load(slots, slot) !== running) return false;
+    if (!first && Atomics.load(slots, slot) !== running) {
+      i32[W_CUR_SLOT] = -1;
+      return false;
+    }
     const jobI32 = this.jobs.recI32;
     const kindWord = jobI32[jr + J_KIND];
     const rt = this.kinds[kindWord & J_KIND_MASK];
@@ -298,16 +309,13 @@ export class JobRunner {
         // Decided before any chunk ran: nothing to do, or expired. The range stays closed
         // (JobTable.openRange), so a helper that joined meanwhile has claimed nothing.
         this.publishRange(jr, slot, gen, count === 0 ? Outcome.Done : Outcome.Expired, -1, this.workerIndex);
+        i32[W_CUR_SLOT] = -1;
         return true;
       }
       // ORDERING: opened only now, after the deadline check: a joiner that saw RUNNING
       // before this store finds nothing to claim and leaves.
       Atomics.store(ranges, rg + RG_NEXT, tag);
     }
-    const i32 = this.block.i32;
-    // Set before the first claim: a worker that dies while it holds a chunk is seen to.
-    i32[W_CUR_SLOT] = slot;
-    i32[W_CUR_GEN] = gen;
     this.prepare(rt, jr, slot, gen);
     const params = rt.params;
     const ctx = rt.ctx;
