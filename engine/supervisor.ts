@@ -106,7 +106,7 @@ export class Supervisor {
    */
   async terminateAll(): Promise<void> {
     const gone = Promise.all(this.workers.map((w) => (w.hosted !== null ? stopThread(w.hosted) : undefined)));
-    await within(gone, TERMINATE_WAIT_MS, () => null).catch(() => {});
+    await within(gone, TERMINATE_WAIT_MS, () => null).catch(ignore);
   }
 
   /** True while some worker thread has not exited. */

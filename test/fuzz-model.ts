@@ -53,6 +53,8 @@ export const FUZZ_ENGINE = {
 const FIXTURE_KINDS = builtModuleUrl(import.meta.url, './fixtures/kinds.js');
 /** Longest wait for an outcome (or a live worker) before the sequence fails, ms. */
 const SETTLE_MS = 10_000;
+/** A command that has not returned in this long is reported as stuck (FuzzEnv.stallReport). */
+export const STALL_MS = 20_000;
 
 
 type JobClass = 'echo' | 'arena' | 'sum' | 'throw' | 'hang' | 'crash' | 'odd' | 'range';
@@ -649,8 +651,7 @@ abstract class Base implements Cmd {
   }
   async run(_m: Model, r: Run): Promise<void> {
     r.env.totals.commands++;
-    r.env.step = this.toString();
-    r.env.stepAt = performance.now();
+    r.env.enter(this.toString());
     await this.act(r);
     r.check(this.toString());
   }
@@ -1275,7 +1276,7 @@ export class FuzzEnv {
   readonly totals = emptyTotals();
   /** The command now running and when it began: what a watchdog prints if a run stalls. */
   step = 'none yet';
-  stepAt = performance.now();
+  private stepAt = performance.now();
   /** The first failure's message, printed when it happens: shrinking may outlast the test's time. */
   firstFailure: string | null = null;
   private engine: EngineCore | null = null;
@@ -1283,8 +1284,7 @@ export class FuzzEnv {
 
   /** The engine for the next sequence: the current one, or a fresh one after a shutdown or a failure. */
   async begin(): Promise<Run> {
-    this.step = 'start of sequence';
-    this.stepAt = performance.now();
+    this.enter('start of sequence');
     if (this.engine === null || this.stale) {
       // A shutdown whose callback threw rejects again with that error: expected here.
       if (this.engine !== null) await this.engine.shutdown({ timeoutMs: 500 }).catch(() => undefined);
@@ -1296,8 +1296,20 @@ export class FuzzEnv {
     return new Run(this, this.engine);
   }
 
+  /** Marks the start of a step: a command, or the start or end of a sequence. */
+  enter(step: string): void {
+    this.step = step;
+    this.stepAt = performance.now();
+  }
+
+  /** A report of the command now running if it has run longer than STALL_MS, else null. */
+  stallReport(): string | null {
+    const ms = performance.now() - this.stepAt;
+    return ms > STALL_MS ? `fuzz: stalled ${Math.round(ms)} ms in sequence ${this.totals.runs} at '${this.step}': ${this.describe()}` : null;
+  }
+
   /** What the engine of the current sequence says about itself, for a stalled run's report. */
-  describe(): string {
+  private describe(): string {
     if (this.engine === null) return 'no engine';
     try {
       return JSON.stringify({ stats: this.engine.stats(), health: this.engine.health() });
@@ -1323,8 +1335,7 @@ export function fuzzProperty(env: FuzzEnv, maxCommands: number): fc.IAsyncProper
     const run = await env.begin();
     try {
       await fc.asyncModelRun(() => ({ model: run.model, real: run }), cmds);
-      env.step = 'end of sequence';
-      env.stepAt = performance.now();
+      env.enter('end of sequence');
       await run.finish();
     } catch (err) {
       // Whatever the failure left in flight must not leak into the next (shrinking) sequence.

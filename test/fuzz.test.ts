@@ -7,11 +7,10 @@
 import * as fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seedFromEnv } from './fixtures/engine.js';
-import { FuzzEnv, fuzzProperty } from './fuzz-model.js';
+import { FuzzEnv, STALL_MS, fuzzProperty } from './fuzz-model.js';
 
 const RUNS = 250;
 const MAX_COMMANDS = 12;
-const STALL_MS = 20_000;
 
 describe('model-based fuzzing of the public API', () => {
   const env = new FuzzEnv();
@@ -23,8 +22,8 @@ describe('model-based fuzzing of the public API', () => {
     // A command that has not returned in this long is stuck; say which, and in what state,
     // before the test's own timeout ends the run with no word of where.
     const watchdog = setInterval(() => {
-      const ms = performance.now() - env.stepAt;
-      if (ms > STALL_MS) console.error(`fuzz: stalled ${Math.round(ms)} ms in sequence ${env.totals.runs} at '${env.step}': ${env.describe()}`);
+      const stalled = env.stallReport();
+      if (stalled !== null) console.error(stalled);
     }, STALL_MS / 2);
     watchdog.unref();
     try {

@@ -49,8 +49,8 @@ async function fuzz(args: FuzzArgs): Promise<number> {
   const progress = setInterval(() => {
     const t = env.totals;
     console.error(`fuzz: ${t.runs} sequences, ${t.commands} commands, ${t.jobs} jobs so far`);
-    const ms = performance.now() - env.stepAt;
-    if (ms > 20_000) console.error(`fuzz: stalled ${Math.round(ms)} ms at '${env.step}': ${env.describe()}`);
+    const stalled = env.stallReport();
+    if (stalled !== null) console.error(stalled);
   }, 10_000);
   progress.unref();
   const details = await fc.check(fuzzProperty(env, args.maxCommands), { numRuns: args.runs, seed: args.seed });
