@@ -79,7 +79,8 @@ export class Books {
     else if (outcome === Outcome.Expired) this.nExpired++;
     else this.nCancelled++;
     this.nInFlight--;
-    if (this.trace !== null) this.trace.end(slot, outcome);
+    const trace = this.trace;
+    if (trace !== null && (!trace.draining || outcome === Outcome.Cancelled)) trace.end(slot, outcome);
     if (this.outcomes !== null) this.outcomes[slot] = outcome;
     if (this.onEnd !== null) this.onEnd(slot, outcome);
   }

@@ -41,7 +41,7 @@ import { TakeOver } from './takeover.js';
 import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
 import { ResultWaiter } from './result-wait.js';
-import { TraceRecorder } from './trace-recorder.js';
+import { TRACE_READING, TraceRecorder } from './trace-recorder.js';
 import { traceFile, traceSnapshotOf, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
 export type { ShutdownOptions } from './shutdown.js';
@@ -260,7 +260,10 @@ export class EngineCore {
     this.dispatcher.flush();
     // ORDERING: a plain publish is enough; a worker reading an older frame only expires a job later.
     Atomics.store(this.header, H_CURRENT_FRAME, frame | 0);
-    if (this.trace !== null) this.trace.beginFrame(frame | 0);
+    if (this.trace !== null) {
+      this.trace.beginFrame(frame | 0);
+      this.submitter.adoptStamp(this.trace.clock, TRACE_READING);
+    }
   }
 
   // ---------------------------------------------------------------- submit
@@ -383,7 +386,7 @@ export class EngineCore {
     try {
       return this.pollWork(onResult, max);
     } finally {
-      this.trace.pollEnd();
+      if (this.trace.pollEnd()) this.submitter.adoptStamp(this.trace.clock, TRACE_READING);
     }
   }
 

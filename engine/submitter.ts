@@ -72,6 +72,15 @@ export class Submitter {
     this.stampCountdown = 0;
   }
 
+  /**
+   * Submits share `src[i]`, a reading just taken by another part (the job timeline's), for
+   * the next STAMP_EVERY jobs instead of reading the clock again: still a time before theirs.
+   */
+  adoptStamp(src: Float64Array, i: number): void {
+    this.clockNow[0] = src[i];
+    this.stampCountdown = STAMP_EVERY;
+  }
+
   /** See EngineCore.submit. */
   submit(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
     return opts === undefined && this.rangeCount < 0 ? this.submitPlain(kind, params, tag) : this.submitWith(kind, params, tag, opts);

@@ -24,7 +24,6 @@
 import type { Books } from './books.js';
 import type { JobTable } from './job-table.js';
 import { JOB_HEAD_I, RECORD_I32, RES_TAIL_I, RF_FINISH_TIME, traceRingOffset, type Layout } from './layout.js';
-import { Outcome } from './outcome.js';
 import {
   EFLAG_OUTCOME_SHIFT,
   KIND_SHIFT,
@@ -53,9 +52,11 @@ export const POLL_SLICE_RESULTS = 32;
 /** Most a drain's date may move ahead of the last reading on this thread, ms. */
 const MAX_DRAIN_AHEAD_MS = 1000;
 
-/** Clock slots: the last main event's time, a scratch reading, runInline's start. */
+/** Clock slots: the last main event's time, the last reading taken, runInline's start. */
 const LAST = 0;
-const SCRATCH = 1;
+/** The slot of TraceRecorder.clock holding the last clock reading taken. */
+export const TRACE_READING = 1;
+const SCRATCH = TRACE_READING;
 const INLINE_START = 2;
 
 export class TraceRecorder {
@@ -63,15 +64,23 @@ export class TraceRecorder {
   private readonly jobs: JobTable;
   private readonly workers: readonly WorkerLink[];
   private readonly books: Books;
-  private readonly clock = new Float64Array(3);
+  /**
+   * Clock slots (LAST, TRACE_READING, INLINE_START). The engine hands the reading taken at
+   * beginFrame and at the end of a timed poll to the submits that follow, which would
+   * otherwise read the clock again a moment later.
+   */
+  readonly clock = new Float64Array(3);
   /** Inside poll(); `pollOpen` once it has delivered something (and its begin is recorded). */
   private inPoll = false;
   private pollOpen = false;
   /** Results delivered since the last timed poll, and whether a frame began since. */
   private untimed = 0;
   private frameBegan = true;
-  /** Inside a drain of worker `drainWorker`'s result ring, which began at position `drainFrom`. */
-  private draining = false;
+  /**
+   * Inside a drain of worker `drainWorker`'s result ring, which began at position `drainFrom`.
+   * Books.end reads it before calling end(): a drain's outcomes cost no call per job.
+   */
+  draining = false;
   private drainWorker = 0;
   private drainFrom = 0;
   private rejectsThisFrame = 0;
@@ -143,12 +152,11 @@ export class TraceRecorder {
   }
 
   /**
-   * A job's outcome, as Books counts it. A drain's deliveries are already told by its
-   * Drain record (only a callback's cancel happens inside a drain); anything else is an
-   * outcome decided on this thread, recorded with its job's submit time.
+   * A job's outcome decided on this thread, recorded with its job's submit time. Books.end
+   * calls it for every outcome except a drain's deliveries, which its Drain record already
+   * tells (only a callback's cancel happens inside a drain and is recorded here).
    */
   end(slot: number, outcome: number): void {
-    if (this.draining && outcome !== Outcome.Cancelled) return;
     if (this.inPoll && !this.pollOpen) this.maybeOpenPoll();
     const t = this.jobs;
     if (t.time[slot] > this.clock[LAST]) this.clock[LAST] = t.time[slot];
@@ -223,15 +231,17 @@ export class TraceRecorder {
     this.ring.commit();
   }
 
-  pollEnd(): void {
+  /** The poll ended; true when it was timed, so the clock was just read (TRACE_READING). */
+  pollEnd(): boolean {
     this.inPoll = false;
-    if (!this.pollOpen) return;
+    if (!this.pollOpen) return false;
     this.pollOpen = false;
     this.stamp();
     const r = this.ring.next();
     this.ring.f64[(r >> 1) + TF_TIME] = this.clock[LAST];
     this.ring.i32[r + TI_TYPE] = TraceType.PollEnd;
     this.ring.commit();
+    return true;
   }
 
   /** runInline is about to run the job on this thread. */
