@@ -17,7 +17,7 @@ import { TI_ID, TI_TYPE, TRACE_PUBLISH_EVERY, TRACE_RECORD_I32, TraceRingWriter,
 import { main as gameMain } from '../game/cli.js';
 import { sleep } from '../game/time.js';
 import { runBurst } from '../stress/modes/burst.js';
-import { rng, seedFromEnv, startEngine } from './fixtures/engine.js';
+import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 import { checkTrace } from './fixtures/trace-check.js';
 
 const expectCode = (f: () => unknown, code: string): void => {
@@ -321,6 +321,61 @@ describe('trace export from a real engine', () => {
       for (const [id, d] of books.delivered) {
         if (d.status !== Outcome.Done) continue;
         expect(c.slicesByJob.get(id)?.length, `seed ${seed}: job ${id}`).toBe(1);
+      }
+    } finally {
+      await engine.shutdown();
+    }
+  });
+});
+
+describe('trace: outcomes decided inside a poll', () => {
+  it('a job cancelled by a poll callback ends its flow in that poll; the delivered ones still have theirs', async () => {
+    // The latch holds job L on a worker, so B (after L) waits in the engine until the
+    // callback for A cancels it: the cancel happens inside A's drain, whatever the timing.
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const engine = await EngineCore.start({
+      workers: 2,
+      heartbeatMs: 20,
+      hangTimeoutMs: 30_000,
+      trace: { events: 1024 },
+      kindModules: [fixtureKinds, fixtureModule('latch-kinds')],
+      shared: { latch },
+    });
+    try {
+      const ECHO = engine.kindId('test.echo');
+      engine.beginFrame(0);
+      // A goes first: on the worker L then holds, it would otherwise wait behind L.
+      const a = engine.submit(ECHO, [3, 4]);
+      const l = engine.submit(engine.kindId('test.latch'), []);
+      const b = engine.submit(ECHO, [1, 2], 0, { after: [l] });
+      expect(Math.min(l, b, a)).toBeGreaterThanOrEqual(0);
+      const delivered = new Map<number, number>();
+      let cancelledB: boolean | null = null;
+      const sink = (r: ResultView): void => {
+        delivered.set(r.jobId, r.status);
+        if (r.jobId === a) cancelledB = engine.cancel(b);
+      };
+      await pollUntil(engine, sink, () => delivered.has(a));
+      expect(cancelledB).toBe(true);
+      Atomics.store(words, 0, 1);
+      Atomics.notify(words, 0);
+      await pollUntil(engine, sink, () => delivered.has(l));
+      expect(engine.inFlight).toBe(0);
+      expect(delivered.has(b)).toBe(false);
+      expect(accountingHolds(engine)).toBe(true);
+
+      const c = checkTrace(engine.exportTrace());
+      expect(c.problems.slice(0, 10)).toEqual([]);
+      // B never ran: no slice, but a flow from its submit to the poll that cancelled it.
+      expect(c.slicesByJob.get(b) ?? []).toEqual([]);
+      expect(c.flows.get(b)).toEqual(['s', 'f']);
+      // A and L ran once each, and their flows end at their deliveries.
+      for (const id of [a, l]) {
+        expect(c.slicesByJob.get(id)?.length).toBe(1);
+        const flow = c.flows.get(id)!;
+        expect(flow[0]).toBe('s');
+        expect(flow[flow.length - 1]).toBe('f');
       }
     } finally {
       await engine.shutdown();
