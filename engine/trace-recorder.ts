@@ -56,7 +56,6 @@ const MAX_DRAIN_AHEAD_MS = 1000;
 const LAST = 0;
 /** The slot of TraceRecorder.clock holding the last clock reading taken. */
 export const TRACE_READING = 1;
-const SCRATCH = TRACE_READING;
 const INLINE_START = 2;
 
 export class TraceRecorder {
@@ -92,12 +91,12 @@ export class TraceRecorder {
     this.jobs = jobs;
     this.workers = workers;
     this.books = books;
-    stampMonotone(this.clock, LAST, SCRATCH);
+    stampMonotone(this.clock, LAST, TRACE_READING);
   }
 
   /** Takes a fresh reading for the events that follow. */
   private stamp(): void {
-    stampMonotone(this.clock, LAST, SCRATCH);
+    stampMonotone(this.clock, LAST, TRACE_READING);
   }
 
   /** Makes every event written so far visible to a reader (the export, on this thread). */
