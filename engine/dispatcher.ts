@@ -4,7 +4,8 @@
  * and moves a dead worker's queued records to live ones.
  *
  * Worker choice is least queued work first (estimated from each kind's measured run
- * time), with admission control on top: a job that would wait behind more than
+ * time; a worker holding a job of a kind whose estimate has not caught up yet gets more
+ * only when every other is in the same case), with admission control on top: a job that would wait behind more than
  * `admissionMs` of queued work is refused `overloaded` rather than queued to be late.
  *
  * Jobs can also wait in main's hands (state WAITING), in a FIFO per lane: a job whose
@@ -131,12 +132,14 @@ export class Dispatcher {
     const ws = this.workers;
     let best: WorkerLink | null = null;
     let fallback: WorkerLink | null = null;
+    let unsure: WorkerLink | null = null;
     let awakeRule = false;
     // Ties go to the first worker after the one that took the last run, so idle workers
     // take turns.
     const from = last === null || last.index + 1 === ws.length ? 0 : last.index + 1;
     for (let pass = 0; pass < 2 && best === null; pass++) {
       awakeRule = false;
+      unsure = null;
       for (let k = 0, i = from; k < ws.length; k++, i = i + 1 === ws.length ? 0 : i + 1) {
         const w = ws[i];
         if (w.life === 'dead' || w.retiring || w.inflight >= w.jobs.capacity) continue;
@@ -148,8 +151,16 @@ export class Dispatcher {
           if (fallback === null || fallback.queuedMs > w.queuedMs) fallback = w;
           continue;
         }
+        if (w.unmeasured > 0) {
+          // Holding a job of a kind not yet measured (KindTable.measured), which may be
+          // far longer than its estimate says, and once started is no longer in the queue
+          // estimate at all: only if every worker that can run is in the same case.
+          if (unsure === null || unsure.queuedMs > w.queuedMs) unsure = w;
+          continue;
+        }
         if (best === null || w.queuedMs < best.queuedMs) best = w;
       }
+      if (best === null) best = unsure;
       // Tiny jobs go to one worker in runs, once every worker has work queued, while the
       // worker that took the last one stays within RUN_MS of the least loaded: each worker
       // then reads its own stretch of job slots and records, where handing tiny jobs out
@@ -207,9 +218,9 @@ export class Dispatcher {
     this.runLeft = RUN_PICKS;
   }
 
-  /** True when `w` may take a frame job now: alive, taking work, no background work, room. */
+  /** True when `w` may take a frame job now: alive, taking work, no background work, no job of a kind not yet measured, room. */
   private canRun(w: WorkerLink): boolean {
-    return w.life === 'alive' && !w.retiring && !w.stale && w.background === 0 && !w.jobs.full && w.inflight < w.jobs.capacity;
+    return w.life === 'alive' && !w.retiring && !w.stale && w.background === 0 && w.unmeasured === 0 && !w.jobs.full && w.inflight < w.jobs.capacity;
   }
 
   /** Workers dead for good (their respawn limit reached); the supervisor counts them. */
@@ -370,6 +381,9 @@ export class Dispatcher {
     w.inflight++;
     w.background += lane;
     if (range === 0) {
+      const unmeasured = this.kinds.measured[kind] === 0 ? 1 : 0;
+      t.unmeasured[slot] = unmeasured;
+      w.unmeasured += unmeasured;
       t.ringPos[slot] = pos;
       t.worker[slot] = w.index;
     } else t.rangeMask[slot] |= 1 << w.index;
@@ -486,7 +500,7 @@ export class Dispatcher {
     w.queuedMs -= w.costRing[p];
     if (w.queuedMs < 1e-9) w.queuedMs = 0;
     w.costRing[p] = 0;
-    w.leave(t.lane[slot]);
+    w.leave(t.lane[slot], t.unmeasured[slot]);
   }
 
   /** Moves a dead worker's unclaimed records to live workers, all or none, keeping their order. */
@@ -516,7 +530,7 @@ export class Dispatcher {
       if (slot < 0) continue;
       this.movingCost = dead.costRing[p & ring.mask];
       dead.costRing[p & ring.mask] = 0;
-      dead.leave(t.lane[slot]);
+      dead.leave(t.lane[slot], t.unmeasured[slot]);
       t.rangeMask[slot] &= ~(1 << dead.index);
       let target: WorkerLink | null = null;
       for (const w of this.workers) {

@@ -78,6 +78,8 @@ export class JobTable {
   readonly params: Float64Array;
   /** 1 for a background-lane job. */
   readonly lane: Uint8Array;
+  /** 1 for a job sent to its worker while its kind was not yet measured (KindTable.measured, WorkerLink.unmeasured); never for a parallel-for job. */
+  readonly unmeasured: Uint8Array;
   /** 1 for a parallel-for job (its helper records may sit in several rings). */
   readonly range: Uint8Array;
   /** A parallel-for job's helper workers, one bit per worker index (those below 31). */
@@ -123,6 +125,7 @@ export class JobTable {
     this.time = new Float64Array(n);
     this.params = new Float64Array(n * MAX_PARAMS);
     this.lane = new Uint8Array(n);
+    this.unmeasured = new Uint8Array(n);
     this.range = new Uint8Array(n);
     this.rangeMask = new Int32Array(n);
     this.ranges = ranges;
@@ -276,6 +279,7 @@ export class JobTable {
     this.lost[slot] = 0;
     this.outcome[slot] = 0;
     this.lane[slot] = 0;
+    this.unmeasured[slot] = 0;
     this.range[slot] = 0;
     this.rangeMask[slot] = 0;
     this.worker[slot] = -1;

@@ -31,6 +31,13 @@ export class KindTable {
   private readonly maxs: Float64Array;
   /** Estimated run time per kind, ms. */
   readonly cost: Float64Array;
+  /**
+   * Per kind, 1 once its estimate has caught up with a measured run time (a sample within
+   * the outlier cap). Until then its cost is a guess, or still climbing towards the truth a
+   * few times per sample, and a job of it may be far longer than it says: the dispatcher
+   * keeps other jobs away from the worker holding one.
+   */
+  readonly measured: Uint8Array;
   /** Per kind, its default deadline in frames (NaN: none), for submit without options. */
   readonly deadline: Float64Array;
   /** Per kind, 1 when it asks for an arena slice at submit (arenaBytes). */
@@ -54,6 +61,7 @@ export class KindTable {
       });
     });
     this.cost = new Float64Array(n).fill(INITIAL_COST_MS);
+    this.measured = new Uint8Array(n);
     this.deadline = Float64Array.from(list, (k) => (k.deadlineFrames === undefined ? Number.NaN : k.deadlineFrames));
     this.hasArena = Uint8Array.from(list, (k) => (k.arenaBytes === undefined ? 0 : 1));
     this.read = list.map((k) => new Float64Array(k.params.length));
@@ -116,5 +124,6 @@ export class KindTable {
     const est = this.cost[kind];
     const cap = est * COST_OUTLIER + COST_FLOOR_MS;
     this.cost[kind] = est + ((runMs > cap ? cap : runMs) - est) * COST_ALPHA;
+    if (runMs <= cap) this.measured[kind] = 1;
   }
 }

@@ -37,6 +37,8 @@ export class WorkerLink {
   inflight = 0;
   /** How many of those are background-lane jobs. */
   background = 0;
+  /** How many of those are of a kind not yet measured when sent here (KindTable.measured): they may be long. */
+  unmeasured = 0;
   /** Estimated ms of the records in [jobs.headSeen, jobs.tail). */
   queuedMs = 0;
   /** The heartbeat as last read by the watchdog, and when it last moved. */
@@ -60,9 +62,10 @@ export class WorkerLink {
   }
 
   /** A job assigned here has left it (its result taken, or it was cancelled, moved or lost). */
-  leave(lane: number): void {
+  leave(lane: number, unmeasured: number): void {
     this.inflight--;
     this.background -= lane;
+    this.unmeasured -= unmeasured;
   }
 
   /** Alive and not being retired: may be given work. */
@@ -88,10 +91,10 @@ export class WorkerLink {
 export function leaveJob(workers: readonly WorkerLink[], jobs: JobTable, slot: number, w: WorkerLink | null): void {
   const lane = jobs.lane[slot];
   if (jobs.range[slot] === 0) {
-    if (w !== null) w.leave(lane);
+    if (w !== null) w.leave(lane, jobs.unmeasured[slot]);
     return;
   }
   let mask = jobs.rangeMask[slot];
   jobs.rangeMask[slot] = 0;
-  for (let i = 0; mask !== 0; i++, mask >>>= 1) if ((mask & 1) !== 0) workers[i].leave(lane);
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) if ((mask & 1) !== 0) workers[i].leave(lane, 0);
 }

@@ -2,9 +2,13 @@
  * The dispatcher's choice of worker on its own, single-threaded: worker links over a real
  * layout with no threads behind them, their queues and sleep words set by hand. A pick is
  * followed by what write() does to the queue estimate, so a sequence of picks sees its
- * own load the way submits do.
+ * own load the way submits do. The last test runs real workers: a job of a kind never
+ * measured, held on its worker by a latch.
  */
 import { describe, expect, it } from 'vitest';
+import type { ResultView } from '../engine/api.js';
+import { EngineCore } from '../engine/core.js';
+import { Outcome } from '../engine/outcome.js';
 import { ArenaAllocator } from '../engine/arena.js';
 import { noopKind } from '../engine/builtin-kinds.js';
 import { Dispatcher } from '../engine/dispatcher.js';
@@ -12,7 +16,7 @@ import { JobTable } from '../engine/job-table.js';
 import { KindTable } from '../engine/kind-table.js';
 import { W_SLEEPING, WorkerBlockView, computeLayout, writeHeader } from '../engine/layout.js';
 import { WorkerLink } from '../engine/worker-link.js';
-import { rng, seedFromEnv } from './fixtures/engine.js';
+import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, rng, seedFromEnv } from './fixtures/engine.js';
 
 const TINY_MS = 0.01;
 
@@ -169,6 +173,53 @@ describe('dispatcher: runs of tiny jobs', () => {
     } catch (err) {
       console.error(`dispatcher: seed ${seed} (replay with TEST_SEED=${seed})`);
       throw err;
+    }
+  });
+});
+
+describe('dispatcher: a kind never measured', () => {
+  it('jobs submitted after a job of a kind never run go to another worker, not behind it', async () => {
+    // The latch job's kind has never run, so its cost is a guess that says tiny. Held on its
+    // worker, it stands for the first long job of a new kind (a level's first path search).
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const engine = await EngineCore.start({
+      workers: 2,
+      heartbeatMs: 20,
+      hangTimeoutMs: 60_000,
+      kindModules: [fixtureKinds, fixtureModule('latch-kinds')],
+      shared: { latch },
+    });
+    try {
+      const ECHO = engine.kindId('test.echo');
+      const worker = new Map<number, number>();
+      const sink = (r: ResultView): void => {
+        expect(worker.has(r.jobId)).toBe(false);
+        expect(r.status).toBe(Outcome.Done);
+        worker.set(r.jobId, r.worker);
+      };
+      // Echo is measured first, as the kinds a running game submits every frame are.
+      const warm = Array.from({ length: 20 }, (_, i) => engine.submit(ECHO, [i, i]));
+      await pollUntil(engine, sink, () => warm.every((id) => worker.has(id)));
+      const l = engine.submit(engine.kindId('test.latch'), []);
+      expect(l).toBeGreaterThanOrEqual(0);
+      engine.flush();
+      // Its worker is inside the job (awake, with nothing queued) before the rest are submitted.
+      for (let i = 0; i < 5000 && Atomics.load(words, 1) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+      expect(Atomics.load(words, 1)).toBe(1);
+      const after = Array.from({ length: 50 }, (_, i) => engine.submit(ECHO, [i, -i]));
+      expect(Math.min(...after)).toBeGreaterThanOrEqual(0);
+      // Behind the latch they would wait until it opens: they come back while it is closed.
+      await pollUntil(engine, sink, () => after.every((id) => worker.has(id)), 5000);
+      expect(worker.has(l)).toBe(false);
+      Atomics.store(words, 0, 1);
+      Atomics.notify(words, 0);
+      await pollUntil(engine, sink, () => worker.has(l));
+      for (const id of after) expect(worker.get(id)).not.toBe(worker.get(l));
+      expect(engine.inFlight).toBe(0);
+      expect(accountingHolds(engine)).toBe(true);
+    } finally {
+      await engine.shutdown();
     }
   });
 });
