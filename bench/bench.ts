@@ -20,6 +20,8 @@ import { builtModuleUrl } from '../engine/paths.js';
 import { FRAME_MS, sleep, yieldToEventLoop } from '../game/time.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from '../stress/modes/heavy.js';
 import { bareRingThroughput } from './bare-ring.js';
+import { engineThroughput, type Throughput } from './engine-throughput.js';
+import { interleavedTiny } from './tiny-interleaved.js';
 import { checkedRingThroughput } from './checked-ring.js';
 import { DEFAULTS as STRESS_DEFAULTS } from '../stress/cli/args.js';
 import { runBurst } from '../stress/modes/burst.js';
@@ -35,79 +37,6 @@ const log = (...a: unknown[]): void => {
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
-
-interface Throughput {
-  jobs: number;
-  seconds: number;
-  perSecond: number;
-}
-
-/** Where the main thread's time went in an engine throughput run. */
-interface MainSplit {
-  /** Submitting, per job accepted (refused submits included in the time). */
-  submitNs: number;
-  /** Polls that delivered results, per result. */
-  pollNs: number;
-  /** Share of the run spent in polls that found nothing: the main thread waiting for workers. */
-  idleShare: number;
-}
-
-/**
- * Submits noop jobs in batches of up to 1,024 and polls between batches (a submit refused
- * for a full ring ends its batch). Also times the two halves of the main thread's loop,
- * which is where a tiny job's cost lies: two clock readings per batch.
- */
-async function engineThroughput(engine: EngineCore, seconds: number): Promise<Throughput & MainSplit> {
-  const NOOP = engine.kindId('noop');
-  const p = new Float64Array(2);
-  let done = 0;
-  // A typed array, not a closure variable: a double stored in a closure is a new heap
-  // number per job, garbage the bare ring's loop does not make either.
-  const checksum = new Float64Array(1);
-  const sink = (r: ResultView): void => {
-    done++;
-    checksum[0] += r.values[0];
-  };
-  let submitted = 0;
-  let submitMs = 0;
-  let pollMs = 0;
-  let idleMs = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  let spins = 0;
-  let now = start;
-  while (now < end) {
-    for (let b = 0; b < 1024; b++) {
-      p[0] = submitted;
-      p[1] = 1;
-      if (engine.submit(NOOP, p) < 0) break;
-      submitted++;
-    }
-    const polledFrom = performance.now();
-    submitMs += polledFrom - now;
-    const before = done;
-    engine.poll(sink);
-    now = performance.now();
-    if (done === before) idleMs += now - polledFrom;
-    else pollMs += now - polledFrom;
-    // Yield now and then so timers (the heartbeat watchdog) still run.
-    if ((++spins & 1023) === 0) {
-      await yieldToEventLoop();
-      now = performance.now();
-    }
-  }
-  while (done < submitted) engine.poll(sink);
-  const elapsedMs = performance.now() - start;
-  if (checksum[0] !== (submitted * (submitted - 1)) / 2 + submitted) throw new Error('engine throughput run returned wrong results');
-  return {
-    jobs: done,
-    seconds: elapsedMs / 1000,
-    perSecond: (done * 1000) / elapsedMs,
-    submitNs: (submitMs * 1e6) / submitted,
-    pollNs: (pollMs * 1e6) / done,
-    idleShare: idleMs / elapsedMs,
-  };
-}
 
 async function piscinaThroughput(seconds: number, threads: number): Promise<Throughput> {
   const pool = new Piscina({
@@ -254,26 +183,30 @@ async function frameBudget(engine: EngineCore, perFrame: number, frames: number)
   return { p50: ms[Math.floor(frames * 0.5)], p99: ms[Math.min(frames - 1, Math.floor(frames * 0.99))], max: ms[frames - 1], results: count[0], refused: count[1] };
 }
 
-async function hotPathTable(): Promise<{ name: string; opsPerSec: number; meanNs: number }[]> {
+/**
+ * Main-thread cost per job on an inline engine (workers: 0, no other thread): batches of
+ * submits and one poll per call, so tinybench's own timing of each call (about 0.3-0.6 us,
+ * more than a job costs) is spread over the batch instead of counted per job.
+ */
+async function hotPathTable(): Promise<{ name: string; opsPerSec: number; meanNs: number; nsPerJob: number }[]> {
   const inline = await EngineCore.start({ workers: 0 });
   const NOOP = inline.kindId('noop');
   const p = new Float64Array([1, 2]);
   const sink = (): void => {};
   const bench = new Bench({ time: quick ? 300 : 1000, warmupTime: 100 });
-  bench.add('submit + poll, inline (workers: 0)', () => {
-    inline.submit(NOOP, p);
-    inline.poll(sink);
-  });
-  bench.add('submit x64 + poll, inline', () => {
-    for (let i = 0; i < 64; i++) inline.submit(NOOP, p);
-    inline.poll(sink);
-  });
+  const batches = [64, 1024];
+  for (const n of batches) {
+    bench.add(`submit x${n} + poll, inline`, () => {
+      for (let i = 0; i < n; i++) inline.submit(NOOP, p);
+      inline.poll(sink);
+    });
+  }
   await bench.run();
   await inline.shutdown();
-  return bench.tasks.map((t) => {
+  return bench.tasks.map((t, i) => {
     const r = t.result as unknown as { throughput?: { mean: number }; latency?: { mean: number }; hz?: number; mean?: number };
     const meanMs = r.latency?.mean ?? r.mean ?? NaN;
-    return { name: t.name, opsPerSec: Math.round(r.throughput?.mean ?? r.hz ?? 1000 / meanMs), meanNs: Math.round(meanMs * 1e6) };
+    return { name: t.name, opsPerSec: Math.round(r.throughput?.mean ?? r.hz ?? 1000 / meanMs), meanNs: Math.round(meanMs * 1e6), nsPerJob: Number(((meanMs * 1e6) / batches[i]).toFixed(1)) };
   });
 }
 
@@ -315,6 +248,12 @@ async function main(): Promise<void> {
     const checked = await checkedRingThroughput(seconds);
     log(
       `checked ring (the bare ring plus validation, ids, a CAS claim, books and a callback per result): ${Math.round(checked.perSecond).toLocaleString()} jobs/s, ${(checked.perSecond / bare.perSecond).toFixed(3)} of the bare ring; engine at ${(engineRate / checked.perSecond).toFixed(3)} of it`,
+    );
+    // The engine with its default options against the bare ring, in turns, so the drift
+    // between runs a few seconds apart does not land in the ratio.
+    const tinyTurns = await interleavedTiny(quick ? 4 : 8, 500);
+    log(
+      `tiny jobs and the bare ring in turns (${tinyTurns.rounds} x 500 ms each, the engine's default ${tinyTurns.workers} worker(s)): ${Math.round(tinyTurns.enginePerS).toLocaleString()} against ${Math.round(tinyTurns.bareRingPerS).toLocaleString()} jobs/s, ${tinyTurns.ratio.toFixed(3)} (rounds ${tinyTurns.roundRatios.join(', ')})`,
     );
     const rt = roundTrip(engine, quick ? 3000 : 20000);
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
@@ -370,7 +309,7 @@ async function main(): Promise<void> {
       );
     }
     const table = await hotPathTable();
-    for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean`);
+    for (const t of table) log(`tinybench  ${t.name}: ${t.opsPerSec.toLocaleString()} ops/s, ${t.meanNs} ns mean, ${t.nsPerJob} ns per job`);
     const path = await pathBench();
     if (path) log(`path: ${JSON.stringify(path)}`);
     result = {
@@ -384,6 +323,14 @@ async function main(): Promise<void> {
         checked_ring_ratio_to_bare_ring: Number((checked.perSecond / bare.perSecond).toFixed(3)),
         ratio_to_checked_ring: Number((engineRate / checked.perSecond).toFixed(3)),
         main_thread: { submit_ns_per_job: Number(fast.submitNs.toFixed(1)), poll_ns_per_result: Number(fast.pollNs.toFixed(1)), idle_share: Number(fast.idleShare.toFixed(3)) },
+        in_turns: {
+          workers: tinyTurns.workers,
+          rounds: tinyTurns.rounds,
+          engine: Math.round(tinyTurns.enginePerS),
+          bare_ring: Math.round(tinyTurns.bareRingPerS),
+          ratio_to_bare_ring: Number(tinyTurns.ratio.toFixed(3)),
+          round_ratios: tinyTurns.roundRatios,
+        },
       },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
       heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
@@ -435,7 +382,7 @@ async function main(): Promise<void> {
           }
           : {}),
       },
-      hot_path_ns: Object.fromEntries(table.map((t) => [t.name, t.meanNs])),
+      hot_path_ns_per_job: Object.fromEntries(table.map((t) => [t.name, t.nsPerJob])),
       ...(path ? { path } : {}),
       workers,
       quick,
