@@ -76,9 +76,12 @@ export function formatReport(r: GameReport): string {
     `  results arrived after 0/1/2/later frames: ${v['0']} / ${v['1']} / ${v['2']} / ${v.later}`,
     `  inline fallbacks ${r.inline_fallbacks}, lost-job fallbacks ${r.lost_fallbacks}, stale dropped ${r.dropped_stale}, failed dropped ${r.dropped_failed}, missed deadlines ${r.missed_deadlines}`,
     `  engine main-thread ms/frame: p50 ${r.engine_ms_per_frame.p50.toFixed(3)}, p99 ${r.engine_ms_per_frame.p99.toFixed(3)}, max ${r.engine_ms_per_frame.max.toFixed(3)}; ${r.frames_engine_over_1ms} frames over 1 ms`,
-    `  main-thread garbage collections: ${r.main_gc.count} (${r.main_gc.ms} ms); a collection fell inside ${r.main_gc.frames_over_1ms_with_gc} of the frames over 1 ms`,
     `  of which engine.submit: p50 ${r.submit_ms_per_frame.p50.toFixed(3)}, p99 ${r.submit_ms_per_frame.p99.toFixed(3)}, max ${r.submit_ms_per_frame.max.toFixed(3)}`,
     `  without fallback runs: p50 ${r.engine_ms_per_frame_without_fallbacks.p50.toFixed(3)}, p99 ${r.engine_ms_per_frame_without_fallbacks.p99.toFixed(3)}; fallback runs took ${r.fallback_ms_total.toFixed(1)} ms in all`,
+    `  main-thread garbage collections: ${r.main_gc.count} (${r.main_gc.ms} ms); a collection fell inside ${r.main_gc.frames_over_1ms_with_gc} of the frames over 1 ms`,
+    r.main_wait === null
+      ? '  main thread waiting for a CPU: not measured here (no /proc/thread-self/schedstat)'
+      : `  main thread waiting for a CPU: ${r.main_wait.ms} ms in all, over 1 ms in ${r.main_wait.frames_waiting_over_1ms} frames; of the frames over 1 ms, ${r.main_wait.frames_over_1ms_waiting} would be under it without the wait, ${r.main_wait.frames_over_1ms_other} have neither a collection nor a wait to explain them`,
     `  loop: ${r.loop.ticks} ticks, ${r.loop.capped_ticks} hit the catch-up cap, ${r.loop.dropped_ms} ms dropped; workers killed ${r.workers_killed}, respawns ${r.engine.respawns}`,
     `  state hash ${r.state_hash} (last frame ${r.final_frame_hash}), wall ${r.wall_ms} ms`,
   ].join('\n');

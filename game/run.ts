@@ -14,6 +14,7 @@ import { FixedLoop } from '../frame/loop.js';
 import { initRapier } from './physics.js';
 import { mulberry32 } from './random.js';
 import type { ApplyPolicy, SyncMetrics } from '../frame/sync.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { yieldToEventLoop } from './time.js';
 import { GameWorld, type GameOptions } from './world.js';
@@ -76,6 +77,15 @@ export interface GameReport extends SyncMetrics {
    * engine time.
    */
   main_gc: { count: number; ms: number; frames_over_1ms_with_gc: number };
+  /**
+   * Time the main thread spent runnable but off the CPU (Linux's per-thread schedstat),
+   * per frame: `frames_over_1ms_waiting` counts the frames over 1 ms of engine time that
+   * would be under it without that wait, `frames_over_1ms_other` those that neither a
+   * garbage collection nor a wait explains, and `frames_waiting_over_1ms` every frame in
+   * which the main thread waited over 1 ms, engine or not. Null where schedstat cannot
+   * be read (not Linux, or no schedstats).
+   */
+  main_wait: { ms: number; frames_waiting_over_1ms: number; frames_over_1ms_waiting: number; frames_over_1ms_other: number } | null;
 }
 
 /**
@@ -203,7 +213,9 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     const wallMs = performance.now() - t0;
     stopBeside?.();
     const m = w.finish();
-    const mainGc = await gcs.finish(w.sync.engineMs, Math.min(w.sync.framesRecorded, w.sync.historyFrames));
+    const recorded = Math.min(w.sync.framesRecorded, w.sync.historyFrames);
+    const mainGc = await gcs.finish(w.sync.engineMs, recorded);
+    const mainWait = gcs.waits(w.sync.engineMs, recorded);
     const st = engine.stats();
     return {
       ...m,
@@ -220,6 +232,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       workers_killed: killed,
       wall_ms: Math.round(wallMs),
       main_gc: mainGc,
+      main_wait: mainWait,
     };
   } finally {
     world?.physics.free();
@@ -229,11 +242,53 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   }
 }
 
-/** The main thread's garbage collections, and each frame's span, to see which frames a pause fell in. */
+/**
+ * The main thread's time runnable but waiting for a CPU so far, ms, from Linux's
+ * /proc/thread-self/schedstat ("run_ns wait_ns slices"): read into one buffer and parsed
+ * in place, so a reading per frame makes no garbage of its own. NaN where it cannot be read.
+ */
+class RunQueueWait {
+  private fd = -1;
+  private readonly buf = Buffer.alloc(96);
+
+  constructor() {
+    try {
+      this.fd = openSync('/proc/thread-self/schedstat', 'r');
+      if (!(this.read() >= 0)) this.close();
+    } catch {
+      this.fd = -1;
+    }
+  }
+
+  read(): number {
+    if (this.fd < 0) return Number.NaN;
+    const b = this.buf;
+    const n = readSync(this.fd, b, 0, b.length, 0);
+    let i = 0;
+    while (i < n && b[i] !== 0x20) i++;
+    i++;
+    let ns = 0;
+    let digits = 0;
+    for (; i < n && b[i] >= 0x30 && b[i] <= 0x39; i++, digits++) ns = ns * 10 + (b[i] - 0x30);
+    return digits === 0 ? Number.NaN : ns / 1e6;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/**
+ * The main thread's garbage collections and its waits for a CPU, and each frame's span, to
+ * see which frames a pause fell in.
+ */
 class GcLog {
   private readonly spans: number[] = [];
   private readonly start: Float64Array;
   private readonly end: Float64Array;
+  private readonly wait: Float64Array;
+  private readonly runQueue = new RunQueueWait();
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) this.spans.push(e.startTime, e.startTime + e.duration);
   });
@@ -241,15 +296,20 @@ class GcLog {
   constructor(frames: number) {
     this.start = new Float64Array(frames);
     this.end = new Float64Array(frames);
+    this.wait = new Float64Array(frames);
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
   frameStart(frame: number): void {
-    if (frame < this.start.length) this.start[frame] = performance.now();
+    if (frame >= this.start.length) return;
+    this.wait[frame] = this.runQueue.read();
+    this.start[frame] = performance.now();
   }
 
   frameEnd(frame: number): void {
-    if (frame < this.end.length) this.end[frame] = performance.now();
+    if (frame >= this.end.length) return;
+    this.end[frame] = performance.now();
+    this.wait[frame] = this.runQueue.read() - this.wait[frame];
   }
 
   /** Counts, given each frame's engine time (frame i at index i). */
@@ -261,15 +321,33 @@ class GcLog {
     let ms = 0;
     for (let k = 0; k < sp.length; k += 2) ms += sp[k + 1] - sp[k];
     let withGc = 0;
-    for (let f = 0; f < Math.min(frames, this.start.length); f++) {
-      if (!(engineMs[f] > 1)) continue;
-      for (let k = 0; k < sp.length; k += 2) {
-        if (sp[k] < this.end[f] && sp[k + 1] > this.start[f]) {
-          withGc++;
-          break;
-        }
-      }
-    }
+    for (let f = 0; f < Math.min(frames, this.start.length); f++) if (engineMs[f] > 1 && this.gcIn(f)) withGc++;
     return { count: sp.length / 2, ms: Math.round(ms * 10) / 10, frames_over_1ms_with_gc: withGc };
+  }
+
+  /** See GameReport.main_wait. A frame over 1 ms with a collection in it counts as the collection's. */
+  waits(engineMs: Float64Array, frames: number): GameReport['main_wait'] {
+    this.runQueue.close();
+    const n = Math.min(frames, this.start.length);
+    let ms = 0;
+    let waitingOver1 = 0;
+    let overWaiting = 0;
+    let overOther = 0;
+    for (let f = 0; f < n; f++) {
+      const w = this.wait[f];
+      if (!(w >= 0)) return null;
+      ms += w;
+      if (w > 1) waitingOver1++;
+      if (!(engineMs[f] > 1) || this.gcIn(f)) continue;
+      if (engineMs[f] - w <= 1) overWaiting++;
+      else overOther++;
+    }
+    return { ms: Math.round(ms * 10) / 10, frames_waiting_over_1ms: waitingOver1, frames_over_1ms_waiting: overWaiting, frames_over_1ms_other: overOther };
+  }
+
+  private gcIn(f: number): boolean {
+    const sp = this.spans;
+    for (let k = 0; k < sp.length; k += 2) if (sp[k] < this.end[f] && sp[k + 1] > this.start[f]) return true;
+    return false;
   }
 }

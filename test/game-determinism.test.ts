@@ -39,6 +39,13 @@ describe(`deterministic policy: identical state hash every frame (seed ${SEED}; 
     // main thread during the run; the report says how many slow frames held a collection.
     expect(base.report.main_gc.count).toBeGreaterThan(0);
     expect(base.report.main_gc.frames_over_1ms_with_gc).toBeLessThanOrEqual(base.report.frames_engine_over_1ms);
+    // Each frame over 1 ms is put down to one cause: a collection, a wait for a CPU, or neither.
+    const wait = base.report.main_wait;
+    if (process.platform === 'linux') expect(wait).not.toBeNull();
+    if (wait !== null) {
+      expect(wait.ms).toBeGreaterThanOrEqual(0);
+      expect(base.report.main_gc.frames_over_1ms_with_gc + wait.frames_over_1ms_waiting + wait.frames_over_1ms_other).toBe(base.report.frames_engine_over_1ms);
+    }
   });
 
   for (const workers of [1, 2, 4]) {
