@@ -36,6 +36,7 @@ import type { JobContext, JobKind } from '../engine/kind.js';
 import { NO_DEADLINE } from '../engine/layout.js';
 import { Outcome, Rejection, outcomeName, rejectionName } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import type { WorkerLink } from '../engine/worker-link.js';
 import { sleep, yieldToEventLoop } from '../game/time.js';
 import { arenaKind, echoKind, sumInputKind, throwKind } from './fixtures/kinds.js';
 
@@ -471,6 +472,15 @@ export class Run {
       if (m.shut || performance.now() > end) throw new Error(`end of sequence: ${this.engine.stats().arenaBytesUsed} arena bytes still in use with nothing in flight`);
       this.engine.poll(this.sink);
       await sleep(1);
+    }
+    // With nothing in flight, no worker is charged for a job any more: the counts the
+    // dispatcher chooses by (a leak would keep a worker out of the choice for good).
+    if (!m.shut) {
+      for (const w of (this.engine as unknown as { workers: readonly WorkerLink[] }).workers) {
+        if (w.inflight !== 0 || w.background !== 0 || w.unmeasured !== 0) {
+          m.errors.push(`end of sequence: worker ${w.index} still charged with ${w.inflight} job(s), ${w.background} background, ${w.unmeasured} of a kind not yet measured`);
+        }
+      }
     }
     this.check('end of sequence (arena)');
     if (m.workerEvents === 0 && this.engine.staleRecords !== this.baseStale) {
