@@ -4,8 +4,10 @@
  * EngineOptions.trace and one without, run the frame-budget loop of `npm run bench`
  * (1,000 COMPUTE_HEAVY jobs per 30 Hz frame: beginFrame, poll with a trivial apply,
  * 1,000 submits; only those calls are timed) on alternate frames, so drift on a shared
- * machine hits both alike. Then the hot path alone: submit x1,000 + poll on inline
- * engines (workers: 0), rounds interleaved.
+ * machine hits both alike. A third engine, also without the trace, runs beside them as a
+ * control: its ratio to the first (`control_ratio_p50`, ideally 1) is how far two identical
+ * engines differ in the same run, the noise any on/off ratio carries. Then the hot path
+ * alone: submit x1,000 + poll on inline engines (workers: 0), rounds interleaved.
  *
  * Target: trace on within 10 % of trace off (frame_budget_trace_ms.ratio_p50 <= 1.10); `parts_us`
  * says which of the three calls a difference is in.
@@ -104,34 +106,39 @@ class Side {
 
 type Parts = ReturnType<Side['partsUs']>;
 
-async function frameBudget(): Promise<{ off: Summary; on: Summary; parts: { off: Parts; on: Parts }; refused: number; traceEvents: number }> {
+async function frameBudget(): Promise<{ off: Summary; on: Summary; control: Summary; parts: { off: Parts; on: Parts }; refused: number; traceEvents: number }> {
   const off = await EngineCore.start({ workers });
   const on = await EngineCore.start({ workers, trace: true });
+  const control = await EngineCore.start({ workers });
   try {
-    const sides = [new Side(off, frames), new Side(on, frames)];
+    const sides = [new Side(off, frames), new Side(on, frames), new Side(control, frames)];
     const WARM = 30;
     const start = performance.now();
-    // Frames alternate between the engines, and so does which one goes first in a pair.
+    // Each frame window runs every engine once; which goes first turns with the frames.
     for (let k = -WARM; k < frames; k++) {
-      const first = (k & 1) === 0 ? 0 : 1;
-      sides[first]!.frameOnce(k);
-      sides[1 - first]!.frameOnce(k);
+      const first = (k + WARM) % sides.length;
+      for (let j = 0; j < sides.length; j++) sides[(first + j) % sides.length]!.frameOnce(k);
       const next = start + (k + WARM + 1) * FRAME_MS;
       await sleep(Math.max(0, next - performance.now()));
     }
-    await sides[0]!.drain();
-    await sides[1]!.drain();
+    let refused = 0;
+    for (const side of sides) {
+      await side.drain();
+      refused += side.refused;
+    }
     const traceEvents = on.traceEvents().length;
     return {
       off: summarize(sides[0]!.ms),
       on: summarize(sides[1]!.ms),
+      control: summarize(sides[2]!.ms),
       parts: { off: sides[0]!.partsUs(), on: sides[1]!.partsUs() },
-      refused: sides[0]!.refused + sides[1]!.refused,
+      refused,
       traceEvents,
     };
   } finally {
     await off.shutdown();
     await on.shutdown();
+    await control.shutdown();
   }
 }
 
@@ -169,13 +176,14 @@ async function hotPath(): Promise<{ off: number; on: number }> {
   return { off: Number(offNs[offNs.length >> 1]!.toFixed(1)), on: Number(onNs[onNs.length >> 1]!.toFixed(1)) };
 }
 
-log(`framejobs trace bench${args.quick ? ' (quick)' : ''}: ${workers} workers per engine, ${frames} frames of ${PER_FRAME} jobs each, trace off and on alternating`);
+log(`framejobs trace bench${args.quick ? ' (quick)' : ''}: ${workers} workers per engine, ${frames} frames of ${PER_FRAME} jobs each, trace off, on and off again in turns`);
 const fb = await frameBudget();
 const ratioP50 = fb.on.p50 / fb.off.p50;
 const ratioMean = fb.on.mean / fb.off.mean;
 log(`frame budget, trace off: p50 ${fb.off.p50.toFixed(3)} ms, p99 ${fb.off.p99.toFixed(3)} ms, mean ${fb.off.mean.toFixed(3)} ms`);
 log(`frame budget, trace on:  p50 ${fb.on.p50.toFixed(3)} ms, p99 ${fb.on.p99.toFixed(3)} ms, mean ${fb.on.mean.toFixed(3)} ms (${fb.traceEvents.toLocaleString()} events exported)`);
-log(`on / off: p50 ${ratioP50.toFixed(3)}, mean ${ratioMean.toFixed(3)} (target <= 1.10)`);
+const controlP50 = fb.control.p50 / fb.off.p50;
+log(`on / off: p50 ${ratioP50.toFixed(3)}, mean ${ratioMean.toFixed(3)} (target <= 1.10); a second engine without the trace / off: p50 ${controlP50.toFixed(3)} (the run's noise)`);
 for (const side of ['off', 'on'] as const) {
   const x = fb.parts[side];
   log(`  trace ${side.padEnd(3)} mean per frame: beginFrame ${x.begin_frame} us, poll ${x.poll} us, submits ${x.submit} us`);
@@ -189,6 +197,8 @@ const result = {
     on: fb.on,
     ratio_p50: Number(ratioP50.toFixed(3)),
     ratio_mean: Number(ratioMean.toFixed(3)),
+    control: fb.control,
+    control_ratio_p50: Number(controlP50.toFixed(3)),
     refused: fb.refused,
     parts_us: fb.parts,
   },
