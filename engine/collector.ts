@@ -256,7 +256,7 @@ export class Collector {
           this.books.staleRecords++;
           continue;
         }
-        if (t.range[slot] === 0) w.leave(t.lane[slot], t.unmeasured[slot]);
+        if (t.range[slot] === 0) w.leave(t, slot);
         else leaveJob(this.workers, t, slot, w);
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.

@@ -5,8 +5,9 @@
  *
  * Worker choice is least queued work first (estimated from each kind's measured run
  * time; a worker holding a job of a kind whose estimate has not caught up yet gets more
- * only when every other is in the same case), with admission control on top: a job that would wait behind more than
- * `admissionMs` of queued work is refused `overloaded` rather than queued to be late.
+ * only when every other is in the same case), with admission control on top: a job that
+ * would wait behind more than `admissionMs` of queued work is refused `overloaded` rather
+ * than queued to be late.
  *
  * Jobs can also wait in main's hands (state WAITING), in a FIFO per lane: a job whose
  * prerequisites have all ended, and every background-lane job. Background work goes out
@@ -500,7 +501,7 @@ export class Dispatcher {
     w.queuedMs -= w.costRing[p];
     if (w.queuedMs < 1e-9) w.queuedMs = 0;
     w.costRing[p] = 0;
-    w.leave(t.lane[slot], t.unmeasured[slot]);
+    w.leave(t, slot);
   }
 
   /** Moves a dead worker's unclaimed records to live workers, all or none, keeping their order. */
@@ -530,7 +531,7 @@ export class Dispatcher {
       if (slot < 0) continue;
       this.movingCost = dead.costRing[p & ring.mask];
       dead.costRing[p & ring.mask] = 0;
-      dead.leave(t.lane[slot], t.unmeasured[slot]);
+      dead.leave(t, slot);
       t.rangeMask[slot] &= ~(1 << dead.index);
       let target: WorkerLink | null = null;
       for (const w of this.workers) {

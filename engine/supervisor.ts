@@ -305,7 +305,7 @@ export class Supervisor {
     for (let slot = 0; slot < t.capacity; slot++) {
       if (t.live[slot] === 0 || t.worker[slot] !== w.index) continue;
       if (t.state(slot) !== S_RUNNING || mark[slot] === 1 || t.lost[slot] === 1) continue;
-      w.leave(t.lane[slot], t.unmeasured[slot]);
+      w.leave(t, slot);
       if (t.taken[slot] === 1) this.collector.releaseTaken(slot);
       else this.collector.queueLost(slot, reason);
     }
@@ -354,7 +354,7 @@ export class Supervisor {
         // worker holds one, that helper opens the range; held by none, it would wait for ever.
         if ((t.rangeMask[slot] & bit) === 0) continue;
         t.rangeMask[slot] &= ~bit;
-        w.leave(t.lane[slot], t.unmeasured[slot]);
+        w.leave(t, slot);
         if (t.rangeMask[slot] !== 0) continue;
       } else if (t.worker[slot] !== w.index) continue;
       if (!t.tryUnqueue(slot, S_CANCELLED)) continue;

@@ -62,10 +62,10 @@ export class WorkerLink {
   }
 
   /** A job assigned here has left it (its result taken, or it was cancelled, moved or lost). */
-  leave(lane: number, unmeasured: number): void {
+  leave(jobs: JobTable, slot: number): void {
     this.inflight--;
-    this.background -= lane;
-    this.unmeasured -= unmeasured;
+    this.background -= jobs.lane[slot];
+    this.unmeasured -= jobs.unmeasured[slot];
   }
 
   /** Alive and not being retired: may be given work. */
@@ -89,12 +89,11 @@ export class WorkerLink {
  * lost). A parallel-for job leaves every worker that holds one of its helper records.
  */
 export function leaveJob(workers: readonly WorkerLink[], jobs: JobTable, slot: number, w: WorkerLink | null): void {
-  const lane = jobs.lane[slot];
   if (jobs.range[slot] === 0) {
-    if (w !== null) w.leave(lane, jobs.unmeasured[slot]);
+    if (w !== null) w.leave(jobs, slot);
     return;
   }
   let mask = jobs.rangeMask[slot];
   jobs.rangeMask[slot] = 0;
-  for (let i = 0; mask !== 0; i++, mask >>>= 1) if ((mask & 1) !== 0) workers[i].leave(lane, 0);
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) if ((mask & 1) !== 0) workers[i].leave(jobs, slot);
 }

@@ -181,21 +181,23 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
   const warm = await warmUpEngine(grid, runner, opts, workers === 0 ? 0 : 1, warmUpFrames);
   const engine = await startEngine(grid, opts, workers, opts.traceTo !== undefined);
   let world: GameWorld | null = null;
+  let gcs: GcLog | null = null;
   let killed = 0;
   try {
     world = new GameWorld(grid, engine, runner, opts);
     const w = world;
     const kills = new Set(opts.killAtFrames ?? []);
     const onFrame = opts.onFrame;
-    const gcs = new GcLog(frames);
+    const log = new GcLog(frames);
+    gcs = log;
     const loop = new FixedLoop((frame) => {
       if (kills.size > 0 && kills.has(frame) && engine.workerCount > 0) {
         engine.killWorker(frame % engine.workerCount);
         killed++;
       }
-      gcs.frameStart(frame);
+      log.frameStart(frame);
       w.step(frame);
-      gcs.frameEnd(frame);
+      log.frameEnd(frame);
       onFrame?.(frame, w.hash);
     });
     const stopBeside = opts.onEngine?.(engine);
@@ -214,8 +216,8 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     stopBeside?.();
     const m = w.finish();
     const recorded = Math.min(w.sync.framesRecorded, w.sync.historyFrames);
-    const mainGc = await gcs.finish(w.sync.engineMs, recorded);
-    const mainWait = gcs.waits(w.sync.engineMs, recorded);
+    const mainGc = await log.finish(w.sync.engineMs, recorded);
+    const mainWait = log.waits(w.sync.engineMs, recorded);
     const st = engine.stats();
     return {
       ...m,
@@ -235,6 +237,8 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
       main_wait: mainWait,
     };
   } finally {
+    // A run that throws still lets go of the observer and the schedstat file.
+    gcs?.close();
     world?.physics.free();
     await engine.shutdown({ timeoutMs: 2000 });
     // After shutdown, so the timeline holds the last deliveries too.
@@ -327,7 +331,6 @@ class GcLog {
 
   /** See GameReport.main_wait. A frame over 1 ms with a collection in it counts as the collection's. */
   waits(engineMs: Float64Array, frames: number): GameReport['main_wait'] {
-    this.runQueue.close();
     const n = Math.min(frames, this.start.length);
     let ms = 0;
     let waitingOver1 = 0;
@@ -343,6 +346,12 @@ class GcLog {
       else overOther++;
     }
     return { ms: Math.round(ms * 10) / 10, frames_waiting_over_1ms: waitingOver1, frames_over_1ms_waiting: overWaiting, frames_over_1ms_other: overOther };
+  }
+
+  /** Stops observing and closes the schedstat file; again is a no-op. */
+  close(): void {
+    this.observer.disconnect();
+    this.runQueue.close();
   }
 
   private gcIn(f: number): boolean {
