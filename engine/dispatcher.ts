@@ -517,22 +517,34 @@ export class Dispatcher {
       const mine = t.range[slot] === 0 ? t.worker[slot] === dead.index : (t.rangeMask[slot] & (1 << dead.index)) !== 0;
       return mine ? slot : -1;
     };
+    // A parallel-for job's helper record needs no new home while another worker holds one
+    // of the same job: that helper opens the range and claims every chunk. Moved onto a
+    // worker holding one already, it would be charged there twice and left once.
+    const othersHold = (slot: number): boolean => t.range[slot] === 1 && (t.rangeMask[slot] & ~(1 << dead.index)) !== 0;
     let count = 0;
-    for (let p = head; p !== ring.tail; p = (p + 1) | 0) if (movable(p) >= 0) count++;
+    let stay = 0;
+    for (let p = head; p !== ring.tail; p = (p + 1) | 0) {
+      const slot = movable(p);
+      if (slot < 0) continue;
+      if (othersHold(slot)) stay++;
+      else count++;
+    }
     let room = 0;
     for (const w of this.workers) {
       if (w === dead || !w.serving) continue;
       this.refreshHead(w);
       room += Math.min(w.jobs.capacity - w.jobs.backlog, w.jobs.capacity - w.inflight);
     }
-    if (count === 0 || room < count) return;
+    if (count + stay === 0 || room < count) return;
     for (let p = head; p !== ring.tail; p = (p + 1) | 0) {
       const slot = movable(p);
       if (slot < 0) continue;
       this.movingCost = dead.costRing[p & ring.mask];
       dead.costRing[p & ring.mask] = 0;
+      const stays = othersHold(slot);
       dead.leave(t, slot);
       t.rangeMask[slot] &= ~(1 << dead.index);
+      if (stays) continue;
       let target: WorkerLink | null = null;
       for (const w of this.workers) {
         if (w === dead || !w.serving || w.jobs.full || w.inflight >= w.jobs.capacity) continue;

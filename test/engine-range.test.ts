@@ -9,7 +9,8 @@ import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
 import { MAX_RANGE } from '../engine/layout.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
-import { accountingHolds, pollUntil, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
+import type { WorkerLink } from '../engine/worker-link.js';
+import { accountingHolds, fixtureKinds, fixtureModule, pollUntil, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 
 const engines: EngineCore[] = [];
 afterEach(async () => {
@@ -158,6 +159,47 @@ describe('parallel-for', () => {
     expect(seen.get(range)).toEqual({ reason: 'worker-lost', worker: 0, n: 1 });
     expect(e.submit(RANGE, [1, 1, -1, 0])).toBe(Rejection.NoWorkers);
     expect(e.inFlight).toBe(0);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
+  it('a worker lost while a parallel-for job is queued on it and on another: the job runs once and no worker stays charged with it', async () => {
+    // Both workers are held inside latch jobs, so the range job's helper records wait
+    // queued on both. The lost worker's record is not moved onto a worker that holds one
+    // of the same job already: that worker's helper opens the range anyway.
+    const latch = new SharedArrayBuffer(12);
+    const words = new Int32Array(latch);
+    const e = await startEngine({ workers: 2, hangTimeoutMs: 60_000, kindModules: [fixtureKinds, fixtureModule('latch-kinds')], shared: { latch } });
+    engines.push(e);
+    const LATCH = e.kindId('test.latch');
+    const RANGE = e.kindId('test.range');
+    const held = [e.submit(LATCH, []), e.submit(LATCH, [])];
+    expect(Math.min(...held)).toBeGreaterThanOrEqual(0);
+    e.flush();
+    for (let i = 0; i < 5000 && Atomics.load(words, 1) < 2; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(Atomics.load(words, 1)).toBe(2);
+    const range = e.parallelFor(RANGE, [4, 64, -1, 0], 64, 4);
+    expect(range).toBeGreaterThanOrEqual(0);
+    e.flush();
+    e.killWorker(0);
+    const seen = new Map<number, { status: number; times: number; output: number[] }>();
+    const sink = (r: ResultView): void => {
+      const was = seen.get(r.jobId);
+      const base = r.arenaOffset >> 3;
+      const output = r.jobId === range && r.status === Outcome.Done ? Array.from(e.arenaF64.subarray(base, base + 64)) : [];
+      seen.set(r.jobId, { status: r.status, times: (was?.times ?? 0) + 1, output });
+    };
+    // The lost worker's latch job fails when its loss is handled, which is when its queue moves.
+    await pollUntil(e, sink, () => seen.size > 0);
+    expect([...seen.values()].map((g) => g.status)).toEqual([Outcome.Failed]);
+    Atomics.store(words, 0, 1);
+    Atomics.notify(words, 0);
+    await pollUntil(e, sink, () => seen.size === 3 && e.stats().arenaBytesUsed === 0);
+    expect([...seen.values()].map((g) => g.times)).toEqual([1, 1, 1]);
+    const got = seen.get(range)!;
+    expect(got.status).toBe(Outcome.Done);
+    expect(got.output.every((v, i) => v === expected(4, i))).toBe(true);
+    const workers = (e as unknown as { workers: readonly WorkerLink[] }).workers;
+    expect(workers.map((w) => [w.inflight, w.background, w.unmeasured])).toEqual([[0, 0, 0], [0, 0, 0]]);
     expect(accountingHolds(e)).toBe(true);
   });
 

@@ -473,13 +473,13 @@ export class Run {
       this.engine.poll(this.sink);
       await sleep(1);
     }
-    // With nothing in flight, no worker stays charged with a background job or one of a kind
-    // not yet measured: counts the dispatcher chooses by (a leak would keep a worker out of
-    // the choice for good). A job runInline delivered may still run on its worker for a
-    // moment, charged until poll drops its result.
+    // With nothing in flight, no worker stays charged with a job, a background job or one
+    // of a kind not yet measured: counts the dispatcher chooses by (a leak would keep a
+    // worker out of the choice for good). A job runInline delivered may still run on its
+    // worker for a moment, charged until poll drops its result.
     if (!m.shut) {
       const workers = (this.engine as unknown as { workers: readonly WorkerLink[] }).workers;
-      const charged = (): WorkerLink | undefined => workers.find((w) => w.background !== 0 || w.unmeasured !== 0);
+      const charged = (): WorkerLink | undefined => workers.find((w) => w.inflight !== 0 || w.background !== 0 || w.unmeasured !== 0);
       const until = performance.now() + SETTLE_MS;
       while (charged() !== undefined && performance.now() < until) {
         this.engine.poll(this.sink);
@@ -487,7 +487,7 @@ export class Run {
       }
       const w = charged();
       if (w !== undefined) {
-        m.errors.push(`end of sequence: worker ${w.index} still charged with ${w.background} background job(s), ${w.unmeasured} of a kind not yet measured`);
+        m.errors.push(`end of sequence: worker ${w.index} still charged with ${w.inflight} job(s), ${w.background} background, ${w.unmeasured} of a kind not yet measured`);
       }
     }
     this.check('end of sequence (arena)');
