@@ -27,9 +27,10 @@ export interface MainSplit {
  * for a full ring ends its batch). Also times the two halves of the main thread's loop,
  * which is where a tiny job's cost lies: two clock readings per batch.
  */
-export async function engineThroughput(engine: EngineCore, seconds: number): Promise<Throughput & MainSplit> {
+export async function engineThroughput(engine: EngineCore, seconds: number, many = false): Promise<Throughput & MainSplit> {
   const NOOP = engine.kindId('noop');
   const p = new Float64Array(2);
+  const batch = new Float64Array(2 * 1024);
   let done = 0;
   // A typed array, not a closure variable: a double stored in a closure is a new heap
   // number per job, garbage the bare ring's loop does not make either.
@@ -47,11 +48,20 @@ export async function engineThroughput(engine: EngineCore, seconds: number): Pro
   let spins = 0;
   let now = start;
   while (now < end) {
-    for (let b = 0; b < 1024; b++) {
-      p[0] = submitted;
-      p[1] = 1;
-      if (engine.submit(NOOP, p) < 0) break;
-      submitted++;
+    if (many) {
+      for (let b = 0; b < 1024; b++) {
+        batch[2 * b] = submitted + b;
+        batch[2 * b + 1] = 1;
+      }
+      const n = engine.submitMany(NOOP, batch, 1024);
+      if (n > 0) submitted += n;
+    } else {
+      for (let b = 0; b < 1024; b++) {
+        p[0] = submitted;
+        p[1] = 1;
+        if (engine.submit(NOOP, p) < 0) break;
+        submitted++;
+      }
     }
     const polledFrom = performance.now();
     submitMs += polledFrom - now;

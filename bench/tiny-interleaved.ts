@@ -1,10 +1,10 @@
 /**
- * Tiny jobs against the bare ring, the two measured in turns: runs of a few seconds each,
+ * Tiny jobs against the bare ring, measured in turns: runs of a few seconds each,
  * one after the other, differ by up to 2x on a shared machine (the bare ring alone read
  * 26M and 43M jobs/s in two runs of the same bench), more than anything the engine could
- * change. Here each round is a window of the engine followed by a window of the bare ring
- * (the order alternating from round to round), and the ratio is the engine's rate over
- * all its windows to the ring's over all of its.
+ * change. Here each round is a window of the engine (one submit per job), one of the bare
+ * ring and one of the engine again with submitMany (the order reversed every other round),
+ * and each ratio is an engine's rate over all its windows to the ring's over all of its.
  *
  * The engine has its default options, so its worker count is the machine's (cores minus
  * one): on two cores one worker, as many as the bare ring has.
@@ -17,8 +17,11 @@ export interface InterleavedTiny {
   readonly workers: number;
   readonly rounds: number;
   readonly enginePerS: number;
+  /** The same engine with its jobs submitted 1,024 at a time by submitMany. */
+  readonly manyPerS: number;
   readonly bareRingPerS: number;
   readonly ratio: number;
+  readonly manyRatio: number;
   /** Each round's engine rate over its bare-ring rate. */
   readonly roundRatios: readonly number[];
 }
@@ -28,31 +31,49 @@ export async function interleavedTiny(rounds: number, windowMs: number): Promise
   const ring = await BareRing.start();
   try {
     await engineThroughput(engine, 0.3);
+    await engineThroughput(engine, 0.3, true);
     ring.run(0.3);
     let engineJobs = 0;
     let engineS = 0;
+    let manyJobs = 0;
+    let manyS = 0;
     let ringJobs = 0;
     let ringS = 0;
     const roundRatios: number[] = [];
     for (let k = 0; k < rounds; k++) {
       let e: { jobs: number; seconds: number };
+      let m: { jobs: number; seconds: number };
       let r: { jobs: number; perSecond: number };
       if (k % 2 === 0) {
         e = await engineThroughput(engine, windowMs / 1000);
         r = ring.run(windowMs / 1000);
+        m = await engineThroughput(engine, windowMs / 1000, true);
       } else {
+        m = await engineThroughput(engine, windowMs / 1000, true);
         r = ring.run(windowMs / 1000);
         e = await engineThroughput(engine, windowMs / 1000);
       }
       engineJobs += e.jobs;
       engineS += e.seconds;
+      manyJobs += m.jobs;
+      manyS += m.seconds;
       ringJobs += r.jobs;
       ringS += r.jobs / r.perSecond;
       roundRatios.push(Number((e.jobs / e.seconds / r.perSecond).toFixed(3)));
     }
     const enginePerS = engineJobs / engineS;
+    const manyPerS = manyJobs / manyS;
     const bareRingPerS = ringJobs / ringS;
-    return { workers: engine.workerCount, rounds, enginePerS, bareRingPerS, ratio: enginePerS / bareRingPerS, roundRatios };
+    return {
+      workers: engine.workerCount,
+      rounds,
+      enginePerS,
+      manyPerS,
+      bareRingPerS,
+      ratio: enginePerS / bareRingPerS,
+      manyRatio: manyPerS / bareRingPerS,
+      roundRatios,
+    };
   } finally {
     await ring.close();
     await engine.shutdown();

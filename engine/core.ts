@@ -278,6 +278,22 @@ export class EngineCore {
   }
 
   /**
+   * Queues `count` plain jobs of one kind (no options: the kind's deadline and arena slice,
+   * the frame lane) in one call: job `j`'s parameters are
+   * `params[j * n .. (j + 1) * n)`, `n` being the kind's parameter count, and all carry
+   * `tag`. The checks of submit, in order, stopping at the first job refused; the jobs
+   * after it are not submitted. Returns how many were accepted (jobs 0 .. that number - 1),
+   * or a negative Rejection code when none was. With `ids` (at least `count` long), `ids[j]`
+   * receives each accepted job's id, and the refused job's code after the last of them.
+   * `params` must be a Float64Array of exactly `count * n` values and `ids` an Int32Array,
+   * or the call is refused bad-params. A batch of 0 jobs returns 0 (after shutdown too).
+   * Never throws; allocates nothing.
+   */
+  submitMany(kind: number, params: Float64Array, count: number, ids?: Int32Array, tag = 0): number {
+    return this.submitter.submitMany(kind, params, count, ids, tag);
+  }
+
+  /**
    * One job over the items [0, count) of `kind`, run in chunks of `grain` items (at least 1;
    * default about eight chunks per worker) that the workers claim as they go, so a faster
    * worker takes more; the kind's handler sees each chunk as ctx.rangeStart..rangeEnd and

@@ -105,6 +105,16 @@ export class KindTable {
     } catch {
       return Rejection.BadParams;
     }
+    return this.checkRead(kind);
+  }
+
+  /**
+   * Validates the values in `read[kind]` (already in the engine's own storage) as
+   * readParams does. Returns 0 or Rejection.BadParams.
+   */
+  checkRead(kind: number): 0 | Rejection {
+    const n = this.paramCount[kind];
+    const dst = this.read[kind];
     const base = kind * MAX_PARAMS;
     for (let i = 0; i < n; i++) {
       const v = dst[i];

@@ -100,6 +100,21 @@ export class Submitter {
     if (typeof tag !== 'number' || (tag | 0) !== tag) return b.reject(Rejection.BadParams);
     const arenaOff = kt.hasArena[kind] === 0 ? -1 : this.payloads.forKind(kind);
     if (arenaOff < -1) return b.reject(arenaOff as Rejection);
+    if (--this.stampCountdown <= 0) {
+      stampAt(this.clockNow, 0);
+      this.stampCountdown = STAMP_EVERY;
+    }
+    return this.openPlain(kind, arenaOff, tag);
+  }
+
+  /**
+   * Opens and sends a plain job of `kind` whose checked parameters are in the kind's read
+   * buffer (KindTable.read), with its arena slice chosen: the part of a plain submit that
+   * submitPlain and submitMany share. Returns the job id or a Rejection code.
+   */
+  private openPlain(kind: number, arenaOff: number, tag: number): number {
+    const b = this.books;
+    const kt = this.kindTable;
     const t = this.jobs;
     const w = t.free === 0 ? null : this.dispatcher.pick(kind);
     if (w === null) {
@@ -119,14 +134,74 @@ export class Submitter {
     t.deadline[slot] = d !== d ? NO_DEADLINE : Math.min(NO_DEADLINE, this.frame + Math.floor(d));
     t.arenaOffset[slot] = arenaOff;
     t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
-    if (--this.stampCountdown <= 0) {
-      stampAt(this.clockNow, 0);
-      this.stampCountdown = STAMP_EVERY;
-    }
     t.time[slot] = this.clockNow[0];
     b.admit();
     this.dispatcher.write(w, slot, gen, false);
     return t.idOf(slot, gen);
+  }
+
+  /**
+   * See EngineCore.submitMany. The checks a plain submit makes of its kind, tag and engine
+   * are made once for the batch; each job's parameters are copied once from `params` into
+   * the kind's read buffer and checked there, as readParams checks one job's.
+   */
+  submitMany(kind: number, params: Float64Array, count: number, ids: Int32Array | undefined, tag: number): number {
+    const b = this.books;
+    let n = -1;
+    let have = -1;
+    let room = 0;
+    let bad = false;
+    // Each argument is read once. A Proxy is not a view (ArrayBuffer.isView), so the values
+    // come from real typed arrays; a subclass may lie about its length, but a read past the
+    // end is NaN in the copy, and NaN is refused.
+    try {
+      if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
+      else have = params.length;
+      if (ids !== undefined) {
+        if (!ArrayBuffer.isView(ids) || !(ids instanceof Int32Array)) bad = true;
+        else room = ids.length;
+      }
+    } catch {
+      bad = true;
+    }
+    // An empty batch refused for shutdown would count a refusal of no job.
+    if (this.supervisor.state !== EngineState.Running) return count === 0 ? 0 : b.reject(Rejection.ShutDown);
+    const kt = this.kindTable;
+    if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind);
+    n = kt.paramCount[kind];
+    if (
+      bad ||
+      typeof count !== 'number' ||
+      (count | 0) !== count ||
+      count < 0 ||
+      have !== count * n ||
+      (ids !== undefined && room < count) ||
+      typeof tag !== 'number' ||
+      (tag | 0) !== tag
+    ) {
+      return b.reject(Rejection.BadParams);
+    }
+    const dst = kt.read[kind];
+    const hasArena = kt.hasArena[kind] !== 0;
+    stampAt(this.clockNow, 0);
+    this.stampCountdown = STAMP_EVERY;
+    for (let j = 0; j < count; j++) {
+      const base = j * n;
+      for (let i = 0; i < n; i++) dst[i] = params[base + i];
+      const badParams = kt.checkRead(kind);
+      let id: number;
+      if (badParams === 0) {
+        const arenaOff = hasArena ? this.payloads.forKind(kind) : -1;
+        id = arenaOff < -1 ? b.reject(arenaOff as Rejection) : this.openPlain(kind, arenaOff, tag);
+      } else id = b.reject(badParams);
+      if (id < 0) {
+        if (j === 0) return id;
+        if (ids !== undefined && j < room) ids[j] = id;
+        return j;
+      }
+      if (ids !== undefined) ids[j] = id;
+    }
+    return count;
   }
 
   /** A job with options, or a parallel-for's: deadline, arena slice, lane, prerequisites. */

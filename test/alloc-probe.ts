@@ -1,7 +1,8 @@
 /**
  * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
  * running the built engine (no test-runner transforms in the way). Prints one JSON
- * line: { "inline": N, "workers": N }, or with the argument `traced` { "traced": N }.
+ * line: { "inline": N, "workers": N }, with the argument `traced` { "traced": N }, or with
+ * `many` (jobs submitted by submitMany) { "many": N }.
  * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
@@ -16,7 +17,7 @@ import { pairKind } from './fixtures/static-kinds.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-async function bytesPerJob(workers: number, trace = false): Promise<number> {
+async function bytesPerJob(workers: number, trace = false, many = false): Promise<number> {
   // test.pair reads and writes its parameters and results by name (named views), and
   // the sink reads its results by name: naming must not allocate either.
   const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')], trace });
@@ -31,7 +32,26 @@ async function bytesPerJob(workers: number, trace = false): Promise<number> {
     done++;
     sum[0] += r.kind === PAIR ? pairKind.readResults(r.values).sum : r.values[0];
   };
+  const batch = new Float64Array(2 * 256);
+  const ids = new Int32Array(256);
+  const runMany = (n: number): void => {
+    let s = 0;
+    const start = done;
+    while (s < n) {
+      const k = Math.min(256, n - s);
+      for (let b = 0; b < k; b++) {
+        batch[2 * b] = s + b;
+        batch[2 * b + 1] = (s + b) & 1023;
+      }
+      const got = e.submitMany(NOOP, k === 256 ? batch : batch.subarray(0, 2 * k), k, ids, s & 0xffff);
+      if (got < k) while (start + s + Math.max(0, got) - done > 64) e.poll(sink);
+      s += Math.max(0, got);
+      e.poll(sink);
+    }
+    while (done < start + n) e.poll(sink);
+  };
   const run = (n: number): void => {
+    if (many) return runMany(n);
     let s = 0;
     const start = done;
     while (s < n) {
@@ -64,7 +84,9 @@ async function bytesPerJob(workers: number, trace = false): Promise<number> {
   return least;
 }
 
-if (process.argv[2] === 'traced') {
+if (process.argv[2] === 'many') {
+  console.log(JSON.stringify({ many: await bytesPerJob(2, false, true) }));
+} else if (process.argv[2] === 'traced') {
   // With the job timeline on (its own process, so it meets no code shaped by the others):
   // its hooks only store numbers into the trace rings.
   console.log(JSON.stringify({ traced: await bytesPerJob(2, true) }));

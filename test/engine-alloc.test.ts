@@ -10,12 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { leastOfProbe } from './fixtures/alloc.js';
 
-type ProbeResult = { inline?: number; workers?: number; traced?: number };
+type ProbeResult = { inline?: number; workers?: number; traced?: number; many?: number };
 
 /** The probe in fresh processes, retried under load (fixtures/alloc.ts); the least of each figure. */
-const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
+const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced' | 'many', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
 
-const BOUNDS = { inline: 20, workers: 8, traced: 8 };
+const BOUNDS = { inline: 20, workers: 8, traced: 8, many: 8 };
 
 describe('hot path allocation', () => {
   it('submit + poll allocate nothing per job on the main thread; inline runs only the clock', () => {
@@ -26,5 +26,9 @@ describe('hot path allocation', () => {
 
   it('with the job timeline on, submit + poll still allocate nothing per job on the main thread', () => {
     expect(leastOf(['traced'], BOUNDS).traced).toBeLessThan(BOUNDS.traced);
+  });
+
+  it('submitMany + poll allocate nothing per job on the main thread', () => {
+    expect(leastOf(['many'], BOUNDS).many).toBeLessThan(BOUNDS.many);
   });
 });

@@ -519,7 +519,8 @@ type SubmitSpec =
   | { t: 'sum'; values: number[]; tag: number; deadline?: number }
   | { t: 'throw'; code: number; tag: number; deadline?: number }
   | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; after: number[] | null; tag: number; deadline?: number }
-  | { t: 'dep'; picks: number[]; a: number; b: number; tag: number; deadline?: number };
+  | { t: 'dep'; picks: number[]; a: number; b: number; tag: number; deadline?: number }
+  | { t: 'many'; jobs: [number, number][]; tag: number; deadline?: undefined };
 
 /**
  * Prerequisites for a job: up to 3 jobs of this sequence, mostly ones still awaiting their
@@ -610,6 +611,30 @@ function submitValid(run: Run, s: SubmitSpec): number {
       const ret = e.submit(run.ids.echo, params, s.tag, opts);
       const label = `echo(${s.a}, ${s.b}) after [${pre.map((p) => p.label).join('; ')}]`;
       return recordDependent(run, ret, pre, { cls: 'echo', kind: run.ids.echo, tag: s.tag, deadlineFrames: s.deadline, label, expectValues: o.values, expectArena: [], expectMessage: '' });
+    }
+    case 'many': {
+      // Echo jobs by submitMany: the batch stops at the first job refused (a b outside
+      // echo's range is bad-params), whose code follows the accepted ids.
+      const count = s.jobs.length;
+      const params = new Float64Array(2 * count);
+      s.jobs.forEach(([a, b], j) => params.set([a, b], 2 * j));
+      const ids = new Int32Array(count);
+      const ret = e.submitMany(run.ids.echo, params, count, ids, s.tag);
+      if (ret > count) run.model.errors.push(`submitMany of ${count} returned ${ret}`);
+      const accepted = Math.max(0, ret);
+      let last = -1;
+      for (let j = 0; j < Math.min(accepted, count); j++) {
+        const [a, b] = s.jobs[j];
+        const o = oracle(echoKind, [a, b], s.tag, frame, null, 0);
+        last = run.recordSubmit(ids[j], { cls: 'echo', kind: run.ids.echo, tag: s.tag, label: `submitMany echo #${j} (${a}, ${b})`, expectValues: o.values, expectArena: [], expectMessage: '' });
+      }
+      if (accepted < count) {
+        const [a, b] = s.jobs[accepted];
+        const bad = (b | 0) !== b || b < -1_000_000 || b > 1_000_000;
+        const job = { cls: 'echo' as const, kind: run.ids.echo, tag: s.tag, label: `submitMany echo #${accepted} (${a}, ${b})`, expectValues: [], expectArena: [], expectMessage: '' };
+        run.recordSubmit(ret < 0 ? ret : ids[accepted], job, bad ? Rejection.BadParams : undefined);
+      }
+      return last;
     }
     case 'throw': {
       const params = [s.code];
@@ -1229,7 +1254,13 @@ const targetArb: fc.Arbitrary<Target> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('bogus' as const), id: fc.constantFrom(-1, 0.5, NaN, 2 ** 40, 123456789) }) },
 );
 
+const manyJobArb: fc.Arbitrary<[number, number]> = fc.tuple(
+  fc.double({ noNaN: true }),
+  fc.oneof({ weight: 12, arbitrary: fc.integer({ min: -1_000_000, max: 1_000_000 }) }, { weight: 1, arbitrary: fc.constantFrom(1.5, 2_000_000) }),
+);
+
 const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('many' as const), jobs: fc.array(manyJobArb, { maxLength: 40 }), tag: tagArb }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('echo' as const), a: fc.double({ noNaN: true }), b: fc.integer({ min: -1_000_000, max: 1_000_000 }), tag: tagArb, deadline: deadlineArb }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('arena' as const), seed: fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), count: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(4096, 8192)), tag: tagArb, deadline: deadlineArb }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('sum' as const), values: fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 32 }), tag: tagArb, deadline: deadlineArb }) },
