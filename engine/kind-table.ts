@@ -131,6 +131,9 @@ export class KindTable {
    * must not make a kind look so expensive that admission refuses it for good.
    */
   learn(kind: number, runMs: number): void {
+    // The sample comes from shared memory a worker wrote: one that is not a time (NaN, or
+    // negative) would make the estimate NaN or negative for good, and admission with it.
+    if (!(runMs >= 0)) return;
     const est = this.cost[kind];
     const cap = est * COST_OUTLIER + COST_FLOOR_MS;
     this.cost[kind] = est + ((runMs > cap ? cap : runMs) - est) * COST_ALPHA;

@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ArenaAllocator } from '../engine/arena.js';
 import { Books } from '../engine/books.js';
 import { JobTable } from '../engine/job-table.js';
+import { defineKind } from '../engine/kind.js';
+import { KindTable } from '../engine/kind-table.js';
 import {
   GEN_MASK,
   JOB_HEAD_I,
@@ -355,5 +357,21 @@ describe('books', () => {
     expect(b.balanced()).toBe(true);
     expect([b.submitted, b.completed, b.failed, b.expired, b.cancelled, b.rejected, b.inFlight]).toEqual([5, 1, 1, 1, 1, 1, 0]);
     expect(b.rejectedBy[-Rejection.RingFull]).toBe(1);
+  });
+});
+
+describe('kind cost estimates', () => {
+  it('a run time that is not a time (NaN, negative, -Infinity) leaves the estimate as it was', () => {
+    const kind = defineKind({ name: 'k', params: [], results: [], run() {} });
+    const kt = new KindTable([kind], new Map([['k', 0]]));
+    kt.learn(0, 0.5);
+    const est = kt.cost[0];
+    expect(est).toBeGreaterThan(0);
+    for (const bad of [Number.NaN, -1, -Infinity]) kt.learn(0, bad);
+    expect(kt.cost[0]).toBe(est);
+    // A real sample still moves it, and an outlier is clamped rather than taken whole.
+    kt.learn(0, Infinity);
+    expect(Number.isFinite(kt.cost[0])).toBe(true);
+    expect(kt.cost[0]).toBeGreaterThan(est);
   });
 });
