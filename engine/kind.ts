@@ -97,7 +97,9 @@ export interface JobKindSpec<S, P extends readonly ParamSpec[] = readonly ParamS
   /**
    * Bytes of arena this job needs for its payload, computed at submit on the main
    * thread from its params (for results too big to travel inline). Return 0 for none.
-   * A submit that passes its own arena slice overrides this.
+   * A submit that passes its own arena slice overrides this. It is given a copy of the
+   * checked params (writing to it changes nothing), and a submit made from inside it is
+   * refused bad-params; one that throws refuses its own submit bad-params.
    */
   readonly arenaBytes?: (params: ArrayLike<number>) => number;
   /** Largest arena payload this kind accepts; bigger ones are rejected `payload-too-large`. */

@@ -16,6 +16,14 @@ const SHARED = 2;
 export class Payloads {
   /** Bytes of the slice the last call chose (a field: no pair is allocated per submit). */
   bytes = 0;
+  /**
+   * True while a kind's arenaBytes runs. It is the game's code, in the middle of a submit
+   * whose checked parameters and choices sit in shared scratch fields, so a submit it
+   * makes is refused (Submitter).
+   */
+  sizing = false;
+  /** Per kind, the copy of the checked parameters arenaBytes is given: it may write to it. */
+  private readonly sizeArgs: readonly Float64Array[];
   /** How the last slice was obtained, so a refused submit can give it back the same way. */
   private source = FROM_KIND;
   private readonly arena: ArenaAllocator;
@@ -26,6 +34,7 @@ export class Payloads {
     this.arena = arena;
     this.kinds = kinds;
     this.arenaBytes = arenaBytes;
+    this.sizeArgs = kinds.list.map((k) => new Float64Array(k.params.length));
   }
 
   /**
@@ -37,11 +46,16 @@ export class Payloads {
     this.bytes = 0;
     this.source = FROM_KIND;
     if (k.arenaBytes === undefined) return -1;
+    const arg = this.sizeArgs[kind];
+    arg.set(this.kinds.read[kind]);
     let want: unknown;
+    this.sizing = true;
     try {
-      want = k.arenaBytes(this.kinds.read[kind]);
+      want = k.arenaBytes(arg);
     } catch {
       return Rejection.BadParams;
+    } finally {
+      this.sizing = false;
     }
     if (typeof want !== 'number' || !(want >= 0) || (want | 0) !== want) return Rejection.BadParams;
     if (want > this.arenaBytes || (k.maxArenaBytes !== undefined && want > k.maxArenaBytes)) return Rejection.PayloadTooLarge;

@@ -39,9 +39,6 @@ export class Submitter {
   private stampCountdown = 0;
   private readonly barrierKind: number;
   private readonly combineOpts: SubmitOptions = {};
-  /** The range of the parallelFor submit in progress; -1 for a plain submit. */
-  private rangeCount = -1;
-  private rangeGrain = 1;
 
   constructor(
     books: Books,
@@ -83,7 +80,7 @@ export class Submitter {
 
   /** See EngineCore.submit. */
   submit(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
-    return opts === undefined && this.rangeCount < 0 ? this.submitPlain(kind, params, tag) : this.submitWith(kind, params, tag, opts);
+    return opts === undefined ? this.submitPlain(kind, params, tag) : this.submitWith(kind, params, tag, opts, -1, 1);
   }
 
   /**
@@ -93,6 +90,7 @@ export class Submitter {
   private submitPlain(kind: number, params: ArrayLike<number>, tag: number): number {
     const b = this.books;
     if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
+    if (this.payloads.sizing) return b.reject(Rejection.BadParams);
     const kt = this.kindTable;
     if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind);
     const bad = kt.readParams(kind, params);
@@ -166,6 +164,7 @@ export class Submitter {
     }
     // An empty batch refused for shutdown would count a refusal of no job.
     if (this.supervisor.state !== EngineState.Running) return count === 0 ? 0 : b.reject(Rejection.ShutDown);
+    if (this.payloads.sizing) return b.reject(Rejection.BadParams);
     const kt = this.kindTable;
     if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind);
     n = kt.paramCount[kind];
@@ -204,8 +203,12 @@ export class Submitter {
     return count;
   }
 
-  /** A job with options, or a parallel-for's: deadline, arena slice, lane, prerequisites. */
-  private submitWith(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined): number {
+  /**
+   * A job with options, or a parallel-for's (`rangeCount` >= 0; arguments, not fields, as a
+   * kind's arenaBytes may submit again while this one is under way): deadline, arena
+   * slice, lane, prerequisites.
+   */
+  private submitWith(kind: number, params: ArrayLike<number>, tag: number, opts: SubmitOptions | undefined, rangeCount: number, rangeGrain: number): number {
     const b = this.books;
     // Each option is read once, into locals; a getter that throws is a bad submit.
     let deadlineFrames: unknown = undefined;
@@ -229,6 +232,7 @@ export class Submitter {
       }
     }
     if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown);
+    if (this.payloads.sizing) return b.reject(Rejection.BadParams);
     if (typeof kind !== 'number' || !this.kindTable.has(kind)) return b.reject(Rejection.UnknownKind);
     const bad = this.kindTable.readParams(kind, params);
     if (bad !== 0 || badOpts) return b.reject(Rejection.BadParams);
@@ -271,7 +275,7 @@ export class Submitter {
       this.stampCountdown = STAMP_EVERY;
     }
     t.time[slot] = this.clockNow[0];
-    if (this.rangeCount >= 0) t.openRange(slot, this.rangeCount, this.rangeGrain);
+    if (rangeCount >= 0) t.openRange(slot, rangeCount, rangeGrain);
     b.admit();
     if (w !== null) this.dispatcher.dispatch(w, slot, gen);
     else {
@@ -286,11 +290,7 @@ export class Submitter {
     if (typeof count !== 'number' || !(count >= 0 && count <= MAX_RANGE) || (count | 0) !== count || typeof grain !== 'number' || !(grain >= 0) || (grain | 0) !== grain) {
       return this.books.reject(Rejection.BadParams);
     }
-    this.rangeCount = count;
-    this.rangeGrain = grain > 0 ? grain : Math.max(1, Math.ceil(count / (8 * Math.max(1, this.workerCount))));
-    const id = this.submit(kind, params, tag, opts);
-    this.rangeCount = -1;
-    return id;
+    return this.submitWith(kind, params, tag, opts, count, grain > 0 ? grain : Math.max(1, Math.ceil(count / (8 * Math.max(1, this.workerCount)))));
   }
 
   /** See EngineCore.combine. */

@@ -290,6 +290,47 @@ describe('hostile values, each read once', () => {
     expect(got).toEqual([0, 5]);
   });
 
+  it("a kind's arenaBytes that writes over its parameters or submits again changes no job", async () => {
+    const e = await engine(2);
+    const MEDDLES = e.kindId('test.arena-bytes-meddles');
+    const ECHO = e.kindId('test.echo');
+    const inner: number[] = [];
+    const hook = globalThis as { onArenaBytes?: () => void };
+    // From inside the callback: every way to submit is refused bad-params.
+    hook.onArenaBytes = () => {
+      inner.push(
+        e.submit(ECHO, [1, 2]),
+        e.submit(ECHO, [1, 2], 0, { deadlineFrames: 5 }),
+        e.submit(MEDDLES, [9]),
+        e.submitMany(ECHO, Float64Array.of(1, 2), 1),
+        e.parallelFor(e.kindId('test.range'), [1, 8, -1, 0], 8),
+        e.combine([]),
+      );
+    };
+    try {
+      const before = e.stats();
+      const ids = [e.submit(MEDDLES, [7]), e.submit(MEDDLES, [8], 0, { deadlineFrames: 9 })];
+      const many = new Int32Array(2);
+      expect(e.submitMany(MEDDLES, Float64Array.of(3, 4), 2, many)).toBe(2);
+      ids.push(...many);
+      expect(Math.min(...ids)).toBeGreaterThanOrEqual(0);
+      expect(inner).toEqual(Array.from({ length: 4 * 6 }, () => Rejection.BadParams));
+      const got = new Map<number, number>();
+      await pollUntil(e, (r) => {
+        expect(r.status).toBe(Outcome.Done);
+        got.set(r.jobId, r.values[0]);
+      }, () => got.size === 4);
+      // Each job ran with the parameters it was submitted with, not the callback's 1e9.
+      expect(ids.map((id) => got.get(id))).toEqual([7, 8, 3, 4]);
+      const after = e.stats();
+      expect(after.rejected - before.rejected).toBe(inner.length);
+      await pollUntil(e, () => {}, () => e.stats().arenaBytesUsed === 0);
+      expect(accountingHolds(e)).toBe(true);
+    } finally {
+      hook.onArenaBytes = undefined;
+    }
+  });
+
   it('kindId, arenaAlloc and arenaFree answer hostile values without an untyped throw', async () => {
     const e = await engine(0);
     const revoked = Proxy.revocable({}, {});
