@@ -57,6 +57,39 @@ describe('worker faults', () => {
     await exercise(e, () => e.submit(e.kindId('test.crash'), [3]), 'worker-lost');
   });
 
+  it('an event listener that polls, submits and kills the other worker from inside worker-exit: every job has one outcome', async () => {
+    const e = (engine = await startEngine({ workers: 2 }));
+    const ECHO = e.kindId('test.echo');
+    const got = new Map<number, Got>();
+    const sink = (r: ResultView): void => {
+      expect(got.has(r.jobId)).toBe(false);
+      got.set(r.jobId, copyResult(r));
+    };
+    const submitted: number[] = [];
+    let exits = 0;
+    e.onEvent = (ev) => {
+      if (ev.type !== 'worker-exit') return;
+      exits++;
+      // Inside the engine's handling of the loss, before its jobs are accounted for.
+      e.poll(sink);
+      for (let i = 0; i < 10; i++) submitted.push(e.submit(ECHO, [i, -i]));
+      if (exits === 1) e.killWorker(1 - ev.worker);
+      throw new Error('a listener that throws as well');
+    };
+    for (let i = 0; i < 50; i++) submitted.push(e.submit(ECHO, [i, i]));
+    const crash = e.submit(e.kindId('test.crash'), [0]);
+    for (let i = 0; i < 50; i++) submitted.push(e.submit(ECHO, [i, 2 * i]));
+    await pollUntil(e, sink, () => exits >= 2 && allAlive(e) && e.inFlight === 0);
+    const accepted = submitted.filter((id) => id >= 0);
+    for (const id of [crash, ...accepted]) expect(got.has(id)).toBe(true);
+    expect(got.get(crash)?.status).toBe(Outcome.Failed);
+    expect(got.size).toBe(accepted.length + 1);
+    const again = e.submit(ECHO, [5, 5]);
+    await pollUntil(e, sink, () => got.has(again));
+    expect(got.get(again)?.status).toBe(Outcome.Done);
+    expect(accountingHolds(e)).toBe(true);
+  });
+
   it('a handler stuck in a loop is detected by its heartbeat, terminated and respawned', async () => {
     const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 300 }));
     const seen: EngineEvent[] = [];
