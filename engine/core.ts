@@ -381,7 +381,9 @@ export class EngineCore {
 
   /**
    * One job as a promise, for loading screens and tools: resolves with its values, rejects
-   * with its JobError, or with EngineError ABORTED / CANCELLED / EXPIRED / REJECTED (runs.ts).
+   * with its JobError, or with EngineError ABORTED / CANCELLED / EXPIRED / REJECTED (runs.ts);
+   * options that are not an object, a signal that is not an AbortSignal, or an option whose
+   * read throws reject INVALID_ARGUMENT with nothing submitted.
    * Its outcome never reaches a poll callback; the engine polls for it by itself, woken by
    * the worker that publishes it (a 1 ms timer while results for the game's poll wait ahead).
    */

@@ -109,39 +109,89 @@ export class Runs {
     this.activate = activate;
   }
 
-  run(kind: number | string, params: ArrayLike<number>, opts: RunOptions = {}): Promise<RunResult> {
-    let id: number;
-    let signal: AbortSignal | undefined;
+  run(kind: number | string, params: ArrayLike<number>, opts?: RunOptions): Promise<RunResult> {
+    const bad = (what: string): Promise<never> => Promise.reject(new EngineError('INVALID_ARGUMENT', `run(): ${what}`));
+    // Each option is read once, into locals; a getter that throws is a bad call.
+    let signal: unknown;
+    const submitOpts: SubmitOptions = {};
     try {
-      signal = opts.signal;
-      if (signal !== undefined && signal.aborted) return Promise.reject(new EngineError('ABORTED', 'run(): the signal was already aborted; the job was not submitted'));
-      const k = typeof kind === 'string' ? this.host.kindId(kind) : kind;
-      const submitOpts: SubmitOptions = {};
-      if (opts.deadlineFrames !== undefined) submitOpts.deadlineFrames = opts.deadlineFrames;
-      if (opts.lane !== undefined) submitOpts.lane = opts.lane;
-      if (opts.after !== undefined) submitOpts.after = opts.after;
-      id = this.host.submit(k, params, 0, submitOpts);
+      if (opts !== undefined) {
+        if (opts === null || typeof opts !== 'object') return bad(`options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+        signal = opts.signal;
+        const deadlineFrames = opts.deadlineFrames;
+        const lane = opts.lane;
+        const after = opts.after;
+        if (deadlineFrames !== undefined) submitOpts.deadlineFrames = deadlineFrames;
+        if (lane !== undefined) submitOpts.lane = lane;
+        if (after !== undefined) submitOpts.after = after;
+      }
+    } catch (err) {
+      return bad(`reading the options threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+    // A real AbortSignal, so that reading `aborted` and (un)registering the listener are its
+    // own methods; a Proxy of one fails on them, and is refused here rather than later.
+    if (signal !== undefined && !(typeof AbortSignal === 'function' && signal instanceof AbortSignal)) return bad('options.signal must be an AbortSignal');
+    const sig = signal as AbortSignal | undefined;
+    let aborted = false;
+    try {
+      aborted = sig !== undefined && sig.aborted === true;
+    } catch {
+      return bad('options.signal must be an AbortSignal');
+    }
+    if (aborted) return Promise.reject(new EngineError('ABORTED', 'run(): the signal was already aborted; the job was not submitted'));
+    let k: number;
+    try {
+      k = typeof kind === 'string' ? this.host.kindId(kind) : kind;
     } catch (err) {
       return Promise.reject(err instanceof EngineError ? err : new EngineError('INVALID_ARGUMENT', `run(): ${(err as Error)?.message ?? String(err)}`));
     }
-    if (id < 0) return Promise.reject(new EngineError('REJECTED', `run(): submit refused the job: ${rejectionName(id)}`));
-    const slot = id & (this.jobs.capacity - 1);
+    let done = false;
+    let id = -1;
+    let slot = -1;
+    let rejectRun: ((err: unknown) => void) | null = null;
+    const finish = (): void => {
+      done = true;
+      this.pending--;
+      if (sig !== undefined) {
+        try {
+          sig.removeEventListener('abort', onAbort);
+        } catch {
+          // Its listener then stays registered; onAbort does nothing once done.
+        }
+      }
+    };
+    const onAbort = (): void => {
+      if (done || id < 0) return;
+      finish();
+      // Not started: cancelled (its settler hears of it first, as done already). Started:
+      // its result will find a settler that drops it.
+      this.host.cancel(id);
+      if (this.jobs.settlers !== null && this.jobs.slotOf(id) === slot) this.jobs.settlers[slot] = dropResult;
+      rejectRun?.(new EngineError('ABORTED', `run(): job ${id} was aborted`));
+    };
+    // Registered before the job is submitted: a signal whose addEventListener throws is
+    // refused with nothing submitted.
+    if (sig !== undefined) {
+      try {
+        sig.addEventListener('abort', onAbort, { once: true });
+      } catch {
+        return bad("options.signal's addEventListener threw");
+      }
+    }
+    id = this.host.submit(k, params, 0, submitOpts);
+    if (id < 0) {
+      if (sig !== undefined) {
+        try {
+          sig.removeEventListener('abort', onAbort);
+        } catch {
+          // As in finish.
+        }
+      }
+      return Promise.reject(new EngineError('REJECTED', `run(): submit refused the job: ${rejectionName(id)}`));
+    }
+    slot = id & (this.jobs.capacity - 1);
     return new Promise<RunResult>((resolve, reject) => {
-      let done = false;
-      const onAbort = (): void => {
-        if (done) return;
-        finish();
-        // Not started: cancelled (its settler hears of it first, as done already). Started:
-        // its result will find a settler that drops it.
-        this.host.cancel(id);
-        if (this.jobs.settlers !== null && this.jobs.slotOf(id) === slot) this.jobs.settlers[slot] = dropResult;
-        reject(new EngineError('ABORTED', `run(): job ${id} was aborted`));
-      };
-      const finish = (): void => {
-        done = true;
-        this.pending--;
-        signal?.removeEventListener('abort', onAbort);
-      };
+      rejectRun = reject;
       const settle: Settler = (view) => {
         if (done) return;
         finish();
@@ -156,9 +206,17 @@ export class Runs {
       }
       this.jobs.settlers[slot] = settle;
       this.pending++;
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.idlePumps = 0;
       this.schedule();
+      // The signal may have aborted while the job was submitted (an abort listener of the
+      // game's, run by submit's own callbacks): the listener found no promise to reject.
+      let abortedSince = false;
+      try {
+        abortedSince = sig !== undefined && sig.aborted === true;
+      } catch {
+        // Read once before without throwing: a signal that throws now is taken as not aborted.
+      }
+      if (abortedSince) onAbort();
     });
   }
 

@@ -78,6 +78,65 @@ describe('engine.run', () => {
     }
   });
 
+  it('hostile options: each rejects INVALID_ARGUMENT with nothing submitted, and each option is read once', async () => {
+    const e = await startEngine({ workers: 2 });
+    try {
+      const before = e.stats();
+      const throwing = (key: string): object =>
+        Object.defineProperty({}, key, {
+          get() {
+            throw new Error(`getter ${key}`);
+          },
+        });
+      const ac = new AbortController();
+      const signalProxy = new Proxy(ac.signal, {
+        get() {
+          throw new Error('trap');
+        },
+      });
+      const noisy = new AbortController().signal;
+      Object.defineProperty(noisy, 'addEventListener', {
+        value: () => {
+          throw new Error('addEventListener');
+        },
+      });
+      const cases: [string, unknown][] = [
+        ['opts null', null],
+        ['opts a number', 5],
+        ['a signal that is not an AbortSignal', { signal: { aborted: false } }],
+        ['a number for a signal', { signal: 5 }],
+        ['a Proxy of an AbortSignal whose every read throws', { signal: signalProxy }],
+        ['a signal whose addEventListener throws', { signal: noisy }],
+        ['a throwing signal getter', throwing('signal')],
+        ['a throwing deadlineFrames getter', throwing('deadlineFrames')],
+        ['a throwing lane getter', throwing('lane')],
+        ['a throwing after getter', throwing('after')],
+      ];
+      for (const [name, opts] of cases) {
+        const r = await settle(runner(e).run('noop', [1, 2], opts as never));
+        expect([name, (r.error as { code?: string } | undefined)?.code]).toEqual([name, 'INVALID_ARGUMENT']);
+      }
+      // Read once: a getter that answers differently the second time is not asked again.
+      let reads = 0;
+      const flaky = Object.defineProperty({}, 'deadlineFrames', {
+        get() {
+          reads++;
+          return reads === 1 ? undefined : -1;
+        },
+      });
+      const ok = await settle(runner(e).run('noop', [1, 2], flaky as never));
+      expect(ok.error).toBeUndefined();
+      expect(reads).toBe(1);
+      // Nothing was submitted for the refused calls; the last one ran.
+      const after = e.stats();
+      expect(after.submitted - before.submitted).toBe(1);
+      expect(after.completed - before.completed).toBe(1);
+      expect(accountingHolds(e)).toBe(true);
+    } finally {
+      await e.shutdown();
+    }
+  });
+
   it('an aborted job that had not started is cancelled and rejects once; an already aborted signal rejects at once', async () => {
     // The worker is held inside a latch job, so the next job waits in its ring and cannot
     // start. (With two workers, which one a job goes to is the dispatcher's choice: the
