@@ -42,7 +42,7 @@ import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
 import { ResultWaiter } from './result-wait.js';
 import { TRACE_READING, TraceRecorder } from './trace-recorder.js';
-import { traceFile, traceSnapshotOf, buildTraceEvents, type TraceEvent, type TraceExportOptions } from './trace-export.js';
+import { traceFile, traceSnapshotOf, buildTraceEvents, readTraceExportOptions, type TraceEvent, type TraceExportOptions } from './trace-export.js';
 
 export type { ShutdownOptions } from './shutdown.js';
 
@@ -219,7 +219,9 @@ export class EngineCore {
   }
 
   set maxQueueMs(ms: number) {
-    if (typeof ms !== 'number' || !(ms > 0)) throw new EngineError('INVALID_OPTION', `maxQueueMs must be a positive number of milliseconds (or Infinity), got ${String(ms)}`);
+    if (typeof ms !== 'number' || !(ms > 0)) {
+      throw new EngineError('INVALID_OPTION', `maxQueueMs must be a positive number of milliseconds (or Infinity), got ${typeof ms === 'number' ? String(ms) : typeof ms}`);
+    }
     this.dispatcher.admissionMs = ms;
   }
 
@@ -253,8 +255,15 @@ export class EngineCore {
     return this.resultWaiter.wait(timeoutMs);
   }
 
-  /** Sets the current frame. Jobs submitted from now on carry it; workers expire jobs whose deadline frame is before it. */
+  /**
+   * Sets the current frame. Jobs submitted from now on carry it; workers expire jobs whose
+   * deadline frame is before it. Throws EngineError('INVALID_ARGUMENT') for a frame that is
+   * not a whole number in the int32 range.
+   */
   beginFrame(frame: number): void {
+    if (typeof frame !== 'number' || (frame | 0) !== frame) {
+      throw new EngineError('INVALID_ARGUMENT', `beginFrame() needs a whole frame number in the int32 range, got ${typeof frame === 'number' ? String(frame) : typeof frame}`);
+    }
     this.submitter.frame = frame | 0;
     this.submitter.restamp();
     this.dispatcher.flush();
@@ -370,10 +379,12 @@ export class EngineCore {
    * many. With `workers: 0` this is also where queued jobs run. The view passed to
    * onResult is reused: copy what you need; its arena slice is freed after the call.
    * The callback contract (what it may call, what happens when it throws) is in
-   * collector.ts; a re-entrant poll throws EngineError('REENTRANT_CALL').
+   * collector.ts; a re-entrant poll throws EngineError('REENTRANT_CALL'), a `max` that is
+   * not a number INVALID_ARGUMENT.
    */
   poll(onResult: OnResult, max = Infinity): number {
     this.collector.guard('poll', onResult);
+    if (typeof max !== 'number') throw new EngineError('INVALID_ARGUMENT', `poll() max must be a number, got ${typeof max}`);
     // A small integer from here on: a double such as Infinity - delivered, passed to a
     // call that is not inlined, is a new heap number on every poll.
     return this.pollUnguarded(onResult, max >= 0x3fffffff ? 0x3fffffff : max > 0 ? max | 0 : 0);
@@ -476,12 +487,14 @@ export class EngineCore {
    * drop frames. Works after shutdown too.
    */
   traceEvents(options?: TraceExportOptions): TraceEvent[] {
-    return buildTraceEvents(traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds, options), options).events;
+    const snap = traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds);
+    return buildTraceEvents(snap, readTraceExportOptions(options)).events;
   }
 
   /** The job timeline as a JSON file that Perfetto (ui.perfetto.dev) and chrome://tracing open. Same options and errors as traceEvents(). */
   exportTrace(options?: TraceExportOptions): string {
-    return JSON.stringify(traceFile(traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds, options), options));
+    const snap = traceSnapshotOf(this.trace, this.sab, this.layout, this.kinds);
+    return JSON.stringify(traceFile(snap, readTraceExportOptions(options)));
   }
 
   // ---------------------------------------------------------------- shutdown

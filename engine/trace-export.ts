@@ -478,22 +478,34 @@ export function traceFile(snap: TraceSnapshot, options: TraceExportOptions = {})
 }
 
 /**
- * The trace rings as they are now, for an export: checks the export options
- * (INVALID_ARGUMENT) and that the engine records a timeline at all (TRACE_OFF).
+ * The trace rings as they are now, for an export; throws TRACE_OFF when the engine records
+ * no timeline.
  */
 export function traceSnapshotOf(
   recorder: { publish(): void } | null,
   sab: SharedArrayBuffer,
   layout: Layout,
   kinds: readonly { readonly name: string }[],
-  options: TraceExportOptions | undefined,
 ): TraceSnapshot {
   if (recorder === null) throw new EngineError('TRACE_OFF', 'the job timeline is off: start the engine with EngineOptions.trace (for example trace: true)');
-  if (options !== undefined) {
-    if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${String(options)}`);
-    const s = options.seconds;
-    if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${String(s)}`);
-  }
   recorder.publish();
   return snapshotTrace(sab, layout, kinds.map((k) => k.name));
+}
+
+/**
+ * The export options, each read once into a fresh object (a getter asked twice could
+ * answer differently). Throws EngineError('INVALID_ARGUMENT') for options that are not an
+ * object, a read that throws, or seconds that is not a positive number.
+ */
+export function readTraceExportOptions(options: unknown): TraceExportOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${options === null ? 'null' : typeof options}`);
+  let s: unknown;
+  try {
+    s = (options as TraceExportOptions).seconds;
+  } catch {
+    throw new EngineError('INVALID_ARGUMENT', 'reading the trace export options threw');
+  }
+  if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${typeof s === 'number' ? String(s) : typeof s}`);
+  return s === undefined ? {} : { seconds: s };
 }

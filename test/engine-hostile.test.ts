@@ -331,6 +331,49 @@ describe('hostile values, each read once', () => {
     }
   });
 
+  it('poll, beginFrame, maxQueueMs and the trace export answer hostile values with a typed error, and change nothing', async () => {
+    const e = await startEngine({ workers: 1, trace: true });
+    engines.push(e);
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const valueOfThrows = {
+      valueOf(): number {
+        throw new Error('valueOf');
+      },
+    };
+    const noop = (): void => {};
+    e.beginFrame(7);
+    const queueMs = e.maxQueueMs;
+    for (const bad of [10n, Symbol('s'), valueOfThrows, revoked.proxy, '3', null]) {
+      expect(codeOf(() => e.poll(noop, bad as never))).toBe('INVALID_ARGUMENT');
+      expect(codeOf(() => e.beginFrame(bad as never))).toBe('INVALID_ARGUMENT');
+      expect(
+        codeOf(() => {
+          e.maxQueueMs = bad as never;
+        }),
+      ).toBe('INVALID_OPTION');
+      expect(codeOf(() => e.traceEvents({ seconds: bad as never }))).toBe('INVALID_ARGUMENT');
+    }
+    // A frame must be a whole number that fits the frame words.
+    for (const bad of [Number.NaN, 1.5, 2 ** 31, -Infinity]) expect(codeOf(() => e.beginFrame(bad))).toBe('INVALID_ARGUMENT');
+    for (const bad of [revoked.proxy, throwingGetter('seconds'), 5]) {
+      expect(codeOf(() => e.traceEvents(bad as never))).toBe('INVALID_ARGUMENT');
+      expect(codeOf(() => e.exportTrace(bad as never))).toBe('INVALID_ARGUMENT');
+    }
+    expect(e.frame).toBe(7);
+    expect(e.maxQueueMs).toBe(queueMs);
+    // The export options are read once: a getter asked twice would see a bad value.
+    let reads = 0;
+    const once = Object.defineProperty({}, 'seconds', {
+      get() {
+        reads++;
+        return reads === 1 ? 5 : -1;
+      },
+    });
+    expect(e.traceEvents(once as never).length).toBeGreaterThan(0);
+    expect(reads).toBe(1);
+  });
+
   it('kindId, arenaAlloc and arenaFree answer hostile values without an untyped throw', async () => {
     const e = await engine(0);
     const revoked = Proxy.revocable({}, {});
