@@ -142,6 +142,19 @@ export class Channel {
   }
 }
 
+/**
+ * Copies the first `n` values of `src` into `dst`; false if a read threw (a getter, a
+ * revoked Proxy, null).
+ */
+function readInto(dst: Float64Array, src: ArrayLike<number>, n: number): boolean {
+  try {
+    for (let i = 0; i < n; i++) dst[i] = src[i];
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Latency buckets: applied (or arrived) 0, 1, 2, or more frames after the submit frame. */
 export interface FrameBuckets {
   '0': number;
@@ -211,6 +224,12 @@ export class FrameSync {
   private readonly optsBest: SubmitOptions = { deadlineFrames: 2 };
   private readonly optsArena: SubmitOptions = { arenaOffset: 0, arenaBytes: 0 };
   private readonly onResult: (r: ResultView) => void;
+  /** True while a channel's apply callback runs (the game's code; see finish). */
+  private applying = false;
+  /** The first error an apply callback threw this pass, thrown once the pass is done. */
+  private applyError: { error: unknown } | null = null;
+  /** A request's parameters as read, before any state changes. */
+  private readonly requestParams = new Float64Array(MAX_PARAMS);
   private queueCh = new Int32Array(1024);
   private queueKey = new Int32Array(1024);
   private queued = 0;
@@ -280,15 +299,33 @@ export class FrameSync {
    * the deterministic results due now. Call once per fixed step, before game logic.
    */
   beginFrame(frame: number): void {
+    this.notApplying('beginFrame');
     // Requests left unflushed belong to the frame that made them.
     this.flush();
     this.closeFrame();
     const t0 = this.now();
     this.frame = frame;
     this.engine.beginFrame(frame);
-    this.engine.poll(this.onResult);
-    this.applyDue(frame);
-    this.frameTime[0] += this.now() - t0;
+    try {
+      this.engine.poll(this.onResult);
+      this.applyDue(frame);
+    } finally {
+      this.frameTime[0] += this.now() - t0;
+    }
+    this.throwApplyError();
+  }
+
+  /** Throws REENTRANT_CALL when called from inside an apply callback. */
+  private notApplying(method: string): void {
+    if (this.applying) throw new EngineError('REENTRANT_CALL', `FrameSync.${method}() was called from inside an apply callback; call it after the callback returns`);
+  }
+
+  /** Throws the first error an apply callback threw during the pass just finished. */
+  private throwApplyError(): void {
+    const e = this.applyError;
+    if (e === null) return;
+    this.applyError = null;
+    throw e.error;
   }
 
   /**
@@ -297,10 +334,15 @@ export class FrameSync {
    * their frame). Optional; beginFrame does the same for whatever is left.
    */
   endFrame(): void {
+    this.notApplying('endFrame');
     this.flush();
     const t0 = this.now();
-    this.engine.poll(this.onResult);
-    this.frameTime[0] += this.now() - t0;
+    try {
+      this.engine.poll(this.onResult);
+    } finally {
+      this.frameTime[0] += this.now() - t0;
+    }
+    this.throwApplyError();
   }
 
   /**
@@ -310,6 +352,17 @@ export class FrameSync {
    * at flush(): one timed submit pass per frame instead of a clock read per job.
    */
   request(ch: Channel, key: number, params: ArrayLike<number>, n: number): void {
+    this.checkKey(ch, key, 'request');
+    if (typeof n !== 'number' || !(n >= 0)) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): the count must be a number >= 0, got ${typeof n === 'number' ? String(n) : typeof n}`);
+    // A wrong count stays wrong: the engine refuses it as bad-params at flush, as it should.
+    const m = n < MAX_PARAMS ? n | 0 : MAX_PARAMS;
+    // Each value is read once, before anything changes: a read that throws leaves no trace.
+    const got = this.requestParams;
+    if (ArrayBuffer.isView(params) && params instanceof Float64Array) {
+      // The common case, kept apart: a copy that also sees arrays, getters and Proxies
+      // reads generically, and a generic read of a Float64Array boxes each value.
+      for (let i = 0; i < m; i++) got[i] = params[i];
+    } else if (!readInto(got, params, m)) throw new EngineError('INVALID_ARGUMENT', 'FrameSync.request(): reading the parameters threw');
     const st = ch.status[key];
     if (st !== IDLE) {
       if (st !== QUEUED && ch.jobId[key] >= 0) this.engine.cancel(ch.jobId[key]);
@@ -317,9 +370,7 @@ export class FrameSync {
       this.supersededJobs++;
     }
     const pb = key * MAX_PARAMS;
-    // A wrong count stays wrong: the engine refuses it as bad-params at flush, as it should.
-    const m = n < MAX_PARAMS ? n : MAX_PARAMS;
-    for (let i = 0; i < m; i++) ch.params[pb + i] = params[i];
+    for (let i = 0; i < m; i++) ch.params[pb + i] = got[i];
     ch.paramCount[key] = m;
     ch.submitFrame[key] = this.frame;
     ch.jobId[key] = -1;
@@ -397,7 +448,16 @@ export class FrameSync {
 
   /** True while key has a request that has not been applied. */
   pending(ch: Channel, key: number): boolean {
+    this.checkKey(ch, key, 'pending');
     return ch.status[key] !== IDLE;
+  }
+
+  /** Throws INVALID_ARGUMENT unless `ch` is one of this FrameSync's channels and `key` one of its keys. */
+  private checkKey(ch: Channel, key: number, method: string): void {
+    if (!(ch instanceof Channel) || this.channels[ch.index] !== ch) throw new EngineError('INVALID_ARGUMENT', `FrameSync.${method}(): not a channel of this FrameSync`);
+    if (typeof key !== 'number' || (key | 0) !== key || key < 0 || key >= ch.keys) {
+      throw new EngineError('INVALID_ARGUMENT', `FrameSync.${method}(): key must be an integer in [0, ${ch.keys}), got ${typeof key === 'number' ? String(key) : typeof key}`);
+    }
   }
 
   /** The poll / runInline callback: stage or apply one result. */
@@ -450,11 +510,23 @@ export class FrameSync {
     }
   }
 
+  /**
+   * Applies one result with the game's callback. One that throws does not stop the pass:
+   * the other results due this frame are still applied on time, and the first error is
+   * thrown when beginFrame or endFrame is done.
+   */
   private finish(ch: Channel, key: number, age: number): void {
     this.appliedAfter[age < 3 ? age : 3]++;
     this.applied++;
     ch.applied++;
-    ch.apply(ch, key, this.frame);
+    this.applying = true;
+    try {
+      ch.apply(ch, key, this.frame);
+    } catch (error) {
+      this.applyError ??= { error };
+    } finally {
+      this.applying = false;
+    }
   }
 
   /** Applies every deterministic result due at `frame`, computing the missing ones now. */
@@ -525,6 +597,7 @@ export class FrameSync {
 
   /** Ends the run's last frame so its metrics count. Call once after the last step. */
   endRun(): void {
+    this.notApplying('endRun');
     this.flush();
     this.closeFrame();
     this.frame = -1;

@@ -194,6 +194,115 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
+  test('request and pending refuse a foreign channel, a bad key, count or params with INVALID_ARGUMENT, changing nothing', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
+    const log: Applied[] = [];
+    const ch = channel(sync, 'noop', 4, log);
+    const other = channel(new FrameSync(engine, runner), 'noop', 4, []);
+    const p = Float64Array.of(1, 2);
+    const throwing = Object.defineProperty([0, 0], '1', {
+      get() {
+        throw new Error('param getter');
+      },
+    });
+    const revoked = Proxy.revocable([1, 2], {});
+    revoked.revoke();
+    sync.beginFrame(0);
+    sync.request(ch, 1, p, 2);
+    const cases: [string, () => unknown][] = [
+      ['a channel of another FrameSync', () => sync.request(other, 0, p, 2)],
+      ['not a channel', () => sync.request({ index: 0 } as never, 0, p, 2)],
+      ['key out of range', () => sync.request(ch, 4, p, 2)],
+      ['negative key', () => sync.request(ch, -1, p, 2)],
+      ['fractional key (it would land on key 1)', () => sync.request(ch, 1.5, p, 2)],
+      ['NaN key', () => sync.request(ch, Number.NaN, p, 2)],
+      ['BigInt key', () => sync.request(ch, 1n as never, p, 2)],
+      ['BigInt count', () => sync.request(ch, 0, p, 2n as never)],
+      ['negative count', () => sync.request(ch, 0, p, -1)],
+      ['a params getter that throws', () => sync.request(ch, 0, throwing, 2)],
+      ['revoked Proxy params', () => sync.request(ch, 0, revoked.proxy, 2)],
+      ['null params', () => sync.request(ch, 0, null as never, 2)],
+      ['pending with a bad key', () => sync.pending(ch, 9)],
+    ];
+    for (const [name, call] of cases) {
+      let code: string | undefined;
+      try {
+        call();
+      } catch (err) {
+        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
+      }
+      expect([name, code]).toEqual([name, 'INVALID_ARGUMENT']);
+    }
+    expect([0, 1, 2, 3].map((k) => sync.pending(ch, k))).toEqual([false, true, false, false]);
+    expect(ch.superseded).toBe(0);
+    sync.flush();
+    await resultsIn(engine);
+    sync.beginFrame(1);
+    expect(log).toEqual([{ key: 1, frame: 1, value: 3 }]);
+    expect(sync.submitted).toBe(1);
+  });
+
+  test('an apply callback that throws: the other results due that frame are still applied, then the first error is thrown', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
+    const applied: number[] = [];
+    const ch = sync.addChannel({
+      kind: 'noop',
+      keys: 8,
+      apply: (_c, key) => {
+        applied.push(key);
+        if (key === 2 || key === 5) throw new Error(`apply ${key}`);
+      },
+    });
+    const p = Float64Array.of(1, 1);
+    sync.beginFrame(0);
+    for (let key = 0; key < 8; key++) sync.request(ch, key, p, 2);
+    sync.flush();
+    await resultsIn(engine);
+    expect(() => sync.beginFrame(1)).toThrow('apply 2');
+    expect(applied).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(sync.applied).toBe(8);
+    expect([...Array(8).keys()].some((k) => sync.pending(ch, k))).toBe(false);
+    sync.beginFrame(2);
+    expect(applied.length).toBe(8);
+  });
+
+  test('an apply callback that calls beginFrame, endFrame or endRun gets REENTRANT_CALL; one that requests again is served', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
+    const codes: (string | undefined)[] = [];
+    const codeOf = (f: () => void): string | undefined => {
+      try {
+        f();
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+      return undefined;
+    };
+    const p = Float64Array.of(2, 2);
+    const log: number[] = [];
+    const ch: Channel = sync.addChannel({
+      kind: 'noop',
+      keys: 2,
+      apply: (c, key, frame) => {
+        log.push(frame);
+        if (frame === 1) {
+          codes.push(codeOf(() => sync.beginFrame(99)), codeOf(() => sync.endFrame()), codeOf(() => sync.endRun()));
+          sync.request(c, key, p, 2);
+        }
+      },
+    });
+    sync.beginFrame(0);
+    sync.request(ch, 0, p, 2);
+    sync.flush();
+    await resultsIn(engine);
+    sync.beginFrame(1);
+    expect(codes).toEqual(['REENTRANT_CALL', 'REENTRANT_CALL', 'REENTRANT_CALL']);
+    expect(sync.frame).toBe(1);
+    sync.flush();
+    await resultsIn(engine);
+    sync.beginFrame(2);
+    expect(log).toEqual([1, 2]);
+  });
+
   test('the per-frame path allocates nothing once warm', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     // A typed-array accumulator: a plain `let` number would box a double per update.
