@@ -21,6 +21,14 @@ const COST_FLOOR_MS = 0.02;
 const PARAM_F64 = 0;
 const PARAM_I32 = 1;
 
+/** The intrinsic length of a typed array, whatever its class says `length` is. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get as (this: ArrayBufferView) => number;
+
+/** Copies `n` values of a plain Float64Array: its own function, so the site sees only those. */
+function copyPlain(dst: Float64Array, src: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) dst[i] = src[i];
+}
+
 export class KindTable {
   readonly list: readonly JobKind<any>[];
   private readonly byName: ReadonlyMap<string, number>;
@@ -95,6 +103,17 @@ export class KindTable {
   readParams(kind: number, params: ArrayLike<number>): 0 | Rejection {
     const n = this.paramCount[kind];
     const dst = this.read[kind];
+    // A Float64Array, of any class (a kind's createParams() view is a subclass of its
+    // own). The generic reads below, seeing many classes at one site, would each box the
+    // value they read. A plain one is copied at a site only plain ones reach; any other by
+    // the built-in copy, which reads its memory. Its length is the array's own (a
+    // subclass can redefine `length`), and a Proxy is not a view.
+    if (ArrayBuffer.isView(params) && params instanceof Float64Array) {
+      if (typedArrayLength.call(params) !== n) return Rejection.BadParams;
+      if (Object.getPrototypeOf(params) === Float64Array.prototype) copyPlain(dst, params, n);
+      else dst.set(params);
+      return this.checkRead(kind);
+    }
     try {
       if (params == null || params.length !== n) return Rejection.BadParams;
       for (let i = 0; i < n; i++) {

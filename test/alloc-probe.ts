@@ -1,8 +1,9 @@
 /**
  * Measures main-thread heap bytes per job over submit + poll, in a plain Node process
  * running the built engine (no test-runner transforms in the way). Prints one JSON
- * line: { "inline": N, "workers": N }, with the argument `traced` { "traced": N }, or with
- * `many` (jobs submitted by submitMany) { "many": N }.
+ * line: { "inline": N, "workers": N }, with the argument `traced` { "traced": N }, with
+ * `many` (jobs submitted by submitMany) { "many": N }, or with `views` (parameters filled
+ * by name, in each kind's createParams() view, a class of its own) { "views": N }.
  * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
@@ -11,13 +12,16 @@
  * allocation shows in every window.
  */
 import { EngineCore } from '../engine/core.js';
+import { defineKind } from '../engine/kind.js';
 import { builtModuleUrl } from '../engine/paths.js';
+import { echoKind } from './fixtures/kinds.js';
 import { pairKind } from './fixtures/static-kinds.js';
+import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-async function bytesPerJob(workers: number, trace = false, many = false): Promise<number> {
+async function bytesPerJob(workers: number, trace = false, many = false, views = false): Promise<number> {
   // test.pair reads and writes its parameters and results by name (named views), and
   // the sink reads its results by name: naming must not allocate either.
   const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')], trace });
@@ -50,15 +54,26 @@ async function bytesPerJob(workers: number, trace = false, many = false): Promis
     }
     while (done < start + n) e.poll(sink);
   };
+  // One view per kind, each its own class: submit's parameter read meets them all at one
+  // site. A game has a kind per system; past four classes a site's reads go generic. The
+  // three not registered here stand for more of the game's kinds (their views, of the
+  // same shape, are submitted as noop).
+  const noopKind = builtinKinds.find((k) => k.name === 'noop')!;
+  const more = [1, 2, 3].map((i) =>
+    defineKind({ name: `probe.view${i}`, params: [{ name: `a${i}`, type: 'f64' }, { name: `b${i}`, type: 'f64' }], results: [], run() {} }).createParams(),
+  );
+  const named = [pairKind.createParams(), noopKind.createParams(), echoKind.createParams(), ...more];
   const run = (n: number): void => {
     if (many) return runMany(n);
     let s = 0;
     const start = done;
     while (s < n) {
       for (let b = 0; b < 256 && s < n; b++) {
-        p[0] = s;
-        p[1] = s & 1023;
-        if (e.submit(s % 3 === 0 ? PAIR : s & 1 ? NOOP : ECHO, p, s & 0xffff) < 0) {
+        const which = s % 3 === 0 ? 0 : s & 1 ? 1 : 2;
+        const q = !views ? p : which === 1 ? named[1 + ((s >> 1) % 4 === 0 ? 0 : 2 + ((s >> 1) % 3))] : named[which];
+        q[0] = s;
+        q[1] = s & 1023;
+        if (e.submit(which === 0 ? PAIR : which === 1 ? NOOP : ECHO, q, s & 0xffff) < 0) {
           // Rings full (slow workers on a loaded machine): drain well down before
           // submitting again. Refilling a job or two per poll would read the clock (the
           // one allowance, once per burst of submits) almost per job.
@@ -84,7 +99,9 @@ async function bytesPerJob(workers: number, trace = false, many = false): Promis
   return least;
 }
 
-if (process.argv[2] === 'many') {
+if (process.argv[2] === 'views') {
+  console.log(JSON.stringify({ views: await bytesPerJob(2, false, false, true) }));
+} else if (process.argv[2] === 'many') {
   console.log(JSON.stringify({ many: await bytesPerJob(2, false, true) }));
 } else if (process.argv[2] === 'traced') {
   // With the job timeline on (its own process, so it meets no code shaped by the others):

@@ -10,12 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { leastOfProbe } from './fixtures/alloc.js';
 
-type ProbeResult = { inline?: number; workers?: number; traced?: number; many?: number };
+type ProbeResult = { inline?: number; workers?: number; traced?: number; many?: number; views?: number };
 
 /** The probe in fresh processes, retried under load (fixtures/alloc.ts); the least of each figure. */
-const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced' | 'many', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
+const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced' | 'many' | 'views', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
 
-const BOUNDS = { inline: 20, workers: 8, traced: 8, many: 8 };
+const BOUNDS = { inline: 20, workers: 8, traced: 8, many: 8, views: 8 };
 
 describe('hot path allocation', () => {
   it('submit + poll allocate nothing per job on the main thread; inline runs only the clock', () => {
@@ -26,6 +26,10 @@ describe('hot path allocation', () => {
 
   it('with the job timeline on, submit + poll still allocate nothing per job on the main thread', () => {
     expect(leastOf(['traced'], BOUNDS).traced).toBeLessThan(BOUNDS.traced);
+  });
+
+  it('parameters filled by name in createParams() views of three kinds: submit + poll still allocate nothing per job', () => {
+    expect(leastOf(['views'], BOUNDS).views).toBeLessThan(BOUNDS.views);
   });
 
   it('submitMany + poll allocate nothing per job on the main thread', () => {
