@@ -22,10 +22,10 @@ const PARAM_F64 = 0;
 const PARAM_I32 = 1;
 
 /** The intrinsic length of a typed array, whatever its class says `length` is. */
-const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get as (this: ArrayBufferView) => number;
+export const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get as (this: ArrayBufferView) => number;
 
 /** Copies `n` values of a plain Float64Array: its own function, so the site sees only those. */
-function copyPlain(dst: Float64Array, src: Float64Array, n: number): void {
+export function copyPlain(dst: Float64Array, src: Float64Array, n: number): void {
   for (let i = 0; i < n; i++) dst[i] = src[i];
 }
 

@@ -22,6 +22,7 @@
 import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineError } from '../engine/errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
+import { copyPlain, typedArrayLength } from '../engine/kind-table.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
 import type { KindRunner } from './kind-runner.js';
 
@@ -148,7 +149,10 @@ export class Channel {
  */
 function readInto(dst: Float64Array, src: ArrayLike<number>, n: number): boolean {
   try {
-    for (let i = 0; i < n; i++) dst[i] = src[i];
+    // A kind's view (a Float64Array subclass) as long as asked: the built-in copy, which
+    // reads its memory rather than its class's elements.
+    if (ArrayBuffer.isView(src) && src instanceof Float64Array && typedArrayLength.call(src) === n) dst.set(src);
+    else for (let i = 0; i < n; i++) dst[i] = src[i];
     return true;
   } catch {
     return false;
@@ -358,10 +362,11 @@ export class FrameSync {
     const m = n < MAX_PARAMS ? n | 0 : MAX_PARAMS;
     // Each value is read once, before anything changes: a read that throws leaves no trace.
     const got = this.requestParams;
-    if (ArrayBuffer.isView(params) && params instanceof Float64Array) {
-      // The common case, kept apart: a copy that also sees arrays, getters and Proxies
-      // reads generically, and a generic read of a Float64Array boxes each value.
-      for (let i = 0; i < m; i++) got[i] = params[i];
+    if (ArrayBuffer.isView(params) && params instanceof Float64Array && Object.getPrototypeOf(params) === Float64Array.prototype) {
+      // The common case, kept apart: a copy that also sees arrays, getters, Proxies and
+      // the kinds' createParams() views (a class each) reads generically, and a generic
+      // read of a Float64Array boxes each value.
+      copyPlain(got, params, m);
     } else if (!readInto(got, params, m)) throw new EngineError('INVALID_ARGUMENT', 'FrameSync.request(): reading the parameters threw');
     const st = ch.status[key];
     if (st !== IDLE) {
