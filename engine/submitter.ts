@@ -13,7 +13,7 @@ import { stampAt } from './clock.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { JobTable } from './job-table.js';
 import { MAX_PARAMS } from './kind.js';
-import type { KindTable } from './kind-table.js';
+import { typedArrayLength, type KindTable } from './kind-table.js';
 import { MAX_RANGE, NO_DEADLINE } from './layout.js';
 import { Rejection } from './outcome.js';
 import type { Payloads } from './payloads.js';
@@ -150,14 +150,14 @@ export class Submitter {
     let room = 0;
     let bad = false;
     // Each argument is read once. A Proxy is not a view (ArrayBuffer.isView), so the values
-    // come from real typed arrays; a subclass may lie about its length, but a read past the
-    // end is NaN in the copy, and NaN is refused.
+    // come from real typed arrays, and their lengths are their own (a subclass, or an own
+    // property, can say another `length`).
     try {
       if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
-      else have = params.length;
+      else have = typedArrayLength.call(params);
       if (ids !== undefined) {
         if (!ArrayBuffer.isView(ids) || !(ids instanceof Int32Array)) bad = true;
-        else room = ids.length;
+        else room = typedArrayLength.call(ids);
       }
     } catch {
       bad = true;
@@ -189,7 +189,9 @@ export class Submitter {
       for (let i = 0; i < n; i++) dst[i] = params[base + i];
       const badParams = kt.checkRead(kind);
       let id: number;
-      if (badParams === 0) {
+      // A kind's arenaBytes (the game's code) may have begun a shutdown mid-batch.
+      if (this.supervisor.state !== EngineState.Running) id = b.reject(Rejection.ShutDown);
+      else if (badParams === 0) {
         const arenaOff = hasArena ? this.payloads.forKind(kind) : -1;
         id = arenaOff < -1 ? b.reject(arenaOff as Rejection) : this.openPlain(kind, arenaOff, tag);
       } else id = b.reject(badParams);

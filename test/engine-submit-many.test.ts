@@ -139,19 +139,43 @@ describe('submitMany on two workers', () => {
       ['tag a string', () => e.submitMany(ECHO, two, 1, undefined, '1' as unknown as number), Rejection.BadParams],
     ];
     for (const [name, call, want] of cases) expect([name, call()]).toEqual([name, want]);
-    // A subclass claiming more values than it holds: the values past its end read as NaN.
+    // Arrays claiming another length than their own: their own is the one that counts.
     const liar = new Float64Array(4).fill(1);
     Object.defineProperty(liar, 'length', { get: () => 6 });
-    const ids = new Int32Array(3);
-    expect(e.submitMany(ECHO, liar, 3, ids)).toBe(2);
-    expect(ids[2]).toBe(Rejection.BadParams);
+    expect(e.submitMany(ECHO, liar, 3)).toBe(Rejection.BadParams);
+    const shortIds = new Int32Array(1);
+    Object.defineProperty(shortIds, 'length', { get: () => 2 });
+    expect(e.submitMany(ECHO, Float64Array.of(1, 1, 2, 2), 2, shortIds)).toBe(Rejection.BadParams);
     const after = e.stats();
-    expect(after.rejected - before.rejected).toBe(cases.length + 1);
-    expect(after.submitted - before.submitted).toBe(cases.length + 3);
+    expect(after.rejected - before.rejected).toBe(cases.length + 2);
+    expect(after.submitted - before.submitted).toBe(cases.length + 2);
   });
 });
 
-describe('submitMany after shutdown', () => {
+describe('submitMany and shutdown', () => {
+  it('a shutdown begun by a kind\'s arenaBytes mid-batch: the rest are refused shut-down, the accepted one has one outcome', async () => {
+    const e = await startEngine({ workers: 1 });
+    const MEDDLES = e.kindId('test.arena-bytes-meddles');
+    const hook = globalThis as { onArenaBytes?: () => void };
+    let stopping: Promise<unknown> | null = null;
+    hook.onArenaBytes = () => {
+      stopping ??= e.shutdown();
+    };
+    try {
+      const ids = new Int32Array(3);
+      expect(e.submitMany(MEDDLES, Float64Array.of(1, 2, 3), 3, ids)).toBe(1);
+      expect(ids[1]).toBe(Rejection.ShutDown);
+      await stopping;
+      const s = e.stats();
+      expect(s.inFlight).toBe(0);
+      expect(s.completed + s.cancelled + s.failed).toBe(1);
+      expect(accountingHolds(e)).toBe(true);
+    } finally {
+      hook.onArenaBytes = undefined;
+    }
+  });
+
+
   it('is refused shut-down', async () => {
     const e = await startEngine({ workers: 1 });
     const ECHO = e.kindId('test.echo');
