@@ -192,6 +192,20 @@ class ViewCache {
 }
 
 /**
+ * A handler returned something. A promise (a plain function returning one, which the
+ * declaration check cannot see) means work the job would be reported done without: the
+ * job fails instead, and the promise's own rejection is handled here so it cannot take
+ * the thread down. Any other value is ignored, as before.
+ */
+function checkReturn(name: string, ret: unknown): void {
+  if ((typeof ret !== 'object' && typeof ret !== 'function') || ret === null) return;
+  const then = (ret as { then?: unknown }).then;
+  if (typeof then !== 'function') return;
+  then.call(ret, undefined, () => {});
+  throw new Error(`kind ${name}: run returned a promise; handlers run synchronously, so the work after its first await is not part of the job`);
+}
+
+/**
  * Declares a kind. Throws EngineError('INVALID_KIND') if the declaration is malformed.
  *
  * The parameter and result names are inferred as literal types, so `run(p, out)` can
@@ -215,6 +229,10 @@ export function defineKind<S = undefined, const P extends readonly ParamSpec[] =
   }
   if (!Array.isArray(spec.results) || spec.results.length > MAX_RESULTS) fail(`results must be an array of at most ${MAX_RESULTS}`);
   if (typeof spec.run !== 'function') fail('run must be a function');
+  // A job is the handler's synchronous run: an async or generator function returns before
+  // its body is done (or started), and the job would be reported done without it.
+  const runTag = Object.prototype.toString.call(spec.run);
+  if (runTag !== '[object Function]') fail(`run must be a plain synchronous function, got ${runTag.slice(8, -1)} (a job is what run does before it returns)`);
   const paramNames = (spec.params as readonly ParamSpec[]).map((p) => p.name);
   const resultNames = [...(spec.results as readonly unknown[])];
   for (const [what, names] of [['param', paramNames], ['result', resultNames]] as const) {
@@ -236,7 +254,8 @@ export function defineKind<S = undefined, const P extends readonly ParamSpec[] =
     ...spec,
     __kind: true as const,
     run(params: Float64Array, out: Float64Array, ctx: JobContext<S>): void {
-      userRun(paramViews.get(params) as JobParams<P>, resultViews.get(out) as JobResults<R>, ctx);
+      const ret: unknown = userRun(paramViews.get(params) as JobParams<P>, resultViews.get(out) as JobResults<R>, ctx);
+      if (ret !== undefined) checkReturn(spec.name, ret);
     },
     createParams: (): ParamsBuffer<P> => {
       const a = new Float64Array(paramNames.length);

@@ -90,6 +90,32 @@ describe('worker faults', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  it('a handler that returns a promise fails its job, on a worker and inline; a promise that rejects later costs no thread', async () => {
+    for (const workers of [2, 0]) {
+      const e = (engine = await startEngine({ workers }));
+      const K = e.kindId('test.returns-promise');
+      const ECHO = e.kindId('test.echo');
+      const ids = [e.submit(K, [0]), e.submit(K, [1]), e.submit(ECHO, [1, 1]), e.submit(K, [1])];
+      expect(Math.min(...ids)).toBeGreaterThanOrEqual(0);
+      const got = new Map<number, Got>();
+      await pollUntil(e, (r) => got.set(r.jobId, copyResult(r)), () => got.size === 4);
+      for (const id of [ids[0], ids[1], ids[3]]) {
+        expect(got.get(id)).toMatchObject({ status: Outcome.Failed, reason: 'threw' });
+        expect(got.get(id)?.message).toContain('returned a promise');
+      }
+      expect(got.get(ids[2])?.status).toBe(Outcome.Done);
+      // The rejections land after the jobs; the workers are still the ones that ran them.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(e.stats().respawns).toBe(0);
+      const again = e.submit(ECHO, [2, 2]);
+      await pollUntil(e, (r) => got.set(r.jobId, copyResult(r)), () => got.has(again));
+      expect(got.get(again)?.status).toBe(Outcome.Done);
+      expect(accountingHolds(e)).toBe(true);
+      await e.shutdown();
+      engine = null;
+    }
+  });
+
   it('a handler stuck in a loop is detected by its heartbeat, terminated and respawned', async () => {
     const e = (engine = await startEngine({ workers: 2, hangTimeoutMs: 300 }));
     const seen: EngineEvent[] = [];

@@ -69,6 +69,10 @@ describe('options are validated at start', () => {
     expect(await code(() => defineKind({ name: 'x', params: new Array(12).fill({ name: 'p', type: 'f64' }), results: [], run() {} }))).toBe('INVALID_KIND');
     expect(await code(() => defineKind({ name: 'x', params: [{ name: 'p', type: 'u8' as 'f64' }], results: [], run() {} }))).toBe('INVALID_KIND');
     expect(await code(() => defineKind({ name: 'x', params: [], results: new Array(11).fill('r'), run() {} }))).toBe('INVALID_KIND');
+    // A job is what run does before it returns: an async or generator run is refused.
+    expect(await code(() => defineKind({ name: 'x', params: [], results: [], async run() {} }))).toBe('INVALID_KIND');
+    expect(await code(() => defineKind({ name: 'x', params: [], results: [], run: async () => {} }))).toBe('INVALID_KIND');
+    expect(await code(() => defineKind({ name: 'x', params: [], results: [], *run() {} } as never))).toBe('INVALID_KIND');
   });
 });
 
