@@ -111,6 +111,8 @@ export interface JobKindSpec<S, P extends readonly ParamSpec[] = readonly ParamS
   /**
    * Runs the job: read `params` (by index or by name), write `out` (likewise), use `ctx`
    * for the arena and state. Both are reused for every job: keep no reference to them.
+   * Synchronous: the job is what it does before it returns (an async or generator `run`
+   * is refused by defineKind; a returned promise fails the job).
    */
   run(params: JobParams<P>, out: JobResults<R>, ctx: JobContext<S>): void;
   /** Runs once per worker at shutdown. */
