@@ -48,25 +48,49 @@ export class FixedLoop {
   private stopAt = Infinity;
   private done: (() => void) | null = null;
   private readonly now: () => number;
+  /** True while the game's step runs. */
+  private stepping = false;
 
   /** `step` is called once per fixed step with that step's frame number. */
   constructor(step: (frame: number) => void, opts: FixedLoopOptions = {}, now: () => number = () => performance.now()) {
-    const hz = opts.hz ?? 30;
-    const maxCatchUp = opts.maxCatchUp ?? 3;
-    const maxElapsedMs = opts.maxElapsedMs ?? 250;
-    if (!(hz > 0 && hz <= 1000)) throw new EngineError('INVALID_OPTION', `loop hz must be in (0, 1000], got ${hz}`);
-    if (!Number.isInteger(maxCatchUp) || maxCatchUp < 1) throw new EngineError('INVALID_OPTION', `loop maxCatchUp must be a positive integer, got ${maxCatchUp}`);
-    if (!(maxElapsedMs > 0)) throw new EngineError('INVALID_OPTION', `loop maxElapsedMs must be > 0, got ${maxElapsedMs}`);
-    this.hz = hz;
-    this.stepMs = 1000 / hz;
-    this.maxCatchUp = maxCatchUp;
-    this.maxElapsedMs = maxElapsedMs;
+    const bad = (m: string): never => {
+      throw new EngineError('INVALID_OPTION', m);
+    };
+    const show = (v: unknown): string => (typeof v === 'number' ? String(v) : typeof v);
+    if (typeof step !== 'function') bad(`loop step must be a function, got ${typeof step}`);
+    if (typeof now !== 'function') bad(`loop clock must be a function, got ${typeof now}`);
+    if (typeof opts !== 'object' || opts === null) bad(`loop options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    // Each option is read once; a getter that throws is a bad option.
+    let hz: unknown;
+    let maxCatchUp: unknown;
+    let maxElapsedMs: unknown;
+    try {
+      hz = opts.hz ?? 30;
+      maxCatchUp = opts.maxCatchUp ?? 3;
+      maxElapsedMs = opts.maxElapsedMs ?? 250;
+    } catch {
+      bad('loop options could not be read');
+    }
+    if (typeof hz !== 'number' || !(hz > 0 && hz <= 1000)) bad(`loop hz must be in (0, 1000], got ${show(hz)}`);
+    if (typeof maxCatchUp !== 'number' || !Number.isInteger(maxCatchUp) || maxCatchUp < 1) bad(`loop maxCatchUp must be a positive integer, got ${show(maxCatchUp)}`);
+    if (typeof maxElapsedMs !== 'number' || !(maxElapsedMs > 0)) bad(`loop maxElapsedMs must be > 0, got ${show(maxElapsedMs)}`);
+    this.hz = hz as number;
+    this.stepMs = 1000 / (hz as number);
+    this.maxCatchUp = maxCatchUp as number;
+    this.maxElapsedMs = maxElapsedMs as number;
     this.stepFn = step;
     this.now = now;
   }
 
-  /** Feeds `elapsedMs` of wall time and runs the steps it pays for. Returns steps run. */
+  /**
+   * Feeds `elapsedMs` of wall time and runs the steps it pays for. Returns steps run. A
+   * step that throws ends the tick: its frame counts as run, and the error is thrown.
+   * Throws INVALID_ARGUMENT for an elapsed time that is not a number, REENTRANT_CALL
+   * from inside a step.
+   */
   advance(elapsedMs: number): number {
+    this.notStepping('advance');
+    if (typeof elapsedMs !== 'number') throw new EngineError('INVALID_ARGUMENT', `advance() needs a number of milliseconds, got ${typeof elapsedMs}`);
     this.ticks++;
     let e = elapsedMs > 0 ? elapsedMs : 0;
     if (e > this.maxElapsedMs) {
@@ -76,10 +100,9 @@ export class FixedLoop {
     this.acc += e;
     let n = 0;
     while (this.acc + EPS_MS >= this.stepMs && n < this.maxCatchUp && this.frame < this.stopAt) {
-      this.stepFn(this.frame);
-      this.frame++;
       this.acc -= this.stepMs;
       n++;
+      this.step();
     }
     if (this.acc < 0) this.acc = 0;
     if (this.acc + EPS_MS >= this.stepMs) {
@@ -93,10 +116,26 @@ export class FixedLoop {
     return n;
   }
 
-  /** Runs one step now, outside the clock (tests, --fast runs). */
+  /** Runs one step now, outside the clock (tests, --fast runs). Same errors as advance. */
   stepOnce(): void {
-    this.stepFn(this.frame);
-    this.frame++;
+    this.notStepping('stepOnce');
+    this.step();
+  }
+
+  /** One step: the frame counts as run whether or not the game's step returns. */
+  private step(): void {
+    const f = this.frame++;
+    this.stepping = true;
+    try {
+      this.stepFn(f);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  /** A step that drives the loop itself would run frames inside a frame. */
+  private notStepping(method: string): void {
+    if (this.stepping) throw new EngineError('REENTRANT_CALL', `FixedLoop.${method}() was called from inside a step`);
   }
 
   /**
@@ -104,16 +143,31 @@ export class FixedLoop {
    * scheduled for the next step boundary with setTimeout, never a busy wait.
    */
   run(frames: number): Promise<void> {
+    this.notStepping('run');
+    if (typeof frames !== 'number' || !(frames >= 0) || (frames !== Infinity && !Number.isInteger(frames))) {
+      throw new EngineError('INVALID_ARGUMENT', `run() needs a whole number of frames >= 0 (or Infinity), got ${typeof frames === 'number' ? String(frames) : typeof frames}`);
+    }
     if (this.timer !== null) throw new EngineError('ALREADY_STARTED', 'loop is already running');
     this.stopAt = this.frame + frames;
     this.last = this.now();
     this.acc = 0;
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       this.done = resolve;
       const tick = (): void => {
         const t = this.now();
-        this.advance(t - this.last);
+        try {
+          this.advance(t - this.last);
+        } catch (error) {
+          // A tick runs from a timer: a step's error would escape to the host, and this
+          // promise would never settle. It stops the loop and rejects instead.
+          this.done = null;
+          this.stop();
+          reject(error);
+          return;
+        }
         this.last = t;
+        // stop() from inside a step has settled the run already.
+        if (this.done === null) return;
         if (this.frame >= this.stopAt) {
           this.stop();
           return;

@@ -59,6 +59,85 @@ describe('fixed-step loop (stepped by hand, no wall clock)', () => {
     expect(() => new FixedLoop(() => {}, { hz: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => new FixedLoop(() => {}, { maxCatchUp: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => new FixedLoop(() => {}, { maxElapsedMs: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    // BigInts compare with numbers, so they passed the range checks and threw later, untyped.
+    expect(() => new FixedLoop(() => {}, { hz: 30n as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new FixedLoop(() => {}, { maxElapsedMs: 100n as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new FixedLoop(5 as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => new FixedLoop(() => {}, null as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+
+  test('bad arguments to advance and run are INVALID_ARGUMENT, and nothing steps', async () => {
+    let n = 0;
+    const loop = new FixedLoop(() => n++);
+    for (const bad of [10n, Symbol('s'), '40', null]) expect(() => loop.advance(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    // NaN frames used to make run() tick for ever: never stepping, never done.
+    for (const bad of [Number.NaN, -1, 1.5, 5n]) expect(() => loop.run(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(n).toBe(0);
+    expect(loop.frame).toBe(0);
+  });
+
+  test('a step that calls advance, stepOnce or run gets REENTRANT_CALL; the loop goes on', () => {
+    const codes: (string | undefined)[] = [];
+    const frames: number[] = [];
+    const loop: FixedLoop = new FixedLoop((f) => {
+      frames.push(f);
+      for (const call of [() => loop.advance(100), () => loop.stepOnce(), () => void loop.run(1)]) {
+        try {
+          call();
+          codes.push(undefined);
+        } catch (err) {
+          codes.push((err as { code?: string }).code);
+        }
+      }
+    });
+    expect(loop.advance(1000 / 30)).toBe(1);
+    expect(codes).toEqual(['REENTRANT_CALL', 'REENTRANT_CALL', 'REENTRANT_CALL']);
+    expect(frames).toEqual([0]);
+    loop.stepOnce();
+    expect(frames).toEqual([0, 1]);
+  });
+
+  test('stop() from inside a step ends run(): no step after it', async () => {
+    let t = 0;
+    const frames: number[] = [];
+    const loop: FixedLoop = new FixedLoop(
+      (f) => {
+        frames.push(f);
+        if (f === 4) loop.stop();
+      },
+      { hz: 1000 },
+      () => (t += 5),
+    );
+    await loop.run(100);
+    const after = frames.length;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(frames.length).toBe(after);
+    expect(frames[frames.length - 1]).toBeLessThanOrEqual(6);
+  });
+
+  test('a step that throws: advance throws it with the frame counted; run() rejects with it and stops', async () => {
+    const boom = new Error('step 2');
+    const frames: number[] = [];
+    const step = (f: number): void => {
+      frames.push(f);
+      if (f === 2) throw boom;
+    };
+    const byHand = new FixedLoop(step);
+    expect(() => byHand.advance(100)).toThrow(boom);
+    expect(frames).toEqual([0, 1, 2]);
+    expect(byHand.frame).toBe(3);
+    expect(byHand.advance(1000 / 30)).toBe(1);
+    expect(frames).toEqual([0, 1, 2, 3]);
+    frames.length = 0;
+    let t = 0;
+    const timed = new FixedLoop(step, { hz: 1000 }, () => (t += 20));
+    await expect(timed.run(10)).rejects.toBe(boom);
+    expect(frames).toEqual([0, 1, 2]);
+    // The frame that threw is behind it: the next run goes on from frame 3.
+    expect(timed.frame).toBe(3);
+    frames.length = 0;
+    await timed.run(2);
+    expect(frames).toEqual([3, 4]);
   });
 });
 
