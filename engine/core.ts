@@ -333,7 +333,7 @@ export class EngineCore {
 
   /** Reserves `bytes` of arena for a payload to pass to submit; -1 if it does not fit now (or `bytes` is not a positive integer). */
   arenaAlloc(bytes: number): number {
-    if (typeof bytes !== 'number' || !(bytes > 0) || bytes > this.layout.arenaBytes) return -1;
+    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes <= 0 || bytes > this.layout.arenaBytes) return -1;
     return this.arena.alloc(bytes);
   }
 

@@ -297,6 +297,9 @@ export class Submitter {
 
   /** See EngineCore.combine. */
   combine(jobIds: ArrayLike<number>, tag: number): number {
+    // Without a list the barrier would wait for nothing and end done: a call that lost its
+    // argument, refused like a list that is not one.
+    if (jobIds === undefined) return this.books.reject(this.supervisor.state !== EngineState.Running ? Rejection.ShutDown : Rejection.BadParams);
     this.combineOpts.after = jobIds;
     const id = this.submit(this.barrierKind, NO_PARAMS, tag, this.combineOpts);
     this.combineOpts.after = undefined;

@@ -393,7 +393,7 @@ export class Supervisor {
    */
   kill(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.opts.workers) {
-      throw new EngineError('INVALID_OPTION', `killWorker: worker index must be an integer in [0, ${this.opts.workers - 1}], got ${String(index)}`);
+      throw new EngineError('INVALID_OPTION', `killWorker: worker index must be an integer in [0, ${this.opts.workers - 1}], got ${typeof index === 'number' ? String(index) : typeof index}`);
     }
     const w = this.workers[index];
     if (w.life === 'alive') this.retire(w, 'killed');

@@ -383,6 +383,29 @@ describe('hostile values, each read once', () => {
       expect(e.arenaAlloc(bad as never)).toBe(-1);
       expect(e.arenaFree(bad as never)).toBe(false);
     }
+    // A byte count that is not whole is refused, as the doc says, not rounded.
+    expect(e.arenaAlloc(1.5)).toBe(-1);
+    expect(e.stats().arenaBytesUsed).toBe(0);
+  });
+
+  it('killWorker answers any value that is not a worker index with INVALID_OPTION, and combine refuses a missing list', async () => {
+    const e = await engine(2);
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    for (const bad of [10n, Symbol('s'), null, undefined, revoked.proxy, trap, throwingGetter('toString'), '1', -1, 1.5, 2, NaN]) {
+      expect(codeOf(() => e.killWorker(bad as never))).toBe('INVALID_OPTION');
+    }
+    expect(e.stats().respawns).toBe(0);
+    const before = e.stats();
+    // combine() with no list would be a barrier on nothing, done at once.
+    expect(e.combine(undefined as never)).toBe(Rejection.BadParams);
+    expect(e.combine(null as never)).toBe(Rejection.BadParams);
+    const after = e.stats();
+    expect(after.rejected - before.rejected).toBe(2);
+    expect(after.submitted - before.submitted).toBe(2);
+    expect(e.inFlight).toBe(0);
+    expect(accountingHolds(e)).toBe(true);
   });
 });
 
