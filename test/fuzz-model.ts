@@ -538,12 +538,13 @@ type NewJob = Parameters<Run['recordSubmit']>[1];
 /**
  * Records a submit with prerequisites `pre`. One whose outcome was delivered is refused
  * bad-params, except one run inline whose worker may still hold its slot (its dependents
- * then wait for that worker).
+ * then wait for that worker): such a submit is judged as one without ended prerequisites,
+ * since the slot also still holds the job's arena slice (arena-full is a fair answer).
  */
 function recordDependent(run: Run, ret: number, pre: readonly ModelJob[], job: NewJob): number {
   const withAfter = { ...job, after: pre.map((p) => p.id) };
   const ended = pre.filter((p) => p.state !== 'pending');
-  if (ended.length === 0 || (ret >= 0 && ended.every((p) => p.via === 'inline'))) return run.recordSubmit(ret, withAfter);
+  if (ended.length === 0 || (ret !== Rejection.BadParams && ended.every((p) => p.via === 'inline'))) return run.recordSubmit(ret, withAfter);
   return run.recordSubmit(ret, { ...withAfter, label: `${job.label} (a prerequisite has ended)` }, Rejection.BadParams);
 }
 
