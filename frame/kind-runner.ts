@@ -80,22 +80,58 @@ export class KindRunner {
 
   /** Parameter count of kind `k`. */
   paramCount(k: number): number {
-    return this.entries[k].kind.params.length;
+    return this.entry(k, 'paramCount').kind.params.length;
   }
 
   /**
-   * Runs kind `k` on `params` (its first kind.params.length values) with the arena
-   * slice [0, arenaBytes) of this runner's private arena (default: the kind's own
-   * arenaBytes(params)). Write payload inputs into the arena views first; read results
-   * from `out` and the arena views afterwards.
+   * Why the first `n` of `values` are not parameters of kind `k` as the engine's submit
+   * checks them (exactly the kind's count; each a number, not NaN, whole for an i32
+   * parameter, within its min and max), or null when they are. Reads each value once.
+   */
+  paramsProblem(k: number, values: ArrayLike<number>, n: number): string | null {
+    const e = this.entry(k, 'paramsProblem');
+    const specs = e.kind.params;
+    if (n !== specs.length) return `kind ${e.kind.name} takes ${specs.length} params, got ${n}`;
+    for (let i = 0; i < n; i++) {
+      const v: unknown = values[i];
+      const spec = specs[i];
+      if (typeof v !== 'number' || v !== v) return `param ${spec.name} of kind ${e.kind.name} is not a number`;
+      if (spec.type === 'i32' && (v | 0) !== v) return `param ${spec.name} of kind ${e.kind.name} must be an int32, got ${v}`;
+      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+        return `param ${spec.name} of kind ${e.kind.name} must be in [${spec.min ?? -Infinity}, ${spec.max ?? Infinity}], got ${v}`;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Runs kind `k` on `params` (its first kind.params.length values, checked as the
+   * engine's submit checks them) with the arena slice [0, arenaBytes) of this runner's
+   * private arena (default: the kind's own arenaBytes(params)). Write payload inputs into
+   * the arena views first; read results from `out` and the arena views afterwards.
+   * Throws UNKNOWN_KIND for an index that is not a kind's, INVALID_ARGUMENT for parameters
+   * the engine would refuse, INVALID_OPTION for an arena slice this runner cannot give.
    */
   run(k: number, params: ArrayLike<number>, tag = 0, submitFrame = 0, arenaBytes = -1): Float64Array {
-    const e = this.entries[k];
+    const e = this.entry(k, 'run');
     const n = e.kind.params.length;
-    if (params.length < n || n > MAX_PARAMS) throw new EngineError('INVALID_OPTION', `kind ${e.kind.name} takes ${n} params, got ${params.length}`);
-    for (let i = 0; i < n; i++) e.params[i] = params[i];
+    // Each value is read once, into the kind's own buffer, and checked there; the store
+    // would convert a string, so the type is checked first.
+    let numbers = true;
+    try {
+      for (let i = 0; i < n && numbers; i++) {
+        const v: unknown = params[i];
+        if (typeof v === 'number') e.params[i] = v;
+        else numbers = false;
+      }
+    } catch {
+      numbers = false;
+    }
+    if (!numbers) throw new EngineError('INVALID_ARGUMENT', `KindRunner.run(): the params of kind ${e.kind.name} are not numbers, or reading them threw`);
+    const problem = this.paramsProblem(k, e.params, n);
+    if (problem !== null) throw new EngineError('INVALID_ARGUMENT', `KindRunner.run(): ${problem}`);
     const bytes = arenaBytes >= 0 ? arenaBytes : e.kind.arenaBytes ? e.kind.arenaBytes(e.params) : 0;
-    if (bytes > this.arenaU8.length) throw new EngineError('INVALID_OPTION', `kind ${e.kind.name} needs ${bytes} arena bytes; this runner has ${this.arenaU8.length}`);
+    if (!(bytes >= 0 && bytes <= this.arenaU8.length)) throw new EngineError('INVALID_OPTION', `kind ${e.kind.name} needs ${bytes} arena bytes; this runner has ${this.arenaU8.length}`);
     const ctx = e.ctx;
     ctx.tag = tag;
     ctx.submitFrame = submitFrame;
@@ -104,6 +140,13 @@ export class KindRunner {
     this.out.fill(0);
     e.kind.run(e.params, this.out, ctx);
     return this.out;
+  }
+
+  private entry(k: number, method: string): Entry {
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= this.entries.length) {
+      throw new EngineError('UNKNOWN_KIND', `KindRunner.${method}(): no kind at index ${typeof k === 'number' ? String(k) : typeof k}`);
+    }
+    return this.entries[k];
   }
 
   cleanup(): void {

@@ -152,7 +152,14 @@ function readInto(dst: Float64Array, src: ArrayLike<number>, n: number): boolean
     // A kind's view (a Float64Array subclass) as long as asked: the built-in copy, which
     // reads its memory rather than its class's elements.
     if (ArrayBuffer.isView(src) && src instanceof Float64Array && typedArrayLength.call(src) === n) dst.set(src);
-    else for (let i = 0; i < n; i++) dst[i] = src[i];
+    else {
+      for (let i = 0; i < n; i++) {
+        // A string or a boxed number would be converted by the store; submit refuses them.
+        const v: unknown = src[i];
+        if (typeof v !== 'number') return false;
+        dst[i] = v;
+      }
+    }
     return true;
   } catch {
     return false;
@@ -354,11 +361,12 @@ export class FrameSync {
    * (write arena input into ch.input* at key * inputBytes first). Supersedes an
    * unapplied request for the same key. The request is queued and reaches the engine
    * at flush(): one timed submit pass per frame instead of a clock read per job.
+   * Throws INVALID_ARGUMENT, changing nothing, for a foreign channel, a key outside it, or
+   * parameters the kind does not accept (its count, types and bounds, as submit checks them).
    */
   request(ch: Channel, key: number, params: ArrayLike<number>, n: number): void {
     this.checkKey(ch, key, 'request');
     if (typeof n !== 'number' || !(n >= 0)) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): the count must be a number >= 0, got ${typeof n === 'number' ? String(n) : typeof n}`);
-    // A wrong count stays wrong: the engine refuses it as bad-params at flush, as it should.
     const m = n < MAX_PARAMS ? n | 0 : MAX_PARAMS;
     // Each value is read once, before anything changes: a read that throws leaves no trace.
     const got = this.requestParams;
@@ -367,7 +375,11 @@ export class FrameSync {
       // the kinds' createParams() views (a class each) reads generically, and a generic
       // read of a Float64Array boxes each value.
       copyPlain(got, params, m);
-    } else if (!readInto(got, params, m)) throw new EngineError('INVALID_ARGUMENT', 'FrameSync.request(): reading the parameters threw');
+    } else if (!readInto(got, params, m)) throw new EngineError('INVALID_ARGUMENT', 'FrameSync.request(): the parameters are not numbers, or reading them threw');
+    // Checked here as the engine's submit checks them: a deterministic job the engine
+    // refused is computed by the runner, which must never see values a worker would not.
+    const problem = this.runner.paramsProblem(ch.runnerKind, got, n);
+    if (problem !== null) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): ${problem}`);
     const st = ch.status[key];
     if (st !== IDLE) {
       if (st !== QUEUED && ch.jobId[key] >= 0) this.engine.cancel(ch.jobId[key]);

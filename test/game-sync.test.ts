@@ -198,6 +198,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const log: Applied[] = [];
     const ch = channel(sync, 'noop', 4, log);
+    const heavyCh = channel(sync, 'compute-heavy', 1, []);
     const other = channel(new FrameSync(engine, runner), 'noop', 4, []);
     const p = Float64Array.of(1, 2);
     const throwing = Object.defineProperty([0, 0], '1', {
@@ -222,6 +223,14 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       ['a params getter that throws', () => sync.request(ch, 0, throwing, 2)],
       ['revoked Proxy params', () => sync.request(ch, 0, revoked.proxy, 2)],
       ['null params', () => sync.request(ch, 0, null as never, 2)],
+      // The engine would refuse these bad-params, and a deterministic channel would then
+      // compute them with the runner: the values a worker never runs.
+      ['a count the kind does not take', () => sync.request(ch, 0, Float64Array.of(1, 2, 3), 3)],
+      ['a short count', () => sync.request(ch, 0, p, 1)],
+      ['a NaN parameter', () => sync.request(ch, 0, [Number.NaN, 1], 2)],
+      ['a string parameter', () => sync.request(ch, 0, ['1', 2] as never, 2)],
+      ['a fractional int32 parameter', () => sync.request(heavyCh, 0, [1.5, 10], 2)],
+      ['an int32 parameter past its max', () => sync.request(heavyCh, 0, [1, 100_001], 2)],
       ['pending with a bad key', () => sync.pending(ch, 9)],
     ];
     for (const [name, call] of cases) {
@@ -240,6 +249,36 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     sync.beginFrame(1);
     expect(log).toEqual([{ key: 1, frame: 1, value: 3 }]);
     expect(sync.submitted).toBe(1);
+  });
+
+  test("KindRunner.run checks the kind index and the parameters as the engine's submit does", () => {
+    const NOOP = runner.indexOf('noop');
+    const HEAVY = runner.indexOf('compute-heavy');
+    const revoked = Proxy.revocable([1, 2], {});
+    revoked.revoke();
+    const cases: [string, () => unknown, string][] = [
+      ['an index past the kinds', () => runner.run(99, [1, 2]), 'UNKNOWN_KIND'],
+      ['a fractional index', () => runner.run(0.5, [1, 2]), 'UNKNOWN_KIND'],
+      ['a BigInt index', () => runner.run(0n as never, [1, 2]), 'UNKNOWN_KIND'],
+      ['paramCount of a bad index', () => runner.paramCount(-1), 'UNKNOWN_KIND'],
+      ['too few params', () => runner.run(NOOP, [1]), 'INVALID_ARGUMENT'],
+      ['a NaN param', () => runner.run(NOOP, [Number.NaN, 1]), 'INVALID_ARGUMENT'],
+      ['a BigInt param', () => runner.run(NOOP, [1n, 1] as never), 'INVALID_ARGUMENT'],
+      ['a string param', () => runner.run(NOOP, ['1', 1] as never), 'INVALID_ARGUMENT'],
+      ['a revoked Proxy', () => runner.run(NOOP, revoked.proxy), 'INVALID_ARGUMENT'],
+      ['an int32 param out of bounds', () => runner.run(HEAVY, [1, -1]), 'INVALID_ARGUMENT'],
+      ['an arena slice larger than the runner has', () => runner.run(NOOP, [1, 2], 0, 0, 1 << 30), 'INVALID_OPTION'],
+    ];
+    for (const [name, call, want] of cases) {
+      let code: string | undefined;
+      try {
+        call();
+      } catch (err) {
+        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
+      }
+      expect([name, code]).toEqual([name, want]);
+    }
+    expect(runner.run(NOOP, [2, 3])[0]).toBe(5);
   });
 
   test('an apply callback that throws: the other results due that frame are still applied, then the first error is thrown', async () => {
