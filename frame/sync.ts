@@ -147,6 +147,11 @@ export class Channel {
  * Copies the first `n` values of `src` into `dst`; false if a read threw (a getter, a
  * revoked Proxy, null).
  */
+/** A value for an error message, without calling anything on it. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v;
+}
+
 function readInto(dst: Float64Array, src: ArrayLike<number>, n: number): boolean {
   try {
     // A kind's view (a Float64Array subclass) as long as asked: the built-in copy, which
@@ -246,52 +251,83 @@ export class FrameSync {
   private queued = 0;
 
   constructor(engine: SyncEngine, runner: KindRunner, opts: SyncOptions = {}) {
-    const policy = opts.policy ?? 'deterministic';
-    if (policy !== 'deterministic' && policy !== 'bestEffort') {
-      throw new EngineError('INVALID_OPTION', `policy must be 'deterministic' or 'bestEffort', got ${JSON.stringify(policy)}`);
+    const bad = (m: string): never => {
+      throw new EngineError('INVALID_OPTION', m);
+    };
+    if (opts === null || typeof opts !== 'object') bad(`FrameSync options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    // Each option is read once; a getter that throws is a bad option.
+    let policy: unknown;
+    let k: unknown;
+    let maxAge: unknown;
+    let hist: unknown;
+    let now: unknown;
+    try {
+      policy = opts.policy ?? 'deterministic';
+      k = opts.applyAfterFrames ?? 2;
+      maxAge = opts.maxAgeFrames ?? 2;
+      hist = opts.historyFrames ?? 65536;
+      now = opts.now;
+    } catch {
+      bad('FrameSync options could not be read');
     }
-    const k = opts.applyAfterFrames ?? 2;
-    if (k !== 1 && k !== 2) throw new EngineError('INVALID_OPTION', `applyAfterFrames must be 1 or 2, got ${k}`);
-    const maxAge = opts.maxAgeFrames ?? 2;
-    if (!Number.isInteger(maxAge) || maxAge < 0) throw new EngineError('INVALID_OPTION', `maxAgeFrames must be a non-negative integer, got ${maxAge}`);
-    const hist = opts.historyFrames ?? 65536;
-    if (!Number.isInteger(hist) || hist < 1) throw new EngineError('INVALID_OPTION', `historyFrames must be a positive integer, got ${hist}`);
+    if (policy !== 'deterministic' && policy !== 'bestEffort') bad(`policy must be 'deterministic' or 'bestEffort', got ${shown(policy)}`);
+    if (k !== 1 && k !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shown(k)}`);
+    if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) bad(`maxAgeFrames must be a non-negative integer, got ${shown(maxAge)}`);
+    if (typeof hist !== 'number' || !Number.isInteger(hist) || hist < 1) bad(`historyFrames must be a positive integer, got ${shown(hist)}`);
+    if (now !== undefined && typeof now !== 'function') bad(`now must be a function, got ${shown(now)}`);
     this.engine = engine;
     this.runner = runner;
-    this.policy = policy;
-    this.defaultK = k;
-    this.defaultMaxAge = maxAge;
-    this.historyFrames = hist;
-    this.engineMs = new Float64Array(hist);
-    this.submitMs = new Float64Array(hist);
-    this.fallbackMs = new Float64Array(hist);
-    this.submittedPerFrame = new Int32Array(hist);
-    this.resultsPerFrame = new Int32Array(hist);
+    this.policy = policy as ApplyPolicy;
+    this.defaultK = k as number;
+    this.defaultMaxAge = maxAge as number;
+    this.historyFrames = hist as number;
+    this.engineMs = new Float64Array(hist as number);
+    this.submitMs = new Float64Array(hist as number);
+    this.fallbackMs = new Float64Array(hist as number);
+    this.submittedPerFrame = new Int32Array(hist as number);
+    this.resultsPerFrame = new Int32Array(hist as number);
     this.kindToChannel = new Int32Array(256).fill(-1);
-    this.now = opts.now ?? (() => performance.now());
+    this.now = (now as (() => number) | undefined) ?? (() => performance.now());
     this.onResult = (r) => this.receive(r);
   }
 
   /** Declares a key space. Setup only: allocates. Throws UNKNOWN_KIND / INVALID_OPTION. */
   addChannel(spec: ChannelSpec): Channel {
-    const kindId = this.engine.kindId(spec.kind);
-    const runnerKind = this.runner.indexOf(spec.kind);
+    if (spec === null || typeof spec !== 'object') throw new EngineError('INVALID_OPTION', `addChannel() needs a channel spec object, got ${spec === null ? 'null' : typeof spec}`);
+    // Each field is read once, before anything is looked up; a getter that throws is a bad spec.
+    let read: ChannelSpec;
+    try {
+      read = {
+        kind: spec.kind,
+        keys: spec.keys,
+        policy: spec.policy,
+        applyAfterFrames: spec.applyAfterFrames,
+        maxAgeFrames: spec.maxAgeFrames,
+        payloadBytes: spec.payloadBytes,
+        inputBytes: spec.inputBytes,
+        apply: spec.apply,
+      };
+    } catch {
+      throw new EngineError('INVALID_OPTION', 'addChannel(): the channel spec could not be read');
+    }
+    const kindId = this.engine.kindId(read.kind);
+    const runnerKind = this.runner.indexOf(read.kind);
     const full = {
-      kind: spec.kind,
-      keys: spec.keys,
-      policy: spec.policy ?? this.policy,
-      applyAfterFrames: spec.applyAfterFrames ?? this.defaultK,
-      maxAgeFrames: spec.maxAgeFrames ?? this.defaultMaxAge,
-      payloadBytes: spec.payloadBytes ?? 0,
-      inputBytes: spec.inputBytes ?? 0,
-      apply: spec.apply,
+      kind: read.kind,
+      keys: read.keys,
+      policy: read.policy ?? this.policy,
+      applyAfterFrames: read.applyAfterFrames ?? this.defaultK,
+      maxAgeFrames: read.maxAgeFrames ?? this.defaultMaxAge,
+      payloadBytes: read.payloadBytes ?? 0,
+      inputBytes: read.inputBytes ?? 0,
+      apply: read.apply,
     };
     const bad = (m: string): never => {
-      throw new EngineError('INVALID_OPTION', `channel ${spec.kind}: ${m}`);
+      throw new EngineError('INVALID_OPTION', `channel ${full.kind}: ${m}`);
     };
-    if (!Number.isInteger(full.keys) || full.keys < 1 || full.keys > 1 << 20) bad(`keys must be an integer in [1, 2^20], got ${full.keys}`);
-    if (full.policy !== 'deterministic' && full.policy !== 'bestEffort') bad(`unknown policy ${JSON.stringify(full.policy)}`);
-    if (full.applyAfterFrames !== 1 && full.applyAfterFrames !== 2) bad(`applyAfterFrames must be 1 or 2, got ${full.applyAfterFrames}`);
+    if (!Number.isInteger(full.keys) || full.keys < 1 || full.keys > 1 << 20) bad(`keys must be an integer in [1, 2^20], got ${shown(full.keys)}`);
+    if (full.policy !== 'deterministic' && full.policy !== 'bestEffort') bad(`unknown policy ${shown(full.policy)}`);
+    if (full.applyAfterFrames !== 1 && full.applyAfterFrames !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shown(full.applyAfterFrames)}`);
     if (!Number.isInteger(full.maxAgeFrames) || full.maxAgeFrames < 0) bad(`maxAgeFrames must be a non-negative integer`);
     if (!Number.isInteger(full.payloadBytes) || full.payloadBytes < 0 || full.payloadBytes % 4 !== 0) bad('payloadBytes must be a non-negative multiple of 4');
     if (!Number.isInteger(full.inputBytes) || full.inputBytes < 0 || full.inputBytes % 4 !== 0 || full.inputBytes > full.payloadBytes) {

@@ -194,6 +194,43 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
+  test('hostile options and channel specs are refused INVALID_OPTION, never an untyped throw, and add no channel', () => {
+    const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const getter = (key: string): object => Object.defineProperty({}, key, { get: () => { throw new Error(key); } });
+    const sync = new FrameSync(engine, runner);
+    const apply = (): void => {};
+    const cases: [string, () => unknown][] = [
+      ['null options', () => new FrameSync(engine, runner, null as never)],
+      ['BigInt options', () => new FrameSync(engine, runner, 1n as never)],
+      ['a trapping Proxy as options', () => new FrameSync(engine, runner, trap as never)],
+      ['a revoked Proxy as options', () => new FrameSync(engine, runner, revoked.proxy as never)],
+      ['a throwing policy getter', () => new FrameSync(engine, runner, getter('policy'))],
+      ['a Symbol applyAfterFrames', () => new FrameSync(engine, runner, { applyAfterFrames: Symbol('k') as never })],
+      ['a BigInt maxAgeFrames', () => new FrameSync(engine, runner, { maxAgeFrames: 2n as never })],
+      ['a clock that is not a function', () => new FrameSync(engine, runner, { now: 5 as never })],
+      ['a null spec', () => sync.addChannel(null as never)],
+      ['an undefined spec', () => sync.addChannel(undefined as never)],
+      ['a trapping Proxy as spec', () => sync.addChannel(trap as never)],
+      ['a throwing keys getter', () => sync.addChannel(Object.assign(getter('keys'), { kind: 'noop', apply }) as never)],
+      ['Symbol keys', () => sync.addChannel({ kind: 'noop', keys: Symbol('k') as never, apply })],
+      ['BigInt keys', () => sync.addChannel({ kind: 'noop', keys: 4n as never, apply })],
+      ['a Symbol policy', () => sync.addChannel({ kind: 'noop', keys: 1, policy: Symbol('p') as never, apply })],
+    ];
+    for (const [name, call] of cases) {
+      let code: string | undefined;
+      try {
+        call();
+      } catch (err) {
+        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
+      }
+      expect([name, code]).toEqual([name, 'INVALID_OPTION']);
+    }
+    // Nothing was half-added: the kind's one channel is still free.
+    expect(sync.addChannel({ kind: 'noop', keys: 1, apply }).index).toBe(0);
+  });
+
   test('request and pending refuse a foreign channel, a bad key, count or params with INVALID_ARGUMENT, changing nothing', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const log: Applied[] = [];
