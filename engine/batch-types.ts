@@ -219,7 +219,7 @@ export function resolveBatchOptions(engine: BatchEngine, options: BatchOptions):
   let kind: number;
   if (typeof v.kind === 'string') kind = engine.kindId(v.kind);
   else if (typeof v.kind === 'number' && Number.isInteger(v.kind) && engine.kinds[v.kind] !== undefined) kind = v.kind;
-  else throw new EngineError('UNKNOWN_KIND', `batch kind must be a registered kind id or name, got ${String(v.kind)}`);
+  else throw new EngineError('UNKNOWN_KIND', `batch kind must be a registered kind id or name, got ${typeof v.kind === 'number' ? String(v.kind) : typeof v.kind}`);
   const count = v.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > MAX_COUNT) bad(`batch count must be an integer in [0, ${MAX_COUNT}], got ${String(count)}`);
   if (typeof v.params !== 'function') bad('batch params must be a function (index, seed, out) => void');

@@ -478,6 +478,9 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
     expect(code(null)).toBe('INVALID_OPTION');
     expect(code({ kind: 'no.such.kind' })).toBe('UNKNOWN_KIND');
     expect(code({ kind: 999 })).toBe('UNKNOWN_KIND');
+    // A kind whose string conversion throws: the refusal's message does not convert it.
+    expect(code({ kind: new Proxy({}, { get: () => { throw new Error('trap'); } }) as never })).toBe('UNKNOWN_KIND');
+    expect(code({ kind: Symbol('k') as never })).toBe('UNKNOWN_KIND');
     expect(code({ count: -1 })).toBe('INVALID_OPTION');
     expect(code({ count: 1.5 })).toBe('INVALID_OPTION');
     expect(code({ count: 2 ** 31 })).toBe('INVALID_OPTION');
