@@ -3,7 +3,7 @@
  * result view, progress and the final report, and the per-task seed.
  */
 import type { Lane, ResultView, SubmitOptions } from './api.js';
-import { EngineError, type JobError } from './errors.js';
+import { EngineError, shownValue, type JobError } from './errors.js';
 import type { JobKind } from './kind.js';
 
 /**
@@ -219,7 +219,7 @@ export function resolveBatchOptions(engine: BatchEngine, options: BatchOptions):
   let kind: number;
   if (typeof v.kind === 'string') kind = engine.kindId(v.kind);
   else if (typeof v.kind === 'number' && Number.isInteger(v.kind) && engine.kinds[v.kind] !== undefined) kind = v.kind;
-  else throw new EngineError('UNKNOWN_KIND', `batch kind must be a registered kind id or name, got ${typeof v.kind === 'number' ? String(v.kind) : typeof v.kind}`);
+  else throw new EngineError('UNKNOWN_KIND', `batch kind must be a registered kind id or name, got ${shownValue(v.kind)}`);
   const count = v.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > MAX_COUNT) bad(`batch count must be an integer in [0, ${MAX_COUNT}], got ${String(count)}`);
   if (typeof v.params !== 'function') bad('batch params must be a function (index, seed, out) => void');
@@ -228,18 +228,18 @@ export function resolveBatchOptions(engine: BatchEngine, options: BatchOptions):
   if (typeof seed !== 'number' || !Number.isInteger(seed)) bad(`batch seed must be an integer, got ${String(seed)}`);
   const maxInFlight = v.maxInFlight ?? Math.max(1, engine.workerCount * 2);
   if (typeof maxInFlight !== 'number' || !Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_WINDOW) {
-    bad(`batch maxInFlight must be an integer in [1, ${MAX_WINDOW}], got ${String(maxInFlight)}`);
+    bad(`batch maxInFlight must be an integer in [1, ${MAX_WINDOW}], got ${shownValue(maxInFlight)}`);
   }
   const window = v.reorderWindow ?? Math.min(MAX_WINDOW, Math.max(64, 8 * (maxInFlight as number)));
   if (typeof window !== 'number' || !Number.isInteger(window) || window < (maxInFlight as number) || window > MAX_WINDOW) {
-    bad(`batch reorderWindow must be an integer in [maxInFlight (${String(maxInFlight)}), ${MAX_WINDOW}], got ${String(window)}`);
+    bad(`batch reorderWindow must be an integer in [maxInFlight (${shownValue(maxInFlight)}), ${MAX_WINDOW}], got ${shownValue(window)}`);
   }
   const maxAttempts = v.maxAttempts ?? 2;
   if (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 255) bad(`batch maxAttempts must be an integer in [1, 255], got ${String(maxAttempts)}`);
   const progressMs = v.progressIntervalMs ?? 250;
   if (typeof progressMs !== 'number' || !(progressMs >= 0)) bad(`batch progressIntervalMs must be a non-negative number of milliseconds, got ${String(progressMs)}`);
   const lane = v.lane ?? 'background';
-  if (lane !== 'frame' && lane !== 'background') bad(`batch lane must be 'frame' or 'background', got ${String(lane)}`);
+  if (lane !== 'frame' && lane !== 'background') bad(`batch lane must be 'frame' or 'background', got ${shownValue(lane)}`);
   for (const name of ['onProgress', 'skip', 'onOtherResult'] as const) {
     if (v[name] !== undefined && typeof v[name] !== 'function') bad(`batch ${name} must be a function`);
   }

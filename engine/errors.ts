@@ -23,6 +23,16 @@ export type EngineErrorCode =
   | 'REJECTED'
   | 'TRACE_OFF';
 
+/**
+ * A caller's value for an error message, converting nothing that could run code: an
+ * object (a Proxy, one with a throwing toString) is named by its type.
+ */
+export function shownValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  return typeof v === 'object' || typeof v === 'function' ? typeof v : String(v);
+}
+
 /** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

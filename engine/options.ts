@@ -4,7 +4,7 @@
  */
 import { platform } from '#platform';
 import type { EngineOptions, WorkerHost, WorkerSource } from './api.js';
-import { EngineError } from './errors.js';
+import { EngineError, shownValue } from './errors.js';
 import type { JobKind } from './kind.js';
 import { TRACE_MAX_EVENTS, TRACE_MIN_EVENTS, isPowerOfTwo } from './layout.js';
 import { builtModuleUrl } from './paths.js';
@@ -41,12 +41,11 @@ const bad = (msg: string): never => {
   throw new EngineError('INVALID_OPTION', msg);
 };
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 function int(name: string, v: unknown, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    bad(`options.${name} must be an integer in [${min}, ${max}], got ${show(v)}`);
+    bad(`options.${name} must be an integer in [${min}, ${max}], got ${shownValue(v)}`);
   }
   return v as number;
 }
@@ -59,7 +58,7 @@ const MAX_HEARTBEAT_MS = 60_000;
 function ms(name: string, v: unknown, def: number, max: number, allowInfinity = false): number {
   if (v === undefined) return def;
   if (typeof v !== 'number' || Number.isNaN(v) || v <= 0 || (!allowInfinity && !Number.isFinite(v)) || (Number.isFinite(v) && v > max)) {
-    bad(`options.${name} must be a positive number of milliseconds up to ${max}${allowInfinity ? ' (or Infinity)' : ''}, got ${show(v)}`);
+    bad(`options.${name} must be a positive number of milliseconds up to ${max}${allowInfinity ? ' (or Infinity)' : ''}, got ${shownValue(v)}`);
   }
   return v as number;
 }
@@ -142,14 +141,14 @@ export function nearestKey(key: string, keys: readonly string[] = OPTION_KEYS): 
  */
 function absoluteUrl(name: string, v: unknown): string {
   if (v instanceof URL) return v.href;
-  if (typeof v !== 'string' || v === '') return bad(`${name} must be a URL or a non-empty string, got ${show(v)}`);
+  if (typeof v !== 'string' || v === '') return bad(`${name} must be a URL or a non-empty string, got ${shownValue(v)}`);
   if (/^[a-z][a-z0-9+.-]*:/i.test(v) && !/^[a-z]:[\\/]/i.test(v)) return v;
   if (platform.runtime === 'node') {
     if (v.startsWith('/')) return new URL(`file://${encodeURI(v)}`).href;
     if (/^[a-z]:[\\/]/i.test(v)) return new URL(`file:///${encodeURI(v.replace(/\\/g, '/'))}`).href;
   }
   return bad(
-    `${name} must be a URL or an absolute path, got ${show(v)}: a relative path would resolve differently on the main thread and in a worker; pass new URL(${show(v)}, import.meta.url)`,
+    `${name} must be a URL or an absolute path, got ${shownValue(v)}: a relative path would resolve differently on the main thread and in a worker; pass new URL(${shownValue(v)}, import.meta.url)`,
   );
 }
 
@@ -177,10 +176,10 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxQueueMs = ms('maxQueueMs', opts.maxQueueMs, Infinity, Number.MAX_VALUE, true);
   const workerNice = int('workerNice', opts.workerNice, 10, 0, 19);
   const batchThreads = opts.batchThreads ?? true;
-  if (typeof batchThreads !== 'boolean') bad(`options.batchThreads must be true or false, got ${show(batchThreads)}`);
+  if (typeof batchThreads !== 'boolean') bad(`options.batchThreads must be true or false, got ${shownValue(batchThreads)}`);
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const arenaGuards = opts.arenaGuards ?? false;
-  if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${show(arenaGuards)}`);
+  if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${shownValue(arenaGuards)}`);
   const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
   if (opts.kindModules !== undefined && !Array.isArray(opts.kindModules)) bad('options.kindModules must be an array');
   const kindModules = (opts.kindModules ?? []).map((m, i) => absoluteUrl(`options.kindModules[${i}]`, m));
@@ -188,7 +187,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   if (!Array.isArray(kinds)) bad('options.kinds must be an array of defineKind(...) results');
   const workerFactory = opts.workerFactory;
   if (workerFactory !== undefined && typeof workerFactory !== 'function') {
-    bad(`options.workerFactory must be a function that returns a new Worker, got ${show(workerFactory)}`);
+    bad(`options.workerFactory must be a function that returns a new Worker, got ${shownValue(workerFactory)}`);
   }
   const workerUrl = opts.workerUrl === undefined ? undefined : absoluteUrl('options.workerUrl', opts.workerUrl);
   let workerSource: WorkerSource;
@@ -253,9 +252,15 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
 function traceSize(t: unknown): number {
   if (t === undefined || t === false) return 0;
   if (t === true) return DEFAULT_TRACE_EVENTS;
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) return bad(`options.trace must be true, false or { events?: number }, got ${show(t)}`);
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return bad(`options.trace must be true, false or { events?: number }, got ${shownValue(t)}`);
   for (const key of Object.keys(t)) if (key !== 'events') bad(`options.trace.${key} is not an option; the trace options are: events`);
-  const events = int('trace.events', (t as { events?: unknown }).events, DEFAULT_TRACE_EVENTS, TRACE_MIN_EVENTS, TRACE_MAX_EVENTS);
+  let raw: unknown;
+  try {
+    raw = (t as { events?: unknown }).events;
+  } catch {
+    return bad('options.trace could not be read');
+  }
+  const events = int('trace.events', raw, DEFAULT_TRACE_EVENTS, TRACE_MIN_EVENTS, TRACE_MAX_EVENTS);
   if (!isPowerOfTwo(events)) bad(`options.trace.events must be a power of two, got ${events}`);
   return events;
 }

@@ -20,7 +20,7 @@
  * Threads: main thread only, the same thread that drives the engine.
  */
 import type { ResultView, SubmitOptions } from '../engine/api.js';
-import { EngineError } from '../engine/errors.js';
+import { EngineError, shownValue } from '../engine/errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
 import { copyPlain, typedArrayLength } from '../engine/kind-table.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
@@ -147,11 +147,6 @@ export class Channel {
  * Copies the first `n` values of `src` into `dst`; false if a read threw (a getter, a
  * revoked Proxy, null).
  */
-/** A value for an error message, without calling anything on it. */
-function shown(v: unknown): string {
-  return typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v;
-}
-
 function readInto(dst: Float64Array, src: ArrayLike<number>, n: number): boolean {
   try {
     // A kind's view (a Float64Array subclass) as long as asked: the built-in copy, which
@@ -270,11 +265,11 @@ export class FrameSync {
     } catch {
       bad('FrameSync options could not be read');
     }
-    if (policy !== 'deterministic' && policy !== 'bestEffort') bad(`policy must be 'deterministic' or 'bestEffort', got ${shown(policy)}`);
-    if (k !== 1 && k !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shown(k)}`);
-    if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) bad(`maxAgeFrames must be a non-negative integer, got ${shown(maxAge)}`);
-    if (typeof hist !== 'number' || !Number.isInteger(hist) || hist < 1) bad(`historyFrames must be a positive integer, got ${shown(hist)}`);
-    if (now !== undefined && typeof now !== 'function') bad(`now must be a function, got ${shown(now)}`);
+    if (policy !== 'deterministic' && policy !== 'bestEffort') bad(`policy must be 'deterministic' or 'bestEffort', got ${shownValue(policy)}`);
+    if (k !== 1 && k !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shownValue(k)}`);
+    if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) bad(`maxAgeFrames must be a non-negative integer, got ${shownValue(maxAge)}`);
+    if (typeof hist !== 'number' || !Number.isInteger(hist) || hist < 1) bad(`historyFrames must be a positive integer, got ${shownValue(hist)}`);
+    if (now !== undefined && typeof now !== 'function') bad(`now must be a function, got ${shownValue(now)}`);
     this.engine = engine;
     this.runner = runner;
     this.policy = policy as ApplyPolicy;
@@ -325,9 +320,9 @@ export class FrameSync {
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', `channel ${full.kind}: ${m}`);
     };
-    if (!Number.isInteger(full.keys) || full.keys < 1 || full.keys > 1 << 20) bad(`keys must be an integer in [1, 2^20], got ${shown(full.keys)}`);
-    if (full.policy !== 'deterministic' && full.policy !== 'bestEffort') bad(`unknown policy ${shown(full.policy)}`);
-    if (full.applyAfterFrames !== 1 && full.applyAfterFrames !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shown(full.applyAfterFrames)}`);
+    if (!Number.isInteger(full.keys) || full.keys < 1 || full.keys > 1 << 20) bad(`keys must be an integer in [1, 2^20], got ${shownValue(full.keys)}`);
+    if (full.policy !== 'deterministic' && full.policy !== 'bestEffort') bad(`unknown policy ${shownValue(full.policy)}`);
+    if (full.applyAfterFrames !== 1 && full.applyAfterFrames !== 2) bad(`applyAfterFrames must be 1 or 2, got ${shownValue(full.applyAfterFrames)}`);
     if (!Number.isInteger(full.maxAgeFrames) || full.maxAgeFrames < 0) bad(`maxAgeFrames must be a non-negative integer`);
     if (!Number.isInteger(full.payloadBytes) || full.payloadBytes < 0 || full.payloadBytes % 4 !== 0) bad('payloadBytes must be a non-negative multiple of 4');
     if (!Number.isInteger(full.inputBytes) || full.inputBytes < 0 || full.inputBytes % 4 !== 0 || full.inputBytes > full.payloadBytes) {

@@ -19,6 +19,7 @@
  */
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { shownValue } from '../engine/errors.js';
 import type { JobKind } from '../engine/kind.js';
 import { abortedError, checkBatch, checkMaxInFlight } from './engine-backend.js';
 import { BackendError } from './errors.js';
@@ -81,7 +82,7 @@ const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function positiveMs(name: string, v: unknown, def: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new BackendError('INVALID_OPTION', `${name} must be a positive number of milliseconds, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new BackendError('INVALID_OPTION', `${name} must be a positive number of milliseconds, got ${shownValue(v)}`);
   return v;
 }
 
@@ -93,9 +94,9 @@ export function resolveBullmqOptions(o: BullmqBackendOptions): ResolvedBullmqOpt
   const prefix = o.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !NAME_RE.test(prefix)) throw new BackendError('INVALID_OPTION', `prefix must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(prefix)}`);
   const attempts = o.attempts ?? 3;
-  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw new BackendError('INVALID_OPTION', `attempts must be an integer in [1, 100], got ${String(attempts)}`);
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw new BackendError('INVALID_OPTION', `attempts must be an integer in [1, 100], got ${shownValue(attempts)}`);
   const backoffMs = o.backoffMs ?? 0;
-  if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) throw new BackendError('INVALID_OPTION', `backoffMs must be a non-negative number, got ${String(backoffMs)}`);
+  if (typeof backoffMs !== 'number' || !Number.isFinite(backoffMs) || backoffMs < 0) throw new BackendError('INVALID_OPTION', `backoffMs must be a non-negative number, got ${shownValue(backoffMs)}`);
   return {
     target,
     queue,

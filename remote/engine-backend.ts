@@ -10,6 +10,7 @@
  */
 import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
+import { shownValue } from '../engine/errors.js';
 import { Rejection } from '../engine/outcome.js';
 import { rejectedAtSubmit, resultFromView } from './engine-result.js';
 import { BackendError } from './errors.js';
@@ -35,7 +36,7 @@ const nextTurn = (idle: boolean): Promise<void> =>
 
 export function checkMaxInFlight(v: unknown, name = 'maxInFlight'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) {
-    throw new BackendError('INVALID_OPTION', `${name} must be an integer in [1, 1000000], got ${String(v)}`);
+    throw new BackendError('INVALID_OPTION', `${name} must be an integer in [1, 1000000], got ${shownValue(v)}`);
   }
   return v;
 }
@@ -44,7 +45,7 @@ export function checkBatch(batch: BatchRun): void {
   if (typeof batch !== 'object' || batch === null) throw new BackendError('INVALID_TASK', 'batch must be an object');
   const t = batch.tasks;
   if (typeof t !== 'object' || t === null || typeof t.task !== 'function') throw new BackendError('INVALID_TASK', 'batch.tasks must be { count, task(i) }');
-  if (!Number.isInteger(t.count) || t.count < 0) throw new BackendError('INVALID_TASK', `batch.tasks.count must be a non-negative integer, got ${String(t.count)}`);
+  if (!Number.isInteger(t.count) || t.count < 0) throw new BackendError('INVALID_TASK', `batch.tasks.count must be a non-negative integer, got ${shownValue(t.count)}`);
   if (typeof batch.onResult !== 'function') throw new BackendError('INVALID_TASK', 'batch.onResult must be a function');
   if (batch.maxInFlight !== undefined) checkMaxInFlight(batch.maxInFlight, 'batch.maxInFlight');
 }
@@ -60,7 +61,7 @@ export class EngineBackend implements BatchBackend {
   private closed = false;
 
   constructor(engine: EngineCore, options: EngineBackendOptions) {
-    if (options.mode !== 'inline' && options.mode !== 'local') throw new BackendError('INVALID_OPTION', `mode must be 'inline' or 'local', got ${String(options.mode)}`);
+    if (options.mode !== 'inline' && options.mode !== 'local') throw new BackendError('INVALID_OPTION', `mode must be 'inline' or 'local', got ${shownValue(options.mode)}`);
     this.engine = engine;
     this.name = options.mode;
     this.defaultInFlight = options.maxInFlight === undefined ? Math.max(2, engine.workerCount * 2) : checkMaxInFlight(options.maxInFlight);

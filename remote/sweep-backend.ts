@@ -12,6 +12,7 @@
  * killed run's workers finished.
  */
 import { BullmqBackend, type BullmqBackendOptions } from './bullmq-backend.js';
+import { shownValue } from '../engine/errors.js';
 import { BackendError } from './errors.js';
 import { spawnWorker, type SpawnedWorker } from './spawn.js';
 
@@ -75,7 +76,7 @@ export interface BullmqSweepBackend {
 
 export async function createBullmqSweepBackend(o: BullmqSweepBackendOptions): Promise<BullmqSweepBackend> {
   const n = o.spawnWorkers ?? 0;
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new BackendError('INVALID_OPTION', `spawnWorkers must be an integer in [0, 64], got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new BackendError('INVALID_OPTION', `spawnWorkers must be an integer in [0, 64], got ${shownValue(n)}`);
   if (n > 0 && (o.kindModules === undefined || o.kindModules.length === 0)) throw new BackendError('INVALID_OPTION', 'spawnWorkers needs kindModules');
   const backend = await BullmqBackend.connect(o);
   const spawned: SpawnedWorker[] = [];

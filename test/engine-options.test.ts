@@ -110,3 +110,24 @@ describe('default worker count', () => {
     expect(platform.cores()).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('option values whose conversion runs code', () => {
+  const trap = new Proxy({}, {
+    get: () => {
+      throw new Error('trap');
+    },
+  });
+  it.each(['workers', 'jobCapacity', 'ringCapacity', 'arenaBytes', 'heartbeatMs', 'hangTimeoutMs', 'maxQueueMs', 'workerNice', 'backgroundWorkers', 'maxRespawnsPerMinute', 'batchThreads', 'trace'])(
+    'a Proxy as %s is refused with INVALID_OPTION, not the Proxy\'s own error',
+    async (key) => {
+      const err = await failure(start({ [key]: trap }));
+      expect(err.code).toBe('INVALID_OPTION');
+      expect(err.message).not.toContain('trap');
+    },
+  );
+
+  it('a trace options object whose events read throws is refused with INVALID_OPTION', async () => {
+    const err = await failure(start({ trace: Object.defineProperty({}, 'events', { get: () => { throw new Error('events'); }, enumerable: true }) }));
+    expect(err.code).toBe('INVALID_OPTION');
+  });
+});
