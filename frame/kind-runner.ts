@@ -9,7 +9,7 @@
  */
 import type { JobContext, JobKind, WorkerEnv } from '../engine/kind.js';
 import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
-import { EngineError } from '../engine/errors.js';
+import { EngineError, shownValue } from '../engine/errors.js';
 
 interface Entry {
   kind: JobKind<any>;
@@ -53,7 +53,7 @@ export class KindRunner {
   /** Runs every kind's init once, like a worker does at start. */
   static async create(kinds: readonly JobKind<any>[], env: WorkerEnv, arenaBytes = 1 << 20): Promise<KindRunner> {
     if (!Number.isInteger(arenaBytes) || arenaBytes <= 0 || arenaBytes % 8 !== 0) {
-      throw new EngineError('INVALID_OPTION', `KindRunner arenaBytes must be a positive multiple of 8, got ${arenaBytes}`);
+      throw new EngineError('INVALID_OPTION', `KindRunner arenaBytes must be a positive multiple of 8, got ${shownValue(arenaBytes)}`);
     }
     const entries: Entry[] = [];
     for (const kind of kinds) {
@@ -91,7 +91,7 @@ export class KindRunner {
   paramsProblem(k: number, values: ArrayLike<number>, n: number): string | null {
     const e = this.entry(k, 'paramsProblem');
     const specs = e.kind.params;
-    if (n !== specs.length) return `kind ${e.kind.name} takes ${specs.length} params, got ${n}`;
+    if (n !== specs.length) return `kind ${e.kind.name} takes ${specs.length} params, got ${shownValue(n)}`;
     for (let i = 0; i < n; i++) {
       const v: unknown = values[i];
       const spec = specs[i];
@@ -144,7 +144,7 @@ export class KindRunner {
 
   private entry(k: number, method: string): Entry {
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= this.entries.length) {
-      throw new EngineError('UNKNOWN_KIND', `KindRunner.${method}(): no kind at index ${typeof k === 'number' ? String(k) : typeof k}`);
+      throw new EngineError('UNKNOWN_KIND', `KindRunner.${method}(): no kind at index ${shownValue(k)}`);
     }
     return this.entries[k];
   }
