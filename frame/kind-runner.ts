@@ -93,7 +93,12 @@ export class KindRunner {
     const specs = e.kind.params;
     if (n !== specs.length) return `kind ${e.kind.name} takes ${specs.length} params, got ${shownValue(n)}`;
     for (let i = 0; i < n; i++) {
-      const v: unknown = values[i];
+      let v: unknown;
+      try {
+        v = values[i];
+      } catch {
+        return `the params of kind ${e.kind.name} could not be read`;
+      }
       const spec = specs[i];
       if (typeof v !== 'number' || v !== v) return `param ${spec.name} of kind ${e.kind.name} is not a number`;
       if (spec.type === 'i32' && (v | 0) !== v) return `param ${spec.name} of kind ${e.kind.name} must be an int32, got ${v}`;
