@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
-import { accountingHolds, pollUntil, startEngine } from './fixtures/engine.js';
+import { accountingHolds, codeOf, pollUntil, startEngine } from './fixtures/engine.js';
 
 const engines: EngineCore[] = [];
 async function engine(workers = 2): Promise<EngineCore> {
@@ -35,15 +35,6 @@ class Ledger {
     return ids.every((id) => this.seen.get(id) === 1) && [...this.seen.values()].every((n) => n === 1);
   }
 }
-
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code ?? `untyped: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe('re-entrant calls from callbacks', () => {
   it('poll inside a poll callback is refused with REENTRANT_CALL; nothing is delivered twice or lost', async () => {

@@ -12,7 +12,7 @@ import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import { FrameSync, type Channel } from '../frame/sync.js';
 import { sleep } from '../game/time.js';
-import { resultsIn } from './fixtures/engine.js';
+import { codeOf, resultsIn } from './fixtures/engine.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
@@ -218,15 +218,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       ['BigInt keys', () => sync.addChannel({ kind: 'noop', keys: 4n as never, apply })],
       ['a Symbol policy', () => sync.addChannel({ kind: 'noop', keys: 1, policy: Symbol('p') as never, apply })],
     ];
-    for (const [name, call] of cases) {
-      let code: string | undefined;
-      try {
-        call();
-      } catch (err) {
-        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
-      }
-      expect([name, code]).toEqual([name, 'INVALID_OPTION']);
-    }
+    for (const [name, call] of cases) expect([name, codeOf(call)]).toEqual([name, 'INVALID_OPTION']);
     // Nothing was half-added: the kind's one channel is still free.
     expect(sync.addChannel({ kind: 'noop', keys: 1, apply }).index).toBe(0);
   });
@@ -270,15 +262,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       ['an int32 parameter past its max', () => sync.request(heavyCh, 0, [1, 100_001], 2)],
       ['pending with a bad key', () => sync.pending(ch, 9)],
     ];
-    for (const [name, call] of cases) {
-      let code: string | undefined;
-      try {
-        call();
-      } catch (err) {
-        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
-      }
-      expect([name, code]).toEqual([name, 'INVALID_ARGUMENT']);
-    }
+    for (const [name, call] of cases) expect([name, codeOf(call)]).toEqual([name, 'INVALID_ARGUMENT']);
     expect([0, 1, 2, 3].map((k) => sync.pending(ch, k))).toEqual([false, true, false, false]);
     expect(ch.superseded).toBe(0);
     sync.flush();
@@ -306,15 +290,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       ['an int32 param out of bounds', () => runner.run(HEAVY, [1, -1]), 'INVALID_ARGUMENT'],
       ['an arena slice larger than the runner has', () => runner.run(NOOP, [1, 2], 0, 0, 1 << 30), 'INVALID_OPTION'],
     ];
-    for (const [name, call, want] of cases) {
-      let code: string | undefined;
-      try {
-        call();
-      } catch (err) {
-        code = (err as { code?: string }).code ?? `untyped: ${String(err)}`;
-      }
-      expect([name, code]).toEqual([name, want]);
-    }
+    for (const [name, call, want] of cases) expect([name, codeOf(call)]).toEqual([name, want]);
     expect(runner.run(NOOP, [2, 3])[0]).toBe(5);
   });
 
@@ -345,14 +321,6 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
   test('an apply callback that calls beginFrame, endFrame or endRun gets REENTRANT_CALL; one that requests again is served', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const codes: (string | undefined)[] = [];
-    const codeOf = (f: () => void): string | undefined => {
-      try {
-        f();
-      } catch (err) {
-        return (err as { code?: string }).code;
-      }
-      return undefined;
-    };
     const p = Float64Array.of(2, 2);
     const log: number[] = [];
     const ch: Channel = sync.addChannel({
