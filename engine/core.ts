@@ -20,7 +20,7 @@ import { Books } from './books.js';
 import { within } from './clock.js';
 import { Collector, type OnResult } from './collector.js';
 import { Dispatcher } from './dispatcher.js';
-import { EngineError } from './errors.js';
+import { EngineError, shownValue } from './errors.js';
 import { defaultHost } from './host.js';
 import { JobTable, nextIdSalt } from './job-table.js';
 import type { JobKind } from './kind.js';
@@ -220,7 +220,7 @@ export class EngineCore {
 
   set maxQueueMs(ms: number) {
     if (typeof ms !== 'number' || !(ms > 0)) {
-      throw new EngineError('INVALID_OPTION', `maxQueueMs must be a positive number of milliseconds (or Infinity), got ${typeof ms === 'number' ? String(ms) : typeof ms}`);
+      throw new EngineError('INVALID_OPTION', `maxQueueMs must be a positive number of milliseconds (or Infinity), got ${shownValue(ms)}`);
     }
     this.dispatcher.admissionMs = ms;
   }
@@ -262,7 +262,7 @@ export class EngineCore {
    */
   beginFrame(frame: number): void {
     if (typeof frame !== 'number' || (frame | 0) !== frame) {
-      throw new EngineError('INVALID_ARGUMENT', `beginFrame() needs a whole frame number in the int32 range, got ${typeof frame === 'number' ? String(frame) : typeof frame}`);
+      throw new EngineError('INVALID_ARGUMENT', `beginFrame() needs a whole frame number in the int32 range, got ${shownValue(frame)}`);
     }
     this.submitter.frame = frame | 0;
     this.submitter.restamp();

@@ -15,7 +15,7 @@
  */
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
-import { EngineError } from './errors.js';
+import { EngineError, shownValue } from './errors.js';
 import { H_RESULT_SEQ, H_RESULT_WANTED } from './layout.js';
 
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
@@ -71,7 +71,7 @@ export class ResultWaiter {
   wait(timeoutMs: unknown): Promise<boolean> {
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs === Infinity) {
       return Promise.reject(
-        new EngineError('INVALID_ARGUMENT', `whenResults() timeoutMs must be a finite number >= 0, got ${typeof timeoutMs === 'number' ? String(timeoutMs) : typeof timeoutMs}`),
+        new EngineError('INVALID_ARGUMENT', `whenResults() timeoutMs must be a finite number >= 0, got ${shownValue(timeoutMs)}`),
       );
     }
     const h = this.header;

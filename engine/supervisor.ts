@@ -10,7 +10,7 @@ import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerSource,
 import { sharedNow, within } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
-import { EngineError, type FailureReason } from './errors.js';
+import { EngineError, shownValue, type FailureReason } from './errors.js';
 import type { JobTable } from './job-table.js';
 import type { Books } from './books.js';
 import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_BEAT, W_CUR_GEN, W_CUR_SLOT, W_EPOCH, W_JOBS_DONE, W_RETIRE, W_SLEEPING, W_STATE } from './layout.js';
@@ -393,7 +393,7 @@ export class Supervisor {
    */
   kill(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.opts.workers) {
-      throw new EngineError('INVALID_OPTION', `killWorker: worker index must be an integer in [0, ${this.opts.workers - 1}], got ${typeof index === 'number' ? String(index) : typeof index}`);
+      throw new EngineError('INVALID_OPTION', `killWorker: worker index must be an integer in [0, ${this.opts.workers - 1}], got ${shownValue(index)}`);
     }
     const w = this.workers[index];
     if (w.life === 'alive') this.retire(w, 'killed');

@@ -20,7 +20,7 @@
  *
  * Main thread; allocates freely (this is the export, never the hot path).
  */
-import { EngineError } from './errors.js';
+import { EngineError, shownValue } from './errors.js';
 import { traceRingOffset, traceWorkerEvents, type Layout } from './layout.js';
 import { Outcome, outcomeName, rejectionName } from './outcome.js';
 import {
@@ -499,13 +499,13 @@ export function traceSnapshotOf(
  */
 export function readTraceExportOptions(options: unknown): TraceExportOptions {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${options === null ? 'null' : typeof options}`);
+  if (typeof options !== 'object' || options === null) throw new EngineError('INVALID_ARGUMENT', `trace export options must be an object, got ${shownValue(options)}`);
   let s: unknown;
   try {
     s = (options as TraceExportOptions).seconds;
   } catch {
     throw new EngineError('INVALID_ARGUMENT', 'reading the trace export options threw');
   }
-  if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${typeof s === 'number' ? String(s) : typeof s}`);
+  if (s !== undefined && !(typeof s === 'number' && s > 0)) throw new EngineError('INVALID_ARGUMENT', `options.seconds must be a positive number, got ${shownValue(s)}`);
   return s === undefined ? {} : { seconds: s };
 }

@@ -8,7 +8,7 @@
  *
  * Threads: main thread only (the one that owns the game state).
  */
-import { EngineError } from '../engine/errors.js';
+import { EngineError, shownValue } from '../engine/errors.js';
 
 /** Float slack for step arithmetic: 3 * (1000 / 30) must count as 100 ms. */
 const EPS_MS = 1e-6;
@@ -56,10 +56,10 @@ export class FixedLoop {
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', m);
     };
-    const show = (v: unknown): string => (typeof v === 'number' ? String(v) : typeof v);
+    const show = (v: unknown): string => (shownValue(v));
     if (typeof step !== 'function') bad(`loop step must be a function, got ${typeof step}`);
     if (typeof now !== 'function') bad(`loop clock must be a function, got ${typeof now}`);
-    if (typeof opts !== 'object' || opts === null) bad(`loop options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    if (typeof opts !== 'object' || opts === null) bad(`loop options must be an object, got ${shownValue(opts)}`);
     // Each option is read once; a getter that throws is a bad option.
     let hz: unknown;
     let maxCatchUp: unknown;
@@ -71,9 +71,9 @@ export class FixedLoop {
     } catch {
       bad('loop options could not be read');
     }
-    if (typeof hz !== 'number' || !(hz > 0 && hz <= 1000)) bad(`loop hz must be in (0, 1000], got ${show(hz)}`);
-    if (typeof maxCatchUp !== 'number' || !Number.isInteger(maxCatchUp) || maxCatchUp < 1) bad(`loop maxCatchUp must be a positive integer, got ${show(maxCatchUp)}`);
-    if (typeof maxElapsedMs !== 'number' || !(maxElapsedMs > 0)) bad(`loop maxElapsedMs must be > 0, got ${show(maxElapsedMs)}`);
+    if (typeof hz !== 'number' || !(hz > 0 && hz <= 1000)) bad(`loop hz must be in (0, 1000], got ${shownValue(hz)}`);
+    if (typeof maxCatchUp !== 'number' || !Number.isInteger(maxCatchUp) || maxCatchUp < 1) bad(`loop maxCatchUp must be a positive integer, got ${shownValue(maxCatchUp)}`);
+    if (typeof maxElapsedMs !== 'number' || !(maxElapsedMs > 0)) bad(`loop maxElapsedMs must be > 0, got ${shownValue(maxElapsedMs)}`);
     this.hz = hz as number;
     this.stepMs = 1000 / (hz as number);
     this.maxCatchUp = maxCatchUp as number;
@@ -145,7 +145,7 @@ export class FixedLoop {
   run(frames: number): Promise<void> {
     this.notStepping('run');
     if (typeof frames !== 'number' || !(frames >= 0) || (frames !== Infinity && !Number.isInteger(frames))) {
-      throw new EngineError('INVALID_ARGUMENT', `run() needs a whole number of frames >= 0 (or Infinity), got ${typeof frames === 'number' ? String(frames) : typeof frames}`);
+      throw new EngineError('INVALID_ARGUMENT', `run() needs a whole number of frames >= 0 (or Infinity), got ${shownValue(frames)}`);
     }
     if (this.timer !== null) throw new EngineError('ALREADY_STARTED', 'loop is already running');
     this.stopAt = this.frame + frames;

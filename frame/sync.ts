@@ -249,7 +249,7 @@ export class FrameSync {
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', m);
     };
-    if (opts === null || typeof opts !== 'object') bad(`FrameSync options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    if (opts === null || typeof opts !== 'object') bad(`FrameSync options must be an object, got ${shownValue(opts)}`);
     // Each option is read once; a getter that throws is a bad option.
     let policy: unknown;
     let k: unknown;
@@ -288,7 +288,7 @@ export class FrameSync {
 
   /** Declares a key space. Setup only: allocates. Throws UNKNOWN_KIND / INVALID_OPTION. */
   addChannel(spec: ChannelSpec): Channel {
-    if (spec === null || typeof spec !== 'object') throw new EngineError('INVALID_OPTION', `addChannel() needs a channel spec object, got ${spec === null ? 'null' : typeof spec}`);
+    if (spec === null || typeof spec !== 'object') throw new EngineError('INVALID_OPTION', `addChannel() needs a channel spec object, got ${shownValue(spec)}`);
     // Each field is read once, before anything is looked up; a getter that throws is a bad spec.
     let read: ChannelSpec;
     try {
@@ -397,7 +397,7 @@ export class FrameSync {
    */
   request(ch: Channel, key: number, params: ArrayLike<number>, n: number): void {
     this.checkKey(ch, key, 'request');
-    if (typeof n !== 'number' || !(n >= 0)) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): the count must be a number >= 0, got ${typeof n === 'number' ? String(n) : typeof n}`);
+    if (typeof n !== 'number' || !(n >= 0)) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): the count must be a number >= 0, got ${shownValue(n)}`);
     const m = n < MAX_PARAMS ? n | 0 : MAX_PARAMS;
     // Each value is read once, before anything changes: a read that throws leaves no trace.
     const got = this.requestParams;
@@ -504,7 +504,7 @@ export class FrameSync {
   private checkKey(ch: Channel, key: number, method: string): void {
     if (!(ch instanceof Channel) || this.channels[ch.index] !== ch) throw new EngineError('INVALID_ARGUMENT', `FrameSync.${method}(): not a channel of this FrameSync`);
     if (typeof key !== 'number' || (key | 0) !== key || key < 0 || key >= ch.keys) {
-      throw new EngineError('INVALID_ARGUMENT', `FrameSync.${method}(): key must be an integer in [0, ${ch.keys}), got ${typeof key === 'number' ? String(key) : typeof key}`);
+      throw new EngineError('INVALID_ARGUMENT', `FrameSync.${method}(): key must be an integer in [0, ${ch.keys}), got ${shownValue(key)}`);
     }
   }
 
