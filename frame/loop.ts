@@ -133,6 +133,13 @@ export class FixedLoop {
     }
   }
 
+  /** The clock's reading; one that is not a time would stall the loop (NaN) or break its arithmetic. */
+  private clock(): number {
+    const t: unknown = this.now();
+    if (typeof t !== 'number' || t !== t) throw new EngineError('INVALID_OPTION', `the loop's clock returned ${shownValue(t)}, not a time`);
+    return t;
+  }
+
   /** A step that drives the loop itself would run frames inside a frame. */
   private notStepping(method: string): void {
     if (this.stepping) throw new EngineError('REENTRANT_CALL', `FixedLoop.${method}() was called from inside a step`);
@@ -148,31 +155,32 @@ export class FixedLoop {
       throw new EngineError('INVALID_ARGUMENT', `run() needs a whole number of frames >= 0 (or Infinity), got ${shownValue(frames)}`);
     }
     if (this.timer !== null) throw new EngineError('ALREADY_STARTED', 'loop is already running');
+    this.last = this.clock();
     this.stopAt = this.frame + frames;
-    this.last = this.now();
     this.acc = 0;
     return new Promise<void>((resolve, reject) => {
       this.done = resolve;
       const tick = (): void => {
-        const t = this.now();
+        let wait: number;
         try {
+          const t = this.clock();
           this.advance(t - this.last);
+          this.last = t;
+          // stop() from inside a step has settled the run already.
+          if (this.done === null) return;
+          if (this.frame >= this.stopAt) {
+            this.stop();
+            return;
+          }
+          wait = Math.max(0, this.stepMs - this.acc - (this.clock() - t));
         } catch (error) {
-          // A tick runs from a timer: a step's error would escape to the host, and this
-          // promise would never settle. It stops the loop and rejects instead.
+          // A tick runs from a timer: an error from a step or the clock would escape to
+          // the host, and this promise would never settle. It stops the loop and rejects.
           this.done = null;
           this.stop();
           reject(error);
           return;
         }
-        this.last = t;
-        // stop() from inside a step has settled the run already.
-        if (this.done === null) return;
-        if (this.frame >= this.stopAt) {
-          this.stop();
-          return;
-        }
-        const wait = Math.max(0, this.stepMs - this.acc - (this.now() - t));
         this.timer = setTimeout(tick, wait);
       };
       this.timer = setTimeout(tick, this.stepMs);

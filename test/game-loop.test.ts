@@ -139,6 +139,31 @@ describe('fixed-step loop (stepped by hand, no wall clock)', () => {
     await timed.run(2);
     expect(frames).toEqual([3, 4]);
   });
+
+  test("a clock that throws or returns no time: run() rejects (INVALID_OPTION for a reading that is not a time) and stops", async () => {
+    const frames: number[] = [];
+    const step = (f: number): void => {
+      frames.push(f);
+    };
+    // A reading that is not a time at the start refuses run() itself.
+    expect(() => new FixedLoop(step, { hz: 1000 }, () => Number.NaN).run(3)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    for (const bad of [Number.NaN, 5n, 'soon', undefined]) {
+      let t = 0;
+      let reads = 0;
+      // Good for the start and the first tick's two readings (its three catch-up steps), then bad.
+      const loop = new FixedLoop(step, { hz: 1000 }, () => (++reads > 3 ? (bad as number) : (t += 20)));
+      await expect(loop.run(100)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      expect(loop.frame).toBe(3);
+    }
+    const boom = new Error('clock');
+    let reads = 0;
+    const throwing = new FixedLoop(step, { hz: 1000 }, () => {
+      if (++reads > 1) throw boom;
+      return 0;
+    });
+    await expect(throwing.run(5)).rejects.toBe(boom);
+    expect(throwing.frame).toBe(0);
+  });
 });
 
 describe('npm run game arguments', () => {
