@@ -17,6 +17,21 @@ interface Entry {
   params: Float64Array;
 }
 
+/** KindRunner.paramsProblem's check of `n` values (the kind's count) in a plain Float64Array; past its end a value reads as undefined. */
+function specProblem(kind: JobKind<any>, values: Float64Array, n: number): string | null {
+  const specs = kind.params;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    const spec = specs[i];
+    if (v !== v || v === undefined) return `param ${spec.name} of kind ${kind.name} is not a number`;
+    if (spec.type === 'i32' && (v | 0) !== v) return `param ${spec.name} of kind ${kind.name} must be an int32, got ${v}`;
+    if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+      return `param ${spec.name} of kind ${kind.name} must be in [${spec.min ?? -Infinity}, ${spec.max ?? Infinity}], got ${v}`;
+    }
+  }
+  return null;
+}
+
 /**
  * Runs kind handlers on the calling thread with a private arena: the deterministic
  * policy's fallback for a job that ended without a result, and a way to test handlers.
@@ -90,24 +105,27 @@ export class KindRunner {
    */
   paramsProblem(k: number, values: ArrayLike<number>, n: number): string | null {
     const e = this.entry(k, 'paramsProblem');
-    const specs = e.kind.params;
-    if (n !== specs.length) return `kind ${e.kind.name} takes ${specs.length} params, got ${shownValue(n)}`;
-    for (let i = 0; i < n; i++) {
-      let v: unknown;
-      try {
-        v = values[i];
-      } catch {
-        return `the params of kind ${e.kind.name} could not be read`;
-      }
-      const spec = specs[i];
-      if (typeof v !== 'number' || v !== v) return `param ${spec.name} of kind ${e.kind.name} is not a number`;
-      if (spec.type === 'i32' && (v | 0) !== v) return `param ${spec.name} of kind ${e.kind.name} must be an int32, got ${v}`;
-      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
-        return `param ${spec.name} of kind ${e.kind.name} must be in [${spec.min ?? -Infinity}, ${spec.max ?? Infinity}], got ${v}`;
-      }
+    if (n !== e.kind.params.length) return `kind ${e.kind.name} takes ${e.kind.params.length} params, got ${shownValue(n)}`;
+    // Plain Float64Arrays are checked where they are; anything else is read once into a
+    // scratch array first. The check's reads then only ever see plain Float64Arrays: a
+    // read site that had also seen arrays or Proxies would box every double it loads,
+    // and FrameSync.request checks each request through it.
+    if (ArrayBuffer.isView(values) && values instanceof Float64Array && Object.getPrototypeOf(values) === Float64Array.prototype) {
+      return specProblem(e.kind, values, n);
     }
-    return null;
+    const scratch = this.scratch;
+    try {
+      for (let i = 0; i < n; i++) {
+        const v: unknown = values[i];
+        if (typeof v !== 'number') return `param ${e.kind.params[i].name} of kind ${e.kind.name} is not a number`;
+        scratch[i] = v;
+      }
+    } catch {
+      return `the params of kind ${e.kind.name} could not be read`;
+    }
+    return specProblem(e.kind, scratch, n);
   }
+  private readonly scratch = new Float64Array(MAX_PARAMS);
 
   /**
    * Runs kind `k` on `params` (its first kind.params.length values, checked as the
