@@ -490,6 +490,10 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
     expect(code({ seed: 1.5 })).toBe('INVALID_OPTION');
     expect(code({ progressIntervalMs: -1 })).toBe('INVALID_OPTION');
     expect(code({ lane: 'urgent' as never })).toBe('INVALID_OPTION');
+    const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    expect(code({ lane: trap as never })).toBe('INVALID_OPTION');
+    expect(code({ maxInFlight: trap as never })).toBe('INVALID_OPTION');
+    expect(code({ maxInFlight: 8, reorderWindow: trap as never })).toBe('INVALID_OPTION');
     expect(code({ params: 3 as never })).toBe('INVALID_OPTION');
     expect(code({ onResult: undefined as never })).toBe('INVALID_OPTION');
     expect(code({ skip: 'x' as never })).toBe('INVALID_OPTION');

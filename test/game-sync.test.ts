@@ -292,6 +292,9 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     ];
     for (const [name, call, want] of cases) expect([name, codeOf(call)]).toEqual([name, want]);
     expect(runner.run(NOOP, [2, 3])[0]).toBe(5);
+    // paramsProblem answers, never throws, for values whose reads throw.
+    expect(runner.paramsProblem(NOOP, revoked.proxy, 2)).toContain('could not be read');
+    expect(runner.paramsProblem(NOOP, [1, 2], 2)).toBeNull();
   });
 
   test('an apply callback that throws: the other results due that frame are still applied, then the first error is thrown', async () => {

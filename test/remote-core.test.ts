@@ -179,6 +179,10 @@ describe('inline and local backends, groups on a real engine (2 workers)', () =>
     await expectCode(first, 'ABORTED');
     await expectCode(() => new EngineBackend(engine, { mode: 'local', maxInFlight: 0 }), 'INVALID_OPTION');
     await expectCode(collect(backend, 1, mixTask, { maxInFlight: -1 }), 'INVALID_OPTION');
+    // A value whose string conversion throws: the refusal names its type, not the Proxy's error.
+    const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    await expectCode(() => new EngineBackend(engine, { mode: 'local', maxInFlight: trap as never }), 'INVALID_OPTION');
+    await expectCode(() => new EngineBackend(engine, { mode: trap as never }), 'INVALID_OPTION');
   });
 
   it('routes a batch by group, per-kind default and engine default; code without a group gets the built-in', async () => {
