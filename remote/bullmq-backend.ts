@@ -28,7 +28,7 @@ import { OrderedDelivery } from './ordered.js';
 import { OutageWatch, connectWithin, createClient, parseRedisUrl, settleWithin, type RedisTarget } from './redis.js';
 import { checkRunId, randomRunId, taskId } from './task-id.js';
 import type { BatchBackend, BatchRun, BatchSummary, Task, TaskResult } from './types.js';
-import { checkTask, checkTaskShape, kindTable } from './validate.js';
+import { checkTask, checkTaskShape, kindTable, taskAt } from './validate.js';
 import { decodeFailedReason, decodeReturnValue, taskData, type ArrivedResult } from './wire.js';
 
 export const DEFAULT_QUEUE = 'framejobs';
@@ -191,10 +191,10 @@ export class BullmqBackend implements BatchBackend {
   async runBatch(batch: BatchRun): Promise<BatchSummary> {
     if (this.closed) throw new BackendError('CLOSED', 'the bullmq backend is closed');
     if (this.running) throw new BackendError('BUSY', 'the bullmq backend is already running a batch');
-    checkBatch(batch);
-    const runId = batch.runId === undefined ? randomRunId() : checkRunId(batch.runId);
+    const read = checkBatch(batch);
+    const runId = read.runId === undefined ? randomRunId() : checkRunId(read.runId);
     this.running = true;
-    const run = new BullmqRun(this.opts, this.client, this.queue, batch, runId);
+    const run = new BullmqRun(this.opts, this.client, this.queue, read, runId);
     try {
       return await run.start();
     } catch (err) {
@@ -221,6 +221,8 @@ export class BullmqBackend implements BatchBackend {
 }
 
 interface Pending {
+  /** The task as read once from the source: added again from here if Redis loses it. */
+  readonly task: Task;
   readonly kind: string;
   /** Indices waiting on this job (identical tasks share one). */
   readonly indices: number[];
@@ -354,7 +356,7 @@ class BullmqRun {
         this.delivery.skip(i);
         continue;
       }
-      const task: Task = tasks.task(i);
+      const task = taskAt(tasks, i);
       const bad = kinds === null ? checkTaskShape(task) : checkTask(task, kinds);
       if (bad !== null) {
         this.delivery.put(i, bad);
@@ -376,10 +378,10 @@ class BullmqRun {
       const left = this.leftovers.get(id);
       if (left !== undefined) {
         this.leftovers.delete(id);
-        this.accept(id, { kind: task.kind, indices: [i], added: true, since: 0, readds: 0 }, left);
+        this.accept(id, { task, kind: task.kind, indices: [i], added: true, since: 0, readds: 0 }, left);
         continue;
       }
-      this.pending.set(id, { kind: task.kind, indices: [i], added: false, since: performance.now(), readds: 0 });
+      this.pending.set(id, { task, kind: task.kind, indices: [i], added: false, since: performance.now(), readds: 0 });
       this.toAdd.push({ name: task.kind, data: taskData(task), opts: this.jobOptions(id) });
     }
   }
@@ -497,7 +499,7 @@ class BullmqRun {
           p.readds++;
           p.added = false;
           p.since = performance.now();
-          this.toAdd.push({ name: p.kind, data: taskData(this.batch.tasks.task(p.indices[0])), opts: this.jobOptions(id) });
+          this.toAdd.push({ name: p.kind, data: taskData(p.task), opts: this.jobOptions(id) });
           this.scheduleIo();
         } else {
           p.since = performance.now();

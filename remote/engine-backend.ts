@@ -15,8 +15,8 @@ import { Rejection } from '../engine/outcome.js';
 import { rejectedAtSubmit, resultFromView } from './engine-result.js';
 import { BackendError } from './errors.js';
 import { OrderedDelivery } from './ordered.js';
-import type { BatchBackend, BatchRun, BatchSummary, TaskResult } from './types.js';
-import { checkTask, kindTable } from './validate.js';
+import type { BatchBackend, BatchRun, BatchSummary, Task, TaskResult } from './types.js';
+import { checkTask, kindTable, taskAt } from './validate.js';
 
 /** Options of the `inline` and `local` backends. */
 export interface EngineBackendOptions {
@@ -41,13 +41,47 @@ export function checkMaxInFlight(v: unknown, name = 'maxInFlight'): number {
   return v;
 }
 
-export function checkBatch(batch: BatchRun): void {
+const isFn = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
+
+/**
+ * Reads a caller's batch once into a plain one the backend runs from: every field is read
+ * once and checked, a getter that throws is refused rather than thrown through, and the
+ * callbacks and the task source are called on the caller's own objects. Throws
+ * BackendError('INVALID_TASK') for a malformed batch, INVALID_OPTION for a bad maxInFlight.
+ */
+export function checkBatch(batch: BatchRun): BatchRun {
   if (typeof batch !== 'object' || batch === null) throw new BackendError('INVALID_TASK', 'batch must be an object');
-  const t = batch.tasks;
-  if (typeof t !== 'object' || t === null || typeof t.task !== 'function') throw new BackendError('INVALID_TASK', 'batch.tasks must be { count, task(i) }');
-  if (!Number.isInteger(t.count) || t.count < 0) throw new BackendError('INVALID_TASK', `batch.tasks.count must be a non-negative integer, got ${shownValue(t.count)}`);
-  if (typeof batch.onResult !== 'function') throw new BackendError('INVALID_TASK', 'batch.onResult must be a function');
-  if (batch.maxInFlight !== undefined) checkMaxInFlight(batch.maxInFlight, 'batch.maxInFlight');
+  let fields: { tasks: unknown; maxInFlight: unknown; skip: unknown; onResult: unknown; onProgress: unknown; signal: unknown; runId: unknown };
+  let source: { count: unknown; task: unknown } | undefined;
+  try {
+    const b = batch as { readonly [K in keyof BatchRun]: unknown };
+    fields = { tasks: b.tasks, maxInFlight: b.maxInFlight, skip: b.skip, onResult: b.onResult, onProgress: b.onProgress, signal: b.signal, runId: b.runId };
+    if (typeof fields.tasks === 'object' && fields.tasks !== null) {
+      const t = fields.tasks as { count?: unknown; task?: unknown };
+      source = { count: t.count, task: t.task };
+    }
+  } catch (err) {
+    throw new BackendError('INVALID_TASK', 'batch could not be read', { cause: err });
+  }
+  if (source === undefined || !isFn(source.task)) throw new BackendError('INVALID_TASK', 'batch.tasks must be { count, task(i) }');
+  const count = source.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new BackendError('INVALID_TASK', `batch.tasks.count must be a non-negative integer, got ${shownValue(count)}`);
+  const { tasks, maxInFlight, skip, onResult, onProgress, signal, runId } = fields;
+  if (!isFn(onResult)) throw new BackendError('INVALID_TASK', 'batch.onResult must be a function');
+  if (skip !== undefined && !isFn(skip)) throw new BackendError('INVALID_TASK', 'batch.skip must be a function');
+  if (onProgress !== undefined && !isFn(onProgress)) throw new BackendError('INVALID_TASK', 'batch.onProgress must be a function');
+  if (signal !== undefined && !(typeof AbortSignal === 'function' && signal instanceof AbortSignal)) throw new BackendError('INVALID_TASK', 'batch.signal must be an AbortSignal');
+  if (runId !== undefined && typeof runId !== 'string') throw new BackendError('INVALID_OPTION', `batch.runId must be a string, got ${shownValue(runId)}`);
+  const task = source.task;
+  return {
+    tasks: { count, task: (i: number) => Reflect.apply(task, tasks, [i]) as Task },
+    maxInFlight: maxInFlight === undefined ? undefined : checkMaxInFlight(maxInFlight, 'batch.maxInFlight'),
+    skip: skip === undefined ? undefined : (i: number) => Reflect.apply(skip, batch, [i]) as boolean,
+    onResult: (i: number, r: TaskResult) => void Reflect.apply(onResult, batch, [i, r]),
+    onProgress: onProgress === undefined ? undefined : (done: number, total: number) => void Reflect.apply(onProgress, batch, [done, total]),
+    signal: signal as AbortSignal | undefined,
+    runId: runId as string | undefined,
+  };
 }
 
 export const abortedError = (): BackendError => new BackendError('ABORTED', 'the batch was aborted');
@@ -71,10 +105,10 @@ export class EngineBackend implements BatchBackend {
   async runBatch(batch: BatchRun): Promise<BatchSummary> {
     if (this.closed) throw new BackendError('CLOSED', `the ${this.name} backend is closed`);
     if (this.running) throw new BackendError('BUSY', `the ${this.name} backend is already running a batch`);
-    checkBatch(batch);
+    const read = checkBatch(batch);
     this.running = true;
     try {
-      return await this.run(batch);
+      return await this.run(read);
     } finally {
       this.running = false;
     }
@@ -119,7 +153,7 @@ export class EngineBackend implements BatchBackend {
             next++;
             continue;
           }
-          const task = batch.tasks.task(i);
+          const task = taskAt(batch.tasks, i);
           const bad = checkTask(task, kinds);
           if (bad !== null) {
             delivery.put(i, bad);
@@ -146,6 +180,10 @@ export class EngineBackend implements BatchBackend {
         if (!delivery.done) await nextTurn(delivered === 0 && inFlight > 0);
       }
       return { completed: delivery.completed, failed: delivery.failed, skipped: delivery.skipped, duplicates: delivery.duplicates, redelivered: 0 };
+    } catch (err) {
+      // A batch that stops (a source or a callback that threw) leaves nothing of its own queued.
+      this.cancelAll(byJob);
+      throw err;
     } finally {
       batch.signal?.removeEventListener('abort', stop);
     }

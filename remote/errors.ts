@@ -22,8 +22,8 @@ export type BackendErrorCode =
 
 export class BackendError extends Error {
   readonly code: BackendErrorCode;
-  constructor(code: BackendErrorCode, message: string) {
-    super(message);
+  constructor(code: BackendErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = 'BackendError';
     this.code = code;
   }

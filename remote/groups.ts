@@ -15,9 +15,11 @@
  */
 import type { EngineCore } from '../engine/core.js';
 import type { JobKind } from '../engine/kind.js';
-import { EngineBackend, checkMaxInFlight } from './engine-backend.js';
+import { shownValue } from '../engine/errors.js';
+import { EngineBackend, checkBatch, checkMaxInFlight } from './engine-backend.js';
 import { BackendError } from './errors.js';
-import type { BackendName, BatchBackend, BatchRun, BatchSummary, Task } from './types.js';
+import type { BackendName, BatchBackend, BatchRun, BatchSummary, Task, TaskSource } from './types.js';
+import { taskAt } from './validate.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['inline', 'local', 'bullmq'];
 
@@ -49,13 +51,42 @@ export interface JobGroupsOptions {
   readonly bullmq?: BatchBackend | (() => Promise<BatchBackend>);
 }
 
-function checkLayer(layer: GroupConfig | undefined, where: string): void {
-  if (layer === undefined) return;
+/** A layer read once into a frozen plain copy (or undefined). Throws INVALID_OPTION. */
+function readLayer(layer: unknown, where: string): GroupConfig | undefined {
+  if (layer === undefined) return undefined;
   if (typeof layer !== 'object' || layer === null) throw new BackendError('INVALID_OPTION', `${where} must be an object`);
-  if (layer.backend !== undefined && !BACKEND_NAMES.includes(layer.backend)) {
-    throw new BackendError('INVALID_OPTION', `${where}.backend must be one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(layer.backend)}`);
+  let backend: unknown;
+  let maxInFlight: unknown;
+  try {
+    const l = layer as { backend?: unknown; maxInFlight?: unknown };
+    backend = l.backend;
+    maxInFlight = l.maxInFlight;
+  } catch (err) {
+    throw new BackendError('INVALID_OPTION', `${where} could not be read`, { cause: err });
   }
-  if (layer.maxInFlight !== undefined) checkMaxInFlight(layer.maxInFlight, `${where}.maxInFlight`);
+  if (backend !== undefined && !BACKEND_NAMES.includes(backend as BackendName)) {
+    throw new BackendError('INVALID_OPTION', `${where}.backend must be one of ${BACKEND_NAMES.join(', ')}, got ${shownValue(backend)}`);
+  }
+  if (maxInFlight !== undefined) checkMaxInFlight(maxInFlight, `${where}.maxInFlight`);
+  return Object.freeze({ backend: backend as BackendName | undefined, maxInFlight: maxInFlight as number | undefined });
+}
+
+/** The per-kind layers, read once into a map. Throws INVALID_OPTION. */
+function readKindLayers(kinds: unknown): ReadonlyMap<string, GroupConfig> {
+  const out = new Map<string, GroupConfig>();
+  if (kinds === undefined) return out;
+  if (typeof kinds !== 'object' || kinds === null) throw new BackendError('INVALID_OPTION', 'kinds must be an object of kind name to group settings');
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(kinds);
+  } catch (err) {
+    throw new BackendError('INVALID_OPTION', 'kinds could not be read', { cause: err });
+  }
+  for (const [name, layer] of entries) {
+    const read = readLayer(layer, `kinds[${JSON.stringify(name)}]`);
+    if (read !== undefined) out.set(name, read);
+  }
+  return out;
 }
 
 /** Merges layers from least to most specific; a field a layer leaves undefined falls through. */
@@ -80,6 +111,20 @@ export function frameDeadlineRefusal(kindName: string, backend: BackendName): Ba
   );
 }
 
+function readGroupRun(run: GroupRun): { group: GroupConfig | undefined; kind: string | undefined } {
+  if (typeof run !== 'object' || run === null) throw new BackendError('INVALID_OPTION', 'the group run must be an object');
+  let group: unknown;
+  let kind: unknown;
+  try {
+    group = run.group;
+    kind = run.kind;
+  } catch (err) {
+    throw new BackendError('INVALID_OPTION', 'the group run could not be read', { cause: err });
+  }
+  if (kind !== undefined && typeof kind !== 'string') throw new BackendError('INVALID_OPTION', `the group run's kind must be a kind name, got ${shownValue(kind)}`);
+  return { group: readLayer(group, 'group'), kind };
+}
+
 /** Per batch: its group's settings and the kind its per-kind defaults are looked up by. */
 export interface GroupRun {
   /** The group's own settings (the most specific layer). */
@@ -91,21 +136,28 @@ export interface GroupRun {
 export class JobGroups {
   private readonly engine: EngineCore;
   private readonly defaults: GroupConfig | undefined;
-  private readonly kindDefaults: Readonly<Record<string, GroupConfig>>;
+  private readonly kindDefaults: ReadonlyMap<string, GroupConfig>;
   private readonly bullmqSource: JobGroupsOptions['bullmq'];
   private bullmq: Promise<BatchBackend> | null = null;
   private readonly engineBackends = new Map<'inline' | 'local', EngineBackend>();
 
   constructor(options: JobGroupsOptions) {
-    if (typeof options !== 'object' || options === null || typeof options.engine?.submit !== 'function') {
-      throw new BackendError('INVALID_OPTION', 'JobGroups needs { engine }');
+    let o: { engine: unknown; defaults: unknown; kinds: unknown; bullmq: unknown };
+    try {
+      if (typeof options !== 'object' || options === null) throw new TypeError('not an object');
+      o = { engine: options.engine, defaults: options.defaults, kinds: options.kinds, bullmq: options.bullmq };
+    } catch (err) {
+      throw new BackendError('INVALID_OPTION', 'JobGroups needs { engine }', { cause: err });
     }
-    checkLayer(options.defaults, 'defaults');
-    for (const [name, layer] of Object.entries(options.kinds ?? {})) checkLayer(layer, `kinds[${JSON.stringify(name)}]`);
-    this.engine = options.engine;
-    this.defaults = options.defaults;
-    this.kindDefaults = options.kinds ?? {};
-    this.bullmqSource = options.bullmq;
+    const engine = o.engine as EngineCore | null | undefined;
+    if (typeof engine !== 'object' || engine === null || typeof engine.submit !== 'function') throw new BackendError('INVALID_OPTION', 'JobGroups needs { engine }');
+    if (o.bullmq !== undefined && typeof o.bullmq !== 'function' && (typeof o.bullmq !== 'object' || o.bullmq === null)) {
+      throw new BackendError('INVALID_OPTION', 'bullmq must be a backend or a function that connects one');
+    }
+    this.engine = engine;
+    this.defaults = readLayer(o.defaults, 'defaults');
+    this.kindDefaults = readKindLayers(o.kinds);
+    this.bullmqSource = o.bullmq as JobGroupsOptions['bullmq'];
   }
 
   private kindDecl(name: string): JobKind<any> | undefined {
@@ -114,42 +166,55 @@ export class JobGroups {
 
   /** The merged settings for a batch of `kind` in `group`. Throws FRAME_DEADLINE_REMOTE or INVALID_OPTION. */
   resolve(kind: string, group?: GroupConfig): ResolvedGroupConfig {
-    checkLayer(group, 'group');
-    const kindLayer = Object.prototype.hasOwnProperty.call(this.kindDefaults, kind) ? this.kindDefaults[kind] : undefined;
-    const resolved = mergeGroupConfig(this.defaults, kindLayer, group);
+    if (typeof kind !== 'string') throw new BackendError('INVALID_OPTION', `kind must be a kind name, got ${shownValue(kind)}`);
+    const resolved = mergeGroupConfig(this.defaults, this.kindDefaults.get(kind), readLayer(group, 'group'));
     const decl = this.kindDecl(kind);
     if (resolved.backend === 'bullmq' && decl !== undefined && hasFrameDeadline(decl)) throw frameDeadlineRefusal(kind, resolved.backend);
     return resolved;
   }
 
-  /** Runs a batch on the backend its group resolves to. */
+  /**
+   * Runs a batch on the backend its group resolves to. The batch is read once (a malformed
+   * one is refused with INVALID_TASK), and each task once: the task read to find the batch's
+   * kind is the one the backend runs.
+   */
   async runBatch(batch: BatchRun, run: GroupRun = {}): Promise<BatchSummary & { backend: BackendName }> {
-    const { count } = batch.tasks;
-    const kind = run.kind ?? (count > 0 ? batch.tasks.task(0).kind : undefined);
-    const resolved = kind === undefined ? mergeGroupConfig(this.defaults, run.group) : this.resolve(kind, run.group);
+    const read = checkBatch(batch);
+    const { group, kind: named } = readGroupRun(run);
+    const source = read.tasks;
+    const first = named === undefined && source.count > 0 ? taskAt(source, 0) : undefined;
+    // A first task that is not a task has no kind to route by (it fails on its own).
+    const kind = named ?? (first === undefined || first.kind === '' ? undefined : first.kind);
+    const resolved = kind === undefined ? mergeGroupConfig(this.defaults, group) : this.resolve(kind, group);
     const backend = await this.backendFor(resolved.backend);
-    const guarded = resolved.backend === 'bullmq' ? this.guardFrameKinds(batch) : batch;
-    const summary = await backend.runBatch({ ...guarded, maxInFlight: batch.maxInFlight ?? resolved.maxInFlight });
+    const tasks = this.routedTasks(source, first, resolved.backend === 'bullmq');
+    const summary = await backend.runBatch({ ...read, tasks, maxInFlight: read.maxInFlight ?? resolved.maxInFlight });
     return { ...summary, backend: resolved.backend };
   }
 
-  /** Every task of a remote batch is checked too: a frame-deadline kind anywhere in it is refused. */
-  private guardFrameKinds(batch: BatchRun): BatchRun {
+  /**
+   * The batch's tasks as the backend sees them: each read once (the first one already was),
+   * and on a remote backend, a frame-deadline kind anywhere in the batch is refused.
+   */
+  private routedTasks(source: TaskSource, first: Task | undefined, remote: boolean): TaskSource {
     const checked = new Set<string>();
-    const source = batch.tasks;
+    let firstTask = first;
     return {
-      ...batch,
-      tasks: {
-        count: source.count,
-        task: (i: number): Task => {
-          const t = source.task(i);
-          if (!checked.has(t.kind)) {
-            const decl = this.kindDecl(t.kind);
-            if (decl !== undefined && hasFrameDeadline(decl)) throw frameDeadlineRefusal(t.kind, 'bullmq');
-            checked.add(t.kind);
-          }
-          return t;
-        },
+      count: source.count,
+      task: (i: number): Task => {
+        let t: Task;
+        if (i === 0 && firstTask !== undefined) {
+          t = firstTask;
+          firstTask = undefined;
+        } else {
+          t = taskAt(source, i);
+        }
+        if (remote && !checked.has(t.kind)) {
+          const decl = this.kindDecl(t.kind);
+          if (decl !== undefined && hasFrameDeadline(decl)) throw frameDeadlineRefusal(t.kind, 'bullmq');
+          checked.add(t.kind);
+        }
+        return t;
       },
     };
   }

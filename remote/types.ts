@@ -32,7 +32,12 @@ export interface TaskResult {
 /** The tasks of a batch, produced on demand so a huge batch is never materialised. */
 export interface TaskSource {
   readonly count: number;
-  /** The task at index i (0 <= i < count). Called at most once per index per run. */
+  /**
+   * The task at index i (0 <= i < count). Called at most once per index per run, and the
+   * task it returns is read once (its kind, its params and each value): what is checked is
+   * what runs. If it throws, runBatch rejects with BackendError('INVALID_TASK'), the thrown
+   * value as its `cause`.
+   */
   task(i: number): Task;
 }
 

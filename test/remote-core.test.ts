@@ -13,7 +13,7 @@ import { Redactor, redactUrl } from '../remote/redact.js';
 import { parseRedisUrl } from '../remote/redis.js';
 import { checkRunId, taskId } from '../remote/task-id.js';
 import type { BatchBackend, BatchRun, BatchSummary, Task, TaskResult } from '../remote/types.js';
-import { checkTaskShape } from '../remote/validate.js';
+import { checkTaskShape, snapshotTask } from '../remote/validate.js';
 import { decodeFailedReason, decodeReturnValue, encodeFailure } from '../remote/wire.js';
 import { fixtureModule, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
 
@@ -128,6 +128,49 @@ describe('task ids, redaction, wire checks', () => {
   });
 });
 
+describe('tasks and batches are read once', () => {
+  it('snapshotTask reads kind, params, length and each value once into a frozen task; an unreadable one fails malformed-task', () => {
+    const reads: string[] = [];
+    const params = new Proxy([3, 0.5], {
+      get(target, key, receiver) {
+        reads.push(String(key));
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    let kindReads = 0;
+    const data = {
+      get kind() {
+        kindReads++;
+        return kindReads === 1 ? 'remote.mix' : 'no.such';
+      },
+      params,
+    };
+    const t = snapshotTask(data);
+    expect(t).toEqual({ kind: 'remote.mix', params: [3, 0.5] });
+    expect(Object.isFrozen(t) && Object.isFrozen(t.params)).toBe(true);
+    expect(snapshotTask(t)).toBe(t);
+    expect(checkTaskShape(t)).toBeNull();
+    expect(kindReads).toBe(1);
+    expect(reads.filter((k) => k !== 'constructor')).toEqual(['length', '0', '1']);
+
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const throwing = { kind: 'remote.mix', get params(): number[] { throw new Error('trap'); } };
+    const cases: [unknown, string][] = [
+      [revoked.proxy, 'task data could not be read'],
+      [throwing, 'task data could not be read'],
+      [{ kind: 'remote.mix', params: new Proxy([1], { get: () => { throw new Error('trap'); } }) }, 'task params could not be read'],
+      [{ kind: 'remote.mix', params: [1n] }, 'task params must be finite numbers'],
+      [{ kind: Symbol('k'), params: [] }, 'task kind must be a kind name'],
+    ];
+    for (const [bad, message] of cases) {
+      const s = snapshotTask(bad);
+      expect(checkTaskShape(s)).toEqual({ status: 'failed', values: [], reason: 'malformed-task', message });
+      expect(snapshotTask(s)).toBe(s);
+    }
+  });
+});
+
 describe('groups: merge rule', () => {
   it('group beats per-kind default beats engine default beats built-in, field by field', () => {
     expect(mergeGroupConfig()).toEqual(BUILT_IN_GROUP_CONFIG);
@@ -183,6 +226,137 @@ describe('inline and local backends, groups on a real engine (2 workers)', () =>
     const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
     await expectCode(() => new EngineBackend(engine, { mode: 'local', maxInFlight: trap as never }), 'INVALID_OPTION');
     await expectCode(() => new EngineBackend(engine, { mode: trap as never }), 'INVALID_OPTION');
+  });
+
+  it('runs the task as first read: a kind or params that change between reads do not change what runs', async () => {
+    const plain = await collect(new EngineBackend(engine, { mode: 'local' }), 4, mixTask);
+    for (const mode of ['local', 'inline'] as const) {
+      const shifty = (i: number): Task => {
+        let k = 0;
+        let p = 0;
+        return {
+          get kind() {
+            return k++ === 0 ? 'remote.mix' : 'no.such';
+          },
+          get params() {
+            return p++ === 0 ? [i, i * 0.25] : [Number.NaN];
+          },
+        };
+      };
+      const got = await collect(new EngineBackend(engine, { mode }), 4, shifty);
+      expect(got.results, mode).toEqual(plain.results);
+    }
+  });
+
+  it('refuses a task source that throws with INVALID_TASK and its cause, and leaves none of the batch queued', async () => {
+    const backend = new EngineBackend(engine, { mode: 'local' });
+    const boom = new Error('source broke');
+    const delivered: number[] = [];
+    const run = backend.runBatch({
+      tasks: { count: 50, task: (i) => { if (i === 20) throw boom; return { kind: 'remote.slow', params: [1, i] }; } },
+      maxInFlight: 8,
+      onResult: (i) => delivered.push(i),
+    });
+    const err = await run.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).code).toBe('INVALID_TASK');
+    expect((err as Error).cause).toBe(boom);
+    expect(delivered).toEqual(delivered.map((_, i) => i)); // in order, none twice
+    expect(delivered.length).toBeLessThanOrEqual(20);
+    // The engine's books: the batch's queued jobs were cancelled; what ran comes back to poll.
+    while (engine.inFlight > 0) {
+      engine.poll(() => {});
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // The backend is free for the next batch.
+    expect((await collect(backend, 3, mixTask)).summary.completed).toBe(3);
+  });
+
+  it('reads a batch once: a throwing getter, a callback that is not a function, a foreign signal and a bad runId are refused', async () => {
+    const backend = new EngineBackend(engine, { mode: 'local' });
+    const tasks = { count: 1, task: mixTask };
+    const onResult = (): void => {};
+    const trap = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    await expectCode(backend.runBatch({ tasks, get onResult(): () => void { throw new Error('getter'); } }), 'INVALID_TASK');
+    await expectCode(backend.runBatch(trap as BatchRun), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks: trap as never, onResult }), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks, onResult, skip: 5 as never }), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks, onResult, onProgress: 'x' as never }), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks, onResult, signal: { aborted: false, addEventListener() {} } as never }), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks, onResult, runId: 7 as never }), 'INVALID_OPTION');
+    await expectCode(backend.runBatch({ tasks: { count: 1.5, task: mixTask }, onResult }), 'INVALID_TASK');
+    // A method source keeps its `this`; tasks.count is read once.
+    let countReads = 0;
+    const source = {
+      base: 100,
+      get count() {
+        countReads++;
+        return countReads === 1 ? 2 : 1e9;
+      },
+      task(this: { base: number }, i: number): Task {
+        return mixTask(this.base + i);
+      },
+    };
+    const got = await collect(backend, 0, mixTask, { tasks: source });
+    expect(got.order).toEqual([0, 1]);
+    expect(got.results).toEqual((await collect(backend, 2, (i) => mixTask(100 + i))).results);
+    expect(countReads).toBe(1);
+  });
+
+  it('groups read each task once (the first one too) and route by the kind first read', async () => {
+    const calls = new Map<number, number>();
+    const groups = new JobGroups({ engine });
+    const n = 10;
+    await groups.runBatch({
+      tasks: { count: n, task: (i) => { calls.set(i, (calls.get(i) ?? 0) + 1); return mixTask(i); } },
+      onResult: () => {},
+    });
+    expect([...calls.entries()].sort((a, b) => a[0] - b[0])).toEqual(Array.from({ length: n }, (_, i) => [i, 1]));
+
+    // A remote group: the backend gets frozen tasks as first read, so a kind that turns into a
+    // frame-deadline kind on its second read is not what gets queued; a real one is refused.
+    const seen: Task[] = [];
+    const recorder: BatchBackend = {
+      name: 'bullmq',
+      async runBatch(batch) {
+        for (let i = 0; i < batch.tasks.count; i++) seen.push(batch.tasks.task(i));
+        return { completed: batch.tasks.count, failed: 0, skipped: 0, duplicates: 0, redelivered: 0 };
+      },
+      async close() {},
+    };
+    const remote = new JobGroups({ engine, defaults: { backend: 'bullmq' }, bullmq: recorder });
+    const turning = (i: number): Task => {
+      let reads = 0;
+      return { get kind() { return reads++ === 0 ? 'remote.mix' : 'remote.frame'; }, params: [i, 0] };
+    };
+    expect((await remote.runBatch({ tasks: { count: 3, task: turning }, onResult: () => {} })).backend).toBe('bullmq');
+    expect(seen.map((t) => t.kind)).toEqual(['remote.mix', 'remote.mix', 'remote.mix']);
+    expect(seen.every((t) => Object.isFrozen(t))).toBe(true);
+    const mixed = { tasks: { count: 5, task: (i: number): Task => (i === 3 ? { kind: 'remote.frame', params: [i] } : mixTask(i)) }, onResult: () => {} };
+    await expectCode(remote.runBatch(mixed), 'FRAME_DEADLINE_REMOTE');
+  });
+
+  it('groups refuse options, layers and runs that cannot be read with INVALID_OPTION', async () => {
+    const fail = (): never => {
+      throw new Error('trap');
+    };
+    const trap = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail });
+    expect(() => new JobGroups(trap as never)).toThrow(BackendError);
+    for (const options of [{ engine, defaults: trap }, { engine, kinds: trap }, { engine, kinds: { 'remote.mix': trap } }, { engine, kinds: 5 }, { engine, bullmq: 5 }]) {
+      await expectCode(() => new JobGroups(options as never), 'INVALID_OPTION');
+    }
+    const groups = new JobGroups({ engine });
+    const batch: BatchRun = { tasks: { count: 1, task: mixTask }, onResult: () => {} };
+    await expectCode(groups.runBatch(batch, trap as never), 'INVALID_OPTION');
+    await expectCode(groups.runBatch(batch, { kind: 5 as never }), 'INVALID_OPTION');
+    await expectCode(groups.runBatch(batch, { group: trap as never }), 'INVALID_OPTION');
+    await expectCode(groups.runBatch(batch, { group: { backend: trap as never } }), 'INVALID_OPTION');
+    await expectCode(() => groups.resolve(5 as never), 'INVALID_OPTION');
+    // A layer whose backend reads differently each time is read once.
+    let reads = 0;
+    const layer = { get backend() { return reads++ === 0 ? 'inline' : ('bullmq' as const); } };
+    expect((await groups.runBatch(batch, { group: layer as never })).backend).toBe('inline');
+    expect(reads).toBe(1);
   });
 
   it('routes a batch by group, per-kind default and engine default; code without a group gets the built-in', async () => {
