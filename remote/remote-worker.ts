@@ -19,8 +19,8 @@ import { DEFAULT_PREFIX, DEFAULT_QUEUE } from './bullmq-backend.js';
 import { EngineBridge } from './engine-bridge.js';
 import { BackendError } from './errors.js';
 import { connectWithin, createClient, parseRedisUrl, settleWithin, type RedisTarget } from './redis.js';
-import { checkTask, kindTable } from './validate.js';
-import { encodeFailure, type ReturnValue, type TaskData } from './wire.js';
+import { checkTask, kindTable, snapshotTask } from './validate.js';
+import { encodeFailure, type ReturnValue } from './wire.js';
 
 /** Where the queue is, which kinds this worker runs, and on how many threads. */
 export interface RemoteWorkerOptions {
@@ -123,10 +123,10 @@ export class RemoteWorker {
     }
 
     const processor = async (job: Job): Promise<ReturnValue> => {
-      const data = job.data as TaskData;
-      const bad = checkTask(data, kinds);
+      const task = snapshotTask(job.data);
+      const bad = checkTask(task, kinds);
       if (bad !== null) throw new UnrecoverableError(encodeFailure(bad.reason ?? 'malformed-task', bad.message ?? ''));
-      const result = await bridge.run(engine.kindId(data.kind), data.params);
+      const result = await bridge.run(engine.kindId(task.kind), task.params);
       if (result.status === 'failed') {
         const text = encodeFailure(result.reason ?? 'failed', result.message ?? '');
         // A rejection at submit fails the same way every time; a thrown handler or a lost thread may not.
