@@ -36,8 +36,8 @@ export function shownValue(v: unknown): string {
 /** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
+  constructor(code: EngineErrorCode, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = 'EngineError';
     this.code = code;
   }

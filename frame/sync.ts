@@ -183,6 +183,13 @@ export interface SyncOptions {
   maxAgeFrames?: number;
   /** Frames of per-frame metrics kept (a ring). Default 65536. */
   historyFrames?: number;
+  /**
+   * The clock the per-frame times are measured with, in ms. Default `performance.now`.
+   * One that throws or returns something that is not a finite number does not stop a pass:
+   * everything due is still applied, the stretch is left out of the times, and the call
+   * (beginFrame, endFrame, flush, endRun) then throws INVALID_OPTION, the clock's error as
+   * its `cause`.
+   */
   now?: () => number;
 }
 
@@ -239,6 +246,8 @@ export class FrameSync {
   private applying = false;
   /** The first error an apply callback threw this pass, thrown once the pass is done. */
   private applyError: { error: unknown } | null = null;
+  /** The first way the game's clock failed this pass (see time()). */
+  private clockError: EngineError | null = null;
   /** A request's parameters as read, before any state changes. */
   private readonly requestParams = new Float64Array(MAX_PARAMS);
   private queueCh = new Int32Array(1024);
@@ -343,18 +352,18 @@ export class FrameSync {
   beginFrame(frame: number): void {
     this.notApplying('beginFrame');
     // Requests left unflushed belong to the frame that made them.
-    this.flush();
+    this.submitQueue();
     this.closeFrame();
-    const t0 = this.now();
+    const t0 = this.time();
     this.frame = frame;
     this.engine.beginFrame(frame);
     try {
       this.engine.poll(this.onResult);
       this.applyDue(frame);
     } finally {
-      this.frameTime[0] += this.now() - t0;
+      this.addTime(0, t0);
     }
-    this.throwApplyError();
+    this.throwPassError();
   }
 
   /** Throws REENTRANT_CALL when called from inside an apply callback. */
@@ -362,12 +371,42 @@ export class FrameSync {
     if (this.applying) throw new EngineError('REENTRANT_CALL', `FrameSync.${method}() was called from inside an apply callback; call it after the callback returns`);
   }
 
-  /** Throws the first error an apply callback threw during the pass just finished. */
-  private throwApplyError(): void {
+  /**
+   * Throws the first error an apply callback threw during the pass just finished, or else
+   * the clock's (INVALID_OPTION): either is thrown once the pass is done, never in its middle.
+   */
+  private throwPassError(): void {
     const e = this.applyError;
-    if (e === null) return;
+    const c = this.clockError;
     this.applyError = null;
-    throw e.error;
+    this.clockError = null;
+    if (e !== null) throw e.error;
+    if (c !== null) throw c;
+  }
+
+  /**
+   * The game's clock, read so that it cannot stop a pass: a clock that throws or gives
+   * something that is not a time reads as NaN (that stretch is not counted in the frame's
+   * times) and the pass ends with INVALID_OPTION.
+   */
+  private time(): number {
+    let t: unknown;
+    try {
+      t = this.now();
+    } catch (err) {
+      this.clockError ??= new EngineError('INVALID_OPTION', 'FrameSync: the now() clock threw', { cause: err });
+      return NaN;
+    }
+    if (typeof t === 'number' && t - t === 0) return t;
+    this.clockError ??= new EngineError('INVALID_OPTION', `FrameSync: the now() clock returned ${shownValue(t)}, not a time in ms`);
+    return NaN;
+  }
+
+  /** Adds the time since t0 to frameTime[slot]; a stretch with an unreadable clock adds nothing. */
+  private addTime(slot: 0 | 1 | 2, t0: number): number {
+    const dt = this.time() - t0;
+    if (dt === dt) this.frameTime[slot] += dt;
+    return dt;
   }
 
   /**
@@ -377,14 +416,14 @@ export class FrameSync {
    */
   endFrame(): void {
     this.notApplying('endFrame');
-    this.flush();
-    const t0 = this.now();
+    this.submitQueue();
+    const t0 = this.time();
     try {
       this.engine.poll(this.onResult);
     } finally {
-      this.frameTime[0] += this.now() - t0;
+      this.addTime(0, t0);
     }
-    this.throwApplyError();
+    this.throwPassError();
   }
 
   /**
@@ -443,13 +482,17 @@ export class FrameSync {
 
   /** Submits every queued request to the engine, in request order. Call once after the frame's game logic. */
   flush(): void {
+    this.submitQueue();
+    if (!this.applying) this.throwPassError();
+  }
+
+  private submitQueue(): void {
     if (this.queued === 0) return;
-    const t0 = this.now();
+    const t0 = this.time();
     for (let q = 0; q < this.queued; q++) this.submitQueued(this.channels[this.queueCh[q]], this.queueKey[q]);
     this.queued = 0;
-    const dt = this.now() - t0;
-    this.frameTime[0] += dt;
-    this.frameTime[2] += dt;
+    const dt = this.addTime(0, t0);
+    if (dt === dt) this.frameTime[2] += dt;
   }
 
   private submitQueued(ch: Channel, key: number): void {
@@ -582,14 +625,14 @@ export class FrameSync {
     const e = this.engine;
     // Fallback time runs from the frame's first fallback to the end of this pass: one
     // clock read pair per frame that has any, none for frames that have none.
-    let tf = -1;
+    let tf = NaN;
     for (let c = 0; c < this.channels.length; c++) {
       const ch = this.channels[c];
       if (ch.policy !== 'deterministic') continue;
       for (let key = 0; key < ch.keys; key++) {
         const st = ch.status[key];
         if (st === IDLE || ch.submitFrame[key] + ch.k > frame) continue;
-        if (tf < 0 && (st === WAITING || st === LOST)) tf = this.now();
+        if (tf !== tf && (st === WAITING || st === LOST)) tf = this.time();
         if (st === WAITING) {
           this.inlineFallbacks++;
           if (!e.runInline(ch.jobId[key], this.onResult)) {
@@ -606,7 +649,7 @@ export class FrameSync {
         this.finish(ch, key, frame - ch.submitFrame[key]);
       }
     }
-    if (tf >= 0) this.frameTime[1] += this.now() - tf;
+    if (tf === tf) this.addTime(1, tf);
   }
 
   /** Computes a deterministic job the engine could not deliver, with the game's own runner. */
@@ -646,9 +689,10 @@ export class FrameSync {
   /** Ends the run's last frame so its metrics count. Call once after the last step. */
   endRun(): void {
     this.notApplying('endRun');
-    this.flush();
+    this.submitQueue();
     this.closeFrame();
     this.frame = -1;
+    this.throwPassError();
   }
 
   /** Summary of the run so far. Allocates; call outside the frame path. */

@@ -321,6 +321,54 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(applied.length).toBe(8);
   });
 
+  test('a clock that throws or is not a time mid-pass: the pass still applies everything due, then INVALID_OPTION', async () => {
+    const boom = new Error('clock broke');
+    const faults: [string, () => unknown, unknown][] = [
+      ['throws', () => { throw boom; }, boom],
+      ['NaN', () => Number.NaN, undefined],
+      ['a string', () => '5', undefined],
+      ['a BigInt', () => 5n, undefined],
+    ];
+    for (const [what, fault, cause] of faults) {
+      let broken = false;
+      let t = 0;
+      const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1, now: () => (broken ? fault() : (t += 0.01)) as number });
+      const log: Applied[] = [];
+      const ch = channel(sync, 'compute-heavy', 6, log);
+      const p = new Float64Array(2);
+      sync.beginFrame(0);
+      for (let key = 0; key < 6; key++) {
+        p[0] = SEED + key;
+        p[1] = 20_000;
+        sync.request(ch, key, p, 2);
+      }
+      sync.flush();
+      broken = true;
+      // Frame 1 at once: most of these are computed on the spot, with the clock read between them.
+      let err: unknown = null;
+      try {
+        sync.beginFrame(1);
+      } catch (e) {
+        err = e;
+      }
+      expect(codeOf(() => { throw err; }), what).toBe('INVALID_OPTION');
+      expect((err as Error).cause, what).toBe(cause);
+      expect(log.map((a) => a.key), what).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(log.every((a) => a.frame === 1 && a.value === heavy(SEED + a.key, 20_000)), what).toBe(true);
+      expect([...Array(6).keys()].some((k) => sync.pending(ch, k)), what).toBe(false);
+      // Requests flushed with a broken clock are submitted all the same; the error comes after.
+      sync.request(ch, 0, p, 2);
+      expect(codeOf(() => sync.flush()), what).toBe('INVALID_OPTION');
+      expect(sync.submitted, what).toBe(7);
+      broken = false;
+      sync.beginFrame(2);
+      sync.endRun();
+      expect(log.length, what).toBe(7);
+      const m = sync.metrics();
+      expect(Number.isFinite(m.engine_ms_per_frame.max) && Number.isFinite(m.fallback_ms_total), what).toBe(true);
+    }
+  });
+
   test('an apply callback that calls beginFrame, endFrame or endRun gets REENTRANT_CALL; one that requests again is served', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const codes: (string | undefined)[] = [];
