@@ -21,8 +21,21 @@ const COST_FLOOR_MS = 0.02;
 const PARAM_F64 = 0;
 const PARAM_I32 = 1;
 
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
 /** The intrinsic length of a typed array, whatever its class says `length` is. */
-export const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get as (this: ArrayBufferView) => number;
+export const typedArrayLength = Object.getOwnPropertyDescriptor(typedArrayProto, 'length')!.get as (this: ArrayBufferView) => number;
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(typedArrayProto, 'buffer')!.get as (this: ArrayBufferView) => ArrayBufferLike;
+const typedArrayByteOffset = Object.getOwnPropertyDescriptor(typedArrayProto, 'byteOffset')!.get as (this: ArrayBufferView) => number;
+
+/**
+ * A Float64Array of any class (a subclass, a kind's createParams() view) as a plain one over
+ * the same memory, from its intrinsic buffer, offset and length: reads through it meet one
+ * class only, where a site that saw more than four would box every double it read. The
+ * array itself when it is plain already; one small object otherwise.
+ */
+export function plainF64(a: Float64Array, length: number): Float64Array {
+  return Object.getPrototypeOf(a) === Float64Array.prototype ? a : new Float64Array(typedArrayBuffer.call(a), typedArrayByteOffset.call(a), length);
+}
 
 /** Copies `n` values of a plain Float64Array: its own function, so the site sees only those. */
 export function copyPlain(dst: Float64Array, src: Float64Array, n: number): void {

@@ -13,7 +13,7 @@ import { stampAt } from './clock.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { JobTable } from './job-table.js';
 import { MAX_PARAMS } from './kind.js';
-import { typedArrayLength, type KindTable } from './kind-table.js';
+import { plainF64, typedArrayLength, type KindTable } from './kind-table.js';
 import { MAX_RANGE, NO_DEADLINE } from './layout.js';
 import { Rejection } from './outcome.js';
 import type { Payloads } from './payloads.js';
@@ -149,12 +149,16 @@ export class Submitter {
     let have = -1;
     let room = 0;
     let bad = false;
+    let values = params;
     // Each argument is read once. A Proxy is not a view (ArrayBuffer.isView), so the values
     // come from real typed arrays, and their lengths are their own (a subclass, or an own
     // property, can say another `length`).
     try {
       if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
-      else have = typedArrayLength.call(params);
+      else {
+        have = typedArrayLength.call(params);
+        values = plainF64(params, have);
+      }
       if (ids !== undefined) {
         if (!ArrayBuffer.isView(ids) || !(ids instanceof Int32Array)) bad = true;
         else room = typedArrayLength.call(ids);
@@ -186,7 +190,7 @@ export class Submitter {
     this.stampCountdown = STAMP_EVERY;
     for (let j = 0; j < count; j++) {
       const base = j * n;
-      for (let i = 0; i < n; i++) dst[i] = params[base + i];
+      for (let i = 0; i < n; i++) dst[i] = values[base + i];
       const badParams = kt.checkRead(kind);
       let id: number;
       // A kind's arenaBytes (the game's code) may have begun a shutdown mid-batch.

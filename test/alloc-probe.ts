@@ -3,7 +3,8 @@
  * running the built engine (no test-runner transforms in the way). Prints one JSON
  * line: { "inline": N, "workers": N }, with the argument `traced` { "traced": N }, with
  * `many` (jobs submitted by submitMany) { "many": N }, or with `views` (parameters filled
- * by name, in each kind's createParams() view, a class of its own) { "views": N }.
+ * by name, in each kind's createParams() view, a class of its own) { "views": N }, or both
+ * (submitMany's batches in Float64Arrays of six classes) { "manyViews": N }.
  * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
@@ -36,12 +37,16 @@ async function bytesPerJob(workers: number, trace = false, many = false, views =
     done++;
     sum[0] += r.kind === PAIR ? pairKind.readResults(r.values).sum : r.values[0];
   };
-  const batch = new Float64Array(2 * 256);
+  // With `views`, batches come in Float64Arrays of six classes of the game's own.
+  const batchClasses = [class A extends Float64Array {}, class B extends Float64Array {}, class C extends Float64Array {}, class D extends Float64Array {}, class E extends Float64Array {}, class F extends Float64Array {}];
+  const batches = views ? batchClasses.map((C) => new C(2 * 256)) : [new Float64Array(2 * 256)];
   const ids = new Int32Array(256);
+  let turn = 0;
   const runMany = (n: number): void => {
     let s = 0;
     const start = done;
     while (s < n) {
+      const batch = batches[turn++ % batches.length];
       const k = Math.min(256, n - s);
       for (let b = 0; b < k; b++) {
         batch[2 * b] = s + b;
@@ -99,7 +104,9 @@ async function bytesPerJob(workers: number, trace = false, many = false, views =
   return least;
 }
 
-if (process.argv[2] === 'views') {
+if (process.argv[2] === 'many-views') {
+  console.log(JSON.stringify({ manyViews: await bytesPerJob(2, false, true, true) }));
+} else if (process.argv[2] === 'views') {
   console.log(JSON.stringify({ views: await bytesPerJob(2, false, false, true) }));
 } else if (process.argv[2] === 'many') {
   console.log(JSON.stringify({ many: await bytesPerJob(2, false, true) }));

@@ -10,12 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { leastOfProbe } from './fixtures/alloc.js';
 
-type ProbeResult = { inline?: number; workers?: number; traced?: number; many?: number; views?: number };
+type ProbeResult = { inline?: number; workers?: number; traced?: number; many?: number; views?: number; manyViews?: number };
 
 /** The probe in fresh processes, retried under load (fixtures/alloc.ts); the least of each figure. */
-const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced' | 'many' | 'views', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
+const leastOf = (args: string[], bounds: Record<'inline' | 'workers' | 'traced' | 'many' | 'views' | 'manyViews', number>): ProbeResult => leastOfProbe('alloc-probe.js', args, bounds);
 
-const BOUNDS = { inline: 20, workers: 8, traced: 8, many: 8, views: 8 };
+const BOUNDS = { inline: 20, workers: 8, traced: 8, many: 8, views: 8, manyViews: 8 };
 
 describe('hot path allocation', () => {
   it('submit + poll allocate nothing per job on the main thread; inline runs only the clock', () => {
@@ -34,5 +34,9 @@ describe('hot path allocation', () => {
 
   it('submitMany + poll allocate nothing per job on the main thread', () => {
     expect(leastOf(['many'], BOUNDS).many).toBeLessThan(BOUNDS.many);
+  });
+
+  it('submitMany with batches in Float64Arrays of six classes of the game\'s own allocates nothing per job', () => {
+    expect(leastOf(['many-views'], BOUNDS).manyViews).toBeLessThan(BOUNDS.manyViews);
   });
 });

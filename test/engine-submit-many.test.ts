@@ -68,6 +68,28 @@ describe('submitMany on two workers', () => {
     }
   });
 
+  it('a batch in a subclass of Float64Array, at an offset into its buffer, with getters that lie: its own values are run', async () => {
+    const ECHO = e.kindId('test.echo');
+    class Lying extends Float64Array {
+      override get length(): number {
+        return 2;
+      }
+      override get buffer(): ArrayBuffer {
+        throw new Error('buffer');
+      }
+      override get byteOffset(): number {
+        return 0;
+      }
+    }
+    const view = Reflect.construct(Float64Array, [new ArrayBuffer(8 * 12), 8 * 4, 8], Lying) as Lying;
+    for (let i = 0; i < 8; i++) view[i] = 100 + i;
+    const ids = new Int32Array(4);
+    expect(e.submitMany(ECHO, view, 4, ids, 7)).toBe(4);
+    const got = new Map<number, number[]>();
+    await pollUntil(e, (r) => got.set(r.jobId, [r.values[0], r.values[1], r.values[2]]), () => got.size === 4);
+    expect([...ids].map((id) => got.get(id))).toEqual([[100, 101, 7], [102, 103, 7], [104, 105, 7], [106, 107, 7]]);
+  });
+
   it('stops at the first job refused: the ones before it run, its code follows their ids', async () => {
     const ECHO = e.kindId('test.echo');
     const before = e.stats();
