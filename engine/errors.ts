@@ -30,6 +30,7 @@ export type EngineErrorCode =
 export function shownValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null) return 'null';
+  if (typeof v === 'bigint') return `${v}n`;
   return typeof v === 'object' || typeof v === 'function' ? typeof v : String(v);
 }
 

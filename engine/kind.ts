@@ -9,7 +9,7 @@
  * every job of a kind on a worker. Read params, write results, keep no reference to
  * either after returning. That is what keeps the run path allocation-free.
  */
-import { EngineError } from './errors.js';
+import { EngineError, shownValue } from './errors.js';
 
 /** Inline parameter types. `i32` values must be integers in int32 range; `f64` must not be NaN. */
 export type ParamType = 'i32' | 'f64';
@@ -207,6 +207,116 @@ function checkReturn(name: string, ret: unknown): void {
   throw new Error(`kind ${name}: run returned a promise; handlers run synchronously, so the work after its first await is not part of the job`);
 }
 
+/** A spec's fields, each read once, checked, and copied into plain frozen data. */
+interface ReadSpec {
+  readonly name: string;
+  readonly params: readonly ParamSpec[];
+  readonly results: readonly string[];
+  readonly run: (...args: never[]) => unknown;
+  /** The optional fields that were given, as given once checked. */
+  readonly optional: Readonly<Pick<JobKindSpec<unknown>, 'arenaBytes' | 'maxArenaBytes' | 'deadlineFrames' | 'init' | 'cleanup'>>;
+}
+
+const OPTIONAL_FUNCTIONS = ['arenaBytes', 'init', 'cleanup'] as const;
+
+/**
+ * Reads a kind spec once: every field, every param's fields and every result name are read
+ * a single time (a getter, a Proxy or an array that changes cannot show the check one spec
+ * and the engine another) and checked. Throws EngineError('INVALID_KIND'); a read that
+ * throws is refused with the thrown value as the error's `cause`.
+ */
+function readKindSpec(spec: unknown): ReadSpec {
+  let shownName = 'a kind';
+  const fail = (msg: string, cause?: unknown): never => {
+    throw new EngineError('INVALID_KIND', `${shownName}: ${msg}`, cause === undefined ? undefined : { cause });
+  };
+  if (typeof spec !== 'object' || spec === null) return fail('spec must be an object');
+  const raw: Record<string, unknown> = {};
+  try {
+    const o = spec as Record<string, unknown>;
+    for (const key of ['name', 'params', 'results', 'run', 'arenaBytes', 'maxArenaBytes', 'deadlineFrames', 'init', 'cleanup']) raw[key] = o[key];
+  } catch (err) {
+    return fail('the spec could not be read', err);
+  }
+  const name = raw['name'];
+  if (typeof name !== 'string' || !NAME_RE.test(name)) return fail('name must match ' + NAME_RE);
+  shownName = `kind ${JSON.stringify(name)}`;
+  const params: ParamSpec[] = [];
+  const results: string[] = [];
+  try {
+    const ps = raw['params'];
+    if (!Array.isArray(ps)) return fail(`params must be an array of at most ${MAX_PARAMS}`);
+    const np = (ps as readonly unknown[]).length;
+    if (np > MAX_PARAMS) return fail(`params must be an array of at most ${MAX_PARAMS}`);
+    for (let i = 0; i < np; i++) {
+      const p: unknown = (ps as readonly unknown[])[i];
+      if (typeof p !== 'object' || p === null) return fail('each param needs a name and type i32|f64');
+      const q = p as Record<string, unknown>;
+      const pName = q['name'];
+      const type = q['type'];
+      const min = q['min'];
+      const max = q['max'];
+      if (typeof pName !== 'string' || (type !== 'i32' && type !== 'f64')) return fail('each param needs a name and type i32|f64');
+      for (const [bound, v] of [['min', min], ['max', max]] as const) {
+        if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) return fail(`param ${JSON.stringify(pName)}: ${bound} must be a number, got ${shownValue(v)}`);
+      }
+      if (typeof min === 'number' && typeof max === 'number' && min > max) return fail(`param ${JSON.stringify(pName)}: min ${min} is above max ${max}`);
+      params.push(Object.freeze({ name: pName, type, ...(min === undefined ? {} : { min: min as number }), ...(max === undefined ? {} : { max: max as number }) }));
+    }
+    const rs = raw['results'];
+    if (!Array.isArray(rs)) return fail(`results must be an array of at most ${MAX_RESULTS}`);
+    const nr = (rs as readonly unknown[]).length;
+    if (nr > MAX_RESULTS) return fail(`results must be an array of at most ${MAX_RESULTS}`);
+    for (let i = 0; i < nr; i++) {
+      const r: unknown = (rs as readonly unknown[])[i];
+      if (typeof r !== 'string') return fail(`result name ${shownValue(r)} must be an identifier`);
+      results.push(r);
+    }
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    return fail('the params or results could not be read', err);
+  }
+  for (const [what, names] of [['param', params.map((p) => p.name)], ['result', results]] as const) {
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (!FIELD_RE.test(n)) fail(`${what} name ${JSON.stringify(n)} must be an identifier`);
+      if (n in Float64Array.prototype) fail(`${what} name ${JSON.stringify(n)} is a Float64Array member; choose another`);
+      if (seen.has(n)) fail(`${what} name ${JSON.stringify(n)} appears twice`);
+      seen.add(n);
+    }
+  }
+  const run = raw['run'];
+  if (typeof run !== 'function') return fail('run must be a function');
+  // A job is the handler's synchronous run: an async or generator function returns before
+  // its body is done (or started), and the job would be reported done without it.
+  const runTag = Object.prototype.toString.call(run);
+  if (runTag !== '[object Function]') fail(`run must be a plain synchronous function, got ${runTag.slice(8, -1)} (a job is what run does before it returns)`);
+  const optional: Record<string, unknown> = {};
+  for (const key of OPTIONAL_FUNCTIONS) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'function') fail(`${key} must be a function, got ${shownValue(v)}`);
+    optional[key] = v;
+  }
+  const deadline = raw['deadlineFrames'];
+  if (deadline !== undefined) {
+    if (typeof deadline !== 'number' || !(deadline >= 0)) fail(`deadlineFrames must be a number of frames >= 0, got ${shownValue(deadline)}`);
+    optional['deadlineFrames'] = deadline;
+  }
+  const maxArena = raw['maxArenaBytes'];
+  if (maxArena !== undefined) {
+    if (typeof maxArena !== 'number' || !(maxArena >= 0)) fail(`maxArenaBytes must be a number of bytes >= 0, got ${shownValue(maxArena)}`);
+    optional['maxArenaBytes'] = maxArena;
+  }
+  return {
+    name,
+    params: Object.freeze(params),
+    results: Object.freeze(results),
+    run: run as (...args: never[]) => unknown,
+    optional: optional as ReadSpec['optional'],
+  };
+}
+
 /**
  * Declares a kind. Throws EngineError('INVALID_KIND') if the declaration is malformed.
  *
@@ -220,44 +330,25 @@ function checkReturn(name: string, ret: unknown): void {
 export function defineKind<S = undefined, const P extends readonly ParamSpec[] = readonly ParamSpec[], const R extends readonly string[] = readonly string[]>(
   spec: JobKindSpec<S, P, R>,
 ): JobKind<S, P, R> {
-  const fail = (msg: string): never => {
-    throw new EngineError('INVALID_KIND', `kind ${JSON.stringify(spec?.name)}: ${msg}`);
-  };
-  if (typeof spec !== 'object' || spec === null) fail('spec must be an object');
-  if (typeof spec.name !== 'string' || !NAME_RE.test(spec.name)) fail('name must match ' + NAME_RE);
-  if (!Array.isArray(spec.params) || spec.params.length > MAX_PARAMS) fail(`params must be an array of at most ${MAX_PARAMS}`);
-  for (const p of spec.params as readonly ParamSpec[]) {
-    if (typeof p?.name !== 'string' || (p.type !== 'i32' && p.type !== 'f64')) fail('each param needs a name and type i32|f64');
-  }
-  if (!Array.isArray(spec.results) || spec.results.length > MAX_RESULTS) fail(`results must be an array of at most ${MAX_RESULTS}`);
-  if (typeof spec.run !== 'function') fail('run must be a function');
-  // A job is the handler's synchronous run: an async or generator function returns before
-  // its body is done (or started), and the job would be reported done without it.
-  const runTag = Object.prototype.toString.call(spec.run);
-  if (runTag !== '[object Function]') fail(`run must be a plain synchronous function, got ${runTag.slice(8, -1)} (a job is what run does before it returns)`);
-  const paramNames = (spec.params as readonly ParamSpec[]).map((p) => p.name);
-  const resultNames = [...(spec.results as readonly unknown[])];
-  for (const [what, names] of [['param', paramNames], ['result', resultNames]] as const) {
-    const seen = new Set<string>();
-    for (const n of names as readonly unknown[]) {
-      const name = typeof n === 'string' && FIELD_RE.test(n) ? n : fail(`${what} name ${JSON.stringify(n)} must be an identifier`);
-      if (name in Float64Array.prototype) fail(`${what} name ${JSON.stringify(name)} is a Float64Array member; choose another`);
-      if (seen.has(name)) fail(`${what} name ${JSON.stringify(name)} appears twice`);
-      seen.add(name);
-    }
-  }
+  const k = readKindSpec(spec);
+  const paramNames = k.params.map((p) => p.name);
+  const resultNames = k.results;
   const ParamsClass = namedArrayClass(paramNames);
-  const ResultsClass = namedArrayClass(resultNames as string[]);
+  const ResultsClass = namedArrayClass(resultNames);
   const paramViews = new ViewCache(ParamsClass);
   const resultViews = new ViewCache(ResultsClass);
   const readViews = new ViewCache(ResultsClass);
-  const userRun = spec.run;
+  const userRun = k.run as JobKindSpec<S, P, R>['run'];
+  const name = k.name;
   return Object.freeze({
-    ...spec,
+    ...(k.optional as Pick<JobKindSpec<S, P, R>, 'arenaBytes' | 'maxArenaBytes' | 'deadlineFrames' | 'init' | 'cleanup'>),
+    name,
+    params: k.params as unknown as P,
+    results: k.results as unknown as R,
     __kind: true as const,
     run(params: Float64Array, out: Float64Array, ctx: JobContext<S>): void {
       const ret: unknown = userRun(paramViews.get(params) as JobParams<P>, resultViews.get(out) as JobResults<R>, ctx);
-      if (ret !== undefined) checkReturn(spec.name, ret);
+      if (ret !== undefined) checkReturn(name, ret);
     },
     createParams: (): ParamsBuffer<P> => {
       const a = new Float64Array(paramNames.length);

@@ -74,6 +74,70 @@ describe('options are validated at start', () => {
     expect(await code(() => defineKind({ name: 'x', params: [], results: [], run: async () => {} }))).toBe('INVALID_KIND');
     expect(await code(() => defineKind({ name: 'x', params: [], results: [], *run() {} } as never))).toBe('INVALID_KIND');
   });
+
+  it('reads a kind spec once and refuses hostile ones with INVALID_KIND, never an untyped throw', async () => {
+    const fail = (): never => {
+      throw new Error('trap');
+    };
+    const trap = new Proxy({}, { get: fail, ownKeys: fail, getOwnPropertyDescriptor: fail, has: fail });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const base = { name: 'x.k', params: [{ name: 'a', type: 'f64' as const }], results: ['r'], run() {} };
+    const bad: [string, unknown][] = [
+      ['a Proxy whose reads throw', trap],
+      ['a revoked Proxy', revoked.proxy],
+      ['a name getter that throws', { ...base, get name(): string { return fail(); } }],
+      ['a run getter that throws', { ...base, get run(): () => void { return fail(); } }],
+      ['params that throw', { ...base, params: new Proxy([{ name: 'a', type: 'f64' }], { get: fail }) }],
+      ['a param that throws', { ...base, params: [trap] }],
+      ['revoked params', { ...base, params: revoked.proxy }],
+      ['a BigInt result name', { ...base, results: [1n] }],
+      ['a BigInt deadline', { ...base, deadlineFrames: 1n }],
+      ['a negative deadline', { ...base, deadlineFrames: -1 }],
+      ['a NaN deadline', { ...base, deadlineFrames: Number.NaN }],
+      ['a string maxArenaBytes', { ...base, maxArenaBytes: '64' }],
+      ['an arenaBytes that is not a function', { ...base, arenaBytes: 64 }],
+      ['an init that is not a function', { ...base, init: {} }],
+      ['a cleanup that is not a function', { ...base, cleanup: 'x' }],
+      ['a BigInt min', { ...base, params: [{ name: 'a', type: 'f64', min: 1n }] }],
+      ['a NaN max', { ...base, params: [{ name: 'a', type: 'f64', max: Number.NaN }] }],
+      ['min above max', { ...base, params: [{ name: 'a', type: 'i32', min: 2, max: 1 }] }],
+    ];
+    for (const [what, spec] of bad) expect(await code(() => defineKind(spec as never)), what).toBe('INVALID_KIND');
+    let cause: unknown;
+    try {
+      defineKind(trap as never);
+    } catch (e) {
+      cause = (e as Error).cause;
+    }
+    expect((cause as Error).message).toBe('trap');
+
+    // Each field is read once: what was checked is what the kind holds.
+    let nameReads = 0;
+    let typeReads = 0;
+    const param = {
+      name: 'a',
+      get type(): 'i32' | 'f64' {
+        typeReads++;
+        return typeReads === 1 ? 'i32' : ('u8' as 'i32');
+      },
+      min: 0,
+    };
+    const kind = defineKind({
+      get name(): string {
+        nameReads++;
+        return nameReads === 1 ? 'x.once' : '';
+      },
+      params: [param],
+      results: ['r'],
+      deadlineFrames: 2,
+      run(p, out) {
+        out[0] = p[0];
+      },
+    });
+    expect([kind.name, kind.params[0]!.type, kind.params[0]!.min, kind.deadlineFrames, nameReads, typeReads]).toEqual(['x.once', 'i32', 0, 2, 1, 1]);
+    expect(Object.isFrozen(kind.params) && Object.isFrozen(kind.params[0])).toBe(true);
+  });
 });
 
 describe('submit answers bad jobs with a reason code', () => {
