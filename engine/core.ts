@@ -233,13 +233,20 @@ export class EngineCore {
     return this.submitter.frame;
   }
 
-  /** Called for worker lifecycle events (exit, hang, respawn, init failure); a listener that throws is ignored. */
+  /**
+   * Called for worker lifecycle events (exit, hang, respawn, init failure); a listener that
+   * throws is ignored. Setting anything but a function, null or undefined throws
+   * EngineError('INVALID_ARGUMENT') and keeps the listener there was.
+   */
   get onEvent(): ((e: EngineEvent) => void) | null {
     return this.supervisor.onEvent;
   }
 
   set onEvent(f: ((e: EngineEvent) => void) | null) {
-    this.supervisor.onEvent = f;
+    if (f !== null && f !== undefined && typeof f !== 'function') {
+      throw new EngineError('INVALID_ARGUMENT', `onEvent must be a function or null, got ${shownValue(f)}`);
+    }
+    this.supervisor.onEvent = f ?? null;
   }
 
   /**

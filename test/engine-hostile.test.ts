@@ -398,6 +398,20 @@ describe('hostile values, each read once', () => {
     expect(e.inFlight).toBe(0);
     expect(accountingHolds(e)).toBe(true);
   });
+
+  it('onEvent refuses anything but a function or null with INVALID_ARGUMENT and keeps its listener', async () => {
+    const e = await engine(0);
+    const listener = (): void => {};
+    e.onEvent = listener;
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const bad of [1n, Symbol('s'), 'f', 0, {}, revoked.proxy, new Proxy({}, { get: () => { throw new Error('trap'); } })]) {
+      expect(codeOf(() => { e.onEvent = bad as never; })).toBe('INVALID_ARGUMENT');
+      expect(e.onEvent).toBe(listener);
+    }
+    e.onEvent = undefined as never;
+    expect(e.onEvent).toBe(null);
+  });
 });
 
 describe('arena ownership', () => {
