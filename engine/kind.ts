@@ -340,7 +340,7 @@ export function defineKind<S = undefined, const P extends readonly ParamSpec[] =
   const readViews = new ViewCache(ResultsClass);
   const userRun = k.run as JobKindSpec<S, P, R>['run'];
   const name = k.name;
-  return Object.freeze({
+  return made(Object.freeze({
     ...(k.optional as Pick<JobKindSpec<S, P, R>, 'arenaBytes' | 'maxArenaBytes' | 'deadlineFrames' | 'init' | 'cleanup'>),
     name,
     params: k.params as unknown as P,
@@ -355,7 +355,56 @@ export function defineKind<S = undefined, const P extends readonly ParamSpec[] =
       return new ParamsClass(a.buffer, 0, a.length) as ParamsBuffer<P>;
     },
     readResults: (values: Float64Array): Readonly<JobResults<R>> => readViews.get(values) as JobResults<R>,
-  });
+  }));
+}
+
+/** The kinds defineKind made in this copy of the module: frozen, their fields checked once. */
+const madeKinds = new WeakSet<object>();
+
+const made = <K extends object>(kind: K): K => {
+  madeKinds.add(kind);
+  return kind;
+};
+
+/**
+ * A kind as the engine registers it. One made by this module's defineKind is used as it
+ * is. Anything else that says it is a kind (`__kind`), one made by another copy of this
+ * package (a bundle of its own, a kind module loaded by URL) or an object written by hand,
+ * is read once, field by field, checked as defineKind checks a spec, and copied into a
+ * frozen kind. Throws EngineError('INVALID_KIND'), naming `where`, never the value's own
+ * error (that is the `cause`).
+ */
+export function adoptKind(k: unknown, where: string): JobKind<any, any, any> {
+  if (typeof k === 'object' && k !== null && madeKinds.has(k)) return k as JobKind<any, any, any>;
+  let brand: unknown;
+  let createParams: unknown;
+  let readResults: unknown;
+  try {
+    if (typeof k === 'object' && k !== null) {
+      const o = k as Record<string, unknown>;
+      brand = o['__kind'];
+      createParams = o['createParams'];
+      readResults = o['readResults'];
+    }
+  } catch (err) {
+    throw new EngineError('INVALID_KIND', `${where} could not be read`, { cause: err });
+  }
+  if (brand !== true || typeof createParams !== 'function' || typeof readResults !== 'function') {
+    throw new EngineError('INVALID_KIND', `${where} was not made by defineKind`);
+  }
+  const read = readKindSpec(k);
+  return made(
+    Object.freeze({
+      ...(read.optional as Pick<JobKind<unknown>, 'arenaBytes' | 'maxArenaBytes' | 'deadlineFrames' | 'init' | 'cleanup'>),
+      name: read.name,
+      params: read.params,
+      results: read.results,
+      __kind: true as const,
+      run: read.run as JobKind<unknown>['run'],
+      createParams: createParams as JobKind<unknown>['createParams'],
+      readResults: readResults as JobKind<unknown>['readResults'],
+    }),
+  );
 }
 
 /** What a kind module exports. */

@@ -6,35 +6,48 @@
  */
 import { kinds as builtinKinds } from './builtin-kinds.js';
 import { EngineError } from './errors.js';
-import type { JobKind, KindModule } from './kind.js';
+import { adoptKind, type JobKind, type KindModule } from './kind.js';
 
 export interface LoadedKinds {
   readonly list: readonly JobKind<any, any, any>[];
   readonly byName: ReadonlyMap<string, number>;
 }
 
-const isKind = (k: unknown): k is JobKind<any, any, any> => typeof k === 'object' && k !== null && (k as { __kind?: unknown }).__kind === true;
+/** What a thrown value says, without throwing again (a Proxy, a getter that throws). */
+function thrownMessage(err: unknown): string {
+  try {
+    const m = (err as { message?: unknown } | null)?.message;
+    return typeof m === 'string' ? m : String(err);
+  } catch {
+    return 'a value that cannot be shown';
+  }
+}
+
+/** The entries of a caller's array, read once; throws `refuse()` for anything else. */
+function entriesOf(read: () => unknown, refuse: (cause?: unknown) => EngineError): readonly unknown[] {
+  try {
+    const list = read();
+    if (!Array.isArray(list)) throw refuse();
+    return Array.from(list as readonly unknown[]);
+  } catch (err) {
+    throw err instanceof EngineError ? err : refuse(err);
+  }
+}
 
 export async function loadKinds(modules: readonly (string | URL)[], given: readonly unknown[] = []): Promise<LoadedKinds> {
   const list: JobKind<any, any, any>[] = [...builtinKinds];
-  if (!Array.isArray(given)) throw new EngineError('INVALID_OPTION', 'kinds must be an array of defineKind(...) results');
-  given.forEach((k, i) => {
-    if (!isKind(k)) throw new EngineError('INVALID_KIND', `kinds[${i}] was not made by defineKind`);
-    list.push(k);
-  });
+  const givenKinds = entriesOf(() => given, (cause) => new EngineError('INVALID_OPTION', 'kinds must be an array of defineKind(...) results', { cause }));
+  givenKinds.forEach((k, i) => list.push(adoptKind(k, `kinds[${i}]`)));
   for (const spec of modules) {
     const url = typeof spec === 'string' ? spec : spec.href;
     let mod: Partial<KindModule>;
     try {
       mod = (await import(/* @vite-ignore */ url)) as Partial<KindModule>;
     } catch (err) {
-      throw new EngineError('KIND_MODULE_FAILED', `could not import kind module ${url}: ${(err as Error).message}`);
+      throw new EngineError('KIND_MODULE_FAILED', `could not import kind module ${url}: ${thrownMessage(err)}`, { cause: err });
     }
-    if (!Array.isArray(mod.kinds)) throw new EngineError('KIND_MODULE_FAILED', `kind module ${url} must export \`kinds\`, an array of defineKind(...) results`);
-    for (const k of mod.kinds) {
-      if (!isKind(k)) throw new EngineError('INVALID_KIND', `kind module ${url} exports something in \`kinds\` that was not made by defineKind`);
-      list.push(k);
-    }
+    const exported = entriesOf(() => mod.kinds, (cause) => new EngineError('KIND_MODULE_FAILED', `kind module ${url} must export \`kinds\`, an array of defineKind(...) results`, { cause }));
+    exported.forEach((k, i) => list.push(adoptKind(k, `kind module ${url}: kinds[${i}]`)));
   }
   const byName = new Map<string, number>();
   list.forEach((k, i) => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineOptions } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
+import { defineKind } from '../engine/kind.js';
 import type { EngineError } from '../engine/errors.js';
 import { MAX_DEFAULT_WORKERS, defaultWorkerCount, nearestKey, resolveOptions } from '../engine/options.js';
 import { platform } from '../engine/platform-node.js';
@@ -78,6 +79,39 @@ describe('worker and module locations', () => {
 
   it('a kinds entry not made by defineKind is refused with INVALID_KIND', async () => {
     expect((await failure(start({ kinds: [{ name: 'fake', params: [], results: [], run() {} }] }))).code).toBe('INVALID_KIND');
+  });
+
+  it('a kind that only says it is one is read once and checked as defineKind checks a spec', async () => {
+    const fail = (): never => {
+      throw new Error('trap');
+    };
+    const real = defineKind({ name: 'opt.real', params: [{ name: 'a', type: 'f64' }], results: ['r'], run() {} });
+    const forged = (extra: Record<string, unknown>): unknown => ({ __kind: true, name: 'opt.forged', params: [], results: [], run() {}, createParams: real.createParams, readResults: real.readResults, ...extra });
+    const refused: [string, unknown, string][] = [
+      ['a BigInt deadline', forged({ deadlineFrames: 1n }), 'INVALID_KIND'],
+      ['params whose reads throw', forged({ params: new Proxy([], { get: fail }) }), 'INVALID_KIND'],
+      ['a name getter that throws', { ...(forged({}) as object), get name(): string { return fail(); } }, 'INVALID_KIND'],
+      ['no createParams', { __kind: true, name: 'opt.forged', params: [], results: [], run() {} }, 'INVALID_KIND'],
+      ['a Proxy whose reads throw', new Proxy({}, { get: fail }), 'INVALID_KIND'],
+    ];
+    for (const [what, kind, code] of refused) expect((await failure(start({ kinds: [kind as never] }))).code, what).toBe(code);
+    expect((await failure(start({ kinds: new Proxy([], { get: fail }) as never }))).code).toBe('INVALID_OPTION');
+    // A well-formed one (another copy of defineKind made it, say) is taken, as a frozen copy.
+    let reads = 0;
+    const other = forged({
+      get deadlineFrames(): number {
+        reads++;
+        return reads === 1 ? 3 : Number.NaN;
+      },
+    });
+    const e = await start({ workers: 0, kinds: [other as never, real] });
+    try {
+      const k = e.kinds.find((x) => x.name === 'opt.forged')!;
+      expect([k.deadlineFrames, reads, Object.isFrozen(k)]).toEqual([3, 1, true]);
+      expect(e.kinds).toContain(real);
+    } finally {
+      await e.shutdown();
+    }
   });
 
   it('absolute paths and URLs are taken as they are', () => {
