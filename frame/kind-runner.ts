@@ -8,7 +8,7 @@
  * Threads: one runner per thread; every method on the thread that created it.
  */
 import type { JobContext, JobKind, WorkerEnv } from '../engine/kind.js';
-import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
+import { MAX_PARAMS, MAX_RESULTS, adoptKind } from '../engine/kind.js';
 import { EngineError, shownValue } from '../engine/errors.js';
 
 interface Entry {
@@ -65,13 +65,32 @@ export class KindRunner {
     }
   }
 
-  /** Runs every kind's init once, like a worker does at start. */
+  /**
+   * Runs every kind's init once, like a worker does at start. Rejects with
+   * EngineError INVALID_OPTION (kinds not an array, a bad arena size), INVALID_KIND (an
+   * entry not made by defineKind, or one whose fields do not hold) or DUPLICATE_KIND.
+   */
   static async create(kinds: readonly JobKind<any>[], env: WorkerEnv, arenaBytes = 1 << 20): Promise<KindRunner> {
     if (!Number.isInteger(arenaBytes) || arenaBytes <= 0 || arenaBytes % 8 !== 0) {
       throw new EngineError('INVALID_OPTION', `KindRunner arenaBytes must be a positive multiple of 8, got ${shownValue(arenaBytes)}`);
     }
+    let list: readonly unknown[];
+    try {
+      if (!Array.isArray(kinds)) throw new TypeError('not an array');
+      list = Array.from(kinds as readonly unknown[]);
+    } catch (err) {
+      throw new EngineError('INVALID_OPTION', 'KindRunner.create needs an array of kinds made by defineKind', { cause: err });
+    }
+    // Each kind is read and checked once, as the engine registers it; a name twice is
+    // refused, as the engine refuses it (indexOf would find only one of them).
+    const adopted = list.map((k, i) => adoptKind(k, `kinds[${i}]`));
+    const names = new Set<string>();
+    for (const k of adopted) {
+      if (names.has(k.name)) throw new EngineError('DUPLICATE_KIND', `kind ${JSON.stringify(k.name)} is given twice`);
+      names.add(k.name);
+    }
     const entries: Entry[] = [];
-    for (const kind of kinds) {
+    for (const kind of adopted) {
       const state: unknown = kind.init ? await kind.init(env) : undefined;
       const empty = new Uint8Array(0);
       entries.push({

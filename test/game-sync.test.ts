@@ -272,6 +272,19 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(sync.submitted).toBe(1);
   });
 
+  test('KindRunner.create refuses kinds it cannot read, hand-made ones that do not hold, and a name twice', async () => {
+    const env = { workerIndex: -1, shared: {}, config: {} };
+    const fail = (): never => {
+      throw new Error('trap');
+    };
+    const why = async (p: Promise<unknown>): Promise<string | undefined> => p.then(() => 'created', (e: unknown) => (e as { code?: string }).code ?? `untyped: ${String(e)}`);
+    expect(await why(KindRunner.create(new Proxy([], { get: fail }) as never, env))).toBe('INVALID_OPTION');
+    expect(await why(KindRunner.create('noop' as never, env))).toBe('INVALID_OPTION');
+    expect(await why(KindRunner.create([new Proxy({}, { get: fail })] as never, env))).toBe('INVALID_KIND');
+    expect(await why(KindRunner.create([{ __kind: true, name: 'x', params: [], results: [], run() {} }] as never, env))).toBe('INVALID_KIND');
+    expect(await why(KindRunner.create([builtinKinds[0]!, builtinKinds[0]!], env))).toBe('DUPLICATE_KIND');
+  });
+
   test("KindRunner.run checks the kind index and the parameters as the engine's submit does", () => {
     const NOOP = runner.indexOf('noop');
     const HEAVY = runner.indexOf('compute-heavy');
