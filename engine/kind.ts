@@ -289,7 +289,12 @@ function readKindSpec(spec: unknown): ReadSpec {
   if (typeof run !== 'function') return fail('run must be a function');
   // A job is the handler's synchronous run: an async or generator function returns before
   // its body is done (or started), and the job would be reported done without it.
-  const runTag = Object.prototype.toString.call(run);
+  let runTag = '';
+  try {
+    runTag = Object.prototype.toString.call(run);
+  } catch (err) {
+    fail('run could not be read', err);
+  }
   if (runTag !== '[object Function]') fail(`run must be a plain synchronous function, got ${runTag.slice(8, -1)} (a job is what run does before it returns)`);
   const optional: Record<string, unknown> = {};
   for (const key of OPTIONAL_FUNCTIONS) {

@@ -83,6 +83,8 @@ describe('options are validated at start', () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     const base = { name: 'x.k', params: [{ name: 'a', type: 'f64' as const }], results: ['r'], run() {} };
+    const revokedRun = Proxy.revocable(() => {}, {});
+    revokedRun.revoke();
     const bad: [string, unknown][] = [
       ['a Proxy whose reads throw', trap],
       ['a revoked Proxy', revoked.proxy],
@@ -102,6 +104,8 @@ describe('options are validated at start', () => {
       ['a BigInt min', { ...base, params: [{ name: 'a', type: 'f64', min: 1n }] }],
       ['a NaN max', { ...base, params: [{ name: 'a', type: 'f64', max: Number.NaN }] }],
       ['min above max', { ...base, params: [{ name: 'a', type: 'i32', min: 2, max: 1 }] }],
+      ['a run Proxy whose reads throw', { ...base, run: new Proxy(() => {}, { get: fail }) }],
+      ['a revoked run Proxy', { ...base, run: revokedRun.proxy }],
     ];
     for (const [what, spec] of bad) expect(await code(() => defineKind(spec as never)), what).toBe('INVALID_KIND');
     let cause: unknown;
