@@ -3,7 +3,7 @@
  * result view, progress and the final report, and the per-task seed.
  */
 import type { Lane, ResultView, SubmitOptions } from './api.js';
-import { EngineError, shownValue, type JobError } from './errors.js';
+import { EngineError, isAbortSignal, shownValue, thrownText, type JobError } from './errors.js';
 import type { JobKind } from './kind.js';
 
 /**
@@ -214,7 +214,7 @@ export function resolveBatchOptions(engine: BatchEngine, options: BatchOptions):
       lane: o.lane, onProgress: o.onProgress, skip: o.skip, onOtherResult: o.onOtherResult, signal: o.signal,
     };
   } catch (err) {
-    return bad(`batch options could not be read: ${(err as Error)?.message ?? String(err)}`);
+    return bad(`batch options could not be read: ${thrownText(err)}`);
   }
   let kind: number;
   if (typeof v.kind === 'string') kind = engine.kindId(v.kind);
@@ -244,7 +244,8 @@ export function resolveBatchOptions(engine: BatchEngine, options: BatchOptions):
     if (v[name] !== undefined && typeof v[name] !== 'function') bad(`batch ${name} must be a function`);
   }
   const signal = v.signal as AbortSignal | undefined;
-  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) bad('batch signal must be an AbortSignal');
+  // A real one: its `aborted` and listener methods are its own, and a Proxy's reads cannot throw later.
+  if (signal !== undefined && !isAbortSignal(signal)) bad('batch signal must be an AbortSignal');
   return {
     kind,
     count: count as number,

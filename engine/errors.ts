@@ -34,6 +34,32 @@ export function shownValue(v: unknown): string {
   return typeof v === 'object' || typeof v === 'function' ? typeof v : String(v);
 }
 
+/**
+ * What a thrown value says, for a message, without throwing again: an Error's message, or
+ * the value shown as shownValue shows it. A Proxy or an object whose `message` getter
+ * throws is named by its type.
+ */
+export function thrownText(err: unknown): string {
+  try {
+    if (typeof err === 'object' && err !== null) {
+      const m = (err as { message?: unknown }).message;
+      if (typeof m === 'string') return m;
+    }
+  } catch {
+    // fall through: named by its type
+  }
+  return shownValue(err);
+}
+
+/** True for a real AbortSignal; false for anything else, a Proxy whose traps throw included. */
+export function isAbortSignal(v: unknown): v is AbortSignal {
+  try {
+    return typeof AbortSignal === 'function' && v instanceof AbortSignal;
+  } catch {
+    return false;
+  }
+}
+
 /** Everything the engine throws or rejects with: `code` says what went wrong (EngineErrorCode). */
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

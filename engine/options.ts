@@ -4,7 +4,7 @@
  */
 import { platform } from '#platform';
 import type { EngineOptions, WorkerHost, WorkerSource } from './api.js';
-import { EngineError, shownValue } from './errors.js';
+import { EngineError, shownValue, thrownText } from './errors.js';
 import type { JobKind } from './kind.js';
 import { TRACE_MAX_EVENTS, TRACE_MIN_EVENTS, isPowerOfTwo } from './layout.js';
 import { builtModuleUrl } from './paths.js';
@@ -213,7 +213,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     // Every worker gets a structured clone of it; find out now rather than at spawn.
     structuredClone(config);
   } catch (err) {
-    bad(`options.config must survive structuredClone (it is copied to every worker): ${(err as Error).message}`);
+    bad(`options.config must survive structuredClone (it is copied to every worker): ${thrownText(err)}`);
   }
   const rl = opts.resourceLimits;
   if (rl !== undefined) {

@@ -5,22 +5,12 @@
  * the same on both sides; workers also compare the name list they were sent with their own.
  */
 import { kinds as builtinKinds } from './builtin-kinds.js';
-import { EngineError } from './errors.js';
+import { EngineError, thrownText } from './errors.js';
 import { adoptKind, type JobKind, type KindModule } from './kind.js';
 
 export interface LoadedKinds {
   readonly list: readonly JobKind<any, any, any>[];
   readonly byName: ReadonlyMap<string, number>;
-}
-
-/** What a thrown value says, without throwing again (a Proxy, a getter that throws). */
-function thrownMessage(err: unknown): string {
-  try {
-    const m = (err as { message?: unknown } | null)?.message;
-    return typeof m === 'string' ? m : String(err);
-  } catch {
-    return 'a value that cannot be shown';
-  }
 }
 
 /** The entries of a caller's array, read once; throws `refuse()` for anything else. */
@@ -44,7 +34,7 @@ export async function loadKinds(modules: readonly (string | URL)[], given: reado
     try {
       mod = (await import(/* @vite-ignore */ url)) as Partial<KindModule>;
     } catch (err) {
-      throw new EngineError('KIND_MODULE_FAILED', `could not import kind module ${url}: ${thrownMessage(err)}`, { cause: err });
+      throw new EngineError('KIND_MODULE_FAILED', `could not import kind module ${url}: ${thrownText(err)}`, { cause: err });
     }
     const exported = entriesOf(() => mod.kinds, (cause) => new EngineError('KIND_MODULE_FAILED', `kind module ${url} must export \`kinds\`, an array of defineKind(...) results`, { cause }));
     exported.forEach((k, i) => list.push(adoptKind(k, `kind module ${url}: kinds[${i}]`)));

@@ -15,7 +15,7 @@
  * Main thread only. Allocates per call (a promise, a result copy): not for the frame loop.
  */
 import type { Lane, ResultView, SubmitOptions } from './api.js';
-import { EngineError } from './errors.js';
+import { EngineError, isAbortSignal, thrownText } from './errors.js';
 import type { JobTable, Settler } from './job-table.js';
 import { Outcome, rejectionName } from './outcome.js';
 
@@ -126,11 +126,11 @@ export class Runs {
         if (after !== undefined) submitOpts.after = after;
       }
     } catch (err) {
-      return bad(`reading the options threw: ${(err as Error)?.message ?? String(err)}`);
+      return bad(`reading the options threw: ${thrownText(err)}`);
     }
     // A real AbortSignal, so that reading `aborted` and (un)registering the listener are its
     // own methods; a Proxy of one fails on them, and is refused here rather than later.
-    if (signal !== undefined && !(typeof AbortSignal === 'function' && signal instanceof AbortSignal)) return bad('options.signal must be an AbortSignal');
+    if (signal !== undefined && !isAbortSignal(signal)) return bad('options.signal must be an AbortSignal');
     const sig = signal as AbortSignal | undefined;
     let aborted = false;
     try {
@@ -143,7 +143,7 @@ export class Runs {
     try {
       k = typeof kind === 'string' ? this.host.kindId(kind) : kind;
     } catch (err) {
-      return Promise.reject(err instanceof EngineError ? err : new EngineError('INVALID_ARGUMENT', `run(): ${(err as Error)?.message ?? String(err)}`));
+      return Promise.reject(err instanceof EngineError ? err : new EngineError('INVALID_ARGUMENT', `run(): ${thrownText(err)}`));
     }
     let done = false;
     let id = -1;

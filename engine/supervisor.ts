@@ -10,7 +10,7 @@ import type { EngineEvent, HostedWorker, WorkerHealth, WorkerHost, WorkerSource,
 import { sharedNow, within } from './clock.js';
 import type { Collector } from './collector.js';
 import type { Dispatcher } from './dispatcher.js';
-import { EngineError, shownValue, type FailureReason } from './errors.js';
+import { EngineError, shownValue, thrownText, type FailureReason } from './errors.js';
 import type { JobTable } from './job-table.js';
 import type { Books } from './books.js';
 import { JOB_TAIL_I, RECORD_I32, R_SLOT, RES_HEAD_I, S_CANCELLED, S_RUNNING, W_BEAT, W_CUR_GEN, W_CUR_SLOT, W_EPOCH, W_JOBS_DONE, W_RETIRE, W_SLEEPING, W_STATE } from './layout.js';
@@ -210,7 +210,7 @@ export class Supervisor {
         // cannot be cloned): no thread, nothing to wait for.
         w.life = 'dead';
         exitResolve();
-        fail(new EngineError('WORKER_INIT_FAILED', `worker ${w.index} could not be started: ${(err as Error)?.message ?? String(err)}`), 'init-failed');
+        fail(new EngineError('WORKER_INIT_FAILED', `worker ${w.index} could not be started: ${thrownText(err)}`), 'init-failed');
         return;
       }
       w.hosted = hosted;

@@ -10,7 +10,7 @@
  */
 import type { ResultView } from '../engine/api.js';
 import type { EngineCore } from '../engine/core.js';
-import { shownValue } from '../engine/errors.js';
+import { isAbortSignal, shownValue } from '../engine/errors.js';
 import { Rejection } from '../engine/outcome.js';
 import { rejectedAtSubmit, resultFromView } from './engine-result.js';
 import { BackendError } from './errors.js';
@@ -70,7 +70,7 @@ export function checkBatch(batch: BatchRun): BatchRun {
   if (!isFn(onResult)) throw new BackendError('INVALID_TASK', 'batch.onResult must be a function');
   if (skip !== undefined && !isFn(skip)) throw new BackendError('INVALID_TASK', 'batch.skip must be a function');
   if (onProgress !== undefined && !isFn(onProgress)) throw new BackendError('INVALID_TASK', 'batch.onProgress must be a function');
-  if (signal !== undefined && !(typeof AbortSignal === 'function' && signal instanceof AbortSignal)) throw new BackendError('INVALID_TASK', 'batch.signal must be an AbortSignal');
+  if (signal !== undefined && !isAbortSignal(signal)) throw new BackendError('INVALID_TASK', 'batch.signal must be an AbortSignal');
   if (runId !== undefined && typeof runId !== 'string') throw new BackendError('INVALID_OPTION', `batch.runId must be a string, got ${shownValue(runId)}`);
   const task = source.task;
   return {

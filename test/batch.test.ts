@@ -498,6 +498,11 @@ describe(`batches on 2 workers (seed ${SEED}; set TEST_SEED to replay)`, () => {
     expect(code({ onResult: undefined as never })).toBe('INVALID_OPTION');
     expect(code({ skip: 'x' as never })).toBe('INVALID_OPTION');
     expect(code({ signal: {} as never })).toBe('INVALID_OPTION');
+    const evil = new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
+    expect(code({ signal: evil as never })).toBe('INVALID_OPTION');
+    // A getter that throws such a Proxy: the refusal's message does not read it.
+    const throwsEvil = Object.defineProperty({ ...ok }, 'count', { get: () => { throw evil; } }) as BatchOptions;
+    expect(() => new Batch(e, throwsEvil)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     // An empty batch settles at once.
     const empty = await runBatch(e, { ...ok, count: 0 });
     expect(empty.total).toBe(0);

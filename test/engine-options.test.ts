@@ -44,6 +44,7 @@ describe('config must survive structuredClone', () => {
     ['a function', { onHit: () => 1 }],
     ['a symbol', { s: Symbol('x') }],
     ['a nested function', { deep: { list: [1, () => 2] } }],
+    ['a getter that throws a Proxy whose reads throw', Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw new Proxy({}, { get: () => { throw new Error('trap'); } }); } })],
   ])('%s is refused with INVALID_OPTION', async (_what, config) => {
     const err = await failure(start({ config }));
     expect(err.code).toBe('INVALID_OPTION');

@@ -111,6 +111,9 @@ describe('engine.run', () => {
         ['a throwing deadlineFrames getter', throwing('deadlineFrames')],
         ['a throwing lane getter', throwing('lane')],
         ['a throwing after getter', throwing('after')],
+        // A Proxy whose every trap throws: instanceof and a message built from it must not rethrow.
+        ['a signal whose prototype cannot be read', { signal: new Proxy({}, { getPrototypeOf: () => { throw new Error('trap'); } }) }],
+        ['a getter that throws such a Proxy', Object.defineProperty({}, 'lane', { get: () => { throw new Proxy({}, { get: () => { throw new Error('trap'); } }); } })],
       ];
       for (const [name, opts] of cases) {
         const r = await settle(runner(e).run('noop', [1, 2], opts as never));

@@ -120,6 +120,7 @@ describe('a failed start rejects with an EngineError and lets the process exit b
   it.each([
     ['missing-worker-url', 'WORKER_INIT_FAILED'],
     ['factory-throws', 'WORKER_INIT_FAILED'],
+    ['factory-throws-proxy', 'WORKER_INIT_FAILED'],
     ['factory-not-a-worker', 'WORKER_INIT_FAILED'],
     ['init-timeout', 'WORKER_INIT_TIMEOUT'],
     ['init-throws', 'WORKER_INIT_FAILED'],

@@ -283,6 +283,7 @@ describe('inline and local backends, groups on a real engine (2 workers)', () =>
     await expectCode(backend.runBatch({ tasks, onResult, skip: 5 as never }), 'INVALID_TASK');
     await expectCode(backend.runBatch({ tasks, onResult, onProgress: 'x' as never }), 'INVALID_TASK');
     await expectCode(backend.runBatch({ tasks, onResult, signal: { aborted: false, addEventListener() {} } as never }), 'INVALID_TASK');
+    await expectCode(backend.runBatch({ tasks, onResult, signal: new Proxy({}, { getPrototypeOf: () => { throw new Error('trap'); } }) as never }), 'INVALID_TASK');
     await expectCode(backend.runBatch({ tasks, onResult, runId: 7 as never }), 'INVALID_OPTION');
     await expectCode(backend.runBatch({ tasks: { count: 1.5, task: mixTask }, onResult }), 'INVALID_TASK');
     // A method source keeps its `this`; tasks.count is read once.
