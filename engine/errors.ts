@@ -51,6 +51,16 @@ export function thrownText(err: unknown): string {
   return shownValue(err);
 }
 
+/** A thrown value as an Error: itself when it is one, else an Error saying what thrownText says. */
+export function asError(err: unknown): Error {
+  try {
+    if (err instanceof Error) return err;
+  } catch {
+    // a Proxy whose prototype cannot be read: not an Error we can use
+  }
+  return new Error(thrownText(err));
+}
+
 /** True for a real AbortSignal; false for anything else, a Proxy whose traps throw included. */
 export function isAbortSignal(v: unknown): v is AbortSignal {
   try {

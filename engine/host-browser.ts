@@ -31,6 +31,7 @@
  * thread). Nothing here blocks: the browser main thread never calls Atomics.wait.
  */
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks, WorkerSource } from './api.js';
+import { asError } from './errors.js';
 
 /**
  * Longest wait for a terminated worker's lock before its exit is reported anyway, ms.
@@ -148,7 +149,7 @@ class BrowserHostedWorker implements HostedWorker {
 /** Reports a worker that never started, from a later task, as onError then onExit. */
 class FailedWorker implements HostedWorker {
   constructor(cb: WorkerHostCallbacks, err: unknown) {
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e = asError(err);
     setTimeout(() => {
       cb.onError(e.message, e.stack ?? e.message);
       cb.onExit(-1, 'error');

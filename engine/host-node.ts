@@ -11,11 +11,12 @@
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { EngineOptions, HostedWorker, WorkerHost, WorkerHostCallbacks, WorkerSource } from './api.js';
+import { asError } from './errors.js';
 
 /** Reports a worker that never started, from a later task, as onError then onExit. */
 class FailedWorker implements HostedWorker {
   constructor(cb: WorkerHostCallbacks, err: unknown) {
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e = asError(err);
     setImmediate(() => {
       cb.onError(e.message, e.stack ?? e.message);
       cb.onExit(1, 'error');

@@ -21,6 +21,7 @@
 import { platform } from '#platform';
 import type { WorkerEnv, JobKind } from './kind.js';
 import { EngineError } from './errors.js';
+import { describeThrown } from './error-text.js';
 import { EXIT_MESSAGE, LIFE_LOCK_FIELD } from './host-browser.js';
 import { readHeader } from './layout.js';
 import { loadKinds } from './registry.js';
@@ -170,13 +171,22 @@ async function serve(ch: Channel, given: readonly JobKind<any, any, any>[]): Pro
     runner = new JobRunner(init.sab, layout, init.workerIndex, init.workerIndex, runtimes);
     setPriorities(runner, init.nice);
   } catch (err) {
-    const e = err as { code?: unknown; message?: unknown; stack?: unknown };
+    // Read so that nothing thrown here can throw again (describeThrown reads each field once, guarded).
+    let code: unknown;
+    let message: unknown;
+    try {
+      code = (err as { code?: unknown } | null)?.code;
+      message = (err as { message?: unknown } | null)?.message;
+    } catch {
+      code = undefined;
+    }
+    const d = describeThrown(err);
     const msg: WorkerMessage = {
       type: 'init-error',
       workerIndex,
-      code: typeof e?.code === 'string' ? e.code : 'WORKER_INIT_FAILED',
-      message: typeof e?.message === 'string' ? e.message : String(err),
-      stack: typeof e?.stack === 'string' ? e.stack : '',
+      code: typeof code === 'string' ? code : 'WORKER_INIT_FAILED',
+      message: typeof message === 'string' ? message : d.message,
+      stack: d.stack,
     };
     ch.post(msg);
     ch.close();
