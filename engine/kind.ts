@@ -219,6 +219,17 @@ interface ReadSpec {
 
 const OPTIONAL_FUNCTIONS = ['arenaBytes', 'init', 'cleanup'] as const;
 
+/** An array's entries read once (its length too), or null for a non-array or one longer than `max`. May throw (a Proxy). */
+function readList(v: unknown, max: number): unknown[] | null {
+  if (!Array.isArray(v)) return null;
+  const list = v as readonly unknown[];
+  const n = list.length;
+  if (n > max) return null;
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(list[i]);
+  return out;
+}
+
 /**
  * Reads a kind spec once: every field, every param's fields and every result name are read
  * a single time (a getter, a Proxy or an array that changes cannot show the check one spec
@@ -244,12 +255,7 @@ function readKindSpec(spec: unknown): ReadSpec {
   const params: ParamSpec[] = [];
   const results: string[] = [];
   try {
-    const ps = raw['params'];
-    if (!Array.isArray(ps)) return fail(`params must be an array of at most ${MAX_PARAMS}`);
-    const np = (ps as readonly unknown[]).length;
-    if (np > MAX_PARAMS) return fail(`params must be an array of at most ${MAX_PARAMS}`);
-    for (let i = 0; i < np; i++) {
-      const p: unknown = (ps as readonly unknown[])[i];
+    for (const p of readList(raw['params'], MAX_PARAMS) ?? fail(`params must be an array of at most ${MAX_PARAMS}`)) {
       if (typeof p !== 'object' || p === null) return fail('each param needs a name and type i32|f64');
       const q = p as Record<string, unknown>;
       const pName = q['name'];
@@ -263,12 +269,7 @@ function readKindSpec(spec: unknown): ReadSpec {
       if (typeof min === 'number' && typeof max === 'number' && min > max) return fail(`param ${JSON.stringify(pName)}: min ${min} is above max ${max}`);
       params.push(Object.freeze({ name: pName, type, ...(min === undefined ? {} : { min: min as number }), ...(max === undefined ? {} : { max: max as number }) }));
     }
-    const rs = raw['results'];
-    if (!Array.isArray(rs)) return fail(`results must be an array of at most ${MAX_RESULTS}`);
-    const nr = (rs as readonly unknown[]).length;
-    if (nr > MAX_RESULTS) return fail(`results must be an array of at most ${MAX_RESULTS}`);
-    for (let i = 0; i < nr; i++) {
-      const r: unknown = (rs as readonly unknown[])[i];
+    for (const r of readList(raw['results'], MAX_RESULTS) ?? fail(`results must be an array of at most ${MAX_RESULTS}`)) {
       if (typeof r !== 'string') return fail(`result name ${shownValue(r)} must be an identifier`);
       results.push(r);
     }

@@ -46,6 +46,20 @@ function channel(sync: FrameSync, kind: string, keys: number, log: Applied[], op
   });
 }
 
+/** Frame 0: six heavy jobs on a deterministic compute-heavy channel, flushed. */
+function requestHeavy(sync: FrameSync, log: Applied[]): { ch: Channel; p: Float64Array } {
+  const ch = channel(sync, 'compute-heavy', 6, log);
+  const p = new Float64Array(2);
+  sync.beginFrame(0);
+  for (let key = 0; key < 6; key++) {
+    p[0] = SEED + key;
+    p[1] = 20_000;
+    sync.request(ch, key, p, 2);
+  }
+  sync.flush();
+  return { ch, p };
+}
+
 describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
   for (const k of [1, 2]) {
     test(`deterministic K=${k}: every result applied exactly at submit + ${k}, in key order, with the right value`, async () => {
@@ -86,15 +100,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
   test('deterministic: a result not in by its frame is computed on the spot, never waited for', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const log: Applied[] = [];
-    const ch = channel(sync, 'compute-heavy', 6, log);
-    const p = new Float64Array(2);
-    sync.beginFrame(0);
-    for (let key = 0; key < 6; key++) {
-      p[0] = SEED + key;
-      p[1] = 20_000;
-      sync.request(ch, key, p, 2);
-    }
-    sync.flush();
+    requestHeavy(sync, log);
     // Frame 1 comes at once: two workers cannot have finished six heavy jobs.
     sync.beginFrame(1);
     expect(log.map((a) => a.frame)).toEqual([1, 1, 1, 1, 1, 1]);
@@ -347,15 +353,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       let t = 0;
       const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1, now: () => (broken ? fault() : (t += 0.01)) as number });
       const log: Applied[] = [];
-      const ch = channel(sync, 'compute-heavy', 6, log);
-      const p = new Float64Array(2);
-      sync.beginFrame(0);
-      for (let key = 0; key < 6; key++) {
-        p[0] = SEED + key;
-        p[1] = 20_000;
-        sync.request(ch, key, p, 2);
-      }
-      sync.flush();
+      const { ch, p } = requestHeavy(sync, log);
       broken = true;
       // Frame 1 at once: most of these are computed on the spot, with the clock read between them.
       let err: unknown = null;
