@@ -185,6 +185,8 @@ export interface ResultView {
   deadlineFrame: number;
   /** Worker that ran it (or whose loss failed it); -1: run inline, or failed `dependency-failed` without running. */
   worker: number;
+  /** The job's index in its bundle (EngineCore.submitBundle); 0 for any other job. */
+  item: number;
   /** Inline results; the first `valueCount` entries are this job's. */
   readonly values: Float64Array;
   valueCount: number;

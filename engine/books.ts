@@ -34,6 +34,8 @@ export class Books {
   trace: TraceRecorder | null = null;
   /** Per slot, the outcome of the job there once counted (JobTable.outcome). */
   outcomes: Uint8Array | null = null;
+  /** Per slot, the jobs a bundle there holds, 0 for a single job (JobTable.bundle): a bundle enters and leaves the books as that many jobs. */
+  bundles: Int32Array | null = null;
 
   get submitted(): number {
     return this.nSubmitted;
@@ -57,28 +59,47 @@ export class Books {
     return this.nInFlight;
   }
 
-  /** A submit that was refused: submitted and rejected, never in flight. Returns `code`. */
-  reject(code: Rejection): number {
-    this.nSubmitted++;
-    this.nRejected++;
-    this.rejectedBy[-code]++;
+  /** A submit of `jobs` jobs (more than one: a bundle) that was refused: submitted and rejected, never in flight. Returns `code`. */
+  reject(code: Rejection, jobs = 1): number {
+    this.nSubmitted += jobs;
+    this.nRejected += jobs;
+    this.rejectedBy[-code] += jobs;
     if (this.trace !== null) this.trace.reject(code);
     return code;
   }
 
-  /** A submit that was accepted: in flight until its `end`. */
-  admit(): void {
-    this.nSubmitted++;
-    this.nInFlight++;
+  /** A submit of `jobs` jobs (more than one: a bundle) that was accepted: in flight until its `end`. */
+  admit(jobs = 1): void {
+    this.nSubmitted += jobs;
+    this.nInFlight += jobs;
   }
 
-  /** The one outcome of the accepted job in `slot`: counted, out of flight, and announced. */
+  /** The one outcome of the accepted job in `slot` (of each job, for a bundle): counted, out of flight, and announced. */
   end(slot: number, outcome: Outcome): void {
-    if (outcome === Outcome.Done) this.nCompleted++;
-    else if (outcome === Outcome.Failed) this.nFailed++;
-    else if (outcome === Outcome.Expired) this.nExpired++;
-    else this.nCancelled++;
-    this.nInFlight--;
+    const bundled = this.bundles === null ? 0 : this.bundles[slot];
+    const n = bundled > 0 ? bundled : 1;
+    if (outcome === Outcome.Done) this.nCompleted += n;
+    else if (outcome === Outcome.Failed) this.nFailed += n;
+    else if (outcome === Outcome.Expired) this.nExpired += n;
+    else this.nCancelled += n;
+    this.nInFlight -= n;
+    this.announce(slot, outcome);
+  }
+
+  /**
+   * The outcomes of a bundle that ran: `failedJobs` of its jobs failed, the rest are done.
+   * Announced as one outcome for the slot (a dependent waits on the whole bundle): failed
+   * if any job failed.
+   */
+  endBundle(slot: number, failedJobs: number): void {
+    const n = this.bundles![slot];
+    this.nCompleted += n - failedJobs;
+    this.nFailed += failedJobs;
+    this.nInFlight -= n;
+    this.announce(slot, failedJobs > 0 ? Outcome.Failed : Outcome.Done);
+  }
+
+  private announce(slot: number, outcome: Outcome): void {
     const trace = this.trace;
     if (trace !== null && (!trace.draining || outcome === Outcome.Cancelled)) trace.end(slot, outcome);
     if (this.outcomes !== null) this.outcomes[slot] = outcome;

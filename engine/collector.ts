@@ -24,7 +24,7 @@ import { readErrorText } from './error-text.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 import type { KindTable } from './kind-table.js';
 import type { JobTable } from './job-table.js';
-import { RANGE_WORDS, RG_COUNT, RG_GRAIN, W_CUR_GEN, W_CUR_SLOT, RECORD_I32, RF_FINISH_TIME, RF_RUN_MS, RF_VALUES, R_ERR_SEQ, R_GEN, R_SLOT, R_STATUS, R_VALUE_COUNT, R_WORKER } from './layout.js';
+import { bundleResultsAt, bundleStatusAt, type ArenaViews, RANGE_WORDS, RG_COUNT, RG_GRAIN, W_CUR_GEN, W_CUR_SLOT, RECORD_I32, RF_FINISH_TIME, RF_RUN_MS, RF_VALUES, R_ERR_SEQ, R_GEN, R_SLOT, R_STATUS, R_VALUE_COUNT, R_WORKER } from './layout.js';
 import { stampAt } from './clock.js';
 import { describeThrown } from './error-text.js';
 import { Outcome } from './outcome.js';
@@ -40,6 +40,7 @@ class View implements ResultView {
   submitFrame = 0;
   deadlineFrame = 0;
   worker = 0;
+  item = 0;
   readonly values = new Float64Array(MAX_RESULTS);
   valueCount = 0;
   arenaOffset = -1;
@@ -78,6 +79,22 @@ export class Collector {
   private pollStart = 0;
   /** True while a caller's callback runs. */
   private delivering = false;
+  /**
+   * The bundle whose jobs are being delivered (-1: none): its outcomes are counted, its
+   * record consumed, and its jobs go to the callback one by one from `bNext`. A callback
+   * that throws, or a poll's `max`, leaves the rest for the next poll, before anything else.
+   */
+  private bSlot = -1;
+  private bGen = 0;
+  private bNext = 0;
+  private bWorker = 0;
+  /** The outcome of every job in it (expired, failed), or 0 when each job's is in its outcome byte (it ran). */
+  private bStatus = 0;
+  private bError: JobError | null = null;
+  private bLatencyMs = 0;
+  private bRunMs = 0;
+  private readonly arenaF64: Float64Array;
+  private readonly arenaU8: Uint8Array;
   /** Parallel-for jobs that ended early, waiting for their helpers to leave (releaseRange). */
   private readonly draining: Int32Array;
   private drainingCount = 0;
@@ -91,8 +108,18 @@ export class Collector {
   /** Told when a failure decided on this thread is queued for delivery (it wakes whenResults). */
   onLostQueued: (() => void) | null = null;
 
-  constructor(workers: readonly WorkerLink[], jobs: JobTable, kinds: KindTable, books: Books, arena: ArenaAllocator, onCorrupt: (w: WorkerLink, what: string) => void) {
+  constructor(
+    workers: readonly WorkerLink[],
+    jobs: JobTable,
+    kinds: KindTable,
+    books: Books,
+    arena: ArenaAllocator,
+    views: ArenaViews,
+    onCorrupt: (w: WorkerLink, what: string) => void,
+  ) {
     this.workers = workers;
+    this.arenaF64 = views.f64;
+    this.arenaU8 = views.u8;
     this.arena = arena;
     this.jobs = jobs;
     this.kinds = kinds;
@@ -122,7 +149,7 @@ export class Collector {
 
   /** True when poll() would deliver something now: a failure decided here, or a result a worker published. */
   get anyWaiting(): boolean {
-    if (this.lostHead !== this.lostTail) return true;
+    if (this.lostHead !== this.lostTail || this.bSlot >= 0) return true;
     const ws = this.workers;
     for (let k = 0; k < ws.length; k++) {
       const ring = ws[k].results;
@@ -139,15 +166,19 @@ export class Collector {
   collect(onResult: OnResult, max: number): number {
     if (this.drainingCount > 0) this.drainRanges();
     let delivered = 0;
+    if (this.bSlot >= 0) {
+      delivered += this.deliverBundle(onResult, max);
+      if (this.bSlot >= 0) return delivered;
+    }
     while (this.lostHead !== this.lostTail && delivered < max) {
-      this.deliverLost(onResult);
-      delivered++;
+      delivered += this.deliverLost(onResult, max - delivered);
+      if (this.bSlot >= 0) return delivered;
     }
     const ws = this.workers;
     const nw = ws.length;
     const start = this.pollStart;
     this.pollStart = (start + 1) % nw;
-    for (let k = 0; k < nw && delivered < max; k++) delivered += this.drain(ws[(start + k) % nw], onResult, max - delivered, false);
+    for (let k = 0; k < nw && delivered < max && this.bSlot < 0; k++) delivered += this.drain(ws[(start + k) % nw], onResult, max - delivered, false);
     return delivered;
   }
 
@@ -185,7 +216,7 @@ export class Collector {
     if (settlers === null) return 0;
     let n = 0;
     while (this.lostHead !== this.lostTail && settlers[this.lostSlots[this.lostHead]] !== null) {
-      this.deliverLost(NO_CALLBACK);
+      this.deliverLost(NO_CALLBACK, 1);
       n++;
     }
     for (let k = 0; k < this.workers.length; k++) n += this.drain(this.workers[k], NO_CALLBACK, 0x3fffffff, true);
@@ -261,6 +292,14 @@ export class Collector {
         if (t.taken[slot] === 1) {
           // Its outcome was already delivered by runInline.
           this.releaseTaken(slot);
+          continue;
+        }
+        if (t.bundle[slot] > 0) {
+          this.takeBundle(slot, gen, w, r);
+          // The record is consumed before the first callback runs.
+          ring.head = head;
+          delivered += this.deliverBundle(onResult, max - delivered);
+          if (this.bSlot >= 0) break;
           continue;
         }
         this.fill(slot, gen, resI32[r + R_WORKER]);
@@ -379,7 +418,8 @@ export class Collector {
    */
   queueLost(slot: number, reason: FailureReason, worker = -2): void {
     const t = this.jobs;
-    if (t.lost[slot] === 1) return;
+    // A bundle being delivered has its outcomes counted already.
+    if (t.lost[slot] === 1 || slot === this.bSlot) return;
     t.lost[slot] = 1;
     if (worker === -2) worker = t.range[slot] === 0 ? t.worker[slot] : t.rangeMask[slot] === 0 ? -1 : 31 - Math.clz32(t.rangeMask[slot] & -t.rangeMask[slot]);
     this.lostSlots[this.lostTail] = slot;
@@ -389,7 +429,8 @@ export class Collector {
     if (this.onLostQueued !== null) this.onLostQueued();
   }
 
-  private deliverLost(onResult: OnResult): void {
+  /** Delivers the next main-side failure: one job's, or up to `max` of a bundle's jobs. Returns how many were delivered. */
+  private deliverLost(onResult: OnResult, max: number): number {
     const i = this.lostHead;
     this.lostHead = (i + 1) % this.lostSlots.length;
     const slot = this.lostSlots[i];
@@ -403,12 +444,112 @@ export class Collector {
     view.latencyMs = this.clock[0] - t.time[slot];
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
     this.books.end(slot, Outcome.Failed);
+    if (t.bundle[slot] > 0) {
+      this.startBundle(slot, t.gen(slot), worker, Outcome.Failed, view.error, view.latencyMs, Number.NaN);
+      return this.deliverBundle(onResult, max);
+    }
     this.deliver(onResult, slot);
+    return 1;
   }
 
-  /** Delivers every queued main-side failure (shutdown). */
+  /** Delivers every queued main-side failure, and the rest of a bundle being delivered (shutdown). */
   deliverAllLost(onResult: OnResult): void {
-    while (this.lostHead !== this.lostTail) this.deliverLost(onResult);
+    if (this.bSlot >= 0) this.deliverBundle(onResult, 0x3fffffff);
+    while (this.lostHead !== this.lostTail) this.deliverLost(onResult, 0x3fffffff);
+  }
+
+  /**
+   * Counts the outcomes of the bundle whose result record is at `r` in `w`'s result ring
+   * and makes it the bundle being delivered. Each job's outcome byte is read here, once
+   * to count it and again to deliver it: nothing writes the slice between the two.
+   */
+  private takeBundle(slot: number, gen: number, w: WorkerLink, r: number): void {
+    const t = this.jobs;
+    const ring = w.results;
+    const resI32 = ring.recI32;
+    const resF64 = ring.recF64;
+    const f = r >> 1;
+    const count = t.bundle[slot];
+    const kind = t.kind[slot];
+    const runMs = resF64[f + RF_RUN_MS] / count;
+    const latency = resF64[f + RF_FINISH_TIME] - t.time[slot];
+    if (resI32[r + R_STATUS] !== Outcome.Done) {
+      this.books.end(slot, Outcome.Expired);
+      this.startBundle(slot, gen, w.index, Outcome.Expired, null, latency, runMs);
+      return;
+    }
+    this.kinds.learn(kind, runMs);
+    const off = t.arenaOffset[slot];
+    const at = bundleStatusAt(off, count, this.kinds.paramCount[kind], this.kinds.resultCount[kind]);
+    const u8 = this.arenaU8;
+    let failed = 0;
+    for (let i = 0; i < count; i++) if (u8[at + i] !== Outcome.Done) failed++;
+    let error: JobError | null = null;
+    if (failed > 0) {
+      const text = readErrorText(w.block, resI32[r + R_ERR_SEQ]);
+      error = new JobError(
+        'threw',
+        text ? text.message : 'handler threw (error text was overwritten: more than 8 failures between polls)',
+        text ? text.stack : '',
+        w.index,
+      );
+    }
+    this.books.endBundle(slot, failed);
+    this.startBundle(slot, gen, w.index, 0, error, latency, runMs);
+  }
+
+  private startBundle(slot: number, gen: number, worker: number, status: number, error: JobError | null, latencyMs: number, runMs: number): void {
+    this.bSlot = slot;
+    this.bGen = gen;
+    this.bNext = 0;
+    this.bWorker = worker;
+    this.bStatus = status;
+    this.bError = error;
+    this.bLatencyMs = latencyMs;
+    this.bRunMs = runMs;
+  }
+
+  /**
+   * Delivers up to `max` more jobs of the bundle being delivered, in order, and releases
+   * its slot after its last. Returns how many. A job whose handler threw carries the
+   * bundle's first error (one JobError for all of them).
+   */
+  private deliverBundle(onResult: OnResult, max: number): number {
+    const t = this.jobs;
+    const slot = this.bSlot;
+    const count = t.bundle[slot];
+    const kind = t.kind[slot];
+    const n = this.kinds.paramCount[kind];
+    const m = this.kinds.resultCount[kind];
+    const off = t.arenaOffset[slot];
+    const res = bundleResultsAt(off, count, n) >> 3;
+    const st = bundleStatusAt(off, count, n, m);
+    const f64 = this.arenaF64;
+    const view = this.view;
+    let delivered = 0;
+    while (delivered < max) {
+      const i = this.bNext++;
+      const last = this.bNext === count;
+      this.fill(slot, this.bGen, this.bWorker);
+      view.item = i;
+      // Its slice holds the whole bundle's data, not this job's output.
+      view.arenaOffset = -1;
+      view.arenaBytes = 0;
+      view.latencyMs = this.bLatencyMs;
+      view.runMs = this.bRunMs;
+      const status = this.bStatus !== 0 ? this.bStatus : this.arenaU8[st + i] === Outcome.Done ? Outcome.Done : Outcome.Failed;
+      view.status = status as Outcome;
+      if (status === Outcome.Done) {
+        view.valueCount = m;
+        for (let v = 0; v < m; v++) view.values[v] = f64[res + i * m + v];
+      } else if (status === Outcome.Failed) view.error = this.bError;
+      delivered++;
+      // Moved on before the callback runs: one that throws never sees a job twice.
+      if (last) this.bSlot = -1;
+      this.deliver(onResult, slot, last);
+      if (last) break;
+    }
+    return delivered;
   }
 
   /**
@@ -497,6 +638,7 @@ export class Collector {
     view.submitFrame = t.frame[slot];
     view.deadlineFrame = t.deadline[slot];
     view.worker = worker;
+    view.item = 0;
     view.arenaOffset = t.arenaOffset[slot];
     view.arenaBytes = t.arenaBytes[slot];
     view.error = null;

@@ -129,7 +129,7 @@ export class EngineCore {
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.workers.push(new WorkerLink(i, new WorkerBlockView(this.sab, layout, i)));
     const onCorrupt = (w: WorkerLink, what: string): void => this.supervisor.corrupt(w, what);
     this.dispatcher = new Dispatcher(this.workers, this.jobs, kindTable, opts.maxQueueMs, opts.backgroundWorkers, onCorrupt);
-    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, this.arena, onCorrupt);
+    this.collector = new Collector(this.workers, this.jobs, kindTable, this.books, this.arena, av, onCorrupt);
     const spawn = host === null ? null : { host, sab: this.sab, kindNames: this.kinds.map((k) => k.name), workerSource: opts.workerSource };
     this.supervisor = new Supervisor(this.workers, opts, spawn, this.jobs, this.books, this.dispatcher, this.collector);
     // Outcomes are passed on only once something waits on them (a prerequisite, a promise).
@@ -140,7 +140,7 @@ export class EngineCore {
       };
     };
     this.waiting = new Waiting(this.jobs, this.dispatcher, this.collector, hearEnds);
-    this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers);
+    this.submitter = new Submitter(this.books, kindTable, this.jobs, this.payloads, this.dispatcher, this.waiting, this.supervisor, opts.workers, this.arenaF64);
     this.takeOver = new TakeOver(this.jobs, this.dispatcher, this.collector, this.books, this.waiting, this.arena, this.arenaU8);
     this.collector.onTakenEnded = (slot) => this.takeOver.takenEnded(slot);
     this.runs = new Runs(this.jobs, {
@@ -157,6 +157,7 @@ export class EngineCore {
       },
     }, hearEnds);
     this.books.outcomes = this.jobs.outcome;
+    this.books.bundles = this.jobs.bundle;
     this.resultWaiter = new ResultWaiter(this.header, this.collector, this.dispatcher, {
       running: () => this.supervisor.state === EngineState.Running,
       inFlight: () => this.inFlight,
@@ -310,6 +311,28 @@ export class EngineCore {
   }
 
   /**
+   * Queues `count` jobs of one kind (1 to 65,536) as one bundle: one record, one job id,
+   * one worker, where submitMany sends each job on its own. Job `j`'s parameters are
+   * `params[j * n .. (j + 1) * n)`, `n` being the kind's parameter count, each checked as
+   * submit checks them; the bundle is accepted whole or refused whole (a bad value in any
+   * job refuses all of them), and the books count it as `count` jobs either way. The
+   * worker runs the jobs in order, each with the kind's handler (ctx.rangeStart is its
+   * index in the bundle); poll delivers each job's outcome on its own, in order, with
+   * ResultView.item its index, all under the bundle's job id. Jobs that expire, are
+   * cancelled (cancel takes the bundle's id) or lose their worker do so together; a job
+   * whose handler throws fails alone. A dependent (SubmitOptions.after) waits for the
+   * whole bundle, and fails `dependency-failed` if any of its jobs failed. Plain jobs
+   * only: the kind's deadline, the frame lane, no options; a kind with its own arena
+   * slices (arenaBytes) is refused bad-params, and runInline refuses a bundle. The
+   * parameters and results travel in an arena slice of `count * (n + m) * 8 + count`
+   * bytes (`m`: the kind's result count): arena-full when it does not fit now. Returns
+   * the bundle's id or a Rejection code; never throws; allocates nothing.
+   */
+  submitBundle(kind: number, params: Float64Array, count: number, tag = 0): number {
+    return this.submitter.submitBundle(kind, params, count, tag);
+  }
+
+  /**
    * One job over the items [0, count) of `kind`, run in chunks of `grain` items (at least 1;
    * default about eight chunks per worker) that the workers claim as they go, so a faster
    * worker takes more; the kind's handler sees each chunk as ctx.rangeStart..rangeEnd and
@@ -372,10 +395,12 @@ export class EngineCore {
    * that worker is done with it (or gone), and read what `onResult` was given. Returns
    * false when the job has already ended (its result was delivered or is waiting in
    * poll), or is unknown. Throws EngineError('REENTRANT_CALL') from inside a result
-   * callback.
+   * callback, and INVALID_ARGUMENT for a bundle's id (submitBundle).
    */
   runInline(jobId: number, onResult: OnResult): boolean {
     this.collector.guard('runInline', onResult);
+    const slot = this.jobs.slotOf(jobId);
+    if (slot >= 0 && this.jobs.bundle[slot] > 0) throw new EngineError('INVALID_ARGUMENT', `runInline() takes a single job; job ${jobId} is a bundle (submitBundle)`);
     return this.takeOver.runInline(jobId, this.mainKinds, onResult);
   }
 

@@ -30,6 +30,8 @@ import {
   J_BACKGROUND,
   J_KIND,
   J_RANGE,
+  J_BUNDLE,
+  J_BUNDLE_COUNT,
   RANGE_WORDS,
   RG_COUNT,
   RG_GRAIN,
@@ -87,6 +89,8 @@ export class Dispatcher {
   private runLimitMs = 0;
   /** Cost of the record moveQueued is moving (a field, so no double crosses a call). */
   private movingCost = 0;
+  /** Jobs in the submit being picked for: its kind's cost times this (a bundle's count; a field, so no double crosses a call). */
+  scale = 1;
   private flushQueued = false;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
@@ -120,7 +124,7 @@ export class Dispatcher {
    * inlined is boxed.
    */
   pick(kind: number): WorkerLink | null {
-    const cost = this.kinds.cost[kind];
+    const cost = this.kinds.cost[kind] * this.scale;
     const last = this.last;
     // A full pick reads every worker's queue and, when the least loaded may be asleep,
     // every worker's sleep word (lines the workers write): most of the main thread's time
@@ -319,7 +323,7 @@ export class Dispatcher {
    * of `kind`, or null. Takes the kind, not its cost (a double crossing a call is boxed).
    */
   private awakeUnderShare(kind: number): WorkerLink | null {
-    const cost = this.kinds.cost[kind];
+    const cost = this.kinds.cost[kind] * this.scale;
     const ws = this.workers;
     let awake: WorkerLink | null = null;
     for (let i = 0; i < ws.length; i++) {
@@ -362,7 +366,8 @@ export class Dispatcher {
     const kind = t.kind[slot];
     const lane = t.lane[slot];
     const range = t.range[slot];
-    i32[r + J_KIND] = kind | (lane === 0 ? 0 : J_BACKGROUND) | (range === 0 ? 0 : J_RANGE);
+    const bundle = t.bundle[slot];
+    i32[r + J_KIND] = kind | (lane === 0 ? 0 : J_BACKGROUND) | (range === 0 ? 0 : J_RANGE) | (bundle === 0 ? 0 : J_BUNDLE);
     i32[r + J_SLOT] = slot;
     i32[r + J_GEN] = gen;
     i32[r + J_TAG] = t.tag[slot];
@@ -375,8 +380,10 @@ export class Dispatcher {
     f64[f + JF_SUBMIT_TIME] = t.time[slot];
     const n = this.kinds.paramCount[kind];
     const pbase = slot * MAX_PARAMS;
-    for (let i = 0; i < n; i++) f64[f + JF_PARAMS + i] = t.params[pbase + i];
-    const cost = moved ? this.movingCost : this.kinds.cost[kind];
+    // A bundle's parameters are in its arena slice; its record carries its job count instead.
+    if (bundle === 0) for (let i = 0; i < n; i++) f64[f + JF_PARAMS + i] = t.params[pbase + i];
+    else i32[r + J_BUNDLE_COUNT] = bundle;
+    const cost = moved ? this.movingCost : bundle === 0 ? this.kinds.cost[kind] : this.kinds.cost[kind] * bundle;
     w.costRing[pos & ring.mask] = cost;
     w.queuedMs += cost;
     w.inflight++;

@@ -82,6 +82,8 @@ export class JobTable {
   readonly unmeasured: Uint8Array;
   /** 1 for a parallel-for job (its helper records may sit in several rings). */
   readonly range: Uint8Array;
+  /** For a bundle (EngineCore.submitBundle), how many jobs it holds; 0 for any other job. */
+  readonly bundle: Int32Array;
   /** A parallel-for job's helper workers, one bit per worker index (those below 31). */
   readonly rangeMask: Int32Array;
   /** The shared range table (layout.ts RG_*), RANGE_WORDS per slot. */
@@ -127,6 +129,7 @@ export class JobTable {
     this.lane = new Uint8Array(n);
     this.unmeasured = new Uint8Array(n);
     this.range = new Uint8Array(n);
+    this.bundle = new Int32Array(n);
     this.rangeMask = new Int32Array(n);
     this.ranges = ranges;
     this.outcome = new Uint8Array(n);
@@ -281,6 +284,7 @@ export class JobTable {
     this.lane[slot] = 0;
     this.unmeasured[slot] = 0;
     this.range[slot] = 0;
+    this.bundle[slot] = 0;
     this.rangeMask[slot] = 0;
     this.worker[slot] = -1;
     const word = this.words[slot];

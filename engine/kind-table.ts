@@ -47,6 +47,8 @@ export class KindTable {
   private readonly byName: ReadonlyMap<string, number>;
   /** Parameter count per kind. */
   readonly paramCount: Int32Array;
+  /** Per kind, how many result values it declares. */
+  readonly resultCount: Int32Array;
   private readonly types: Uint8Array;
   private readonly mins: Float64Array;
   private readonly maxs: Float64Array;
@@ -71,6 +73,7 @@ export class KindTable {
     this.byName = byName;
     const n = list.length;
     this.paramCount = Int32Array.from(list, (k) => k.params.length);
+    this.resultCount = Int32Array.from(list, (k) => k.results.length);
     this.types = new Uint8Array(n * MAX_PARAMS);
     this.mins = new Float64Array(n * MAX_PARAMS).fill(-Infinity);
     this.maxs = new Float64Array(n * MAX_PARAMS).fill(Infinity);
@@ -153,6 +156,22 @@ export class KindTable {
       if (v !== v) return Rejection.BadParams;
       if (this.types[base + i] === PARAM_I32 && (v | 0) !== v) return Rejection.BadParams;
       if (v < this.mins[base + i] || v > this.maxs[base + i]) return Rejection.BadParams;
+    }
+    return 0;
+  }
+
+  /**
+   * Validates the parameters of one job of `kind` at `src[base ..]` (already in the
+   * engine's own storage) as checkRead does. Returns 0 or Rejection.BadParams.
+   */
+  checkAt(kind: number, src: Float64Array, base: number): 0 | Rejection {
+    const n = this.paramCount[kind];
+    const k = kind * MAX_PARAMS;
+    for (let i = 0; i < n; i++) {
+      const v = src[base + i];
+      if (v !== v) return Rejection.BadParams;
+      if (this.types[k + i] === PARAM_I32 && (v | 0) !== v) return Rejection.BadParams;
+      if (v < this.mins[k + i] || v > this.maxs[k + i]) return Rejection.BadParams;
     }
     return 0;
   }

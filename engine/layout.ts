@@ -156,6 +156,12 @@ export const J_KIND_MASK = 0xffff;
 export const J_BACKGROUND = 1 << 16;
 /** A helper record of a parallel-for job: run chunks of its range (RG_* words of its slot). */
 export const J_RANGE = 1 << 17;
+/**
+ * A bundle record: many jobs of one kind under one slot, their parameters, results and
+ * per-job outcomes in the bundle's arena slice (bundleLayout); its job count is at
+ * J_BUNDLE_COUNT, where a plain record's parameters start.
+ */
+export const J_BUNDLE = 1 << 18;
 
 /** Range table words per slot (32 bytes). */
 export const RANGE_WORDS = 8;
@@ -180,6 +186,18 @@ export const J_ARENA_OFFSET = 6;
 export const J_ARENA_BYTES = 7;
 export const JF_SUBMIT_TIME = 4;
 export const JF_PARAMS = 5;
+/** Int32 index of a bundle record's job count (the first parameter's place in a plain record). */
+export const J_BUNDLE_COUNT = JF_PARAMS * 2;
+/** Most jobs in one bundle (EngineCore.submitBundle). */
+export const MAX_BUNDLE = 65536;
+/**
+ * Where a bundle of `count` jobs keeps its data in its arena slice at `offset`: the jobs'
+ * parameters (`n` each), then their results (`m` each), as float64; then one outcome
+ * byte per job. Offsets in bytes.
+ */
+export const bundleResultsAt = (offset: number, count: number, n: number): number => offset + count * n * 8;
+export const bundleStatusAt = (offset: number, count: number, n: number, m: number): number => offset + count * (n + m) * 8;
+export const bundleBytes = (count: number, n: number, m: number): number => count * (n + m) * 8 + count;
 
 export const R_SLOT = 0;
 export const R_GEN = 1;

@@ -66,6 +66,17 @@ export class Payloads {
     return off;
   }
 
+  /** A bundle's slice of `want` bytes, held for it: its offset, or a Rejection (< -1). */
+  forBundle(want: number): number {
+    this.bytes = 0;
+    this.source = FROM_KIND;
+    if (want > this.arenaBytes) return Rejection.PayloadTooLarge;
+    const off = this.arena.alloc(want, true);
+    if (off < 0) return Rejection.ArenaFull;
+    this.bytes = want;
+    return off;
+  }
+
   /**
    * A caller's slice from arenaAlloc, handed to the job: its offset or a Rejection (< -1).
    * A refused slice stays with its caller (to submit again, or to arenaFree); one that a

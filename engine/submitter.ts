@@ -14,7 +14,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { JobTable } from './job-table.js';
 import { MAX_PARAMS } from './kind.js';
 import { plainF64, typedArrayLength, type KindTable } from './kind-table.js';
-import { MAX_RANGE, NO_DEADLINE } from './layout.js';
+import { MAX_BUNDLE, MAX_RANGE, NO_DEADLINE, bundleBytes } from './layout.js';
 import { Rejection } from './outcome.js';
 import type { Payloads } from './payloads.js';
 import { EngineState, type Supervisor } from './supervisor.js';
@@ -35,6 +35,8 @@ export class Submitter {
   private readonly waiting: Waiting;
   private readonly supervisor: Supervisor;
   private readonly workerCount: number;
+  /** The shared arena, where a bundle's parameters go. */
+  private readonly arenaF64: Float64Array;
   private readonly clockNow = new Float64Array(1);
   private stampCountdown = 0;
   private readonly barrierKind: number;
@@ -49,6 +51,7 @@ export class Submitter {
     waiting: Waiting,
     supervisor: Supervisor,
     workerCount: number,
+    arenaF64: Float64Array,
   ) {
     this.books = books;
     this.kindTable = kindTable;
@@ -58,6 +61,7 @@ export class Submitter {
     this.waiting = waiting;
     this.supervisor = supervisor;
     this.workerCount = workerCount;
+    this.arenaF64 = arenaF64;
     this.barrierKind = kindTable.id('barrier');
   }
 
@@ -207,6 +211,71 @@ export class Submitter {
       if (ids !== undefined) ids[j] = id;
     }
     return count;
+  }
+
+  /**
+   * See EngineCore.submitBundle. The checks of a plain submit, made once for the bundle and
+   * for each job's parameters; a refusal refuses every job in it, and counts each.
+   */
+  submitBundle(kind: number, params: Float64Array, count: number, tag: number): number {
+    const b = this.books;
+    let have = -1;
+    let bad = false;
+    let values = params;
+    // Read once, as submitMany reads its batch: a real Float64Array's own length and memory.
+    try {
+      if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
+      else {
+        have = typedArrayLength.call(params);
+        values = plainF64(params, have);
+      }
+    } catch {
+      bad = true;
+    }
+    // A count that is not one is a refusal of one submit.
+    const jobs = typeof count === 'number' && (count | 0) === count && count >= 1 && count <= MAX_BUNDLE ? count : 1;
+    if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown, jobs);
+    if (this.payloads.sizing) return b.reject(Rejection.BadParams, jobs);
+    const kt = this.kindTable;
+    if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind, jobs);
+    const n = kt.paramCount[kind];
+    // A kind that sizes an arena slice per job cannot share one slice among many.
+    if (bad || jobs !== count || have !== count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
+      return b.reject(Rejection.BadParams, jobs);
+    }
+    for (let j = 0; j < count; j++) if (kt.checkAt(kind, values, j * n) !== 0) return b.reject(Rejection.BadParams, jobs);
+    const t = this.jobs;
+    if (t.free === 0) return b.reject(Rejection.RingFull, jobs);
+    const off = this.payloads.forBundle(bundleBytes(count, n, kt.resultCount[kind]));
+    if (off < -1) return b.reject(off as Rejection, jobs);
+    this.dispatcher.scale = count;
+    const w = this.dispatcher.pick(kind);
+    this.dispatcher.scale = 1;
+    if (w === null) {
+      this.payloads.giveBack(off);
+      return b.reject(this.dispatcher.lastPickReason, jobs);
+    }
+    const dst = this.arenaF64;
+    const at = off >> 3;
+    for (let i = 0; i < count * n; i++) dst[at + i] = values[i];
+    if (--this.stampCountdown <= 0) {
+      stampAt(this.clockNow, 0);
+      this.stampCountdown = STAMP_EVERY;
+    }
+    const slot = t.open();
+    const gen = t.gen(slot);
+    t.kind[slot] = kind;
+    t.tag[slot] = tag;
+    t.frame[slot] = this.frame;
+    const d = kt.deadline[kind];
+    t.deadline[slot] = d !== d ? NO_DEADLINE : Math.min(NO_DEADLINE, this.frame + Math.floor(d));
+    t.arenaOffset[slot] = off;
+    t.arenaBytes[slot] = this.payloads.bytes;
+    t.time[slot] = this.clockNow[0];
+    t.bundle[slot] = count;
+    b.admit(count);
+    this.dispatcher.write(w, slot, gen, false);
+    return t.idOf(slot, gen);
   }
 
   /**

@@ -25,6 +25,11 @@ import {
   J_BACKGROUND,
   J_KIND_MASK,
   J_RANGE,
+  J_BUNDLE,
+  J_BUNDLE_COUNT,
+  bundleResultsAt,
+  bundleStatusAt,
+  arenaViews,
   MAX_RANGE,
   RANGE_WORDS,
   RG_COUNT,
@@ -98,6 +103,9 @@ export class JobRunner {
   private readonly ranges: Int32Array;
   private readonly kinds: readonly KindRuntime[];
   private readonly out = new Float64Array(MAX_RESULTS);
+  /** The shared arena, where a bundle's jobs keep their parameters, results and outcomes. */
+  private readonly arenaF64: Float64Array;
+  private readonly arenaU8: Uint8Array;
   private readonly clock = new Float64Array(1);
   /** Other workers' heartbeat/ring words, to wake the ones asleep on queued work. */
   private readonly siblings: readonly Int32Array[];
@@ -128,6 +136,9 @@ export class JobRunner {
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
     this.ranges = new Int32Array(sab, l.rangeTable, l.jobSlots * RANGE_WORDS);
     this.kinds = kinds;
+    const arena = arenaViews(sab, l);
+    this.arenaF64 = arena.f64;
+    this.arenaU8 = arena.u8;
     this.workerIndex = workerIndex;
     this.heartbeatMs = l.heartbeatMs;
     this.slotBits = Math.log2(l.jobSlots);
@@ -217,6 +228,14 @@ export class JobRunner {
       // deadline passed while it waited behind the others.
       if (Atomics.load(this.header, H_CURRENT_FRAME) > jobI32[jr + J_DEADLINE_FRAME]) {
         status = Outcome.Expired;
+      } else if ((kindWord & J_BUNDLE) !== 0) {
+        i32[W_CUR_SLOT] = slot;
+        i32[W_CUR_GEN] = gen;
+        // Each of the bundle's jobs has its outcome in the arena; the record says it ran,
+        // and how many failed.
+        status = Outcome.Done;
+        valueCount = this.runBundle(rt, jr, rr, slot, gen);
+        i32[W_CUR_SLOT] = -1;
       } else {
         i32[W_CUR_SLOT] = slot;
         i32[W_CUR_GEN] = gen;
@@ -369,6 +388,56 @@ export class JobRunner {
     }
     i32[W_CUR_SLOT] = -1;
     return published;
+  }
+
+  /**
+   * Runs every job of a bundle record in order with the kind's handler: parameters from the
+   * bundle's arena slice, results and a Done or Failed byte per job back into it (layout.ts
+   * bundleLayout); the first error's text goes to the record. The handler sees the job's
+   * index in the bundle as ctx.rangeStart. Returns how many jobs failed.
+   */
+  private runBundle(rt: KindRuntime, jr: number, rr: number, slot: number, gen: number): number {
+    const jobI32 = this.jobs.recI32;
+    const count = jobI32[jr + J_BUNDLE_COUNT];
+    const off = jobI32[jr + J_ARENA_OFFSET];
+    const kind = rt.kind;
+    const params = rt.params;
+    const n = params.length;
+    const m = kind.results.length;
+    const f64 = this.arenaF64;
+    const u8 = this.arenaU8;
+    const out = this.out;
+    const i32 = this.block.i32;
+    const ctx = rt.ctx;
+    ctx.jobId = jobIdOf(slot, gen, this.slotBits, this.idSalt);
+    ctx.tag = jobI32[jr + J_TAG];
+    ctx.submitFrame = jobI32[jr + J_SUBMIT_FRAME];
+    ctx.arenaOffset = -1;
+    ctx.arenaBytes = 0;
+    let p = off >> 3;
+    let r = bundleResultsAt(off, count, n) >> 3;
+    const s = bundleStatusAt(off, count, n, m);
+    let failed = 0;
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < n; k++) params[k] = f64[p + k];
+      p += n;
+      ctx.rangeStart = i;
+      ctx.rangeEnd = i + 1;
+      try {
+        kind.run(params, out, ctx);
+        for (let v = 0; v < m; v++) f64[r + v] = out[v];
+        u8[s + i] = Outcome.Done;
+      } catch (err) {
+        u8[s + i] = Outcome.Failed;
+        if (failed++ === 0) this.results.recI32[rr + R_ERR_SEQ] = writeErrorText(this.block, err);
+      }
+      r += m;
+      // A beat now and then: a long bundle is not a hang.
+      if ((i & 255) === 255) i32[W_BEAT] = (i32[W_BEAT] + 1) | 0;
+    }
+    this.jobsDone += count - 1;
+    this.jobsFailed += failed;
+    return failed;
   }
 
   /** Copies the record's params into the kind's buffer and fills its context for this job. */

@@ -15,6 +15,7 @@ function view(jobId: number, status: Outcome, kind = 0, error: JobError | null =
     submitFrame: 0,
     deadlineFrame: 0,
     worker: 0,
+    item: 0,
     values: new Float64Array(10),
     valueCount: 0,
     arenaOffset: -1,
