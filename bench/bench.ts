@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     // between runs a few seconds apart does not land in the ratio.
     const tinyTurns = await interleavedTiny(quick ? 4 : 8, 500);
     log(
-      `tiny jobs and the bare ring in turns (${tinyTurns.rounds} x 500 ms each, the engine's default ${tinyTurns.workers} worker(s)): ${Math.round(tinyTurns.enginePerS).toLocaleString()} against ${Math.round(tinyTurns.bareRingPerS).toLocaleString()} jobs/s, ${tinyTurns.ratio.toFixed(3)} (rounds ${tinyTurns.roundRatios.join(', ')}); submitMany ${Math.round(tinyTurns.manyPerS).toLocaleString()} jobs/s, ${tinyTurns.manyRatio.toFixed(3)}`,
+      `tiny jobs and the bare ring in turns (${tinyTurns.rounds} x 500 ms each, the engine's default ${tinyTurns.workers} worker(s)): ${Math.round(tinyTurns.enginePerS).toLocaleString()} against ${Math.round(tinyTurns.bareRingPerS).toLocaleString()} jobs/s, ${tinyTurns.ratio.toFixed(3)} (rounds ${tinyTurns.roundRatios.join(', ')}); submitMany ${Math.round(tinyTurns.manyPerS).toLocaleString()} jobs/s, ${tinyTurns.manyRatio.toFixed(3)}; submitBundle ${Math.round(tinyTurns.bundlePerS).toLocaleString()} jobs/s, ${tinyTurns.bundleRatio.toFixed(3)} (rounds ${tinyTurns.bundleRoundRatios.join(', ')}), ${(tinyTurns.bundlePerS / pis.perSecond).toFixed(1)}x piscina`,
     );
     const rt = roundTrip(engine, quick ? 3000 : 20000);
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
@@ -332,6 +332,10 @@ async function main(): Promise<void> {
           round_ratios: tinyTurns.roundRatios,
           submit_many: Math.round(tinyTurns.manyPerS),
           submit_many_ratio_to_bare_ring: Number(tinyTurns.manyRatio.toFixed(3)),
+          submit_bundle: Math.round(tinyTurns.bundlePerS),
+          submit_bundle_ratio_to_bare_ring: Number(tinyTurns.bundleRatio.toFixed(3)),
+          submit_bundle_round_ratios: tinyTurns.bundleRoundRatios,
+          submit_bundle_ratio_to_piscina: Number((tinyTurns.bundlePerS / pis.perSecond).toFixed(1)),
         },
       },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },

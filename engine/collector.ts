@@ -525,29 +525,56 @@ export class Collector {
     const res = bundleResultsAt(off, count, n) >> 3;
     const st = bundleStatusAt(off, count, n, m);
     const f64 = this.arenaF64;
+    const u8 = this.arenaU8;
     const view = this.view;
+    const values = view.values;
+    const jobId = t.idOf(slot, this.bGen);
+    const tag = t.tag[slot];
+    const submitFrame = t.frame[slot];
+    const deadlineFrame = t.deadline[slot];
+    const worker = this.bWorker;
+    const uniform = this.bStatus;
     let delivered = 0;
-    while (delivered < max) {
-      const i = this.bNext++;
-      const last = this.bNext === count;
-      this.fill(slot, this.bGen, this.bWorker);
-      view.item = i;
-      // Its slice holds the whole bundle's data, not this job's output.
-      view.arenaOffset = -1;
-      view.arenaBytes = 0;
-      view.latencyMs = this.bLatencyMs;
-      view.runMs = this.bRunMs;
-      const status = this.bStatus !== 0 ? this.bStatus : this.arenaU8[st + i] === Outcome.Done ? Outcome.Done : Outcome.Failed;
-      view.status = status as Outcome;
-      if (status === Outcome.Done) {
-        view.valueCount = m;
-        for (let v = 0; v < m; v++) view.values[v] = f64[res + i * m + v];
-      } else if (status === Outcome.Failed) view.error = this.bError;
-      delivered++;
-      // Moved on before the callback runs: one that throws never sees a job twice.
-      if (last) this.bSlot = -1;
-      this.deliver(onResult, slot, last);
-      if (last) break;
+    // One guard for the stretch, as deliver() gives each single job; the slot is released
+    // once the last job's callback has run, whether it returned or threw.
+    this.delivering = true;
+    try {
+      while (delivered < max) {
+        const i = this.bNext++;
+        // Every field, each time: a callback may have written to the view.
+        view.jobId = jobId;
+        view.kind = kind;
+        view.tag = tag;
+        view.submitFrame = submitFrame;
+        view.deadlineFrame = deadlineFrame;
+        view.worker = worker;
+        view.item = i;
+        view.arenaOffset = -1;
+        view.arenaBytes = 0;
+        view.latencyMs = this.bLatencyMs;
+        view.runMs = this.bRunMs;
+        const status = uniform !== 0 ? uniform : u8[st + i] === Outcome.Done ? Outcome.Done : Outcome.Failed;
+        view.status = status as Outcome;
+        if (status === Outcome.Done) {
+          view.valueCount = m;
+          view.error = null;
+          for (let v = 0; v < m; v++) values[v] = f64[res + i * m + v];
+        } else {
+          view.valueCount = 0;
+          view.error = status === Outcome.Failed ? this.bError : null;
+        }
+        delivered++;
+        // Moved on before the callback runs: one that throws never sees a job twice.
+        if (this.bNext === count) {
+          this.bSlot = -1;
+          onResult(view);
+          break;
+        }
+        onResult(view);
+      }
+    } finally {
+      this.delivering = false;
+      if (this.bNext === count) t.release(slot);
     }
     return delivered;
   }

@@ -161,17 +161,25 @@ export class KindTable {
   }
 
   /**
-   * Validates the parameters of one job of `kind` at `src[base ..]` (already in the
-   * engine's own storage) as checkRead does. Returns 0 or Rejection.BadParams.
+   * Validates the parameters of `count` jobs of `kind`, back to back in `src` (already in
+   * the engine's own storage), as checkRead validates one job's. Parameter by parameter,
+   * so each one's type and range are read once for all the jobs. Returns 0 or
+   * Rejection.BadParams.
    */
-  checkAt(kind: number, src: Float64Array, base: number): 0 | Rejection {
+  checkMany(kind: number, src: Float64Array, count: number): 0 | Rejection {
     const n = this.paramCount[kind];
-    const k = kind * MAX_PARAMS;
+    const end = count * n;
     for (let i = 0; i < n; i++) {
-      const v = src[base + i];
-      if (v !== v) return Rejection.BadParams;
-      if (this.types[k + i] === PARAM_I32 && (v | 0) !== v) return Rejection.BadParams;
-      if (v < this.mins[k + i] || v > this.maxs[k + i]) return Rejection.BadParams;
+      const k = kind * MAX_PARAMS + i;
+      const i32 = this.types[k] === PARAM_I32;
+      const min = this.mins[k];
+      const max = this.maxs[k];
+      for (let at = i; at < end; at += n) {
+        const v = src[at];
+        // NaN fails both comparisons: it is refused by the negated range check.
+        if (!(v >= min && v <= max)) return Rejection.BadParams;
+        if (i32 && (v | 0) !== v) return Rejection.BadParams;
+      }
     }
     return 0;
   }

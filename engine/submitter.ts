@@ -243,7 +243,7 @@ export class Submitter {
     if (bad || jobs !== count || have !== count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
       return b.reject(Rejection.BadParams, jobs);
     }
-    for (let j = 0; j < count; j++) if (kt.checkAt(kind, values, j * n) !== 0) return b.reject(Rejection.BadParams, jobs);
+    if (kt.checkMany(kind, values, count) !== 0) return b.reject(Rejection.BadParams, jobs);
     const t = this.jobs;
     if (t.free === 0) return b.reject(Rejection.RingFull, jobs);
     const off = this.payloads.forBundle(bundleBytes(count, n, kt.resultCount[kind]));

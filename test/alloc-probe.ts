@@ -4,7 +4,8 @@
  * line: { "inline": N, "workers": N }, with the argument `traced` { "traced": N }, with
  * `many` (jobs submitted by submitMany) { "many": N }, or with `views` (parameters filled
  * by name, in each kind's createParams() view, a class of its own) { "views": N }, or both
- * (submitMany's batches in Float64Arrays of six classes) { "manyViews": N }.
+ * (submitMany's batches in Float64Arrays of six classes) { "manyViews": N }, or with `bundle`
+ * (jobs submitted 1,024 at a time by submitBundle) { "bundle": N }.
  * Run with --expose-gc.
  *
  * Each window is measured with garbage collected before it and none during it (a
@@ -22,7 +23,7 @@ import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
-async function bytesPerJob(workers: number, trace = false, many = false, views = false): Promise<number> {
+async function bytesPerJob(workers: number, trace = false, many = false, views = false, bundle = false): Promise<number> {
   // test.pair reads and writes its parameters and results by name (named views), and
   // the sink reads its results by name: naming must not allocate either.
   const e = await EngineCore.start({ workers, kindModules: [builtModuleUrl(import.meta.url, './fixtures/kinds.js'), builtModuleUrl(import.meta.url, './fixtures/static-kinds.js')], trace });
@@ -39,20 +40,23 @@ async function bytesPerJob(workers: number, trace = false, many = false, views =
   };
   // With `views`, batches come in Float64Arrays of six classes of the game's own.
   const batchClasses = [class A extends Float64Array {}, class B extends Float64Array {}, class C extends Float64Array {}, class D extends Float64Array {}, class E extends Float64Array {}, class F extends Float64Array {}];
-  const batches = views ? batchClasses.map((C) => new C(2 * 256)) : [new Float64Array(2 * 256)];
-  const ids = new Int32Array(256);
+  // A bundle holds more jobs than a submitMany batch: 1,024, as a game would send them.
+  const per = bundle ? 1024 : 256;
+  const batches = views ? batchClasses.map((C) => new C(2 * per)) : [new Float64Array(2 * per)];
+  const ids = new Int32Array(per);
   let turn = 0;
   const runMany = (n: number): void => {
     let s = 0;
     const start = done;
     while (s < n) {
       const batch = batches[turn++ % batches.length];
-      const k = Math.min(256, n - s);
+      const k = Math.min(per, n - s);
       for (let b = 0; b < k; b++) {
         batch[2 * b] = s + b;
         batch[2 * b + 1] = (s + b) & 1023;
       }
-      const got = e.submitMany(NOOP, k === 256 ? batch : batch.subarray(0, 2 * k), k, ids, s & 0xffff);
+      const slice = k === per ? batch : batch.subarray(0, 2 * k);
+      const got = bundle ? (e.submitBundle(NOOP, slice, k, s & 0xffff) >= 0 ? k : 0) : e.submitMany(NOOP, slice, k, ids, s & 0xffff);
       if (got < k) while (start + s + Math.max(0, got) - done > 64) e.poll(sink);
       s += Math.max(0, got);
       e.poll(sink);
@@ -104,7 +108,9 @@ async function bytesPerJob(workers: number, trace = false, many = false, views =
   return least;
 }
 
-if (process.argv[2] === 'many-views') {
+if (process.argv[2] === 'bundle') {
+  console.log(JSON.stringify({ bundle: await bytesPerJob(2, false, true, false, true) }));
+} else if (process.argv[2] === 'many-views') {
   console.log(JSON.stringify({ manyViews: await bytesPerJob(2, false, true, true) }));
 } else if (process.argv[2] === 'views') {
   console.log(JSON.stringify({ views: await bytesPerJob(2, false, false, true) }));
