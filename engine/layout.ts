@@ -158,7 +158,7 @@ export const J_BACKGROUND = 1 << 16;
 export const J_RANGE = 1 << 17;
 /**
  * A bundle record: many jobs of one kind under one slot, their parameters, results and
- * per-job outcomes in the bundle's arena slice (bundleLayout); its job count is at
+ * per-job outcomes in the bundle's arena slice (bundleBytes); its job count is at
  * J_BUNDLE_COUNT, where a plain record's parameters start.
  */
 export const J_BUNDLE = 1 << 18;

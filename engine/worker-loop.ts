@@ -393,7 +393,7 @@ export class JobRunner {
   /**
    * Runs every job of a bundle record in order with the kind's handler: parameters from the
    * bundle's arena slice, results and a Done or Failed byte per job back into it (layout.ts
-   * bundleLayout); the first error's text goes to the record. The handler sees the job's
+   * bundleBytes); the first error's text goes to the record. The handler sees the job's
    * index in the bundle as ctx.rangeStart. Returns how many jobs failed.
    */
   private runBundle(rt: KindRuntime, jr: number, rr: number, slot: number, gen: number): number {

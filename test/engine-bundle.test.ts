@@ -10,6 +10,7 @@ import { EngineCore } from '../engine/core.js';
 import { defineKind } from '../engine/kind.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
 import { accountingHolds, codeOf, pollUntil, rng, seedFromEnv, startEngine } from './fixtures/engine.js';
+import { checkTrace } from './fixtures/trace-check.js';
 
 /** Waits, without polling, until a result record (a whole bundle's) is in a result ring. */
 async function recordIn(e: EngineCore): Promise<void> {
@@ -210,6 +211,32 @@ describe('submitBundle on two workers', () => {
     }
   });
 
+  it('with the job timeline on, a bundle is one slice on the worker that ran it, with its flow from submit to delivery', async () => {
+    const e2 = await startEngine({ workers: 2, trace: { events: 1 << 12 } });
+    try {
+      const ITEM = e2.kindId('test.item');
+      // A frame boundary first: the main track starts there, and a submit before it is outside the window.
+      e2.beginFrame(0);
+      const ids = [0, 1, 2, 3].map((b) => e2.submitBundle(ITEM, items(Array.from({ length: 50 }, (_, j) => b * 100 + j), b === 2 ? [7] : []), 50));
+      expect(ids.every((id) => id >= 0)).toBe(true);
+      const { seen, sink } = recorder();
+      // Deliveries a few at a time, so bundles span polls.
+      for (let i = 0; i < 20_000 && ids.some((id) => (seen.get(id)?.length ?? 0) < 50); i++) {
+        e2.poll(sink, 7);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const c = checkTrace(e2.exportTrace());
+      expect(c.problems.slice(0, 10)).toEqual([]);
+      for (const id of ids) {
+        const slices = c.slicesByJob.get(id) ?? [];
+        expect(slices.length).toBe(1);
+        expect(c.flows.get(id)).toEqual(['s', 't', 'f']);
+      }
+    } finally {
+      await e2.shutdown();
+    }
+  });
+
   it('shutdown delivers the rest of a bundle a poll began', async () => {
     const e2 = await startEngine({ workers: 2 });
     const ITEM = e2.kindId('test.item');
@@ -223,6 +250,138 @@ describe('submitBundle on two workers', () => {
     expect(report.completed).toBe(0);
     expect(report.stats.completed).toBe(10);
     expect(accountingHolds(e2)).toBe(true);
+  });
+});
+
+describe('submitBundle among faults, seeded', () => {
+  interface Model {
+    id: number;
+    values: number[];
+    fails: Set<number>;
+    soon: boolean;
+    frame: number;
+    cancelled: boolean;
+    got: { item: number; status: number; reason: string | null; values: number[] }[];
+  }
+
+  it('random bundles, cancels, frames, lost workers, polls with limits and callbacks that throw: every job once, outcomes explained, books balanced', async () => {
+    const seed = seedFromEnv();
+    const e = await startEngine({ workers: 2, maxRespawnsPerMinute: 1_000_000 });
+    try {
+      const random = rng(seed);
+      const ITEM = e.kindId('test.item');
+      const SOON = e.kindId('test.item-soon');
+      const bundles = new Map<number, Model>();
+      let frame = 0;
+      let kills = 0;
+      let expectedRejected = 0;
+      const sink = (r: ResultView): void => {
+        const m = bundles.get(r.jobId);
+        if (m === undefined) throw new Error(`delivery for unknown id ${r.jobId}`);
+        m.got.push({ item: r.item, status: r.status, reason: r.error?.reason ?? null, values: Array.from(r.values.subarray(0, r.valueCount)) });
+      };
+      const pollSome = (): void => {
+        const max = 1 + Math.floor(random() * 60);
+        const throwAt = random() < 0.2 ? Math.floor(random() * max) : -1;
+        let n = 0;
+        try {
+          e.poll((r) => {
+            sink(r);
+            if (n++ === throwAt) throw new Error('game bug');
+          }, max);
+        } catch (err) {
+          if ((err as Error).message !== 'game bug') throw err;
+        }
+      };
+      e.beginFrame(frame);
+      for (let step = 0; step < 400; step++) {
+        const x = random();
+        if (x < 0.35) {
+          const count = 1 + Math.floor(random() * 120);
+          const values = Array.from({ length: count }, () => Math.floor(random() * 2000) - 1000);
+          const fails = new Set<number>();
+          if (random() < 0.3) for (let k = 0; k < 3; k++) fails.add(Math.floor(random() * count));
+          const soon = random() < 0.3;
+          // Now and then a value out of range: the whole bundle is refused.
+          const bad = random() < 0.05;
+          const p = items(values, [...fails], random() < 0.1 ? 0.2 : 0);
+          if (bad) p[3 * Math.floor(random() * count)] = 5_000_000;
+          const id = e.submitBundle(soon ? SOON : ITEM, p, count, step);
+          if (bad) {
+            expect(id).toBe(Rejection.BadParams);
+            expectedRejected += count;
+          } else if (id >= 0) {
+            expect(bundles.has(id)).toBe(false);
+            bundles.set(id, { id, values, fails, soon, frame, cancelled: false, got: [] });
+          } else {
+            expect([Rejection.RingFull, Rejection.Overloaded, Rejection.ArenaFull]).toContain(id);
+            expectedRejected += count;
+          }
+        } else if (x < 0.45) {
+          const open = [...bundles.values()].filter((m) => !m.cancelled && m.got.length === 0);
+          if (open.length > 0) {
+            const m = open[Math.floor(random() * open.length)];
+            if (e.cancel(m.id)) m.cancelled = true;
+          }
+        } else if (x < 0.5) {
+          const any = [...bundles.keys()];
+          if (any.length > 0) {
+            const id = any[Math.floor(random() * any.length)];
+            try {
+              expect(e.runInline(id, sink)).toBe(false);
+            } catch (err) {
+              expect((err as { code?: string }).code).toBe('INVALID_ARGUMENT');
+            }
+          }
+        } else if (x < 0.58) {
+          e.beginFrame(++frame);
+        } else if (x < 0.6) {
+          e.killWorker(Math.floor(random() * 2));
+          kills++;
+        } else {
+          pollSome();
+        }
+        if (step % 20 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      await pollUntil(e, sink, () => [...bundles.values()].every((m) => m.cancelled || m.got.length === m.values.length));
+      for (const m of bundles.values()) {
+        const what = `bundle ${m.id} of ${m.values.length} (${m.soon ? 'deadline' : 'no deadline'}, frame ${m.frame})`;
+        if (m.cancelled) {
+          expect(m.got, what).toEqual([]);
+          continue;
+        }
+        expect(m.got.map((g) => g.item), what).toEqual(m.values.map((_, j) => j));
+        const first = m.got[0];
+        if (first.status === Outcome.Expired) {
+          expect(m.soon, what).toBe(true);
+          expect(m.got.every((g) => g.status === Outcome.Expired), what).toBe(true);
+        } else if (first.status === Outcome.Failed && first.reason === 'worker-lost') {
+          expect(kills, what).toBeGreaterThan(0);
+          expect(m.got.every((g) => g.reason === 'worker-lost'), what).toBe(true);
+        } else {
+          m.got.forEach((g, j) => {
+            if (m.fails.has(j)) expect({ what, j, status: g.status, reason: g.reason }).toEqual({ what, j, status: Outcome.Failed, reason: 'threw' });
+            else expect({ what, j, status: g.status, values: g.values }).toEqual({ what, j, status: Outcome.Done, values: [2 * m.values[j], j, m.id] });
+          });
+        }
+      }
+      const s = e.stats();
+      const all = [...bundles.values()];
+      const items_ = all.flatMap((m) => m.got);
+      expect(s.completed).toBe(items_.filter((g) => g.status === Outcome.Done).length);
+      expect(s.failed).toBe(items_.filter((g) => g.status === Outcome.Failed).length);
+      expect(s.expired).toBe(items_.filter((g) => g.status === Outcome.Expired).length);
+      expect(s.cancelled).toBe(all.filter((m) => m.cancelled).reduce((n, m) => n + m.values.length, 0));
+      expect(s.rejected).toBe(expectedRejected);
+      expect(e.inFlight).toBe(0);
+      expect(accountingHolds(e)).toBe(true);
+      await pollUntil(e, sink, () => e.stats().arenaBytesUsed === 0);
+    } catch (err) {
+      console.error(`submitBundle among faults failed with TEST_SEED=${seed}`);
+      throw err;
+    } finally {
+      await e.shutdown();
+    }
   });
 });
 
