@@ -23,6 +23,11 @@ describe('browser bench in Chromium (quick)', () => {
       expect(v.submitted, name).toBeGreaterThan(QUICK.roundTrips + QUICK.sleepyRoundTrips);
       expect(report.peers[name].passes, name).toHaveLength(QUICK.passes);
     }
+    // The engine's bundled passes: every job of every bundle once, with its value.
+    const bv = report.engineBundled.verification;
+    expect(bv).toEqual({ submitted: bv.submitted, ok: bv.submitted, missing: 0, duplicates: 0, wrong: 0 });
+    expect(bv.submitted).toBeGreaterThan(0);
+    expect(report.engineBundled.passes).toHaveLength(QUICK.passes);
     const fv = report.frameVerification;
     expect(fv).toEqual({ submitted: fv.submitted, ok: fv.submitted, missing: 0, duplicates: 0, wrong: 0 });
     expect(fv.submitted + report.frameBudgetMs.refused).toBe((QUICK.frames + 30) * QUICK.jobsPerFrame);
@@ -38,6 +43,7 @@ describe('browser bench in Chromium (quick)', () => {
         expect(p.p99 as number).toBeGreaterThanOrEqual(p.p50 as number);
       }
     }
+    expect(positive(line.tiny_jobs_bundled_per_s.engine), 'tiny_jobs_bundled_per_s.engine').toBe(true);
     expect(positive(line.frame_budget_ms.p50) && positive(line.frame_budget_ms.p99), JSON.stringify(line.frame_budget_ms)).toBe(true);
     for (const r of ['engine_vs_comlink', 'engine_vs_workerpool', 'engine_vs_postmessage', 'round_trip_p99_engine_vs_comlink']) {
       expect(positive(line.ratios[r]), `ratios.${r}`).toBe(true);

@@ -49,12 +49,18 @@ async function run(): Promise<PageReport> {
       say(`warming up ${name}`);
       await peers[name].throughput(WARM_SECONDS, config.window);
     }
+    await engine.bundleThroughput(WARM_SECONDS, config.window);
+    const bundled: number[] = [];
     for (let pass = 0; pass < config.passes; pass++) {
       // Each pass starts with another peer, so none always runs first or last.
       for (let k = 0; k < PEERS.length; k++) {
         const name = PEERS[(k + pass) % PEERS.length];
         say(`pass ${pass + 1}: ${name} tiny jobs`);
         passes[name].push(await peers[name].throughput(config.seconds, config.window));
+        if (name === 'engine') {
+          say(`pass ${pass + 1}: engine tiny jobs in bundles`);
+          bundled.push(await engine.bundleThroughput(config.seconds, config.window));
+        }
       }
     }
     for (const name of PEERS) {
@@ -84,6 +90,7 @@ async function run(): Promise<PageReport> {
       crossOriginIsolated,
       userAgent: navigator.userAgent,
       peers: reports,
+      engineBundled: { passes: bundled, perSecond: Math.max(...bundled), verification: engine.bundleLedger.verify() },
       engineRoundTripParts: parts,
       frameBudgetMs: fb.budget,
       frameVerification: fb.verification,

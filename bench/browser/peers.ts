@@ -21,6 +21,9 @@ import { Outcome } from '../../engine/outcome.js';
 import { Ledger } from './ledger.js';
 import type { PeerName, Percentiles } from './protocol.js';
 
+/** Jobs per bundle in the engine's bundled passes. */
+const BUNDLE = 1024;
+
 /** Round trips run untimed before the timed ones (compiles every path). */
 const WARM_ROUND_TRIPS = 50;
 
@@ -93,6 +96,16 @@ export class EnginePeer implements Peer {
     this.ledger.takeTiny(r.tag, r.status === Outcome.Done ? r.values[0] : NaN);
   };
 
+  /** The books of the bundled passes (bundleThroughput), apart from the peer's own. */
+  readonly bundleLedger = new Ledger();
+  private bundleReceived = 0;
+  private readonly bundleParams = new Float64Array(2 * BUNDLE);
+  private readonly bundleSink = (r: ResultView): void => {
+    this.bundleReceived++;
+    // A bundle's tag is its first job's ledger id; its jobs follow in order.
+    this.bundleLedger.takeTiny(r.tag + r.item, r.status === Outcome.Done ? r.values[0] : NaN);
+  };
+
   private constructor(engine: EngineCore) {
     this.engine = engine;
     this.noop = engine.kindId('noop');
@@ -131,6 +144,45 @@ export class EnginePeer implements Peer {
     }
     const jobs = this.received - first;
     if (jobs !== this.ledger.submitted - issued) throw new Error('engine throughput: results and submits disagree');
+    return jobs / ((now() - start) / 1000);
+  }
+
+  /**
+   * The same tiny jobs submitted as bundles of BUNDLE (submitBundle): each job still
+   * checked, counted and delivered on its own, under its bundle's id. Keeps `window`
+   * jobs (rounded up to whole bundles) in flight, paced like throughput().
+   */
+  async bundleThroughput(seconds: number, window: number): Promise<number> {
+    const e = this.engine;
+    const ledger = this.bundleLedger;
+    const first = this.bundleReceived;
+    const issued = ledger.submitted;
+    const start = now();
+    const end = start + seconds * 1000;
+    const submitBundle = (): boolean => {
+      const base = ledger.submitted;
+      for (let j = 0; j < BUNDLE; j++) {
+        const i = ledger.next();
+        this.bundleParams[2 * j] = i;
+        this.bundleParams[2 * j + 1] = 1;
+      }
+      if (e.submitBundle(this.noop, this.bundleParams, BUNDLE, base) >= 0) return true;
+      for (let j = 0; j < BUNDLE; j++) ledger.unissue();
+      return false;
+    };
+    while (now() < end) {
+      while (ledger.submitted - this.bundleReceived < Math.max(window, 2 * BUNDLE) && submitBundle()) {
+        // refilled one bundle
+      }
+      e.poll(this.bundleSink);
+      await nextTask();
+    }
+    while (this.bundleReceived < ledger.submitted) {
+      e.poll(this.bundleSink);
+      if (this.bundleReceived < ledger.submitted) await nextTask();
+    }
+    const jobs = this.bundleReceived - first;
+    if (jobs !== ledger.submitted - issued) throw new Error('engine bundle throughput: results and submits disagree');
     return jobs / ((now() - start) / 1000);
   }
 

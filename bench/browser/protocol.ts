@@ -121,6 +121,8 @@ export interface PageReport {
   readonly crossOriginIsolated: boolean;
   readonly userAgent: string;
   readonly peers: Readonly<Record<PeerName, PeerReport>>;
+  /** The engine's tiny jobs submitted in bundles of 1,024 (submitBundle), one pass after each of its own. */
+  readonly engineBundled: { readonly passes: readonly number[]; readonly perSecond: number; readonly verification: Verification };
   /**
    * The engine's round trips taken apart, µs: `pickup` is submit to the handler's start
    * (publish, wake-up), `delivery` the result's publish to the poll that saw it.

@@ -131,6 +131,7 @@ export function toJson(r: RunReport, quick: boolean): Record<string, unknown> {
   return {
     tiny_jobs_per_s: byPeer((n) => Math.round(rate(n))),
     tiny_jobs_passes: byPeer((n) => r.peers[n].passes.map(Math.round)),
+    tiny_jobs_bundled_per_s: { engine: Math.round(r.engineBundled.perSecond), passes: r.engineBundled.passes.map(Math.round), vs_comlink: r1(r.engineBundled.perSecond / rate('comlink')) },
     round_trip_us: byPeer((n) => pc(r.peers[n].roundTripUs)),
     round_trip_after_idle_us: byPeer((n) => pc(r.peers[n].sleepyRoundTripUs)),
     engine_round_trip_parts_us: {
@@ -152,8 +153,8 @@ export function toJson(r: RunReport, quick: boolean): Record<string, unknown> {
       engine_vs_postmessage: r1(rate('engine') / rate('postmessage')),
       round_trip_p99_engine_vs_comlink: r3(r.peers.engine.roundTripUs.p99 / r.peers.comlink.roundTripUs.p99),
     },
-    jobs_checked: byPeer((n) => r.peers[n].verification.ok),
-    jobs_lost_or_wrong: PEERS.reduce((s, n) => s + bad(r.peers[n].verification), bad(r.frameVerification)),
+    jobs_checked: { ...byPeer((n) => r.peers[n].verification.ok), engine_bundled: r.engineBundled.verification.ok },
+    jobs_lost_or_wrong: PEERS.reduce((s, n) => s + bad(r.peers[n].verification), bad(r.frameVerification) + bad(r.engineBundled.verification)),
     workers: r.workers,
     hardware_concurrency: r.hardwareConcurrency,
     cross_origin_isolated: r.crossOriginIsolated,
@@ -172,6 +173,7 @@ function printReport(r: RunReport, out: (line: string) => void): void {
     const p = r.peers[n];
     out(`  ${n.padEnd(12)} ${Math.round(p.perSecond).toLocaleString('en-US').padStart(11)} /s   [${p.passes.map((x) => Math.round(x).toLocaleString('en-US')).join(', ')}]`);
   }
+  out(`  ${'bundled'.padEnd(12)} ${Math.round(r.engineBundled.perSecond).toLocaleString('en-US').padStart(11)} /s   [${r.engineBundled.passes.map((x) => Math.round(x).toLocaleString('en-US')).join(', ')}]  (the engine's jobs in bundles of 1,024: ${(r.engineBundled.perSecond / r.peers.comlink.perSecond).toFixed(1)}x comlink)`);
   out(`  engine ${(r.peers.engine.perSecond / r.peers.comlink.perSecond).toFixed(1)}x comlink, ${(r.peers.engine.perSecond / r.peers.workerpool.perSecond).toFixed(1)}x workerpool, ${(r.peers.engine.perSecond / r.peers.postmessage.perSecond).toFixed(1)}x postMessage`);
   out('round trip of one job, us (back to back | after 3 ms idle):');
   for (const n of PEERS) {
