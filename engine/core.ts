@@ -314,7 +314,8 @@ export class EngineCore {
    * Queues `count` jobs of one kind (1 to 65,536) as one bundle: one record, one job id,
    * one worker, where submitMany sends each job on its own. Job `j`'s parameters are
    * `params[j * n .. (j + 1) * n)`, `n` being the kind's parameter count, each checked as
-   * submit checks them; the bundle is accepted whole or refused whole (a bad value in any
+   * submit checks them (`params` may be longer, a buffer kept for the largest bundle: the
+   * values past `count * n` are not read); the bundle is accepted whole or refused whole (a bad value in any
    * job refuses all of them), and the books count it as `count` jobs either way. The
    * worker runs the jobs in order, each with the kind's handler (ctx.rangeStart is its
    * index in the bundle); poll delivers each job's outcome on its own, in order, with

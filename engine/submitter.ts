@@ -240,7 +240,7 @@ export class Submitter {
     if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind, jobs);
     const n = kt.paramCount[kind];
     // A kind that sizes an arena slice per job cannot share one slice among many.
-    if (bad || jobs !== count || have !== count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
+    if (bad || jobs !== count || have < count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
       return b.reject(Rejection.BadParams, jobs);
     }
     if (kt.checkMany(kind, values, count) !== 0) return b.reject(Rejection.BadParams, jobs);

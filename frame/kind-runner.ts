@@ -10,6 +10,7 @@
 import type { JobContext, JobKind, WorkerEnv } from '../engine/kind.js';
 import { MAX_PARAMS, MAX_RESULTS, adoptKind } from '../engine/kind.js';
 import { EngineError, shownValue } from '../engine/errors.js';
+import { copyPlain } from '../engine/kind-table.js';
 
 interface Entry {
   kind: JobKind<any>;
@@ -160,14 +161,21 @@ export class KindRunner {
     // Each value is read once, into the kind's own buffer, and checked there; the store
     // would convert a string, so the type is checked first.
     let numbers = true;
-    try {
-      for (let i = 0; i < n && numbers; i++) {
-        const v: unknown = params[i];
-        if (typeof v === 'number') e.params[i] = v;
-        else numbers = false;
+    // A plain Float64Array (FrameSync's fallback passes one every time) is copied at a site
+    // only such arrays reach: the generic reads below, also seeing arrays and Proxies, box
+    // every double they load.
+    if (ArrayBuffer.isView(params) && params instanceof Float64Array && Object.getPrototypeOf(params) === Float64Array.prototype && params.length >= n) {
+      copyPlain(e.params, params, n);
+    } else {
+      try {
+        for (let i = 0; i < n && numbers; i++) {
+          const v: unknown = params[i];
+          if (typeof v === 'number') e.params[i] = v;
+          else numbers = false;
+        }
+      } catch {
+        numbers = false;
       }
-    } catch {
-      numbers = false;
     }
     if (!numbers) throw new EngineError('INVALID_ARGUMENT', `KindRunner.run(): the params of kind ${e.kind.name} are not numbers, or reading them threw`);
     const problem = this.paramsProblem(k, e.params, n);

@@ -31,6 +31,8 @@ export interface SyncEngine {
   kindId(name: string): number;
   beginFrame(frame: number): void;
   submit(kind: number, params: ArrayLike<number>, tag?: number, opts?: SubmitOptions): number;
+  /** For channels with `bundle: true` (EngineCore.submitBundle). */
+  submitBundle?(kind: number, params: Float64Array, count: number, tag?: number): number;
   poll(onResult: (r: ResultView) => void, max?: number): number;
   cancel(jobId: number): boolean;
   runInline(jobId: number, onResult: (r: ResultView) => void): boolean;
@@ -67,7 +69,21 @@ export interface ChannelSpec {
   inputBytes?: number;
   /** Applies a result: values at key * MAX_RESULTS, payload at key * payloadBytes. */
   apply: (ch: Channel, key: number, frame: number) => void;
+  /**
+   * Sends each flush's requests of this channel as one bundle (EngineCore.submitBundle):
+   * one record and one job id for all of them, for channels with many tiny jobs a frame.
+   * Each key's result is still staged and applied on its own under the channel's policy.
+   * A superseded key's result in a bundle is ignored (the bundle is not cancelled); a
+   * deterministic key whose result is not in by its frame is computed by the runner
+   * (runInline takes single jobs); bestEffort jobs in a bundle carry the kind's deadline,
+   * not maxAgeFrames (a stale result is still dropped here). Not with payloadBytes or
+   * inputBytes. Default false.
+   */
+  bundle?: boolean;
 }
+
+/** Bundles a bundle channel may have in flight; with all in use, a flush sends its requests one by one. */
+const BUNDLE_SLOTS = 8;
 
 const IDLE = 0;
 /** Submitted, no result yet. */
@@ -107,6 +123,16 @@ export class Channel {
   /** Input staging, inputBytes per key. */
   readonly inputI32: Int32Array;
   readonly inputF32: Float32Array;
+  /** True for a channel whose requests go to the engine as bundles (ChannelSpec.bundle). */
+  readonly bundled: boolean;
+  /** Bundle channels: the bundles in flight (id, or -1 for a free slot), their job counts, and their keys in job order. */
+  readonly bundleIds: Int32Array;
+  readonly bundleCounts: Int32Array;
+  readonly bundleKeys: Int32Array;
+  /** Bundle channels: this flush's requests, and their parameters back to back. */
+  readonly batchKeys: Int32Array;
+  batchCount = 0;
+  readonly bundleParams: Float64Array;
   /** Per-channel counters. */
   submitted = 0;
   applied = 0;
@@ -115,6 +141,13 @@ export class Channel {
   constructor(
     index: number, spec: Required<Omit<ChannelSpec, 'apply'>> & Pick<ChannelSpec, 'apply'>, kindId: number, runnerKind: number, kindParams: number,
   ) {
+    this.bundled = spec.bundle;
+    const b = spec.bundle ? spec.keys : 0;
+    this.bundleIds = new Int32Array(spec.bundle ? BUNDLE_SLOTS : 0).fill(-1);
+    this.bundleCounts = new Int32Array(spec.bundle ? BUNDLE_SLOTS : 0);
+    this.bundleKeys = new Int32Array(spec.bundle ? BUNDLE_SLOTS * b : 0);
+    this.batchKeys = new Int32Array(b);
+    this.bundleParams = new Float64Array(b * kindParams);
     this.index = index;
     this.name = spec.kind;
     this.kindId = kindId;
@@ -211,7 +244,7 @@ export class FrameSync {
   supersededResults = 0;
   /** Deterministic results not in by their frame, computed by engine.runInline. */
   inlineFallbacks = 0;
-  /** Deterministic jobs that ended without a result (or were refused), computed by the runner. */
+  /** Deterministic jobs that ended without a result (or were refused), or in a bundle channel were not in by their frame, computed by the runner. */
   lostFallbacks = 0;
   /** bestEffort results dropped as older than their max age (by us or expired by the engine). */
   droppedStale = 0;
@@ -310,6 +343,7 @@ export class FrameSync {
         payloadBytes: spec.payloadBytes,
         inputBytes: spec.inputBytes,
         apply: spec.apply,
+        bundle: spec.bundle,
       };
     } catch {
       throw new EngineError('INVALID_OPTION', 'addChannel(): the channel spec could not be read');
@@ -325,6 +359,7 @@ export class FrameSync {
       payloadBytes: read.payloadBytes ?? 0,
       inputBytes: read.inputBytes ?? 0,
       apply: read.apply,
+      bundle: read.bundle ?? false,
     };
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', `channel ${full.kind}: ${m}`);
@@ -338,6 +373,9 @@ export class FrameSync {
       bad('inputBytes must be a non-negative multiple of 4, at most payloadBytes');
     }
     if (typeof full.apply !== 'function') bad('apply must be a function');
+    if (typeof full.bundle !== 'boolean') bad(`bundle must be a boolean, got ${shownValue(full.bundle)}`);
+    if (full.bundle && (full.payloadBytes > 0 || full.inputBytes > 0)) bad('a bundle channel carries no arena payload (payloadBytes, inputBytes)');
+    if (full.bundle && typeof this.engine.submitBundle !== 'function') bad('bundle needs an engine with submitBundle');
     if (kindId >= this.kindToChannel.length || this.kindToChannel[kindId] !== -1) bad('one channel per kind');
     const ch = new Channel(this.channels.length, full, kindId, runnerKind, this.runner.paramCount(runnerKind));
     this.kindToChannel[kindId] = ch.index;
@@ -452,7 +490,8 @@ export class FrameSync {
     if (problem !== null) throw new EngineError('INVALID_ARGUMENT', `FrameSync.request(): ${problem}`);
     const st = ch.status[key];
     if (st !== IDLE) {
-      if (st !== QUEUED && ch.jobId[key] >= 0) this.engine.cancel(ch.jobId[key]);
+      // A job in a bundle is not cancelled (that would cancel the bundle's other keys): its result is ignored.
+      if (st !== QUEUED && ch.jobId[key] >= 0 && this.bundleSlot(ch, ch.jobId[key]) < 0) this.engine.cancel(ch.jobId[key]);
       ch.superseded++;
       this.supersededJobs++;
     }
@@ -489,8 +528,17 @@ export class FrameSync {
   private submitQueue(): void {
     if (this.queued === 0) return;
     const t0 = this.time();
-    for (let q = 0; q < this.queued; q++) this.submitQueued(this.channels[this.queueCh[q]], this.queueKey[q]);
+    let bundles = 0;
+    for (let q = 0; q < this.queued; q++) {
+      const ch = this.channels[this.queueCh[q]];
+      if (!ch.bundled) this.submitQueued(ch, this.queueKey[q]);
+      else {
+        if (ch.batchCount === 0) bundles++;
+        ch.batchKeys[ch.batchCount++] = this.queueKey[q];
+      }
+    }
     this.queued = 0;
+    if (bundles > 0) for (let c = 0; c < this.channels.length; c++) if (this.channels[c].batchCount > 0) this.submitBundled(this.channels[c]);
     const dt = this.addTime(0, t0);
     if (dt === dt) this.frameTime[2] += dt;
   }
@@ -537,6 +585,65 @@ export class FrameSync {
     }
   }
 
+  /**
+   * Submits a bundle channel's requests of this flush as one bundle, in request order; one
+   * by one when all of its bundle slots are in use. A refused bundle is handled as each of
+   * its jobs refused.
+   */
+  private submitBundled(ch: Channel): void {
+    const count = ch.batchCount;
+    ch.batchCount = 0;
+    let s = -1;
+    for (let i = 0; i < BUNDLE_SLOTS; i++) {
+      if (ch.bundleIds[i] < 0) {
+        s = i;
+        break;
+      }
+    }
+    if (s < 0) {
+      for (let j = 0; j < count; j++) this.submitQueued(ch, ch.batchKeys[j]);
+      return;
+    }
+    const np = ch.submitParams.length;
+    const bp = ch.bundleParams;
+    const keys = ch.bundleKeys;
+    const base = s * ch.keys;
+    for (let j = 0; j < count; j++) {
+      const key = ch.batchKeys[j];
+      const pb = key * MAX_PARAMS;
+      const n = ch.paramCount[key];
+      for (let i = 0; i < np; i++) bp[j * np + i] = i < n ? ch.params[pb + i] : NaN;
+      keys[base + j] = key;
+    }
+    const id = this.engine.submitBundle!(ch.kindId, bp, count, 0);
+    this.submitted += count;
+    ch.submitted += count;
+    this.frameSubmitted += count;
+    if (id < 0) {
+      this.rejected += count;
+      for (let j = 0; j < count; j++) {
+        const key = ch.batchKeys[j];
+        ch.jobId[key] = -1;
+        ch.status[key] = ch.policy === 'deterministic' ? LOST : IDLE;
+      }
+      return;
+    }
+    ch.bundleIds[s] = id;
+    ch.bundleCounts[s] = count;
+    for (let j = 0; j < count; j++) {
+      const key = ch.batchKeys[j];
+      ch.jobId[key] = id;
+      ch.status[key] = WAITING;
+    }
+  }
+
+  /** The bundle slot of job `id` in a bundle channel, or -1 (not one of its bundles in flight). */
+  private bundleSlot(ch: Channel, id: number): number {
+    if (!ch.bundled) return -1;
+    for (let i = 0; i < BUNDLE_SLOTS; i++) if (ch.bundleIds[i] === id) return i;
+    return -1;
+  }
+
   /** True while key has a request that has not been applied. */
   pending(ch: Channel, key: number): boolean {
     this.checkKey(ch, key, 'pending');
@@ -558,7 +665,15 @@ export class FrameSync {
     const ci = r.kind < this.kindToChannel.length ? this.kindToChannel[r.kind] : -1;
     if (ci < 0) return;
     const ch = this.channels[ci];
-    const key = r.tag;
+    let key = r.tag;
+    const s = this.bundleSlot(ch, r.jobId);
+    if (s >= 0) {
+      // A bundle's job: its key by its place in the bundle. The slot is free after its last.
+      const count = ch.bundleCounts[s];
+      const item = r.item;
+      key = item >= 0 && item < count ? ch.bundleKeys[s * ch.keys + item] : -1;
+      if (item === count - 1) ch.bundleIds[s] = -1;
+    }
     if (key < 0 || key >= ch.keys || ch.jobId[key] !== r.jobId || ch.status[key] !== WAITING) {
       this.supersededResults++;
       return;
@@ -633,15 +748,23 @@ export class FrameSync {
         const st = ch.status[key];
         if (st === IDLE || ch.submitFrame[key] + ch.k > frame) continue;
         if (tf !== tf && (st === WAITING || st === LOST)) tf = this.time();
+        let inline = false;
         if (st === WAITING) {
-          this.inlineFallbacks++;
-          if (!e.runInline(ch.jobId[key], this.onResult)) {
-            // Already ended: its result (or failure) was published after this frame's poll.
+          if (this.bundleSlot(ch, ch.jobId[key]) >= 0) {
+            // A bundle's job cannot run inline on its own: what its worker published since
+            // this frame's poll is taken, and the runner computes it if it is not there.
             e.poll(this.onResult);
+          } else {
+            inline = true;
+            this.inlineFallbacks++;
+            if (!e.runInline(ch.jobId[key], this.onResult)) {
+              // Already ended: its result (or failure) was published after this frame's poll.
+              e.poll(this.onResult);
+            }
           }
         }
         if (ch.status[key] === WAITING || ch.status[key] === LOST) {
-          if (ch.status[key] === WAITING) this.inlineFallbacks--;
+          if (ch.status[key] === WAITING && inline) this.inlineFallbacks--;
           this.runLost(ch, key);
         }
         ch.status[key] = IDLE;

@@ -158,6 +158,17 @@ describe('submitBundle on two workers', () => {
     expect(accountingHolds(e)).toBe(true);
   });
 
+  it('reads only the first count * n values of a longer buffer', async () => {
+    const ITEM = e.kindId('test.item');
+    // Past the bundle's jobs, values no job could take: they are not read.
+    const p = items([4, 5, 6, 7_000_000, Number.NaN]);
+    const id = e.submitBundle(ITEM, p, 3);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const { seen, sink } = recorder();
+    await pollUntil(e, sink, () => seen.get(id)?.length === 3);
+    expect(seen.get(id)!.map((g) => g.values[0])).toEqual([8, 10, 12]);
+  });
+
   it("poll's max and a callback that throws: the rest of the bundle comes with the next polls, each job once", async () => {
     const ITEM = e.kindId('test.item');
     const id = e.submitBundle(ITEM, items(Array.from({ length: 20 }, (_, j) => j)), 20);

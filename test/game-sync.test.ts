@@ -12,7 +12,7 @@ import { kinds as builtinKinds } from '../engine/builtin-kinds.js';
 import { KindRunner } from '../frame/kind-runner.js';
 import { FrameSync, type Channel } from '../frame/sync.js';
 import { sleep } from '../game/time.js';
-import { codeOf, resultsIn } from './fixtures/engine.js';
+import { codeOf, pollUntil, resultsIn } from './fixtures/engine.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
@@ -33,22 +33,31 @@ function heavy(seed: number, iterations: number): number {
   return out[0];
 }
 
+/**
+ * Takes what a test left in flight (a bundle's late results the test no longer wants): a
+ * bundle's jobs share one result record, which resultsIn, counting records against jobs,
+ * would wait for forever.
+ */
+async function drained(): Promise<void> {
+  await pollUntil(engine, () => {}, () => engine.inFlight === 0);
+}
+
 interface Applied {
   key: number;
   frame: number;
   value: number;
 }
 
-function channel(sync: FrameSync, kind: string, keys: number, log: Applied[], opts: { policy?: 'deterministic' | 'bestEffort'; k?: number; maxAge?: number } = {}): Channel {
+function channel(sync: FrameSync, kind: string, keys: number, log: Applied[], opts: { policy?: 'deterministic' | 'bestEffort'; k?: number; maxAge?: number; bundle?: boolean } = {}): Channel {
   return sync.addChannel({
-    kind, keys, policy: opts.policy, applyAfterFrames: opts.k, maxAgeFrames: opts.maxAge,
+    kind, keys, policy: opts.policy, applyAfterFrames: opts.k, maxAgeFrames: opts.maxAge, bundle: opts.bundle,
     apply: (ch, key, frame) => log.push({ key, frame, value: ch.values[key * MAX_RESULTS] }),
   });
 }
 
 /** Frame 0: six heavy jobs on a deterministic compute-heavy channel, flushed. */
-function requestHeavy(sync: FrameSync, log: Applied[]): { ch: Channel; p: Float64Array } {
-  const ch = channel(sync, 'compute-heavy', 6, log);
+function requestHeavy(sync: FrameSync, log: Applied[], bundle = false): { ch: Channel; p: Float64Array } {
+  const ch = channel(sync, 'compute-heavy', 6, log, { bundle });
   const p = new Float64Array(2);
   sync.beginFrame(0);
   for (let key = 0; key < 6; key++) {
@@ -61,11 +70,11 @@ function requestHeavy(sync: FrameSync, log: Applied[]): { ch: Channel; p: Float6
 }
 
 describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
-  for (const k of [1, 2]) {
-    test(`deterministic K=${k}: every result applied exactly at submit + ${k}, in key order, with the right value`, async () => {
+  for (const [k, bundle] of [[1, false], [2, false], [1, true], [2, true]] as const) {
+    test(`deterministic K=${k}${bundle ? ', requests in bundles' : ''}: every result applied exactly at submit + ${k}, in key order, with the right value`, async () => {
       const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: k });
       const log: Applied[] = [];
-      const ch = channel(sync, 'noop', 64, log);
+      const ch = channel(sync, 'noop', 64, log, { bundle });
       const p = new Float64Array(2);
       let rnd = SEED;
       const want = new Map<string, number>();
@@ -97,10 +106,10 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     });
   }
 
-  test('deterministic: a result not in by its frame is computed on the spot, never waited for', async () => {
+  test.each([false, true])('deterministic (bundle %s): a result not in by its frame is computed on the spot, never waited for', async (bundle) => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 1 });
     const log: Applied[] = [];
-    requestHeavy(sync, log);
+    requestHeavy(sync, log, bundle);
     // Frame 1 comes at once: two workers cannot have finished six heavy jobs.
     sync.beginFrame(1);
     expect(log.map((a) => a.frame)).toEqual([1, 1, 1, 1, 1, 1]);
@@ -111,12 +120,13 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     sync.beginFrame(2);
     sync.beginFrame(3);
     expect(log.length).toBe(6);
+    await drained();
   });
 
-  test('deterministic: a job whose worker is killed is still applied at its frame with the right value', async () => {
+  test.each([false, true])('deterministic (bundle %s): a job whose worker is killed is still applied at its frame with the right value', async (bundle) => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     const log: Applied[] = [];
-    const ch = channel(sync, 'compute-heavy', 4, log);
+    const ch = channel(sync, 'compute-heavy', 4, log, { bundle });
     const p = new Float64Array(2);
     sync.beginFrame(0);
     for (let key = 0; key < 4; key++) {
@@ -139,13 +149,14 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     // Let the respawns finish before the next test.
     for (let i = 0; i < 3000 && engine.health().some((h) => h.state !== 'alive'); i++) await sleep(20);
     for (const h of engine.health()) expect(['alive', 'stale']).toContain(h.state);
+    await drained();
   });
 
-  test('a newer request for a key supersedes the unapplied one', async () => {
+  test.each([false, true])('a newer request for a key supersedes the unapplied one (bundle %s)', async (bundle) => {
     for (const policy of ['deterministic', 'bestEffort'] as const) {
       const sync = new FrameSync(engine, runner, { policy, applyAfterFrames: 2, maxAgeFrames: 100 });
       const log: Applied[] = [];
-      const ch = channel(sync, 'noop', 4, log);
+      const ch = channel(sync, 'noop', 4, log, { bundle });
       const p = new Float64Array(2);
       sync.beginFrame(0);
       p[0] = 1; p[1] = 1;
@@ -196,8 +207,42 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(() => sync.addChannel({ kind: 'noop', keys: 0, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, payloadBytes: 6, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, payloadBytes: 8, inputBytes: 16, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => sync.addChannel({ kind: 'noop', keys: 1, bundle: 'yes' as never, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => sync.addChannel({ kind: 'noop', keys: 1, bundle: true, payloadBytes: 8, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    const noBundles = { ...engine, kindId: (n: string) => engine.kindId(n), submitBundle: undefined } as never;
+    expect(() => new FrameSync(noBundles, runner).addChannel({ kind: 'noop', keys: 1, bundle: true, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     sync.addChannel({ kind: 'noop', keys: 1, apply: () => {} });
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+
+  test('a bundle channel: one bundle per flush, each key applied on its own; a key superseded inside a bundle is ignored, the bundle not cancelled', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
+    const log: Applied[] = [];
+    const ch = channel(sync, 'noop', 300, log, { bundle: true });
+    const p = new Float64Array(2);
+    const before = engine.stats();
+    sync.beginFrame(0);
+    for (let key = 0; key < 300; key++) {
+      p[0] = key;
+      p[1] = 1;
+      sync.request(ch, key, p, 2);
+    }
+    sync.flush();
+    // One record in flight for 300 jobs.
+    expect(engine.stats().submitted - before.submitted).toBe(300);
+    p[0] = 1000;
+    sync.request(ch, 7, p, 2);
+    sync.flush();
+    await sleep(20);
+    for (let f = 1; f <= 3; f++) sync.beginFrame(f);
+    expect(log.length).toBe(300);
+    expect(log.filter((a) => a.key === 7)).toEqual([{ key: 7, frame: 2, value: 1001 }]);
+    expect(log.filter((a) => a.key !== 7).every((a) => a.frame === 2 && a.value === a.key + 1)).toBe(true);
+    expect(sync.supersededJobs).toBe(1);
+    expect(sync.submitted).toBe(301);
+    expect(sync.rejected).toBe(0);
+    const s = engine.stats();
+    expect(s.cancelled - before.cancelled).toBe(0);
   });
 
   test('hostile options and channel specs are refused INVALID_OPTION, never an untyped throw, and add no channel', () => {
@@ -409,11 +454,11 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(log).toEqual([1, 2]);
   });
 
-  test('the per-frame path allocates nothing once warm', async () => {
+  test.each([false, true])('the per-frame path allocates nothing once warm (requests in bundles: %s)', async (bundle) => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     // A typed-array accumulator: a plain `let` number would box a double per update.
     const sum = new Float64Array(1);
-    const ch = sync.addChannel({ kind: 'noop', keys: 256, apply: (c, key) => { sum[0] += c.values[key * MAX_RESULTS]; } });
+    const ch = sync.addChannel({ kind: 'noop', keys: 256, bundle, apply: (c, key) => { sum[0] += c.values[key * MAX_RESULTS]; } });
     const p = new Float64Array(2);
     // Frames are spaced by Atomics.wait (no allocation, no event-loop turn) so workers
     // deliver most results and the engine's own fallback path is rarely taken.
