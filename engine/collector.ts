@@ -313,7 +313,7 @@ export class Collector {
           const n = count >= 0 && count <= MAX_RESULTS ? count : 0;
           view.valueCount = n;
           for (let i = 0; i < n; i++) view.values[i] = resF64[f + RF_VALUES + i];
-          if (t.range[slot] === 0) this.kinds.learn(view.kind, runMs);
+          if (t.range[slot] === 0) this.kinds.learnAt(view.kind, resF64, f + RF_RUN_MS);
         } else if (status === Outcome.Failed) {
           view.status = Outcome.Failed;
           // A parallel-for job's error text is in the block of the worker whose chunk threw.
@@ -445,7 +445,9 @@ export class Collector {
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
     this.books.end(slot, Outcome.Failed);
     if (t.bundle[slot] > 0) {
-      this.startBundle(slot, t.gen(slot), worker, Outcome.Failed, view.error, view.latencyMs, Number.NaN);
+      this.bLatencyMs = view.latencyMs;
+      this.bRunMs = Number.NaN;
+      this.startBundle(slot, t.gen(slot), worker, Outcome.Failed, view.error);
       return this.deliverBundle(onResult, max);
     }
     this.deliver(onResult, slot);
@@ -471,14 +473,15 @@ export class Collector {
     const f = r >> 1;
     const count = t.bundle[slot];
     const kind = t.kind[slot];
-    const runMs = resF64[f + RF_RUN_MS] / count;
-    const latency = resF64[f + RF_FINISH_TIME] - t.time[slot];
+    // Into fields, not through arguments: a double crossing a call is a heap number.
+    this.bRunMs = resF64[f + RF_RUN_MS] / count;
+    this.bLatencyMs = resF64[f + RF_FINISH_TIME] - t.time[slot];
     if (resI32[r + R_STATUS] !== Outcome.Done) {
       this.books.end(slot, Outcome.Expired);
-      this.startBundle(slot, gen, w.index, Outcome.Expired, null, latency, runMs);
+      this.startBundle(slot, gen, w.index, Outcome.Expired, null);
       return;
     }
-    this.kinds.learn(kind, runMs);
+    this.kinds.learn(kind, this.bRunMs);
     const off = t.arenaOffset[slot];
     const at = bundleStatusAt(off, count, this.kinds.paramCount[kind], this.kinds.resultCount[kind]);
     const u8 = this.arenaU8;
@@ -495,18 +498,17 @@ export class Collector {
       );
     }
     this.books.endBundle(slot, failed);
-    this.startBundle(slot, gen, w.index, 0, error, latency, runMs);
+    this.startBundle(slot, gen, w.index, 0, error);
   }
 
-  private startBundle(slot: number, gen: number, worker: number, status: number, error: JobError | null, latencyMs: number, runMs: number): void {
+  /** Makes the bundle in `slot` the one being delivered; its bLatencyMs and bRunMs are set by the caller. */
+  private startBundle(slot: number, gen: number, worker: number, status: number, error: JobError | null): void {
     this.bSlot = slot;
     this.bGen = gen;
     this.bNext = 0;
     this.bWorker = worker;
     this.bStatus = status;
     this.bError = error;
-    this.bLatencyMs = latencyMs;
-    this.bRunMs = runMs;
   }
 
   /**

@@ -190,6 +190,18 @@ export class KindTable {
    * must not make a kind look so expensive that admission refuses it for good.
    */
   learn(kind: number, runMs: number): void {
+    this.sample[0] = runMs;
+    this.learnAt(kind, this.sample, 0);
+  }
+  private readonly sample = new Float64Array(1);
+
+  /**
+   * learn() with the sample at `src[i]`: no double crosses the call, so poll allocates
+   * nothing per job even where the optimiser does not inline it (the drain that calls it
+   * grows with every path it has seen).
+   */
+  learnAt(kind: number, src: Float64Array, i: number): void {
+    const runMs = src[i];
     // The sample comes from shared memory a worker wrote: one that is not a time (NaN, or
     // negative) would make the estimate NaN or negative for good, and admission with it.
     if (!(runMs >= 0)) return;

@@ -22,6 +22,7 @@
 import type { ResultView, SubmitOptions } from '../engine/api.js';
 import { EngineError, shownValue } from '../engine/errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from '../engine/kind.js';
+import { MAX_BUNDLE } from '../engine/layout.js';
 import { copyPlain, typedArrayLength } from '../engine/kind-table.js';
 import { Outcome, Rejection } from '../engine/outcome.js';
 import type { KindRunner } from './kind-runner.js';
@@ -76,8 +77,8 @@ export interface ChannelSpec {
    * A superseded key's result in a bundle is ignored (the bundle is not cancelled); a
    * deterministic key whose result is not in by its frame is computed by the runner
    * (runInline takes single jobs); bestEffort jobs in a bundle carry the kind's deadline,
-   * not maxAgeFrames (a stale result is still dropped here). Not with payloadBytes or
-   * inputBytes. Default false.
+   * not maxAgeFrames (a stale result is still dropped here). A flush with more than
+   * 65,536 requests sends several bundles. Not with payloadBytes or inputBytes. Default false.
    */
   bundle?: boolean;
 }
@@ -528,17 +529,24 @@ export class FrameSync {
   private submitQueue(): void {
     if (this.queued === 0) return;
     const t0 = this.time();
-    let bundles = 0;
+    let bundled = false;
     for (let q = 0; q < this.queued; q++) {
       const ch = this.channels[this.queueCh[q]];
       if (!ch.bundled) this.submitQueued(ch, this.queueKey[q]);
       else {
-        if (ch.batchCount === 0) bundles++;
+        bundled = true;
         ch.batchKeys[ch.batchCount++] = this.queueKey[q];
       }
     }
     this.queued = 0;
-    if (bundles > 0) for (let c = 0; c < this.channels.length; c++) if (this.channels[c].batchCount > 0) this.submitBundled(this.channels[c]);
+    if (bundled) {
+      for (let c = 0; c < this.channels.length; c++) {
+        const ch = this.channels[c];
+        const total = ch.batchCount;
+        ch.batchCount = 0;
+        for (let from = 0; from < total; from += MAX_BUNDLE) this.submitBundled(ch, from, from + MAX_BUNDLE < total ? from + MAX_BUNDLE : total);
+      }
+    }
     const dt = this.addTime(0, t0);
     if (dt === dt) this.frameTime[2] += dt;
   }
@@ -586,13 +594,12 @@ export class FrameSync {
   }
 
   /**
-   * Submits a bundle channel's requests of this flush as one bundle, in request order; one
-   * by one when all of its bundle slots are in use. A refused bundle is handled as each of
-   * its jobs refused.
+   * Submits a bundle channel's requests `from` .. `to` of this flush (batchKeys) as one
+   * bundle, in request order; one by one when all of its bundle slots are in use. A refused
+   * bundle is handled as each of its jobs refused.
    */
-  private submitBundled(ch: Channel): void {
-    const count = ch.batchCount;
-    ch.batchCount = 0;
+  private submitBundled(ch: Channel, from: number, to: number): void {
+    const count = to - from;
     let s = -1;
     for (let i = 0; i < BUNDLE_SLOTS; i++) {
       if (ch.bundleIds[i] < 0) {
@@ -601,7 +608,7 @@ export class FrameSync {
       }
     }
     if (s < 0) {
-      for (let j = 0; j < count; j++) this.submitQueued(ch, ch.batchKeys[j]);
+      for (let j = from; j < to; j++) this.submitQueued(ch, ch.batchKeys[j]);
       return;
     }
     const np = ch.submitParams.length;
@@ -609,7 +616,7 @@ export class FrameSync {
     const keys = ch.bundleKeys;
     const base = s * ch.keys;
     for (let j = 0; j < count; j++) {
-      const key = ch.batchKeys[j];
+      const key = ch.batchKeys[from + j];
       const pb = key * MAX_PARAMS;
       const n = ch.paramCount[key];
       for (let i = 0; i < np; i++) bp[j * np + i] = i < n ? ch.params[pb + i] : NaN;
@@ -621,7 +628,7 @@ export class FrameSync {
     this.frameSubmitted += count;
     if (id < 0) {
       this.rejected += count;
-      for (let j = 0; j < count; j++) {
+      for (let j = from; j < to; j++) {
         const key = ch.batchKeys[j];
         ch.jobId[key] = -1;
         ch.status[key] = ch.policy === 'deterministic' ? LOST : IDLE;
@@ -630,7 +637,7 @@ export class FrameSync {
     }
     ch.bundleIds[s] = id;
     ch.bundleCounts[s] = count;
-    for (let j = 0; j < count; j++) {
+    for (let j = from; j < to; j++) {
       const key = ch.batchKeys[j];
       ch.jobId[key] = id;
       ch.status[key] = WAITING;
@@ -639,7 +646,8 @@ export class FrameSync {
 
   /** The bundle slot of job `id` in a bundle channel, or -1 (not one of its bundles in flight). */
   private bundleSlot(ch: Channel, id: number): number {
-    if (!ch.bundled) return -1;
+    // A free slot holds -1: no id, never a match.
+    if (!ch.bundled || id < 0) return -1;
     for (let i = 0; i < BUNDLE_SLOTS; i++) if (ch.bundleIds[i] === id) return i;
     return -1;
   }

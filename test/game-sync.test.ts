@@ -215,6 +215,36 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(() => sync.addChannel({ kind: 'noop', keys: 1, apply: () => {} })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 
+  test('a bundle channel flushing more requests than one bundle holds sends several, every key applied once', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
+    const KEYS = 70_000;
+    const got = new Int32Array(KEYS);
+    let wrong = 0;
+    const ch = sync.addChannel({
+      kind: 'noop', keys: KEYS, bundle: true,
+      apply: (c, key, frame) => {
+        got[key]++;
+        if (frame !== 2 || c.values[key * MAX_RESULTS] !== key + 1) wrong++;
+      },
+    });
+    const p = new Float64Array(2);
+    const before = engine.stats();
+    sync.beginFrame(0);
+    for (let key = 0; key < KEYS; key++) {
+      p[0] = key;
+      p[1] = 1;
+      sync.request(ch, key, p, 2);
+    }
+    sync.flush();
+    const after = engine.stats();
+    expect([after.submitted - before.submitted, after.rejected - before.rejected]).toEqual([KEYS, 0]);
+    await drained();
+    for (let f = 1; f <= 3; f++) sync.beginFrame(f);
+    expect(wrong).toBe(0);
+    expect(got.every((n) => n === 1)).toBe(true);
+    expect(sync.rejected).toBe(0);
+  });
+
   test('a bundle channel: one bundle per flush, each key applied on its own; a key superseded inside a bundle is ignored, the bundle not cancelled', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     const log: Applied[] = [];
