@@ -20,6 +20,21 @@ import type { Payloads } from './payloads.js';
 import { EngineState, type Supervisor } from './supervisor.js';
 import type { Waiting } from './waiting.js';
 
+/**
+ * A batch argument (submitMany, submitBundle) read once: a plain Float64Array over a real
+ * Float64Array's own memory and length (plainF64), or null for anything else or a read
+ * that threw. A Proxy is not a view (ArrayBuffer.isView), and a subclass or an own
+ * property can say another `length`: the intrinsic getter's is the one taken.
+ */
+function readBatch(params: unknown): Float64Array | null {
+  try {
+    if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) return null;
+    return plainF64(params, typedArrayLength.call(params));
+  } catch {
+    return null;
+  }
+}
+
 /** Submits that may share one clock reading. */
 const STAMP_EVERY = 32;
 const NO_PARAMS = new Float64Array(0);
@@ -106,29 +121,36 @@ export class Submitter {
       stampAt(this.clockNow, 0);
       this.stampCountdown = STAMP_EVERY;
     }
-    return this.openPlain(kind, arenaOff, tag);
+    return this.openPlain(kind, arenaOff, tag, 0);
   }
 
   /**
    * Opens and sends a plain job of `kind` whose checked parameters are in the kind's read
    * buffer (KindTable.read), with its arena slice chosen: the part of a plain submit that
-   * submitPlain and submitMany share. Returns the job id or a Rejection code.
+   * submitPlain, submitMany and submitBundle share. `bundle` > 0: a bundle of that many
+   * jobs, whose parameters are in its slice already. Returns the job id or a Rejection code.
    */
-  private openPlain(kind: number, arenaOff: number, tag: number): number {
+  private openPlain(kind: number, arenaOff: number, tag: number, bundle: number): number {
     const b = this.books;
     const kt = this.kindTable;
     const t = this.jobs;
+    const jobs = bundle === 0 ? 1 : bundle;
+    // A bundle weighs on its worker's queue as its jobs do (a field: no double crosses the call).
+    if (bundle !== 0) this.dispatcher.scale = bundle;
     const w = t.free === 0 ? null : this.dispatcher.pick(kind);
+    if (bundle !== 0) this.dispatcher.scale = 1;
     if (w === null) {
       this.payloads.giveBack(arenaOff);
-      return b.reject(t.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason);
+      return b.reject(t.free === 0 ? Rejection.RingFull : this.dispatcher.lastPickReason, jobs);
     }
     const slot = t.open();
     const gen = t.gen(slot);
-    const n = kt.paramCount[kind];
-    const src = kt.read[kind];
-    const pbase = slot * MAX_PARAMS;
-    for (let i = 0; i < n; i++) t.params[pbase + i] = src[i];
+    if (bundle === 0) {
+      const n = kt.paramCount[kind];
+      const src = kt.read[kind];
+      const pbase = slot * MAX_PARAMS;
+      for (let i = 0; i < n; i++) t.params[pbase + i] = src[i];
+    } else t.bundle[slot] = bundle;
     t.kind[slot] = kind;
     t.tag[slot] = tag;
     t.frame[slot] = this.frame;
@@ -137,7 +159,7 @@ export class Submitter {
     t.arenaOffset[slot] = arenaOff;
     t.arenaBytes[slot] = arenaOff < 0 ? 0 : this.payloads.bytes;
     t.time[slot] = this.clockNow[0];
-    b.admit();
+    b.admit(jobs);
     this.dispatcher.write(w, slot, gen, false);
     return t.idOf(slot, gen);
   }
@@ -150,19 +172,12 @@ export class Submitter {
   submitMany(kind: number, params: Float64Array, count: number, ids: Int32Array | undefined, tag: number): number {
     const b = this.books;
     let n = -1;
-    let have = -1;
     let room = 0;
     let bad = false;
-    let values = params;
-    // Each argument is read once. A Proxy is not a view (ArrayBuffer.isView), so the values
-    // come from real typed arrays, and their lengths are their own (a subclass, or an own
-    // property, can say another `length`).
+    const values = readBatch(params);
+    const have = values === null ? -1 : typedArrayLength.call(values);
+    // `ids` is read once too, its length its own.
     try {
-      if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
-      else {
-        have = typedArrayLength.call(params);
-        values = plainF64(params, have);
-      }
       if (ids !== undefined) {
         if (!ArrayBuffer.isView(ids) || !(ids instanceof Int32Array)) bad = true;
         else room = typedArrayLength.call(ids);
@@ -178,6 +193,7 @@ export class Submitter {
     n = kt.paramCount[kind];
     if (
       bad ||
+      values === null ||
       typeof count !== 'number' ||
       (count | 0) !== count ||
       count < 0 ||
@@ -201,7 +217,7 @@ export class Submitter {
       if (this.supervisor.state !== EngineState.Running) id = b.reject(Rejection.ShutDown);
       else if (badParams === 0) {
         const arenaOff = hasArena ? this.payloads.forKind(kind) : -1;
-        id = arenaOff < -1 ? b.reject(arenaOff as Rejection) : this.openPlain(kind, arenaOff, tag);
+        id = arenaOff < -1 ? b.reject(arenaOff as Rejection) : this.openPlain(kind, arenaOff, tag, 0);
       } else id = b.reject(badParams);
       if (id < 0) {
         if (j === 0) return id;
@@ -219,19 +235,8 @@ export class Submitter {
    */
   submitBundle(kind: number, params: Float64Array, count: number, tag: number): number {
     const b = this.books;
-    let have = -1;
-    let bad = false;
-    let values = params;
-    // Read once, as submitMany reads its batch: a real Float64Array's own length and memory.
-    try {
-      if (!ArrayBuffer.isView(params) || !(params instanceof Float64Array)) bad = true;
-      else {
-        have = typedArrayLength.call(params);
-        values = plainF64(params, have);
-      }
-    } catch {
-      bad = true;
-    }
+    const values = readBatch(params);
+    const have = values === null ? -1 : typedArrayLength.call(values);
     // A count that is not one is a refusal of one submit.
     const jobs = typeof count === 'number' && (count | 0) === count && count >= 1 && count <= MAX_BUNDLE ? count : 1;
     if (this.supervisor.state !== EngineState.Running) return b.reject(Rejection.ShutDown, jobs);
@@ -240,21 +245,12 @@ export class Submitter {
     if (typeof kind !== 'number' || !kt.has(kind)) return b.reject(Rejection.UnknownKind, jobs);
     const n = kt.paramCount[kind];
     // A kind that sizes an arena slice per job cannot share one slice among many.
-    if (bad || jobs !== count || have < count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
+    if (values === null || jobs !== count || have < count * n || typeof tag !== 'number' || (tag | 0) !== tag || kt.hasArena[kind] !== 0) {
       return b.reject(Rejection.BadParams, jobs);
     }
     if (kt.checkMany(kind, values, count) !== 0) return b.reject(Rejection.BadParams, jobs);
-    const t = this.jobs;
-    if (t.free === 0) return b.reject(Rejection.RingFull, jobs);
     const off = this.payloads.forBundle(bundleBytes(count, n, kt.resultCount[kind]));
     if (off < -1) return b.reject(off as Rejection, jobs);
-    this.dispatcher.scale = count;
-    const w = this.dispatcher.pick(kind);
-    this.dispatcher.scale = 1;
-    if (w === null) {
-      this.payloads.giveBack(off);
-      return b.reject(this.dispatcher.lastPickReason, jobs);
-    }
     const dst = this.arenaF64;
     const at = off >> 3;
     for (let i = 0; i < count * n; i++) dst[at + i] = values[i];
@@ -262,20 +258,7 @@ export class Submitter {
       stampAt(this.clockNow, 0);
       this.stampCountdown = STAMP_EVERY;
     }
-    const slot = t.open();
-    const gen = t.gen(slot);
-    t.kind[slot] = kind;
-    t.tag[slot] = tag;
-    t.frame[slot] = this.frame;
-    const d = kt.deadline[kind];
-    t.deadline[slot] = d !== d ? NO_DEADLINE : Math.min(NO_DEADLINE, this.frame + Math.floor(d));
-    t.arenaOffset[slot] = off;
-    t.arenaBytes[slot] = this.payloads.bytes;
-    t.time[slot] = this.clockNow[0];
-    t.bundle[slot] = count;
-    b.admit(count);
-    this.dispatcher.write(w, slot, gen, false);
-    return t.idOf(slot, gen);
+    return this.openPlain(kind, off, tag, count);
   }
 
   /**

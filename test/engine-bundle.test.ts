@@ -189,6 +189,21 @@ describe('submitBundle on two workers', () => {
     expect(e.stats().arenaBytesUsed).toBe(0);
   });
 
+  it('a callback that re-enters poll or runInline mid-bundle gets REENTRANT_CALL; the bundle goes on, each job once', async () => {
+    const ITEM = e.kindId('test.item');
+    const id = e.submitBundle(ITEM, items([1, 2, 3, 4]), 4);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const order: number[] = [];
+    const codes: (string | undefined)[] = [];
+    await pollUntil(e, (r) => {
+      order.push(r.item);
+      if (r.item === 1) codes.push(codeOf(() => e.poll(() => {})), codeOf(() => e.runInline(id, () => {})));
+    }, () => order.length === 4);
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect(codes).toEqual(['REENTRANT_CALL', 'REENTRANT_CALL']);
+    expect(e.inFlight).toBe(0);
+  });
+
   it('runInline refuses a bundle with INVALID_ARGUMENT', async () => {
     const ITEM = e.kindId('test.item');
     const id = e.submitBundle(ITEM, items([1]), 1);
