@@ -71,20 +71,30 @@ export interface ChannelSpec {
   /** Applies a result: values at key * MAX_RESULTS, payload at key * payloadBytes. */
   apply: (ch: Channel, key: number, frame: number) => void;
   /**
-   * Sends each flush's requests of this channel as one bundle (EngineCore.submitBundle):
-   * one record and one job id for all of them, for channels with many tiny jobs a frame.
+   * Sends each flush's requests of this channel as bundles (EngineCore.submitBundle), split
+   * as bundleParts says: a record and a job id per bundle rather than per request, for
+   * channels with many small jobs a frame.
    * Each key's result is still staged and applied on its own under the channel's policy.
    * A superseded key's result in a bundle is ignored (the bundle is not cancelled); a
    * deterministic key whose result is not in by its frame is computed by the runner
    * (runInline takes single jobs); bestEffort jobs in a bundle carry the kind's deadline,
-   * not maxAgeFrames (a stale result is still dropped here). A flush with more than
-   * 65,536 requests sends several bundles. Not with payloadBytes or inputBytes. Default false.
+   * not maxAgeFrames (a stale result is still dropped here). No bundle holds more than
+   * 65,536 requests. Not with payloadBytes or inputBytes. Default false.
    */
   bundle?: boolean;
+  /**
+   * Bundle channels: how many bundles a flush's requests are split into, in request order
+   * and near-equal parts (never more parts than requests), so that many workers can run
+   * them at once: a bundle runs on one worker. Default: the engine's worker count. Set 1
+   * for jobs so small that one worker keeps up with a frame's worth of them.
+   */
+  bundleParts?: number;
 }
 
-/** Bundles a bundle channel may have in flight; with all in use, a flush sends its requests one by one. */
+/** Bundles a bundle channel may have in flight, at least (three flushes' worth of parts otherwise); with all in use, a flush sends its requests one by one. */
 const BUNDLE_SLOTS = 8;
+/** Most bundleParts a channel may ask for. */
+const MAX_BUNDLE_PARTS = 64;
 
 const IDLE = 0;
 /** Submitted, no result yet. */
@@ -126,6 +136,11 @@ export class Channel {
   readonly inputF32: Float32Array;
   /** True for a channel whose requests go to the engine as bundles (ChannelSpec.bundle). */
   readonly bundled: boolean;
+  /** Bundle channels: the bundles a flush is split into (ChannelSpec.bundleParts), and the slots for bundles in flight. */
+  readonly bundleParts: number;
+  readonly bundleSlots: number;
+  /** Bundle channels: the most requests one part holds, and so the keys each bundle slot has room for. */
+  readonly bundleCap: number;
   /** Bundle channels: the bundles in flight (id, or -1 for a free slot), their job counts, and their keys in job order. */
   readonly bundleIds: Int32Array;
   readonly bundleCounts: Int32Array;
@@ -144,9 +159,13 @@ export class Channel {
   ) {
     this.bundled = spec.bundle;
     const b = spec.bundle ? spec.keys : 0;
-    this.bundleIds = new Int32Array(spec.bundle ? BUNDLE_SLOTS : 0).fill(-1);
-    this.bundleCounts = new Int32Array(spec.bundle ? BUNDLE_SLOTS : 0);
-    this.bundleKeys = new Int32Array(spec.bundle ? BUNDLE_SLOTS * b : 0);
+    this.bundleParts = spec.bundleParts;
+    this.bundleSlots = spec.bundle ? Math.max(BUNDLE_SLOTS, 3 * spec.bundleParts) : 0;
+    this.bundleIds = new Int32Array(this.bundleSlots).fill(-1);
+    this.bundleCounts = new Int32Array(this.bundleSlots);
+    // A flush holds at most one request per key, and its parts are near-equal, none over MAX_BUNDLE.
+    this.bundleCap = spec.bundle ? Math.min(MAX_BUNDLE, Math.ceil(spec.keys / spec.bundleParts)) : 0;
+    this.bundleKeys = new Int32Array(this.bundleSlots * this.bundleCap);
     this.batchKeys = new Int32Array(b);
     this.bundleParams = new Float64Array(b * kindParams);
     this.index = index;
@@ -345,12 +364,14 @@ export class FrameSync {
         inputBytes: spec.inputBytes,
         apply: spec.apply,
         bundle: spec.bundle,
+        bundleParts: spec.bundleParts,
       };
     } catch {
       throw new EngineError('INVALID_OPTION', 'addChannel(): the channel spec could not be read');
     }
     const kindId = this.engine.kindId(read.kind);
     const runnerKind = this.runner.indexOf(read.kind);
+    const workers = this.engine.workerCount;
     const full = {
       kind: read.kind,
       keys: read.keys,
@@ -361,6 +382,7 @@ export class FrameSync {
       inputBytes: read.inputBytes ?? 0,
       apply: read.apply,
       bundle: read.bundle ?? false,
+      bundleParts: read.bundleParts ?? (Number.isInteger(workers) && workers > 1 ? Math.min(workers, MAX_BUNDLE_PARTS) : 1),
     };
     const bad = (m: string): never => {
       throw new EngineError('INVALID_OPTION', `channel ${full.kind}: ${m}`);
@@ -377,6 +399,9 @@ export class FrameSync {
     if (typeof full.bundle !== 'boolean') bad(`bundle must be a boolean, got ${shownValue(full.bundle)}`);
     if (full.bundle && (full.payloadBytes > 0 || full.inputBytes > 0)) bad('a bundle channel carries no arena payload (payloadBytes, inputBytes)');
     if (full.bundle && typeof this.engine.submitBundle !== 'function') bad('bundle needs an engine with submitBundle');
+    if (!Number.isInteger(full.bundleParts) || full.bundleParts < 1 || full.bundleParts > MAX_BUNDLE_PARTS) {
+      bad(`bundleParts must be an integer in [1, ${MAX_BUNDLE_PARTS}], got ${shownValue(full.bundleParts)}`);
+    }
     if (kindId >= this.kindToChannel.length || this.kindToChannel[kindId] !== -1) bad('one channel per kind');
     const ch = new Channel(this.channels.length, full, kindId, runnerKind, this.runner.paramCount(runnerKind));
     this.kindToChannel[kindId] = ch.index;
@@ -544,7 +569,16 @@ export class FrameSync {
         const ch = this.channels[c];
         const total = ch.batchCount;
         ch.batchCount = 0;
-        for (let from = 0; from < total; from += MAX_BUNDLE) this.submitBundled(ch, from, from + MAX_BUNDLE < total ? from + MAX_BUNDLE : total);
+        if (total === 0) continue;
+        // Near-equal parts in request order, none over MAX_BUNDLE.
+        let parts = ch.bundleParts < total ? ch.bundleParts : total;
+        const least = Math.ceil(total / MAX_BUNDLE);
+        if (parts < least) parts = least;
+        for (let p = 0, from = 0; p < parts; p++) {
+          const to = p + 1 === parts ? total : Math.floor((total * (p + 1)) / parts);
+          this.submitBundled(ch, from, to);
+          from = to;
+        }
       }
     }
     const dt = this.addTime(0, t0);
@@ -601,7 +635,7 @@ export class FrameSync {
   private submitBundled(ch: Channel, from: number, to: number): void {
     const count = to - from;
     let s = -1;
-    for (let i = 0; i < BUNDLE_SLOTS; i++) {
+    for (let i = 0; i < ch.bundleSlots; i++) {
       if (ch.bundleIds[i] < 0) {
         s = i;
         break;
@@ -614,7 +648,7 @@ export class FrameSync {
     const np = ch.submitParams.length;
     const bp = ch.bundleParams;
     const keys = ch.bundleKeys;
-    const base = s * ch.keys;
+    const base = s * ch.bundleCap;
     for (let j = 0; j < count; j++) {
       const key = ch.batchKeys[from + j];
       const pb = key * MAX_PARAMS;
@@ -648,7 +682,7 @@ export class FrameSync {
   private bundleSlot(ch: Channel, id: number): number {
     // A free slot holds -1: no id, never a match.
     if (!ch.bundled || id < 0) return -1;
-    for (let i = 0; i < BUNDLE_SLOTS; i++) if (ch.bundleIds[i] === id) return i;
+    for (let i = 0; i < ch.bundleSlots; i++) if (ch.bundleIds[i] === id) return i;
     return -1;
   }
 
@@ -679,7 +713,7 @@ export class FrameSync {
       // A bundle's job: its key by its place in the bundle. The slot is free after its last.
       const count = ch.bundleCounts[s];
       const item = r.item;
-      key = item >= 0 && item < count ? ch.bundleKeys[s * ch.keys + item] : -1;
+      key = item >= 0 && item < count ? ch.bundleKeys[s * ch.bundleCap + item] : -1;
       if (item === count - 1) ch.bundleIds[s] = -1;
     }
     if (key < 0 || key >= ch.keys || ch.jobId[key] !== r.jobId || ch.status[key] !== WAITING) {

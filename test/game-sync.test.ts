@@ -48,16 +48,20 @@ interface Applied {
   value: number;
 }
 
-function channel(sync: FrameSync, kind: string, keys: number, log: Applied[], opts: { policy?: 'deterministic' | 'bestEffort'; k?: number; maxAge?: number; bundle?: boolean } = {}): Channel {
+function channel(sync: FrameSync, kind: string, keys: number, log: Applied[], opts: { policy?: 'deterministic' | 'bestEffort'; k?: number; maxAge?: number; bundle?: boolean; parts?: number } = {}): Channel {
   return sync.addChannel({
-    kind, keys, policy: opts.policy, applyAfterFrames: opts.k, maxAgeFrames: opts.maxAge, bundle: opts.bundle,
+    kind, keys, policy: opts.policy, applyAfterFrames: opts.k, maxAgeFrames: opts.maxAge, bundle: opts.bundle, bundleParts: opts.parts,
     apply: (ch, key, frame) => log.push({ key, frame, value: ch.values[key * MAX_RESULTS] }),
   });
 }
 
-/** Frame 0: six heavy jobs on a deterministic compute-heavy channel, flushed. */
+/**
+ * Frame 0: six heavy jobs on a deterministic compute-heavy channel, flushed. Bundled, they
+ * go as one bundle: six jobs on one worker, which the main thread computing three of them
+ * does not overtake (split in two, a worker's three race the main thread's three).
+ */
 function requestHeavy(sync: FrameSync, log: Applied[], bundle = false): { ch: Channel; p: Float64Array } {
-  const ch = channel(sync, 'compute-heavy', 6, log, { bundle });
+  const ch = channel(sync, 'compute-heavy', 6, log, { bundle, parts: 1 });
   const p = new Float64Array(2);
   sync.beginFrame(0);
   for (let key = 0; key < 6; key++) {
@@ -248,7 +252,7 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
   test('a bundle channel: one bundle per flush, each key applied on its own; a key superseded inside a bundle is ignored, the bundle not cancelled', async () => {
     const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     const log: Applied[] = [];
-    const ch = channel(sync, 'noop', 300, log, { bundle: true });
+    const ch = channel(sync, 'noop', 300, log, { bundle: true, parts: 1 });
     const p = new Float64Array(2);
     const before = engine.stats();
     sync.beginFrame(0);
@@ -258,8 +262,9 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       sync.request(ch, key, p, 2);
     }
     sync.flush();
-    // One record in flight for 300 jobs.
+    // One job id (one record) for 300 jobs.
     expect(engine.stats().submitted - before.submitted).toBe(300);
+    expect(new Set(ch.jobId).size).toBe(1);
     p[0] = 1000;
     sync.request(ch, 7, p, 2);
     sync.flush();
@@ -273,6 +278,67 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(sync.rejected).toBe(0);
     const s = engine.stats();
     expect(s.cancelled - before.cancelled).toBe(0);
+  });
+
+  test('a bundle channel splits each flush into bundleParts near-equal bundles in request order, by default one per worker, and they run on different workers', async () => {
+    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
+    const log: Applied[] = [];
+    const threeLog: Applied[] = [];
+    const byDefault = channel(sync, 'noop', 10, log, { bundle: true });
+    const three = channel(sync, 'compute-heavy', 7, threeLog, { bundle: true, parts: 3 });
+    const p = new Float64Array(2);
+    sync.beginFrame(0);
+    // Requested out of key order: the parts follow the requests.
+    const order = [6, 0, 5, 1, 4, 2, 3];
+    for (let key = 0; key < 10; key++) {
+      p[0] = key;
+      p[1] = 1;
+      sync.request(byDefault, key, p, 2);
+    }
+    for (const key of order) {
+      p[0] = key;
+      p[1] = 10;
+      sync.request(three, key, p, 2);
+    }
+    sync.flush();
+    /** The keys each job id holds, in the order of `keys`. */
+    const partsOf = (ch: Channel, keys: readonly number[]): number[][] => {
+      const by = new Map<number, number[]>();
+      for (const key of keys) by.set(ch.jobId[key], [...(by.get(ch.jobId[key]) ?? []), key]);
+      return [...by.values()];
+    };
+    expect(partsOf(byDefault, [...Array(10).keys()])).toEqual([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]);
+    expect(partsOf(three, order)).toEqual([[6, 0], [5, 1], [4, 2, 3]]);
+    // Fewer requests than parts: a bundle each. These supersede keys 0 and 1 of frame 0.
+    sync.beginFrame(1);
+    sync.request(three, 0, Float64Array.of(50, 10), 2);
+    sync.request(three, 1, Float64Array.of(51, 10), 2);
+    sync.flush();
+    expect(partsOf(three, [0, 1])).toEqual([[0], [1]]);
+    await drained();
+    for (let f = 2; f <= 4; f++) sync.beginFrame(f);
+    expect(log).toEqual([...Array(10).keys()].map((key) => ({ key, frame: 2, value: key + 1 })));
+    expect(threeLog).toEqual([
+      ...[2, 3, 4, 5, 6].map((key) => ({ key, frame: 2, value: heavy(key, 10) })),
+      { key: 0, frame: 3, value: heavy(50, 10) },
+      { key: 1, frame: 3, value: heavy(51, 10) },
+    ]);
+    expect([sync.supersededJobs, sync.rejected]).toEqual([2, 0]);
+
+    // Heavy jobs: the two bundles of a flush go to the two workers.
+    const heavyLog: Applied[] = [];
+    const heavySync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
+    const heavyCh = channel(heavySync, 'compute-heavy', 6, heavyLog, { bundle: true });
+    const before = engine.stats().workers.map((w) => w.jobsProcessed);
+    heavySync.beginFrame(0);
+    for (let key = 0; key < 6; key++) heavySync.request(heavyCh, key, Float64Array.of(SEED + key, 20_000), 2);
+    heavySync.flush();
+    expect(new Set(heavyCh.jobId).size).toBe(2);
+    await drained();
+    for (let f = 1; f <= 2; f++) heavySync.beginFrame(f);
+    const ran = engine.stats().workers.map((w, i) => w.jobsProcessed - before[i]);
+    expect(ran).toEqual([3, 3]);
+    expect(heavyLog.map((a) => a.value)).toEqual([0, 1, 2, 3, 4, 5].map((key) => heavy(SEED + key, 20_000)));
   });
 
   test('hostile options and channel specs are refused INVALID_OPTION, never an untyped throw, and add no channel', () => {
@@ -298,6 +364,11 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
       ['Symbol keys', () => sync.addChannel({ kind: 'noop', keys: Symbol('k') as never, apply })],
       ['BigInt keys', () => sync.addChannel({ kind: 'noop', keys: 4n as never, apply })],
       ['a Symbol policy', () => sync.addChannel({ kind: 'noop', keys: 1, policy: Symbol('p') as never, apply })],
+      ['zero bundleParts', () => sync.addChannel({ kind: 'noop', keys: 1, bundle: true, bundleParts: 0, apply })],
+      ['fractional bundleParts', () => sync.addChannel({ kind: 'noop', keys: 1, bundle: true, bundleParts: 1.5, apply })],
+      ['bundleParts past 64', () => sync.addChannel({ kind: 'noop', keys: 1, bundle: true, bundleParts: 65, apply })],
+      ['BigInt bundleParts', () => sync.addChannel({ kind: 'noop', keys: 1, bundle: true, bundleParts: 2n as never, apply })],
+      ['a throwing bundleParts getter', () => sync.addChannel(Object.assign(getter('bundleParts'), { kind: 'noop', keys: 1, bundle: true, apply }) as never)],
     ];
     for (const [name, call] of cases) expect([name, codeOf(call)]).toEqual([name, 'INVALID_OPTION']);
     // Nothing was half-added: the kind's one channel is still free.
