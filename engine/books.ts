@@ -87,16 +87,20 @@ export class Books {
   }
 
   /**
-   * The outcomes of a bundle that ran: `failedJobs` of its jobs failed, the rest are done.
-   * Announced as one outcome for the slot (a dependent waits on the whole bundle): failed
-   * if any job failed.
+   * A bundle's outcome as a whole, announced when its result is taken (a dependent waits on
+   * the whole bundle: failed if any job failed); its jobs are counted as they are
+   * delivered (`deliveredJob`), so that none is out of flight before the game has it.
    */
-  endBundle(slot: number, failedJobs: number): void {
-    const n = this.bundles![slot];
-    this.nCompleted += n - failedJobs;
-    this.nFailed += failedJobs;
-    this.nInFlight -= n;
-    this.announce(slot, failedJobs > 0 ? Outcome.Failed : Outcome.Done);
+  settle(slot: number, outcome: Outcome): void {
+    this.announce(slot, outcome);
+  }
+
+  /** One of a bundle's jobs delivered with `outcome` (done, failed or expired): counted, out of flight. */
+  deliveredJob(outcome: Outcome): void {
+    if (outcome === Outcome.Done) this.nCompleted++;
+    else if (outcome === Outcome.Failed) this.nFailed++;
+    else this.nExpired++;
+    this.nInFlight--;
   }
 
   private announce(slot: number, outcome: Outcome): void {

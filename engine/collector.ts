@@ -443,13 +443,14 @@ export class Collector {
     stampAt(this.clock, 0);
     view.latencyMs = this.clock[0] - t.time[slot];
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
-    this.books.end(slot, Outcome.Failed);
     if (t.bundle[slot] > 0) {
+      this.books.settle(slot, Outcome.Failed);
       this.bLatencyMs = view.latencyMs;
       this.bRunMs = Number.NaN;
       this.startBundle(slot, t.gen(slot), worker, Outcome.Failed, view.error);
       return this.deliverBundle(onResult, max);
     }
+    this.books.end(slot, Outcome.Failed);
     this.deliver(onResult, slot);
     return 1;
   }
@@ -461,9 +462,10 @@ export class Collector {
   }
 
   /**
-   * Counts the outcomes of the bundle whose result record is at `r` in `w`'s result ring
-   * and makes it the bundle being delivered. Each job's outcome byte is read here, once
-   * to count it and again to deliver it: nothing writes the slice between the two.
+   * Announces the outcome of the bundle whose result record is at `r` in `w`'s result ring
+   * (failed if any job failed) and makes it the bundle being delivered; each job is counted
+   * in the books as it is delivered. Each job's outcome byte is read here, once to find a
+   * failure and again to deliver it: nothing writes the slice between the two.
    */
   private takeBundle(slot: number, gen: number, w: WorkerLink, r: number): void {
     const t = this.jobs;
@@ -477,7 +479,7 @@ export class Collector {
     this.bRunMs = resF64[f + RF_RUN_MS] / count;
     this.bLatencyMs = resF64[f + RF_FINISH_TIME] - t.time[slot];
     if (resI32[r + R_STATUS] !== Outcome.Done) {
-      this.books.end(slot, Outcome.Expired);
+      this.books.settle(slot, Outcome.Expired);
       this.startBundle(slot, gen, w.index, Outcome.Expired, null);
       return;
     }
@@ -497,7 +499,7 @@ export class Collector {
         w.index,
       );
     }
-    this.books.endBundle(slot, failed);
+    this.books.settle(slot, failed > 0 ? Outcome.Failed : Outcome.Done);
     this.startBundle(slot, gen, w.index, 0, error);
   }
 
@@ -566,6 +568,8 @@ export class Collector {
           view.error = status === Outcome.Failed ? this.bError : null;
         }
         delivered++;
+        // Counted as the game gets it, as a single job is: until then it is in flight.
+        this.books.deliveredJob(status as Outcome);
         // Moved on before the callback runs: one that throws never sees a job twice.
         if (this.bNext === count) {
           this.bSlot = -1;

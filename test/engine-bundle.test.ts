@@ -176,13 +176,25 @@ describe('submitBundle on two workers', () => {
     e.flush();
     await recordIn(e);
     const order: number[] = [];
-    expect(e.poll((r) => order.push(r.item), 5)).toBe(5);
+    const before = e.stats();
+    // Each job is counted, and leaves flight, as its callback gets it.
+    const seen = (): number[] => {
+      const s = e.stats();
+      return [s.completed - before.completed, e.inFlight];
+    };
+    const counts: number[][] = [];
+    expect(e.poll((r) => {
+      order.push(r.item);
+      counts.push(seen());
+    }, 5)).toBe(5);
+    expect(counts).toEqual([[1, 19], [2, 18], [3, 17], [4, 16], [5, 15]]);
     expect(() =>
       e.poll((r) => {
         order.push(r.item);
         if (r.item === 7) throw new Error('game bug');
       }),
     ).toThrow('game bug');
+    expect(seen()).toEqual([8, 12]);
     await pollUntil(e, (r) => order.push(r.item), () => order.length === 20);
     expect(order).toEqual(Array.from({ length: 20 }, (_, j) => j));
     expect(e.inFlight).toBe(0);
@@ -271,9 +283,11 @@ describe('submitBundle on two workers', () => {
     await recordIn(e2);
     const order: number[] = [];
     expect(e2.poll((r) => order.push(r.item), 3)).toBe(3);
+    // A bundle's jobs leave flight as the game gets them, as single jobs do.
+    expect([e2.stats().completed, e2.inFlight]).toEqual([3, 7]);
     const report = await e2.shutdown({ onResult: (r) => order.push(r.jobId === id ? r.item : -1) });
     expect(order).toEqual(Array.from({ length: 10 }, (_, j) => j));
-    expect(report.completed).toBe(0);
+    expect([report.inFlightAtStart, report.completed]).toEqual([7, 7]);
     expect(report.stats.completed).toBe(10);
     expect(accountingHolds(e2)).toBe(true);
   });
