@@ -3,14 +3,15 @@
  * run inside `npm test`) and tools/fuzz.ts (`npm run fuzz -- --runs N [--seed S]`).
  *
  * fast-check generates sequences of commands (submit valid and malformed jobs, parallel-for
- * jobs and jobs with prerequisites, bursts, poll, cancel, runInline, advance the frame,
+ * jobs, bundles and jobs with prerequisites, bursts, poll, cancel, runInline, advance the frame,
  * kill a worker, hang a worker, crash a worker, make a handler throw, shut down) and runs them against a real engine with two
  * real worker threads. A reference model follows along: the jobs it expects, which
  * outcomes each may end in, and what the counters must read. After every command and at
  * the end of every sequence the engine is checked against it:
  *
  * - every accepted job ends in exactly one outcome; nothing is delivered twice, for a
- *   cancelled job, or for an id that was never handed out;
+ *   cancelled job, or for an id that was never handed out; a bundle's jobs come one each,
+ *   in order, and are counted as they come;
  * - a done job's values (and arena bytes, every item of a parallel-for job) equal what the
  *   kind's handler computes when called directly on this thread with the same inputs;
  * - a job with prerequisites is done only if every prerequisite is done, and fails
@@ -37,6 +38,7 @@ import { NO_DEADLINE } from '../engine/layout.js';
 import { Outcome, Rejection, outcomeName, rejectionName } from '../engine/outcome.js';
 import { builtModuleUrl } from '../engine/paths.js';
 import type { WorkerLink } from '../engine/worker-link.js';
+import { mulberry32 } from '../game/random.js';
 import { sleep, yieldToEventLoop } from '../game/time.js';
 import { arenaKind, echoKind, sumInputKind, throwKind } from './fixtures/kinds.js';
 
@@ -79,6 +81,12 @@ interface ModelJob {
   readonly range?: { readonly seed: number; readonly count: number; readonly failAt: number };
   /** Its prerequisites (SubmitOptions.after), by id. */
   readonly after?: readonly number[];
+  /** A bundle (submitBundle): what each of its jobs computes, in order; expectValues is unused. */
+  readonly items?: readonly (readonly number[])[];
+  /** A bundle: its jobs delivered so far, and how many of them failed. */
+  got: number;
+  itemsFailed: number;
+  /** A bundle is done once every job in it is; failed if any failed. */
   state: JobState;
   /** How its outcome came (poll, runInline's callback, shutdown) and a failure's reason. */
   via?: 'poll' | 'inline' | 'shutdown';
@@ -102,6 +110,9 @@ export interface FuzzTotals {
   hostile: { reentrant: number; callbackThrows: number; values: number; heldSlices: number; oddThrows: number; exhausted: number };
   outcomes: { done: number; failed: number; expired: number; cancelled: number };
   inlineRuns: number;
+  /** Bundles accepted, and their jobs delivered one by one. */
+  bundles: number;
+  bundleJobs: number;
   engines: number;
   workerEvents: number;
 }
@@ -117,6 +128,8 @@ export const emptyTotals = (): FuzzTotals => ({
   hostile: { reentrant: 0, callbackThrows: 0, values: 0, heldSlices: 0, oddThrows: 0, exhausted: 0 },
   outcomes: { done: 0, failed: 0, expired: 0, cancelled: 0 },
   inlineRuns: 0,
+  bundles: 0,
+  bundleJobs: 0,
   engines: 0,
   workerEvents: 0,
 });
@@ -261,6 +274,7 @@ export class Run {
     const j = m.jobs.get(r.jobId);
     if (j === undefined) return this.fail(`${via}: result for job ${r.jobId}, which was never handed out in this sequence`);
     if (j.state !== 'pending') return this.fail(`${via}: second outcome for ${j.label} (already ${j.state}), now ${outcomeName(r.status)}`);
+    if (j.items !== undefined) return this.deliverItem(j, r, via);
     const where = `${via}: ${j.label}`;
     if (r.kind !== j.kind || r.tag !== j.tag || r.submitFrame !== j.frame || r.deadlineFrame !== j.deadline) {
       this.fail(`${where}: routing fields kind ${r.kind} tag ${r.tag} frame ${r.submitFrame} deadline ${r.deadlineFrame} do not match the submit`);
@@ -338,16 +352,81 @@ export class Run {
     else if (j.state === 'expired') t.expired++;
   }
 
-  /** Records a submit's answer. `expect` is the one rejection a malformed submit must get. */
-  recordSubmit(ret: number, job: Omit<ModelJob, 'id' | 'state' | 'exposed' | 'expirable' | 'frame' | 'deadline'> & { deadlineFrames?: number }, expect?: Rejection): number {
+  /** One job of a bundle: in order, its values those its handler computes, counted as it comes. */
+  private deliverItem(j: ModelJob, r: ResultView, via: 'poll' | 'inline' | 'shutdown'): void {
     const m = this.model;
-    m.submits++;
+    const items = j.items!;
+    const where = `${via}: ${j.label} job ${r.item}`;
+    if (r.item !== j.got) this.fail(`${where}: delivered where job ${j.got} of ${items.length} was next`);
+    if (via === 'inline') this.fail(`${where}: a bundle's job delivered by runInline`);
+    if (r.kind !== j.kind || r.tag !== j.tag || r.submitFrame !== j.frame || r.deadlineFrame !== j.deadline) {
+      this.fail(`${where}: routing fields kind ${r.kind} tag ${r.tag} frame ${r.submitFrame} deadline ${r.deadlineFrame} do not match the submit`);
+    }
+    if (!(r.worker >= 0 && r.worker < this.engine.workerCount)) this.fail(`${where}: worker ${r.worker} is not a possible runner`);
+    const reason = r.error?.reason ?? null;
+    const t = this.env.totals.outcomes;
+    if (r.status === Outcome.Done) {
+      m.done++;
+      t.done++;
+      const want = items[Math.min(Math.max(r.item, 0), items.length - 1)];
+      const got = Array.from(r.values.subarray(0, r.valueCount));
+      if (j.cls !== 'echo') this.fail(`${where}: a ${j.cls} job cannot complete`);
+      if (r.error !== null) this.fail(`${where}: done with an error attached`);
+      if (got.length !== want.length || got.some((v, i) => !Object.is(v, want[i]))) this.fail(`${where}: values ${JSON.stringify(got)}, the handler computes ${JSON.stringify(want)}`);
+    } else if (r.status === Outcome.Failed) {
+      m.failed++;
+      t.failed++;
+      j.itemsFailed++;
+      const ok =
+        (reason === 'threw' && j.cls === 'throw' && r.error!.message.includes(j.expectMessage)) ||
+        ((reason === 'worker-lost' || reason === 'worker-out-of-memory') && j.exposed) ||
+        (reason === 'shutdown' && m.shut);
+      if (!ok) this.fail(`${where}: failed with reason ${reason} (${r.error?.message}), which nothing explains (exposed to a lost worker: ${j.exposed})`);
+    } else {
+      m.failed++;
+      this.fail(`${where}: delivered with status ${r.status} (${outcomeName(r.status)}); a bundle of kinds without a deadline cannot expire`);
+    }
+    j.got++;
+    this.env.totals.bundleJobs++;
+    if (j.got === items.length) {
+      j.state = j.itemsFailed > 0 ? 'failed' : 'done';
+      j.via = via;
+      j.reason = reason;
+      m.pending.delete(j.id);
+    }
+  }
+
+  /** Jobs awaiting their outcome: a bundle counts each job not yet delivered. */
+  pendingJobs(): number {
+    let n = 0;
+    for (const id of this.model.pending) {
+      const j = this.model.jobs.get(id)!;
+      n += j.items === undefined ? 1 : j.items.length - j.got;
+    }
+    return n;
+  }
+
+  /** Records a job (each job of a bundle) as cancelled. */
+  cancelled(j: ModelJob): void {
+    const n = j.items === undefined ? 1 : j.items.length - j.got;
+    j.state = 'cancelled';
+    this.model.pending.delete(j.id);
+    this.model.cancelled += n;
+    this.env.totals.outcomes.cancelled += n;
+  }
+
+  /** Records a submit's answer. `expect` is the one rejection a malformed submit must get. */
+  recordSubmit(ret: number, job: Omit<ModelJob, 'id' | 'state' | 'exposed' | 'expirable' | 'frame' | 'deadline' | 'got' | 'itemsFailed'> & { deadlineFrames?: number }, expect?: Rejection): number {
+    const m = this.model;
+    // A bundle is submitted, and refused, job by job.
+    const count = job.items === undefined ? 1 : job.items.length;
+    m.submits += count;
     this.env.totals.submits++;
     if (expect !== undefined) this.env.totals.malformed++;
     if (ret < 0) {
-      m.rejected++;
-      this.env.totals.rejected++;
-      m.rejectedBy.set(ret, (m.rejectedBy.get(ret) ?? 0) + 1);
+      m.rejected += count;
+      this.env.totals.rejected += count;
+      m.rejectedBy.set(ret, (m.rejectedBy.get(ret) ?? 0) + count);
       if (m.shut) {
         if (ret !== Rejection.ShutDown) this.fail(`${job.label}: after shutdown rejected ${rejectionName(ret)}, expected shut-down`);
       } else if (expect !== undefined) {
@@ -368,9 +447,9 @@ export class Run {
     if (expect !== undefined) this.fail(`${job.label}: malformed submit accepted as job ${ret}, expected ${rejectionName(expect)}`);
     if (m.jobs.has(ret)) this.fail(`${job.label}: job id ${ret} handed out twice`);
     const deadline = job.deadlineFrames === undefined ? NO_DEADLINE : Math.min(NO_DEADLINE, m.frame + Math.floor(job.deadlineFrames));
-    m.jobs.set(ret, { ...job, id: ret, frame: m.frame, deadline, state: 'pending', exposed: false, expirable: false });
+    m.jobs.set(ret, { ...job, id: ret, frame: m.frame, deadline, state: 'pending', exposed: false, expirable: false, got: 0, itemsFailed: 0 });
     m.pending.add(ret);
-    this.env.totals.jobs++;
+    this.env.totals.jobs += count;
     return ret;
   }
 
@@ -383,7 +462,7 @@ export class Run {
     const holds = (c: JobClass): boolean => c === 'arena' || c === 'sum' || c === 'range';
     for (const id of this.model.pending) {
       const j = this.model.jobs.get(id)!;
-      if (holds(j.cls)) return true;
+      if (holds(j.cls) || j.items !== undefined) return true;
       // A prerequisite's slice stays allocated until its dependents end.
       if (j.after !== undefined && j.after.some((p) => holds(this.model.jobs.get(p)!.cls))) return true;
     }
@@ -415,7 +494,8 @@ export class Run {
     for (const k of Object.keys(want) as (keyof typeof want)[]) {
       if (d(k) !== want[k]) m.errors.push(`counter ${k} moved by ${d(k)}, the model counted ${want[k]}`);
     }
-    if (s.inFlight !== m.pending.size) m.errors.push(`engine reports ${s.inFlight} in flight, the model awaits ${m.pending.size}`);
+    const awaited = this.pendingJobs();
+    if (s.inFlight !== awaited) m.errors.push(`engine reports ${s.inFlight} in flight, the model awaits ${awaited}`);
     if (s.submitted !== s.completed + s.failed + s.rejected + s.expired + s.cancelled + s.inFlight) m.errors.push('engine counters do not add up');
     for (const [code, n] of m.rejectedBy) {
       const name = rejectionName(code);
@@ -520,7 +600,8 @@ type SubmitSpec =
   | { t: 'throw'; code: number; tag: number; deadline?: number }
   | { t: 'range'; seed: number; count: number; grain: number; failAt: number; background: boolean; after: number[] | null; tag: number; deadline?: number }
   | { t: 'dep'; picks: number[]; a: number; b: number; tag: number; deadline?: number }
-  | { t: 'many'; jobs: [number, number][]; tag: number; deadline?: undefined };
+  | { t: 'many'; jobs: [number, number][]; tag: number; deadline?: undefined }
+  | { t: 'bundle'; count: number; seed: number; spoil: [number, number] | undefined; throws: boolean; tag: number; deadline?: undefined };
 
 /**
  * Prerequisites for a job: up to 3 jobs of this sequence, mostly ones still awaiting their
@@ -636,6 +717,31 @@ function submitValid(run: Run, s: SubmitSpec): number {
         run.recordSubmit(ret < 0 ? ret : ids[accepted], job, bad ? Rejection.BadParams : undefined);
       }
       return last;
+    }
+    case 'bundle': {
+      // Echo jobs, or test.throw jobs that all fail, by submitBundle: accepted or refused
+      // whole (one b outside echo's range refuses it bad-params).
+      const random = mulberry32(s.seed);
+      const jobs = Array.from({ length: s.count }, (): [number, number] => [(random() - 0.5) * 2 ** (random() * 200 - 100), Math.floor(random() * 2_000_001) - 1_000_000]);
+      if (s.spoil !== undefined && jobs.length > 0) jobs[s.spoil[0] % jobs.length][1] = s.spoil[1];
+      const count = jobs.length;
+      const kind = s.throws ? run.ids.throw : run.ids.echo;
+      const n = s.throws ? 1 : 2;
+      const params = new Float64Array(n * Math.max(count, 1));
+      jobs.forEach(([a, b], j) => (s.throws ? params.set([b], j) : params.set([a, b], 2 * j)));
+      const ret = e.submitBundle(kind, params, count, s.tag);
+      const bad = jobs.some(([, b]) => (b | 0) !== b || (!s.throws && (b < -1_000_000 || b > 1_000_000)));
+      const items = s.throws ? jobs.map(() => []) : jobs.map(([a, b]) => oracle(echoKind, [a, b], s.tag, frame, null, 0).values);
+      const message = s.throws && count > 0 ? oracle(throwKind, [jobs[0][1]], s.tag, frame, null, 0).message : '';
+      if (ret >= 0 && s.throws) run.env.totals.faults.throws++;
+      if (ret >= 0) run.env.totals.bundles++;
+      const job = {
+        cls: s.throws ? ('throw' as const) : ('echo' as const), kind, tag: s.tag, label: `bundle of ${count} ${s.throws ? 'throw' : 'echo'}`,
+        expectValues: [], expectArena: [], expectMessage: message, items,
+      };
+      // A count of 0 is refused bad-params, counted as one job.
+      if (count === 0) return run.recordSubmit(ret, { ...job, items: undefined, label: 'bundle of 0' }, Rejection.BadParams);
+      return run.recordSubmit(ret, job, bad ? Rejection.BadParams : undefined);
     }
     case 'throw': {
       const params = [s.code];
@@ -764,8 +870,9 @@ function resolveTarget(r: Run, target: Target, safeOnly: boolean): { id: number;
   if (target.t === 'bogus') return { id: target.id, job: null };
   const m = r.model;
   let pool = target.t === 'pending' ? [...m.pending].map((id) => m.jobs.get(id)!) : [...m.jobs.values()].filter((j) => j.state !== 'pending');
-  // runInline would run a hanging or crashing handler on this thread: never aim it there.
-  if (safeOnly) pool = pool.filter((j) => j.cls !== 'hang' && j.cls !== 'crash');
+  // runInline would run a hanging or crashing handler on this thread: never aim it there;
+  // it refuses a bundle (INVALID_ARGUMENT), which the bundle tests check.
+  if (safeOnly) pool = pool.filter((j) => j.cls !== 'hang' && j.cls !== 'crash' && j.items === undefined);
   if (pool.length === 0) return { id: -1, job: null };
   const job = pool[target.pick % pool.length];
   return { id: job.id, job };
@@ -783,12 +890,7 @@ class CancelCmd extends Base {
       if (ok) m.errors.push(`cancel(${id}) returned true for ${job ? `${job.label}, already ${job.state}` : 'an id never handed out'}`);
       return;
     }
-    if (ok) {
-      job.state = 'cancelled';
-      m.pending.delete(id);
-      m.cancelled++;
-      r.env.totals.outcomes.cancelled++;
-    }
+    if (ok) r.cancelled(job);
   }
   toString(): string {
     return `cancel ${JSON.stringify(this.target)}`;
@@ -899,14 +1001,9 @@ class ShutdownCmd extends Base {
     const report = await r.engine.shutdown({ timeoutMs: 300, onResult: (v) => r.deliver(v, 'shutdown') });
     r.env.totals.faults.shutdowns++;
     // Jobs still queued when time ran out are cancelled without a delivery.
-    const left = [...m.pending];
-    if (report.cancelled !== left.length) m.errors.push(`shutdown cancelled ${report.cancelled} job(s), ${left.length} had no outcome`);
-    for (const id of left) {
-      m.jobs.get(id)!.state = 'cancelled';
-      m.pending.delete(id);
-      m.cancelled++;
-      r.env.totals.outcomes.cancelled++;
-    }
+    const left = r.pendingJobs();
+    if (report.cancelled !== left) m.errors.push(`shutdown cancelled ${report.cancelled} job(s), ${left} had no outcome`);
+    for (const id of [...m.pending]) r.cancelled(m.jobs.get(id)!);
     if (report.stats.inFlight !== 0) m.errors.push(`shutdown left ${report.stats.inFlight} job(s) in flight`);
     if (r.engine.stats().arenaBytesUsed !== 0) m.errors.push('shutdown left arena bytes in use');
   }
@@ -954,13 +1051,7 @@ class MisbehavingPollCmd extends Base {
             break;
           case 'cancel-inside': {
             const id = m.pending.values().next().value;
-            if (id !== undefined && e.cancel(id)) {
-              const j = m.jobs.get(id)!;
-              j.state = 'cancelled';
-              m.pending.delete(id);
-              m.cancelled++;
-              r.env.totals.outcomes.cancelled++;
-            }
+            if (id !== undefined && e.cancel(id)) r.cancelled(m.jobs.get(id)!);
             break;
           }
           default:
@@ -1230,12 +1321,7 @@ class MisbehavingShutdownCmd extends Base {
       if (got !== want) m.errors.push(`shutdown with a ${this.misdeed} callback settled with ${String(outcome.error)}`);
     }
     // Whatever had no delivery was cancelled (queued when time ran out).
-    for (const id of [...m.pending]) {
-      m.jobs.get(id)!.state = 'cancelled';
-      m.pending.delete(id);
-      m.cancelled++;
-      r.env.totals.outcomes.cancelled++;
-    }
+    for (const id of [...m.pending]) r.cancelled(m.jobs.get(id)!);
     const s = r.engine.stats();
     if (s.inFlight !== 0) m.errors.push(`shutdown with a ${this.misdeed} callback left ${s.inFlight} job(s) in flight`);
     if (r.engine.health().some((h) => h.state !== 'dead')) m.errors.push(`shutdown with a ${this.misdeed} callback left a worker running`);
@@ -1262,6 +1348,19 @@ const manyJobArb: fc.Arbitrary<[number, number]> = fc.tuple(
 
 const submitArb: fc.Arbitrary<SubmitSpec> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('many' as const), jobs: fc.array(manyJobArb, { maxLength: 40 }), tag: tagArb }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('bundle' as const),
+      // Sizes spread evenly (an array arbitrary keeps most short); the values come from the seed.
+      count: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 12, arbitrary: fc.integer({ min: 1, max: 200 }) }),
+      seed: fc.integer(),
+      // Now and then one value out of range (1.5, or 2,000,000 for echo): the whole bundle is refused.
+      spoil: fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.constantFrom(1.5, 2_000_000)) }),
+      throws: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      tag: tagArb,
+    }),
+  },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('echo' as const), a: fc.double({ noNaN: true }), b: fc.integer({ min: -1_000_000, max: 1_000_000 }), tag: tagArb, deadline: deadlineArb }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('arena' as const), seed: fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), count: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(4096, 8192)), tag: tagArb, deadline: deadlineArb }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('sum' as const), values: fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 1, maxLength: 32 }), tag: tagArb, deadline: deadlineArb }) },

@@ -40,6 +40,7 @@ describe('model-based fuzzing of the public API', () => {
     expect(t.outcomes.failed).toBeGreaterThan(0);
     expect(t.outcomes.cancelled).toBeGreaterThan(0);
     expect(t.malformed).toBeGreaterThan(0);
+    expect(t.bundles).toBeGreaterThan(0);
     expect(t.faults.kills + t.faults.hangs + t.faults.crashes).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -72,6 +72,7 @@ async function fuzz(args: FuzzArgs): Promise<number> {
     jobs: t.jobs,
     rejected: t.rejected,
     malformed: t.malformed,
+    bundles: { accepted: t.bundles, jobs_delivered: t.bundleJobs },
     faults: { ...t.faults, total: t.faults.kills + t.faults.hangs + t.faults.crashes + t.faults.throws + t.faults.shutdowns },
     caller_misbehaviour: t.hostile,
     outcomes: t.outcomes,
