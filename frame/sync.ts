@@ -91,7 +91,7 @@ export interface ChannelSpec {
   bundleParts?: number;
 }
 
-/** Bundles a bundle channel may have in flight, at least (three flushes' worth of parts otherwise); with all in use, a flush sends its requests one by one. */
+/** Slots for a bundle channel's bundles in flight: three flushes' worth of parts, and at least this many; with all in use, a flush sends the rest of its requests one by one. */
 const BUNDLE_SLOTS = 8;
 /** Most bundleParts a channel may ask for. */
 const MAX_BUNDLE_PARTS = 64;
