@@ -241,6 +241,23 @@ export interface EngineStats {
   readonly arenaBytes: number;
   /** Whether the last pass putting the process's other threads in SCHED_BATCH took (EngineOptions.batchThreads; one at start, one per respawn). */
   readonly threadsBatched: boolean;
+  /**
+   * The engine thread's wake-ups of sleeping workers (one Atomics.notify each, at most one
+   * per worker per sleep): how many, their time in all and the longest, ms, and how many
+   * took over 0.25 ms. A notify takes a lock that every Atomics.wait and notify in the
+   * process shares; when a thread holding it has lost its core (workers outnumbering
+   * cores), the notify sleeps until that thread runs again, a millisecond or more of the
+   * frame. Few slow ones with as many workers as cores or fewer.
+   */
+  readonly wakes: WakeStats;
+}
+
+/** EngineStats.wakes. */
+export interface WakeStats {
+  readonly count: number;
+  readonly ms: number;
+  readonly maxMs: number;
+  readonly slow: number;
 }
 
 /** A worker as health() sees it: starting (init running), alive, stale (heartbeat late), dead. */

@@ -494,10 +494,15 @@ export class EngineCore {
     return this.books.staleRecords;
   }
 
+  /** The engine thread's time in wake-ups of sleeping workers so far, ms (EngineStats.wakes.ms), read without a snapshot. */
+  get wakeMs(): number {
+    return this.dispatcher.wakes[1];
+  }
+
   /** A snapshot of the counters (allocates: call it per frame at most, not per job). */
   stats(): EngineStats {
     const shown = this.workers.slice(0, Math.max(this.opts.workers, this.inlineRunner ? 1 : 0));
-    return statsOf(this.books, shown, this.layout, this.arena.used, this.threadsBatched);
+    return statsOf(this.books, shown, this.layout, this.arena.used, this.threadsBatched, this.dispatcher.wakes);
   }
 
   /** Per worker: alive / stale / dead from its heartbeat slot. Empty with workers: 0. */

@@ -17,6 +17,7 @@
  *
  * Main thread only.
  */
+import { stampAt } from './clock.js';
 import { MAX_PARAMS } from './kind.js';
 import type { KindTable } from './kind-table.js';
 import type { JobTable } from './job-table.js';
@@ -47,6 +48,8 @@ import { leaveJob, type WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** A wake-up (Atomics.notify) that takes longer than this, ms, is counted slow (EngineStats.wakes). */
+export const SLOW_WAKE_MS = 0.25;
 /** Queued work (ms) by which the worker that took the last job may lead the least loaded and still take the next. */
 const RUN_MS = 1;
 /** Estimated run time (ms) up to which a job counts as tiny and goes out in runs (RUN_MS). */
@@ -67,6 +70,14 @@ export class Dispatcher {
   private readonly jobs: JobTable;
   private readonly kinds: KindTable;
   private readonly onCorrupt: (w: WorkerLink, what: string) => void;
+  /**
+   * This thread's wake-ups of sleeping workers: [count, total ms, longest ms, how many took
+   * over SLOW_WAKE_MS, then two clock readings]. An Atomics.notify takes a lock the
+   * whole process shares (every Atomics.wait and notify of every thread does); when a
+   * thread holding it has lost its core (workers outnumber cores), the notify sleeps until
+   * that thread runs again: milliseconds, in the middle of a frame (EngineStats.wakes).
+   */
+  readonly wakes = new Float64Array(6);
   /** The admission budget, ms (EngineOptions.maxQueueMs). */
   admissionMs: number;
   /** Why the last `pick` returned null. */
@@ -463,7 +474,16 @@ export class Dispatcher {
     const beat = Atomics.load(i32, W_BEAT);
     if (beat === w.notifiedBeat || this.someoneAwake(w)) return;
     w.notifiedBeat = beat;
+    const wk = this.wakes;
+    stampAt(wk, 4);
     Atomics.notify(i32, JOB_TAIL_I, 1);
+    stampAt(wk, 5);
+    // In the array, not locals: a double crossing stampAt would be a heap number.
+    wk[5] -= wk[4];
+    wk[0]++;
+    wk[1] += wk[5];
+    if (wk[5] > wk[2]) wk[2] = wk[5];
+    if (wk[5] > SLOW_WAKE_MS) wk[3]++;
   }
 
   /** Publishes every record written so far, to every worker. */

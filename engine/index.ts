@@ -39,6 +39,7 @@ export type {
   LatencyHistogram,
   WorkerStats,
   EngineStats,
+  WakeStats,
   WorkerState,
   WorkerHealth,
   EngineEvent,

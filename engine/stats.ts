@@ -10,7 +10,7 @@ import { HIST_BUCKETS, JOB_HEAD_I, W_JOBS_DONE, W_JOBS_FAILED, histogramBoundUs,
 import { rejectionName } from './outcome.js';
 import type { WorkerLink } from './worker-link.js';
 
-export function statsOf(books: Books, workers: readonly WorkerLink[], layout: Layout, arenaUsed: number, threadsBatched: boolean): EngineStats {
+export function statsOf(books: Books, workers: readonly WorkerLink[], layout: Layout, arenaUsed: number, threadsBatched: boolean, wakes: Float64Array): EngineStats {
   const counts = new Array<number>(HIST_BUCKETS).fill(0);
   let queueOcc = 0;
   let resOcc = 0;
@@ -50,5 +50,6 @@ export function statsOf(books: Books, workers: readonly WorkerLink[], layout: La
     arenaBytesUsed: arenaUsed,
     arenaBytes: layout.arenaBytes,
     threadsBatched,
+    wakes: { count: wakes[0], ms: wakes[1], maxMs: wakes[2], slow: wakes[3] },
   };
 }

@@ -81,7 +81,7 @@ export function formatReport(r: GameReport): string {
     `  main-thread garbage collections: ${r.main_gc.count} (${r.main_gc.ms} ms); a collection fell inside ${r.main_gc.frames_over_1ms_with_gc} of the frames over 1 ms`,
     r.main_wait === null
       ? '  main thread waiting for a CPU: not measured here (no /proc/thread-self/schedstat)'
-      : `  main thread waiting for a CPU: ${r.main_wait.ms} ms in all, over 1 ms in ${r.main_wait.frames_waiting_over_1ms} frames; of the frames over 1 ms, ${r.main_wait.frames_over_1ms_waiting} would be under it without the wait, ${r.main_wait.frames_over_1ms_other} have neither a collection nor a wait to explain them`,
+      : `  main thread waiting for a CPU: ${r.main_wait.ms} ms in all, over 1 ms in ${r.main_wait.frames_waiting_over_1ms} frames; of the frames over 1 ms, ${r.main_wait.frames_over_1ms_waiting} would be under it without the wait, ${r.main_wait.frames_over_1ms_waking} without a slow wake-up of a worker (${r.main_wait.wake_ms} ms of wake-ups in all), ${r.main_wait.frames_over_1ms_other} have none of these to explain them`,
     `  loop: ${r.loop.ticks} ticks, ${r.loop.capped_ticks} hit the catch-up cap, ${r.loop.dropped_ms} ms dropped; workers killed ${r.workers_killed}, respawns ${r.engine.respawns}`,
     `  state hash ${r.state_hash} (last frame ${r.final_frame_hash}), wall ${r.wall_ms} ms`,
   ].join('\n');

@@ -82,10 +82,21 @@ export interface GameReport extends SyncMetrics {
    * per frame: `frames_over_1ms_waiting` counts the frames over 1 ms of engine time that
    * would be under it without that wait, `frames_over_1ms_other` those that neither a
    * garbage collection nor a wait explains, and `frames_waiting_over_1ms` every frame in
-   * which the main thread waited over 1 ms, engine or not. Null where schedstat cannot
-   * be read (not Linux, or no schedstats).
+   * which the main thread waited over 1 ms, engine or not. `wake_ms` is the engine's time in
+   * wake-ups of sleeping workers (EngineStats.wakes), and `frames_over_1ms_waking` counts
+   * the frames over 1 ms, not explained by a wait, that would be under it without their
+   * wake-ups: an Atomics.notify that slept on the lock every Atomics.wait and notify of the
+   * process shares, held by a thread that lost its core. Null where schedstat cannot be
+   * read (not Linux, or no schedstats).
    */
-  main_wait: { ms: number; frames_waiting_over_1ms: number; frames_over_1ms_waiting: number; frames_over_1ms_other: number } | null;
+  main_wait: {
+    ms: number;
+    frames_waiting_over_1ms: number;
+    frames_over_1ms_waiting: number;
+    wake_ms: number;
+    frames_over_1ms_waking: number;
+    frames_over_1ms_other: number;
+  } | null;
 }
 
 /**
@@ -188,7 +199,7 @@ export async function runGame(opts: RunOptions = {}): Promise<GameReport> {
     const w = world;
     const kills = new Set(opts.killAtFrames ?? []);
     const onFrame = opts.onFrame;
-    const log = new GcLog(frames);
+    const log = new GcLog(frames, engine);
     gcs = log;
     const loop = new FixedLoop((frame) => {
       if (kills.size > 0 && kills.has(frame) && engine.workerCount > 0) {
@@ -292,12 +303,16 @@ class GcLog {
   private readonly start: Float64Array;
   private readonly end: Float64Array;
   private readonly wait: Float64Array;
+  private readonly wake: Float64Array;
+  private readonly engine: EngineCore;
   private readonly runQueue = new RunQueueWait();
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) this.spans.push(e.startTime, e.startTime + e.duration);
   });
 
-  constructor(frames: number) {
+  constructor(frames: number, engine: EngineCore) {
+    this.engine = engine;
+    this.wake = new Float64Array(frames);
     this.start = new Float64Array(frames);
     this.end = new Float64Array(frames);
     this.wait = new Float64Array(frames);
@@ -307,6 +322,7 @@ class GcLog {
   frameStart(frame: number): void {
     if (frame >= this.start.length) return;
     this.wait[frame] = this.runQueue.read();
+    this.wake[frame] = this.engine.wakeMs;
     this.start[frame] = performance.now();
   }
 
@@ -314,6 +330,7 @@ class GcLog {
     if (frame >= this.end.length) return;
     this.end[frame] = performance.now();
     this.wait[frame] = this.runQueue.read() - this.wait[frame];
+    this.wake[frame] = this.engine.wakeMs - this.wake[frame];
   }
 
   /** Counts, given each frame's engine time (frame i at index i). */
@@ -333,19 +350,30 @@ class GcLog {
   waits(engineMs: Float64Array, frames: number): GameReport['main_wait'] {
     const n = Math.min(frames, this.start.length);
     let ms = 0;
+    let wakeMs = 0;
     let waitingOver1 = 0;
     let overWaiting = 0;
+    let overWaking = 0;
     let overOther = 0;
     for (let f = 0; f < n; f++) {
       const w = this.wait[f];
       if (!(w >= 0)) return null;
       ms += w;
+      wakeMs += this.wake[f];
       if (w > 1) waitingOver1++;
       if (!(engineMs[f] > 1) || this.gcIn(f)) continue;
       if (engineMs[f] - w <= 1) overWaiting++;
+      else if (engineMs[f] - w - this.wake[f] <= 1) overWaking++;
       else overOther++;
     }
-    return { ms: Math.round(ms * 10) / 10, frames_waiting_over_1ms: waitingOver1, frames_over_1ms_waiting: overWaiting, frames_over_1ms_other: overOther };
+    return {
+      ms: Math.round(ms * 10) / 10,
+      frames_waiting_over_1ms: waitingOver1,
+      frames_over_1ms_waiting: overWaiting,
+      wake_ms: Math.round(wakeMs * 10) / 10,
+      frames_over_1ms_waking: overWaking,
+      frames_over_1ms_other: overOther,
+    };
   }
 
   /** Stops observing and closes the schedstat file; again is a no-op. */

@@ -223,3 +223,34 @@ describe('dispatcher: a kind never measured', () => {
     }
   });
 });
+
+describe('dispatcher: wake-ups', () => {
+  it('each wake of a sleeping worker is counted in stats().wakes, with its time', async () => {
+    const engine = await EngineCore.start({ workers: 2, kindModules: [fixtureKinds] });
+    try {
+      const ECHO = engine.kindId('test.echo');
+      const done = new Set<number>();
+      const sink = (r: ResultView): void => {
+        expect(r.status).toBe(Outcome.Done);
+        done.add(r.jobId);
+      };
+      expect(engine.stats().wakes).toEqual({ count: 0, ms: 0, maxMs: 0, slow: 0 });
+      // A job submitted once the workers have gone to sleep (they spin briefly after work) wakes one.
+      for (let i = 0; i < 200 && engine.stats().wakes.count === 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const id = engine.submit(ECHO, [i, i]);
+        engine.flush();
+        await pollUntil(engine, sink, () => done.has(id));
+      }
+      const w = engine.stats().wakes;
+      expect(w.count).toBeGreaterThan(0);
+      expect(w.slow).toBeLessThanOrEqual(w.count);
+      expect(w.maxMs).toBeGreaterThanOrEqual(0);
+      expect(w.maxMs).toBeLessThanOrEqual(w.ms);
+      expect(engine.wakeMs).toBe(w.ms);
+      expect(accountingHolds(engine)).toBe(true);
+    } finally {
+      await engine.shutdown();
+    }
+  });
+});
