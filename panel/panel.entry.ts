@@ -64,6 +64,7 @@ const ui = {
   kill: $<HTMLButtonElement>('kill-worker'),
   count: $<HTMLSelectElement>('worker-count'),
   respawns: $('respawns'),
+  slowWakes: $('slow-wakes'),
   lights: $('lights'),
   jobBar: $('job-bar'),
   jobOcc: $('job-occ'),
@@ -377,6 +378,7 @@ class Panel {
     const health = engine.health();
     this.updateLights(health, engine.workerCount);
     ui.respawns.textContent = String(s.respawns);
+    ui.slowWakes.textContent = `${s.wakes.slow} of ${s.wakes.count.toLocaleString('en-US')}, longest ${s.wakes.maxMs.toFixed(2)} ms`;
     bar(ui.jobBar, ui.jobOcc, s.queueOccupancy, s.queueCapacity);
     bar(ui.resBar, ui.resOcc, s.resultOccupancy, s.resultCapacity);
     bar(ui.arenaBar, ui.arenaOcc, s.arenaBytesUsed, s.arenaBytes, true);

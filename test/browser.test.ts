@@ -91,6 +91,9 @@ describe('debug panel in Chromium (cross-origin isolated)', () => {
       const lights = [...document.querySelectorAll<HTMLElement>('[data-testid="worker-light"]')];
       return lights.length === 4 && lights.every((l) => l.dataset.state === 'alive');
     }, null, { timeout: 15_000 });
+    // The engine's wake-ups of sleeping workers (stats().wakes), shown as the stats refresh.
+    await page.waitForFunction(() => / of /.test(document.querySelector('[data-testid="slow-wakes"]')?.textContent ?? ''), null, { timeout: 15_000 });
+    expect((await page.textContent('[data-testid="slow-wakes"]')) ?? '').toMatch(/^\d+ of [\d,]+, longest \d+\.\d\d ms$/);
     expect(errors).toEqual([]);
   });
 
