@@ -86,15 +86,6 @@ export class Books {
     this.announce(slot, outcome);
   }
 
-  /**
-   * A bundle's outcome as a whole, announced when its result is taken (a dependent waits on
-   * the whole bundle: failed if any job failed); its jobs are counted as they are
-   * delivered (`deliveredJob`), so that none is out of flight before the game has it.
-   */
-  settle(slot: number, outcome: Outcome): void {
-    this.announce(slot, outcome);
-  }
-
   /** One of a bundle's jobs delivered with `outcome` (done, failed or expired): counted, out of flight. */
   deliveredJob(outcome: Outcome): void {
     if (outcome === Outcome.Done) this.nCompleted++;
@@ -103,7 +94,13 @@ export class Books {
     this.nInFlight--;
   }
 
-  private announce(slot: number, outcome: Outcome): void {
+  /**
+   * Announces the outcome of the job in `slot`: to the trace, its dependents and onEnd.
+   * `end` does it with the count; a bundle's outcome as a whole (failed if any job failed)
+   * is announced on its own when its result is taken, and its jobs are counted as they are
+   * delivered (`deliveredJob`), so that none is out of flight before the game has it.
+   */
+  announce(slot: number, outcome: Outcome): void {
     const trace = this.trace;
     if (trace !== null && (!trace.draining || outcome === Outcome.Cancelled)) trace.end(slot, outcome);
     if (this.outcomes !== null) this.outcomes[slot] = outcome;

@@ -444,7 +444,7 @@ export class Collector {
     view.latencyMs = this.clock[0] - t.time[slot];
     view.error = new JobError(reason, `job ${view.jobId} failed: ${reason} (worker ${worker})`, '', worker);
     if (t.bundle[slot] > 0) {
-      this.books.settle(slot, Outcome.Failed);
+      this.books.announce(slot, Outcome.Failed);
       this.bLatencyMs = view.latencyMs;
       this.bRunMs = Number.NaN;
       this.startBundle(slot, t.gen(slot), worker, Outcome.Failed, view.error);
@@ -479,7 +479,7 @@ export class Collector {
     this.bRunMs = resF64[f + RF_RUN_MS] / count;
     this.bLatencyMs = resF64[f + RF_FINISH_TIME] - t.time[slot];
     if (resI32[r + R_STATUS] !== Outcome.Done) {
-      this.books.settle(slot, Outcome.Expired);
+      this.books.announce(slot, Outcome.Expired);
       this.startBundle(slot, gen, w.index, Outcome.Expired, null);
       return;
     }
@@ -499,7 +499,7 @@ export class Collector {
         w.index,
       );
     }
-    this.books.settle(slot, failed > 0 ? Outcome.Failed : Outcome.Done);
+    this.books.announce(slot, failed > 0 ? Outcome.Failed : Outcome.Done);
     this.startBundle(slot, gen, w.index, 0, error);
   }
 
