@@ -118,6 +118,18 @@ export interface EngineOptions {
    */
   arenaGuards?: boolean;
   /**
+   * Frame pacing: while beginFrame is called at a steady cadence (between 2 and 250 ms
+   * apart), the first worker wakes itself a few ms before the next frame is due and dozes
+   * in 0.2 ms waits until that frame's jobs come (3 ms at most after it begins), so the
+   * game's thread does not have to wake it. Waking a sleeping worker takes an
+   * Atomics.notify, which in V8 sleeps on a lock every wait and notify of the process
+   * shares whenever a thread holding it has lost its core: milliseconds in the middle of
+   * a frame, with more threads than cores (EngineStats.wakes). Costs the first worker
+   * a few dozen short waits a frame, each a few microseconds of CPU. Default true; false
+   * leaves every worker asleep until it is woken.
+   */
+  framePacing?: boolean;
+  /**
    * Job timeline recording, for engine.exportTrace() (Chrome trace JSON for Perfetto and
    * chrome://tracing). `true` or `{}` takes the default size. Off by default, and then
    * costs the engine one null check per hook. On, it reserves in the shared buffer a

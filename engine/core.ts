@@ -40,6 +40,7 @@ import { Waiting } from './waiting.js';
 import { TakeOver } from './takeover.js';
 import { Submitter } from './submitter.js';
 import { Runs, type RunOptions, type RunResult } from './runs.js';
+import { FrameCadence } from './pacing.js';
 import { ResultWaiter } from './result-wait.js';
 import { TRACE_READING, TraceRecorder } from './trace-recorder.js';
 import { traceFile, traceSnapshotOf, buildTraceEvents, readTraceExportOptions, type TraceEvent, type TraceExportOptions } from './trace-export.js';
@@ -64,6 +65,8 @@ export class EngineCore {
   private readonly opts: ResolvedOptions;
   private readonly sab: SharedArrayBuffer;
   private readonly header: Int32Array;
+  /** Stamps each beginFrame into the header, for the lead worker's frame pacing. */
+  private readonly cadence: FrameCadence | null;
   private readonly workers: WorkerLink[] = [];
   private readonly arena: ArenaAllocator;
   private readonly payloads: Payloads;
@@ -118,6 +121,7 @@ export class EngineCore {
     const salt = nextIdSalt();
     writeHeader(this.sab, layout, salt);
     this.header = new Int32Array(this.sab, 0, HEADER_BYTES / 4);
+    this.cadence = opts.framePacing && opts.workers > 0 ? new FrameCadence(new Float64Array(this.sab, 0, HEADER_BYTES / 8)) : null;
     const av = arenaViews(this.sab, layout);
     this.arenaU8 = av.u8;
     this.arenaI32 = av.i32;
@@ -277,6 +281,7 @@ export class EngineCore {
     this.dispatcher.flush();
     // ORDERING: a plain publish is enough; a worker reading an older frame only expires a job later.
     Atomics.store(this.header, H_CURRENT_FRAME, frame | 0);
+    if (this.cadence !== null) this.cadence.mark();
     if (this.trace !== null) {
       this.trace.beginFrame(frame | 0);
       this.submitter.adoptStamp(this.trace.clock, TRACE_READING);

@@ -490,6 +490,9 @@ export class Dispatcher {
   flush(): void {
     this.runLeft = 0;
     const ws = this.workers;
+    // Sleeping workers first: an awake one that has not yet been given its own jobs is
+    // still idle, so it wakes them (someoneAwake) and this thread need not.
+    for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail && ws[i].sleeping) this.publish(ws[i]);
     for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail) this.publish(ws[i]);
   }
 

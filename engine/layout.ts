@@ -19,6 +19,7 @@
  *     H_MAGIC .. H_HEARTBEAT_MS        layout description                         main, once
  *     H_ENGINE_STATE                   RUNNING / STOPPING                         main
  *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
+ *     HF_FRAME_AT, HF_FRAME_PERIOD     (float64 words) the frame cadence          main
  *     H_ID_SALT                        this engine's job-id salt                  main, once
  *     H_RESULT_WANTED, H_RESULT_SEQ    whenResults: main waits, the next result   main / workers
  *       (byte 192, a line of their own)  wakes it
@@ -66,7 +67,7 @@ import { EngineError } from './errors.js';
 import { MAX_PARAMS, MAX_RESULTS } from './kind.js';
 
 export const MAGIC = 0x464a4231; // 'FJB1'
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 export const HEADER_BYTES = 256;
 export const H_MAGIC = 0;
@@ -95,6 +96,14 @@ export const H_TRACE_EVENTS = 16;
  * after every result, and it changes only when main starts waiting.
  */
 export const H_RESULT_WANTED = 48;
+/**
+ * The frame cadence (pacing.ts), as float64 words of the header: when beginFrame last ran
+ * (epoch ms) and the smoothed time between frames (ms; 0: no steady cadence). Byte 128, a
+ * cache line of their own: main writes them once a frame, the lead worker reads them
+ * before each sleep.
+ */
+export const HF_FRAME_AT = 16;
+export const HF_FRAME_PERIOD = 17;
 export const H_RESULT_SEQ = 49;
 
 export const ENGINE_RUNNING = 1;
@@ -401,6 +410,8 @@ function assertLayout(): void {
     RECORD_BYTES % 64 === 0 &&
     HEADER_BYTES % 64 === 0 &&
     H_TRACE_EVENTS * 4 < HEADER_BYTES &&
+    H_TRACE_EVENTS * 4 < HF_FRAME_AT * 8 &&
+    HF_FRAME_PERIOD * 8 + 8 <= H_RESULT_WANTED * 4 &&
     TRACE_CONTROL_BYTES % 64 === 0 &&
     TRACE_RECORD_BYTES % 8 === 0 &&
     W_RETIRE * 4 < WB_JOB_HEAD &&

@@ -33,6 +33,7 @@ export interface ResolvedOptions {
   readonly batchThreads: boolean;
   readonly backgroundWorkers: number;
   readonly arenaGuards: boolean;
+  readonly framePacing: boolean;
   /** Events per trace ring; 0: tracing off. */
   readonly traceEvents: number;
 }
@@ -89,6 +90,7 @@ export const OPTION_KEYS: readonly (keyof EngineOptions)[] = [
   'maxRespawnsPerMinute',
   'backgroundWorkers',
   'arenaGuards',
+  'framePacing',
   'trace',
 ];
 
@@ -180,6 +182,8 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const arenaGuards = opts.arenaGuards ?? false;
   if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${shownValue(arenaGuards)}`);
+  const framePacing = opts.framePacing ?? true;
+  if (typeof framePacing !== 'boolean') bad(`options.framePacing must be true or false, got ${shownValue(framePacing)}`);
   const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
   if (opts.kindModules !== undefined && !Array.isArray(opts.kindModules)) bad('options.kindModules must be an array');
   const kindModules = (opts.kindModules ?? []).map((m, i) => absoluteUrl(`options.kindModules[${i}]`, m));
@@ -245,6 +249,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
     batchThreads,
     backgroundWorkers,
     arenaGuards,
+    framePacing,
     traceEvents,
   };
 }

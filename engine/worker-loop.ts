@@ -84,6 +84,7 @@ import {
   traceWorkerEvents,
   type Layout,
 } from './layout.js';
+import { DOZE_MS, untilFrameWindow } from './pacing.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
 import { wakeResultWaiter } from './result-wait.js';
 import { TraceRingWriter } from './trace-ring.js';
@@ -111,6 +112,10 @@ export class JobRunner {
   private readonly siblings: readonly Int32Array[];
   private readonly workerIndex: number;
   private readonly heartbeatMs: number;
+  /** Block 0 paces itself to the game's frames (pacing.ts). */
+  private readonly lead: boolean;
+  /** The header as float64 words: the frame cadence. */
+  private readonly hf: Float64Array;
   private readonly slotBits: number;
   private readonly idSalt: number;
   private jobsDone: number;
@@ -133,6 +138,8 @@ export class JobRunner {
     for (let i = 0; i < l.workerCount; i++) if (i !== blockIndex) siblings.push(new WorkerBlockView(sab, l, i).i32);
     this.siblings = siblings;
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.hf = new Float64Array(sab, 0, HEADER_BYTES / 8);
+    this.lead = blockIndex === 0;
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
     this.ranges = new Int32Array(sab, l.rangeTable, l.jobSlots * RANGE_WORDS);
     this.kinds = kinds;
@@ -546,6 +553,19 @@ export class JobRunner {
       }
       if (sharedNow() - lastWork < SPIN_MS) continue;
       Atomics.store(i32, W_STATE, WS_IDLE);
+      let sleepMs = this.heartbeatMs;
+      if (this.lead) {
+        const until = untilFrameWindow(this.hf, sharedNow());
+        if (until === 0 && this.jobs.loadTail() === this.jobs.head) {
+          // Dozing (pacing.ts): SLEEPING stays 0, so to every other thread we are awake
+          // and idle and nobody notifies us; we look at our ring after each short wait,
+          // and at our siblings' before it, as an idle worker does before each sleep.
+          this.wakeSiblings();
+          Atomics.wait(i32, JOB_TAIL_I, this.jobs.head, DOZE_MS);
+          continue;
+        }
+        if (until < sleepMs) sleepMs = until;
+      }
       // ORDERING: SLEEPING is stored (seq-cst) before we re-read the tail; the dispatcher
       // stores the tail before it reads SLEEPING. Either we see its new tail and do not
       // sleep, or it sees SLEEPING = 1 and notifies; and Atomics.wait itself returns at
@@ -554,7 +574,7 @@ export class JobRunner {
       this.wakeSiblings();
       const tail = this.jobs.loadTail();
       if (tail === this.jobs.head && Atomics.load(header, H_ENGINE_STATE) !== ENGINE_STOPPING) {
-        Atomics.wait(i32, JOB_TAIL_I, tail, this.heartbeatMs);
+        Atomics.wait(i32, JOB_TAIL_I, tail, sleepMs);
       } else if (tail !== this.jobs.head && this.results.full()) {
         // Jobs are waiting but the result ring is full: wait for the main thread to poll.
         Atomics.wait(i32, RES_HEAD_I, this.results.headSeen, this.heartbeatMs);

@@ -152,7 +152,7 @@ describe('option values whose conversion runs code', () => {
       throw new Error('trap');
     },
   });
-  it.each(['workers', 'jobCapacity', 'ringCapacity', 'arenaBytes', 'heartbeatMs', 'hangTimeoutMs', 'maxQueueMs', 'workerNice', 'backgroundWorkers', 'maxRespawnsPerMinute', 'batchThreads', 'trace'])(
+  it.each(['workers', 'jobCapacity', 'ringCapacity', 'arenaBytes', 'heartbeatMs', 'hangTimeoutMs', 'maxQueueMs', 'workerNice', 'backgroundWorkers', 'maxRespawnsPerMinute', 'batchThreads', 'framePacing', 'trace'])(
     'a Proxy as %s is refused with INVALID_OPTION, not the Proxy\'s own error',
     async (key) => {
       const err = await failure(start({ [key]: trap }));
