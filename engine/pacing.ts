@@ -11,6 +11,11 @@
  * thread has to end, and looks as awake and idle as a spinning worker does. The
  * dispatcher then leaves the wake-ups of the other workers to it (Dispatcher.someoneAwake).
  * Outside the window it sleeps as any worker does, until the window opens.
+ *
+ * Off by default (EngineOptions.framePacing): the doze's waits take that same lock, so in
+ * frames whose jobs keep the lead busy while the game thread wakes the others itself, the
+ * game thread's notifies meet them. A spin through the window instead took a core from
+ * the game thread.
  */
 import { stampAt } from './clock.js';
 import { HF_FRAME_AT, HF_FRAME_PERIOD } from './layout.js';

@@ -1,6 +1,6 @@
 /**
  * `npm run game -- --frames 3000 --agents 500 --workers 4 [--policy deterministic|bestEffort]
- *                  [--seed N] [--fast] [--kill-at F,F,...] [--json] [--trace FILE]` (`--help` lists every option)
+ *                  [--seed N] [--fast] [--no-pacing] [--kill-at F,F,...] [--json] [--trace FILE]` (`--help` lists every option)
  *
  * A headless run of the game at 30 Hz (or back to back with --fast) that prints a
  * frame-sync summary; with --json the last stdout line is the report as one JSON object.
@@ -23,6 +23,7 @@ export const USAGE = `Usage: npm run game -- [options]
   --seed N                   seed of the level and the agents (default 1)
   --predictions N            physics.predict jobs per second (default 200)
   --fast                     step frames back to back instead of at 30 Hz
+  --no-pacing                leave the engine's workers asleep between frames (framePacing: false)
   --kill-at F,F,...          kill a worker at each of these frames
   --warm-up N                frames of a throwaway world first, on an engine of its own, as a
                              loading screen warms a game's code (default 90; 0 starts cold)
@@ -30,7 +31,7 @@ export const USAGE = `Usage: npm run game -- [options]
   --trace FILE               record the job timeline and write it as Chrome trace JSON (open in ui.perfetto.dev)
   --help                     this text`;
 
-const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at', 'trace', 'warm-up'], ['fast', 'json']);
+const OPTIONS = cliOptions(['frames', 'agents', 'workers', 'seed', 'predictions', 'k', 'policy', 'kill-at', 'trace', 'warm-up'], ['fast', 'json', 'no-pacing']);
 
 export type GameArgs = RunOptions & { json: boolean; help?: boolean; trace?: string };
 
@@ -51,6 +52,7 @@ export function parseGameArgs(argv: readonly string[]): GameArgs {
   if (v.policy !== undefined) out.policy = choiceOption(v, 'policy', ['deterministic', 'bestEffort'] as const, 'deterministic');
   if (v['kill-at'] !== undefined) out.killAtFrames = String(v['kill-at']).split(',').map((f) => toNumber('kill-at', f, integerIn(0)));
   if (v.fast === true) out.fast = true;
+  if (v['no-pacing'] === true) out.framePacing = false;
   if (v.trace !== undefined) {
     if (v.trace === '') throw new EngineError('INVALID_OPTION', '--trace needs a file name');
     out.trace = String(v.trace);

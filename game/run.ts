@@ -36,6 +36,8 @@ export interface RunOptions extends GameOptions {
   extraKindModules?: readonly string[];
   /** EngineOptions.backgroundWorkers of the game's engine. */
   backgroundWorkers?: number;
+  /** EngineOptions.framePacing of the game's engine. Default true: its frames hold a few jobs each. */
+  framePacing?: boolean;
   /**
    * Called with the game's engine before the first frame (to start work beside the game);
    * the function it returns, if any, is called after the last frame.
@@ -141,6 +143,7 @@ function startEngine(grid: NavGrid, opts: RunOptions, workers: number, trace: bo
     shared: { nav: grid.sab },
     arenaBytes: 8 << 20,
     ...(opts.backgroundWorkers !== undefined ? { backgroundWorkers: opts.backgroundWorkers } : {}),
+    framePacing: opts.framePacing ?? true,
     // Each worker builds a Rapier world and A* scratch at init; give a loaded machine time.
     initTimeoutMs: 30_000,
     trace,

@@ -170,6 +170,8 @@ describe('npm run game arguments', () => {
   test('parses the documented options', () => {
     const a = parseGameArgs(['--frames', '3000', '--agents', '500', '--workers', '4', '--policy', 'bestEffort', '--seed', '9', '--json', '--fast', '--kill-at', '10,20', '--trace', 'g.json', '--warm-up', '0']);
     expect(a).toMatchObject({ frames: 3000, agents: 500, workers: 4, policy: 'bestEffort', seed: 9, json: true, fast: true, killAtFrames: [10, 20], trace: 'g.json', warmUpFrames: 0 });
+    expect(a.framePacing).toBeUndefined();
+    expect(parseGameArgs(['--no-pacing']).framePacing).toBe(false);
   });
   test('runGame refuses a bad warm-up length with INVALID_OPTION before starting anything', async () => {
     for (const warmUpFrames of [-1, 1.5, Number.NaN]) {
