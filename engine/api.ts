@@ -124,10 +124,10 @@ export interface EngineOptions {
    * after it begins), so the game's thread does not wake it, and a frame's first jobs start
    * at once. For frames of a few jobs: in the game, the game thread's wake-ups (whose
    * Atomics.notify sleeps on V8's process-wide lock whenever a thread holding it has lost
-   * its core) fell from 45-60 ms to 3-5 ms in 3,000 frames, and the results back within the
+   * its core) fell from 45-62 ms to 3-5 ms in 3,000 frames, and the results back within the
    * frame they were submitted in rose from 3 % to 25-33 %, for the same CPU time. Not for
    * frames whose jobs keep the first worker busy while the game thread goes on submitting:
-   * its wake-ups of the other workers then meet the dozing worker's waits on that lock, and
+   * its wake-ups of the other workers then meet the lead's and theirs on that lock, and
    * 1,000 heavy jobs a frame on 4 workers went from a p99 of 0.32-0.47 ms to 0.81-2.4 ms.
    * Default false.
    */
