@@ -8,14 +8,14 @@
  * again, milliseconds in the middle of a frame (EngineStats.wakes). A game calls
  * beginFrame at a steady cadence, so the time of the next frame is known ahead: the lead
  * worker (block 0) dozes through a window around it, in short timed waits that no other
- * thread has to end, and looks as awake and idle as a spinning worker does. The
- * dispatcher then leaves the wake-ups of the other workers to it (Dispatcher.someoneAwake).
- * Outside the window it sleeps as any worker does, until the window opens.
+ * thread has to end, and looks as awake and idle as a spinning worker does. It looks at
+ * its siblings before every job as well, so the dispatcher leaves their wake-ups to it
+ * while its queue is short, busy or not (Dispatcher.someoneAwake). Outside the window it
+ * sleeps as any worker does, until the window opens.
  *
- * Off by default (EngineOptions.framePacing): the doze's waits take that same lock, so in
- * frames whose jobs keep the lead busy while the game thread wakes the others itself, the
- * game thread's notifies meet them. A spin through the window instead took a core from
- * the game thread.
+ * Off by default (EngineOptions.framePacing): the doze's waits take that same lock, and
+ * in frames of many heavy jobs the game thread's remaining notifies still meet them now
+ * and then. A spin through the window instead took a core from the game thread.
  */
 import { stampAt } from './clock.js';
 import { HF_FRAME_AT, HF_FRAME_PERIOD } from './layout.js';
@@ -40,6 +40,11 @@ export class FrameCadence {
 
   constructor(hf: Float64Array) {
     this.hf = hf;
+  }
+
+  /** True while frames come at a steady cadence: the lead worker paces itself to them. */
+  steady(): boolean {
+    return this.hf[HF_FRAME_PERIOD] > 0;
   }
 
   /** At each beginFrame. Allocation-free. */

@@ -20,6 +20,7 @@ import {
   H_ENGINE_STATE,
   H_ID_SALT,
   HEADER_BYTES,
+  HF_FRAME_PERIOD,
   JF_PARAMS,
   JF_SUBMIT_TIME,
   J_BACKGROUND,
@@ -211,6 +212,9 @@ export class JobRunner {
       // runInline() on the main thread CAS the same word away from QUEUED, so exactly
       // one side wins; a reused slot has a newer generation and never matches.
       if (Atomics.compareExchange(slots, slot, queued, (gen << STATE_BITS) | S_RUNNING) !== queued) continue;
+      // While frames are paced the dispatcher counts on the lead to wake its siblings even
+      // when it is busy (Dispatcher.someoneAwake), so it looks before each job.
+      if (this.lead && this.hf[HF_FRAME_PERIOD] > 0) this.wakeSiblings();
       const kindWord = jobI32[jr + J_KIND];
       const kindId = kindWord & J_KIND_MASK;
       const rt = this.kinds[kindId];

@@ -6,9 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultView } from '../engine/api.js';
 import { EngineCore } from '../engine/core.js';
-import { HEADER_BYTES, HF_FRAME_AT, HF_FRAME_PERIOD } from '../engine/layout.js';
+import { ArenaAllocator } from '../engine/arena.js';
+import { noopKind } from '../engine/builtin-kinds.js';
+import { Dispatcher } from '../engine/dispatcher.js';
+import { JobTable } from '../engine/job-table.js';
+import { KindTable } from '../engine/kind-table.js';
+import { HEADER_BYTES, HF_FRAME_AT, HF_FRAME_PERIOD, W_SLEEPING, W_STATE, WS_BUSY, WorkerBlockView, computeLayout, writeHeader } from '../engine/layout.js';
 import { Outcome } from '../engine/outcome.js';
-import { MAX_PERIOD_MS, nextPeriod, untilFrameWindow } from '../engine/pacing.js';
+import { FrameCadence, MAX_PERIOD_MS, nextPeriod, untilFrameWindow } from '../engine/pacing.js';
+import { WorkerLink } from '../engine/worker-link.js';
 import { accountingHolds, fixtureKinds, pollUntil, rng, seedFromEnv } from './fixtures/engine.js';
 
 /** Steady frames of seeded echo jobs; every job's one outcome and the books checked. */
@@ -98,6 +104,46 @@ describe('pacing: the lead worker\'s window', () => {
 
   it('a frame stamped after the lead read its clock (clocks of two threads) counts as begun', () => {
     expect(untilFrameWindow(header(1000, 32), 999.99)).toBe(0);
+  });
+});
+
+describe('pacing: who wakes a sleeping worker', () => {
+  /** Two worker links over a real layout, no threads: worker 0 busy, worker 1 asleep. */
+  function rig(): { d: Dispatcher; ws: WorkerLink[]; hf: Float64Array } {
+    const layout = computeLayout({ workerCount: 2, ringCapacity: 64, jobSlots: 64, arenaBytes: 64, heartbeatMs: 20 });
+    const sab = new SharedArrayBuffer(layout.totalBytes);
+    writeHeader(sab, layout);
+    const ws = [0, 1].map((i) => {
+      const w = new WorkerLink(i, new WorkerBlockView(sab, layout, i));
+      w.life = 'alive';
+      return w;
+    });
+    Atomics.store(ws[0].block.i32, W_STATE, WS_BUSY);
+    Atomics.store(ws[1].block.i32, W_SLEEPING, 1);
+    const jobs = new JobTable(new Int32Array(new SharedArrayBuffer(64 * 4)), new Int32Array(64 * 8), new ArenaAllocator(64, 64), 1);
+    const d = new Dispatcher(ws, jobs, new KindTable([noopKind], new Map([[noopKind.name, 0]])), 10, 1, () => undefined);
+    const hf = new Float64Array(sab, 0, HEADER_BYTES / 8);
+    d.cadence = new FrameCadence(hf);
+    return { d, ws, hf };
+  }
+
+  it('in a steady cadence, a busy lead with at most 1 ms queued wakes it, not this thread', () => {
+    const { d, ws, hf } = rig();
+    hf[HF_FRAME_PERIOD] = 33;
+    ws[0].queuedMs = 1;
+    d.publish(ws[1]);
+    expect(d.wakes[0]).toBe(0);
+  });
+
+  it('a lead with more queued, no cadence, or a lead asleep: this thread wakes it', () => {
+    for (const [period, queued, leadAsleep] of [[33, 1.5, false], [0, 0.1, false], [33, 0.1, true]] as const) {
+      const { d, ws, hf } = rig();
+      hf[HF_FRAME_PERIOD] = period;
+      ws[0].queuedMs = queued;
+      if (leadAsleep) Atomics.store(ws[0].block.i32, W_SLEEPING, 1);
+      d.publish(ws[1]);
+      expect(d.wakes[0], `period ${period}, queued ${queued}, lead asleep ${leadAsleep}`).toBe(1);
+    }
   });
 });
 
