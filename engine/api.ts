@@ -126,7 +126,7 @@ export interface EngineOptions {
    * Atomics.notify can sleep on V8's process-wide lock whenever a thread holding it has
    * lost its core), and a frame's first jobs start at once. In the game (4 workers, frames
    * of about 11 jobs) the game thread's wake-ups fell from 45-62 ms to under 1 ms in 3,000
-   * frames and the results back within their own frame rose from 3 % to 44 %. With 1,000
+   * frames and the results back within their own frame rose from 3 % to 42-45 %. With 1,000
    * heavy jobs a frame on 4 workers the p99 was as without in 7 of 9 rounds and 0.8-1.6 ms
    * in two. A lead whose job runs far past its kind's estimate can leave another worker
    * asleep until its heartbeat timeout. Default false.

@@ -44,7 +44,7 @@ import {
   W_BEAT,
 } from './layout.js';
 import { Rejection } from './outcome.js';
-import type { FrameCadence } from './pacing.js';
+import { LEAD_BLOCK, type FrameCadence } from './pacing.js';
 import { leaveJob, type WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
@@ -511,10 +511,10 @@ export class Dispatcher {
     for (let i = 0; i < ws.length; i++) {
       const x = ws[i];
       if (x === w || !x.serving) continue;
-      // With frame pacing, the lead (worker 0) looks at its siblings before every job too
+      // With frame pacing, the lead (LEAD_BLOCK) looks at its siblings before every job too
       // (JobRunner.drain), so while its queue is short it covers for them even when busy:
       // this thread's notify would meet the lead's and theirs on V8's lock.
-      if (x.index === 0 && this.cadence !== null && this.cadence.steady() && !x.sleeping && x.queuedMs <= AWAKE_SHARE_MS) return true;
+      if (x.index === LEAD_BLOCK && this.cadence !== null && this.cadence.steady() && !x.sleeping && x.queuedMs <= AWAKE_SHARE_MS) return true;
       // Awake and between jobs (it scans before its next job or its next sleep), or
       // being woken by us (it scans on waking). A worker inside a job may not look for
       // a long time, so it does not count.

@@ -19,8 +19,8 @@
  *     H_MAGIC .. H_HEARTBEAT_MS        layout description                         main, once
  *     H_ENGINE_STATE                   RUNNING / STOPPING                         main
  *     H_CURRENT_FRAME                  the game's frame, for deadline checks      main
- *     HF_FRAME_AT, HF_FRAME_PERIOD     (float64 words) the frame cadence          main
  *     H_ID_SALT                        this engine's job-id salt                  main, once
+ *     HF_FRAME_AT, HF_FRAME_PERIOD     (float64 words, byte 128) frame cadence    main
  *     H_RESULT_WANTED, H_RESULT_SEQ    whenResults: main waits, the next result   main / workers
  *       (byte 192, a line of their own)  wakes it
  *   SLOT_TABLE = 256                   jobSlots x int32: (generation << 3) | state
@@ -90,20 +90,20 @@ export const H_ID_SALT = 14;
 export const H_TRACE_OFFSET = 15;
 export const H_TRACE_EVENTS = 16;
 /**
+ * The frame cadence (pacing.ts), as float64 words of the header: when beginFrame last ran
+ * (epoch ms) and the smoothed time between frames (ms; 0: no steady cadence). Byte 128, a
+ * cache line of their own: main writes them once a frame, the lead worker reads them
+ * before each sleep, and the period before each job.
+ */
+export const HF_FRAME_AT = 16;
+export const HF_FRAME_PERIOD = 17;
+/**
  * EngineCore.whenResults (result-wait.ts): main sets H_RESULT_WANTED to 1 and awaits a
  * change of H_RESULT_SEQ; the first worker to publish a result then clears the one and
  * bumps the other. Byte 192, a cache line of their own: workers read H_RESULT_WANTED
  * after every result, and it changes only when main starts waiting.
  */
 export const H_RESULT_WANTED = 48;
-/**
- * The frame cadence (pacing.ts), as float64 words of the header: when beginFrame last ran
- * (epoch ms) and the smoothed time between frames (ms; 0: no steady cadence). Byte 128, a
- * cache line of their own: main writes them once a frame, the lead worker reads them
- * before each sleep.
- */
-export const HF_FRAME_AT = 16;
-export const HF_FRAME_PERIOD = 17;
 export const H_RESULT_SEQ = 49;
 
 export const ENGINE_RUNNING = 1;

@@ -85,7 +85,7 @@ import {
   traceWorkerEvents,
   type Layout,
 } from './layout.js';
-import { DOZE_MS, untilFrameWindow } from './pacing.js';
+import { DOZE_MS, LEAD_BLOCK, untilFrameWindow } from './pacing.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
 import { wakeResultWaiter } from './result-wait.js';
 import { TraceRingWriter } from './trace-ring.js';
@@ -113,7 +113,7 @@ export class JobRunner {
   private readonly siblings: readonly Int32Array[];
   private readonly workerIndex: number;
   private readonly heartbeatMs: number;
-  /** Block 0 paces itself to the game's frames (pacing.ts). */
+  /** This worker paces itself to the game's frames (pacing.ts). */
   private readonly lead: boolean;
   /** The header as float64 words: the frame cadence. */
   private readonly hf: Float64Array;
@@ -140,7 +140,7 @@ export class JobRunner {
     this.siblings = siblings;
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.hf = new Float64Array(sab, 0, HEADER_BYTES / 8);
-    this.lead = blockIndex === 0;
+    this.lead = blockIndex === LEAD_BLOCK;
     this.slots = new Int32Array(sab, l.slotTable, l.jobSlots);
     this.ranges = new Int32Array(sab, l.rangeTable, l.jobSlots * RANGE_WORDS);
     this.kinds = kinds;
