@@ -120,8 +120,9 @@ export interface EngineOptions {
   /**
    * Frame pacing: while beginFrame is called at a steady cadence (between 2 and 250 ms
    * apart), the first worker (the lead) wakes itself 4 ms (at most a quarter period) before
-   * the next frame is due and dozes in 0.2 ms timed waits until that frame's jobs come
-   * (3 ms at most after it begins), and looks at the other workers before each job, waking
+   * the next frame is due and dozes in 0.2 ms timed waits (1 ms in browsers, where a
+   * worker cannot run below the page) until that frame's jobs come (3 ms at most after
+   * it begins), and looks at the other workers before each job, waking
    * those with work: so the game's thread wakes no worker in a steady frame (its
    * Atomics.notify can sleep on V8's process-wide lock whenever a thread holding it has
    * lost its core), and a frame's first jobs start at once. In the game (4 workers, frames

@@ -24,8 +24,6 @@ import { HF_FRAME_AT, HF_FRAME_PERIOD } from './layout.js';
 const MIN_PERIOD_MS = 2;
 /** A gap between frames longer than this, ms, ends the cadence (a pause, a menu). */
 export const MAX_PERIOD_MS = 250;
-/** How long one doze lasts, ms: the most a frame's first job waits for the lead to see it. */
-export const DOZE_MS = 0.2;
 /** The worker block that paces itself (the lead). */
 export const LEAD_BLOCK = 0;
 /** How far ahead of the next frame's expected start the lead wakes, ms (at most a quarter of the period). */

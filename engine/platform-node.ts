@@ -17,6 +17,7 @@ export const platform: Platform = {
   nodeHost,
   cores: () => availableParallelism(),
   workerSpinMs: 0.05,
+  leadDozeMs: 0.2,
   nodeWorkerScope: () => scope,
   threadNice(): ((nice: number) => boolean) | null {
     if (process.platform !== 'linux') return null;

@@ -13,6 +13,7 @@ export const platform: Platform = {
   },
   nodeWorkerScope: () => null,
   workerSpinMs: 0,
+  leadDozeMs: 1,
   threadNice: () => null,
   batchOtherThreads: () => Promise.resolve(false),
 };

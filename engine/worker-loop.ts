@@ -85,13 +85,15 @@ import {
   traceWorkerEvents,
   type Layout,
 } from './layout.js';
-import { DOZE_MS, LEAD_BLOCK, untilFrameWindow } from './pacing.js';
+import { LEAD_BLOCK, untilFrameWindow } from './pacing.js';
 import { JobRingReader, ResultRingWriter } from './rings.js';
 import { wakeResultWaiter } from './result-wait.js';
 import { TraceRingWriter } from './trace-ring.js';
 
 /** How long an idle worker keeps polling its ring before it sleeps in Atomics.wait, ms (see Platform.workerSpinMs). */
 export const SPIN_MS = platform.workerSpinMs;
+/** One timed wait of the frame-pacing lead's doze, ms (Platform.leadDozeMs). */
+const DOZE_MS = platform.leadDozeMs;
 /** The job head, counters and heartbeat are published at least this often within a batch. */
 const PUBLISH_EVERY = 32;
 

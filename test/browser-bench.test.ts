@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../engine/errors.js';
 import { configFor, parseRunArgs, runInChromium, toJson } from '../bench/browser/run.js';
-import { PEERS, QUICK, configQuery, parseConfigQuery } from '../bench/browser/protocol.js';
+import { PEERS, QUICK, WARM_FRAMES, configQuery, parseConfigQuery } from '../bench/browser/protocol.js';
 
 const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
@@ -30,7 +30,12 @@ describe('browser bench in Chromium (quick)', () => {
     expect(report.engineBundled.passes).toHaveLength(QUICK.passes);
     const fv = report.frameVerification;
     expect(fv).toEqual({ submitted: fv.submitted, ok: fv.submitted, missing: 0, duplicates: 0, wrong: 0 });
-    expect(fv.submitted + report.frameBudgetMs.refused).toBe((QUICK.frames + 30) * QUICK.jobsPerFrame);
+    // Both engines' frames (frame pacing off and on), each with its warm-up, in rounds.
+    expect(fv.submitted + report.frameBudgetMs.refused + report.frameBudgetPacedMs.refused).toBe(2 * (QUICK.frames + WARM_FRAMES) * QUICK.jobsPerFrame);
+    for (const fb of [report.frameBudgetMs, report.frameBudgetPacedMs]) {
+      expect(fb.frames).toBe(QUICK.frames);
+      expect(fb.roundP99).toHaveLength(QUICK.frameRounds);
+    }
 
     const json = toJson(report, true) as Record<string, Record<string, unknown>>;
     // The run's one JSON line survives a round trip through text, as the CLI prints it.
@@ -44,8 +49,10 @@ describe('browser bench in Chromium (quick)', () => {
       }
     }
     expect(positive(line.tiny_jobs_bundled_per_s.engine), 'tiny_jobs_bundled_per_s.engine').toBe(true);
-    expect(positive(line.frame_budget_ms.p50) && positive(line.frame_budget_ms.p99), JSON.stringify(line.frame_budget_ms)).toBe(true);
-    for (const r of ['engine_vs_comlink', 'engine_vs_workerpool', 'engine_vs_postmessage', 'round_trip_p99_engine_vs_comlink']) {
+    for (const series of ['frame_budget_ms', 'frame_budget_paced_ms']) {
+      expect(positive(line[series].p50) && positive(line[series].p99), JSON.stringify(line[series])).toBe(true);
+    }
+    for (const r of ['engine_vs_comlink', 'engine_vs_workerpool', 'engine_vs_postmessage', 'round_trip_p99_engine_vs_comlink', 'frame_budget_p99_paced_vs_default']) {
       expect(positive(line.ratios[r]), `ratios.${r}`).toBe(true);
     }
     expect(line.workers).toBe(2);

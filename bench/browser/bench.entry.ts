@@ -3,7 +3,8 @@
  * index.html, driven by run.ts). In one page, side by side: tiny-job throughput of the
  * engine, comlink, workerpool and bare postMessage, passes interleaved; the round trip
  * of one job for each, back to back and after idleness; and the engine's main-thread
- * time for 1,000 COMPUTE_HEAVY jobs per 30 Hz frame.
+ * time for 1,000 COMPUTE_HEAVY jobs per 30 Hz frame, with frame pacing off (the default)
+ * and on, in rounds taking turns.
  *
  * Settings come from the URL query (protocol.ts); the report goes to
  * `window.framejobsBench` and `document.body.dataset.done = "1"`, an error to
@@ -12,9 +13,10 @@
  * Nothing here blocks the page thread: every loop gives the event loop back between
  * tasks, and the page never calls Atomics.wait.
  */
-import { frameBudget } from './frame-budget.js';
+import { EngineCore } from '../../engine/core.js';
+import { FrameBudgetRun } from './frame-budget.js';
 import { ComlinkPeer, EnginePeer, PostMessagePeer, WorkerpoolPeer, type Peer } from './peers.js';
-import { ERROR_GLOBAL, PEERS, REPORT_GLOBAL, parseConfigQuery, type PageReport, type PeerName, type PeerReport, type Percentiles } from './protocol.js';
+import { ERROR_GLOBAL, PEERS, REPORT_GLOBAL, parseConfigQuery, type PageReport, type PeerName, type PeerReport, type Percentiles, type Verification } from './protocol.js';
 
 /** Seconds of untimed tiny jobs per peer before the first pass. */
 const WARM_SECONDS = 0.2;
@@ -71,8 +73,26 @@ async function run(): Promise<PageReport> {
       if (name === 'engine' && engine.parts) parts.afterIdle = engine.parts;
     }
     for (const name of PEERS) if (name !== 'engine') await peers[name].close();
-    say('engine frame budget');
-    const fb = await frameBudget(engine.engine, config.frames, config.jobsPerFrame);
+    // A second engine with frame pacing on (its own workers, asleep while the other's
+    // round runs): the two take turns, each round starting with the other one.
+    const paced = await EngineCore.start({ ...(config.workers === undefined ? {} : { workers: config.workers }), workerUrl: new URL('engine-worker.entry.js', base), framePacing: true });
+    let fb: ReturnType<FrameBudgetRun['finish']>;
+    let fbPaced: ReturnType<FrameBudgetRun['finish']>;
+    try {
+      const runs = [new FrameBudgetRun(engine.engine, config.frames, config.jobsPerFrame), new FrameBudgetRun(paced, config.frames, config.jobsPerFrame)];
+      const perRound = Math.ceil(config.frames / config.frameRounds);
+      for (let round = 0; round < config.frameRounds; round++) {
+        for (let k = 0; k < 2; k++) {
+          const which = (k + round) % 2;
+          say(`engine frame budget, round ${round + 1}, frame pacing ${which === 1 ? 'on' : 'off'}`);
+          await runs[which].round(perRound);
+        }
+      }
+      fb = runs[0].finish();
+      fbPaced = runs[1].finish();
+    } finally {
+      await paced.shutdown({ timeoutMs: 2000 });
+    }
     const reports = {} as Record<PeerName, PeerReport>;
     for (const name of PEERS) {
       reports[name] = {
@@ -93,12 +113,17 @@ async function run(): Promise<PageReport> {
       engineBundled: { passes: bundled, perSecond: Math.max(...bundled), verification: engine.bundleLedger.verify() },
       engineRoundTripParts: parts,
       frameBudgetMs: fb.budget,
-      frameVerification: fb.verification,
+      frameBudgetPacedMs: fbPaced.budget,
+      frameVerification: sumVerification(fb.verification, fbPaced.verification),
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     await engine.close();
   }
+}
+
+function sumVerification(a: Verification, b: Verification): Verification {
+  return { submitted: a.submitted + b.submitted, ok: a.ok + b.ok, missing: a.missing + b.missing, duplicates: a.duplicates + b.duplicates, wrong: a.wrong + b.wrong };
 }
 
 const g = globalThis as unknown as Record<string, unknown>;

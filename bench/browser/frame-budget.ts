@@ -4,6 +4,9 @@
  * timed. Frames are paced by timers, as a game's are, so the page stays responsive
  * between them. Every job is checked afterwards against the kind's own handler, run here.
  *
+ * The frames come in rounds, so two engines (frame pacing off and on) can take turns in
+ * one page and share its drift.
+ *
  * Page thread only.
  */
 import type { ResultView } from '../../engine/api.js';
@@ -15,54 +18,92 @@ import { FRAME_MS, sleep } from '../../game/time.js';
 import { HEAVY_ITERATIONS, HEAVY_KIND } from '../../stress/modes/heavy.js';
 import { Ledger } from './ledger.js';
 import { percentiles } from './peers.js';
-import type { PageReport, Verification } from './protocol.js';
+import { WARM_FRAMES, type FrameBudget, type Verification } from './protocol.js';
 
-/** Frames run untimed first: every path compiled, the workers' run-time estimates settled. */
-const WARM_FRAMES = 30;
 
-export async function frameBudget(engine: EngineCore, frames: number, perFrame: number): Promise<{ budget: PageReport['frameBudgetMs']; verification: Verification }> {
-  const HEAVY = engine.kindId(HEAVY_KIND);
-  const ledger = new Ledger();
-  const total = (frames + WARM_FRAMES) * perFrame;
-  // Arrivals are only recorded while frames are timed; the books are done afterwards.
-  const values = new Float64Array(total);
-  const arrivals = new Uint8Array(total);
-  const p = new Float64Array([0, HEAVY_ITERATIONS]);
-  let refused = 0;
-  const apply = (r: ResultView): void => {
+/** One engine's frames, over as many rounds as the caller runs. */
+export class FrameBudgetRun {
+  private readonly engine: EngineCore;
+  private readonly heavy: number;
+  private readonly perFrame: number;
+  private readonly ledger = new Ledger();
+  // Arrivals are only recorded while frames run; the books are done by finish().
+  private readonly values: Float64Array;
+  private readonly arrivals: Uint8Array;
+  private readonly total: number;
+  private readonly ms: Float64Array;
+  private readonly roundP99: number[] = [];
+  private readonly p = new Float64Array([0, HEAVY_ITERATIONS]);
+  /** The game thread's wake-ups of sleeping workers during the rounds (EngineStats.wakes): count, ms, max ms. */
+  private readonly wakes = { count: 0, ms: 0, maxMs: 0 };
+  private timed = 0;
+  private frame = 0;
+  private refused = 0;
+  private readonly apply = (r: ResultView): void => {
     const i = r.tag;
-    if (r.status !== Outcome.Done || i < 0 || i >= total) ledger.take(i, false);
+    if (r.status !== Outcome.Done || i < 0 || i >= this.total) this.ledger.take(i, false);
     else {
-      values[i] = r.values[0];
-      if (arrivals[i] < 255) arrivals[i]++;
+      this.values[i] = r.values[0];
+      if (this.arrivals[i] < 255) this.arrivals[i]++;
     }
   };
-  const ms = new Float64Array(frames);
-  const start = performance.now();
-  for (let f = -WARM_FRAMES; f < frames; f++) {
-    const frame = f + WARM_FRAMES;
-    const t0 = performance.now();
-    engine.beginFrame(frame);
-    engine.poll(apply);
-    for (let i = 0; i < perFrame; i++) {
-      const id = ledger.next();
-      p[0] = id;
-      if (engine.submit(HEAVY, p, id) < 0) {
-        ledger.unissue();
-        refused++;
+
+  /** For `frames` timed frames in all, after WARM_FRAMES untimed ones. */
+  constructor(engine: EngineCore, frames: number, perFrame: number) {
+    this.engine = engine;
+    this.heavy = engine.kindId(HEAVY_KIND);
+    this.perFrame = perFrame;
+    this.total = (frames + WARM_FRAMES) * perFrame;
+    this.values = new Float64Array(this.total);
+    this.arrivals = new Uint8Array(this.total);
+    this.ms = new Float64Array(frames);
+  }
+
+  /**
+   * Runs `frames` frames at 30 Hz (the warm-up first, on the first call), then waits
+   * until every job of them is back, so the next round, this engine's or another's,
+   * starts on idle workers.
+   */
+  async round(frames: number): Promise<void> {
+    const warm = this.frame === 0 ? WARM_FRAMES : 0;
+    const engine = this.engine;
+    const first = this.timed;
+    const w0 = engine.stats().wakes;
+    const start = performance.now();
+    for (let f = -warm; f < frames && this.timed < this.ms.length; f++) {
+      const t0 = performance.now();
+      engine.beginFrame(this.frame);
+      engine.poll(this.apply);
+      for (let i = 0; i < this.perFrame; i++) {
+        const id = this.ledger.next();
+        this.p[0] = id;
+        if (engine.submit(this.heavy, this.p, id) < 0) {
+          this.ledger.unissue();
+          this.refused++;
+        }
       }
+      if (f >= 0) this.ms[this.timed++] = performance.now() - t0;
+      this.frame++;
+      await sleep(Math.max(0, start + (f + warm + 1) * FRAME_MS - performance.now()));
     }
-    if (f >= 0) ms[f] = performance.now() - t0;
-    await sleep(Math.max(0, start + (frame + 1) * FRAME_MS - performance.now()));
+    while (engine.inFlight > 0) {
+      engine.poll(this.apply);
+      await sleep(1);
+    }
+    engine.poll(this.apply);
+    const w1 = engine.stats().wakes;
+    this.wakes.count += w1.count - w0.count;
+    this.wakes.ms += w1.ms - w0.ms;
+    if (w1.maxMs > this.wakes.maxMs) this.wakes.maxMs = w1.maxMs;
+    if (this.timed > first) this.roundP99.push(percentiles(this.ms.subarray(first, this.timed)).p99);
   }
-  while (engine.inFlight > 0) {
-    engine.poll(apply);
-    await sleep(1);
+
+  /** The timed frames' percentiles, and the books of every job, each checked against the handler. */
+  finish(): { budget: FrameBudget; verification: Verification } {
+    bookArrivals(this.ledger, this.values, this.arrivals);
+    const pc = percentiles(this.ms.subarray(0, this.timed));
+    return { budget: { ...pc, jobsPerFrame: this.perFrame, refused: this.refused, frames: this.timed, roundP99: this.roundP99, wakes: this.wakes }, verification: this.ledger.verify() };
   }
-  engine.poll(apply);
-  bookArrivals(ledger, values, arrivals);
-  const pc = percentiles(ms);
-  return { budget: { ...pc, jobsPerFrame: perFrame, refused, frames }, verification: ledger.verify() };
 }
 
 /**

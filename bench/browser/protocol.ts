@@ -23,11 +23,16 @@ export interface BenchConfig {
   readonly roundTrips: number;
   /** Round trips timed per peer with the system left idle (asleep) before each. */
   readonly sleepyRoundTrips: number;
-  /** 30 Hz frames timed for the frame budget, after a warm-up. */
+  /** 30 Hz frames timed for the frame budget, after a warm-up, per engine (frame pacing off, on). */
   readonly frames: number;
+  /** Rounds the frames come in, the two engines taking turns. */
+  readonly frameRounds: number;
   /** COMPUTE_HEAVY jobs submitted per frame. */
   readonly jobsPerFrame: number;
 }
+
+/** Frame-budget frames each engine runs untimed before its first round: every path compiled, the workers' run-time estimates settled. */
+export const WARM_FRAMES = 30;
 
 export const FULL: BenchConfig = {
   workers: undefined,
@@ -37,6 +42,7 @@ export const FULL: BenchConfig = {
   roundTrips: 3000,
   sleepyRoundTrips: 150,
   frames: 300,
+  frameRounds: 3,
   jobsPerFrame: 1000,
 };
 
@@ -49,6 +55,7 @@ export const QUICK: BenchConfig = {
   roundTrips: 200,
   sleepyRoundTrips: 10,
   frames: 20,
+  frameRounds: 2,
   jobsPerFrame: 1000,
 };
 
@@ -80,6 +87,7 @@ export function parseConfigQuery(query: string, base: BenchConfig = FULL): Bench
     roundTrips: int('roundTrips', 1) ?? base.roundTrips,
     sleepyRoundTrips: int('sleepyRoundTrips', 1) ?? base.sleepyRoundTrips,
     frames: int('frames', 1) ?? base.frames,
+    frameRounds: int('frameRounds', 1) ?? base.frameRounds,
     jobsPerFrame: int('jobsPerFrame', 1) ?? base.jobsPerFrame,
   };
 }
@@ -113,6 +121,18 @@ export interface PeerReport {
   readonly verification: Verification;
 }
 
+/** An engine's main-thread time per frame, ms. */
+export interface FrameBudget extends Percentiles {
+  readonly jobsPerFrame: number;
+  readonly refused: number;
+  /** Frames timed. */
+  readonly frames: number;
+  /** Each round's p99, in the order run. */
+  readonly roundP99: readonly number[];
+  /** The page thread's wake-ups of sleeping workers in the rounds (EngineStats.wakes): how many, their time in all and the longest, ms. */
+  readonly wakes: { readonly count: number; readonly ms: number; readonly maxMs: number };
+}
+
 /** What the page leaves on `window.framejobsBench`. */
 export interface PageReport {
   readonly config: BenchConfig;
@@ -128,9 +148,11 @@ export interface PageReport {
    * (publish, wake-up), `delivery` the result's publish to the poll that saw it.
    */
   readonly engineRoundTripParts: Readonly<Record<'backToBack' | 'afterIdle', { readonly pickup: Percentiles; readonly delivery: Percentiles }>>;
-  /** The engine's main-thread time per 30 Hz frame (beginFrame + poll + submits), ms. */
-  readonly frameBudgetMs: Percentiles & { readonly jobsPerFrame: number; readonly refused: number; readonly frames: number };
-  /** Every frame-budget job: exactly once, with the handler's own value. */
+  /** The engine's main-thread time per 30 Hz frame (beginFrame + poll + submits), ms, with the default options. */
+  readonly frameBudgetMs: FrameBudget;
+  /** The same with EngineOptions.framePacing on, in rounds taking turns with the default engine's. */
+  readonly frameBudgetPacedMs: FrameBudget;
+  /** Every frame-budget job of both engines: exactly once, with the handler's own value. */
   readonly frameVerification: Verification;
   /** Wall time of the page's whole run, s. */
   readonly seconds: number;

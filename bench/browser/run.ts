@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { EngineError } from '../../engine/errors.js';
 import { cliOptions, integerIn, numberIn, optionalNumber, parseCli, runCli, runIfMain } from '../../game/cli-args.js';
 import { startServer } from '../../scripts/serve.js';
-import { ERROR_GLOBAL, FULL, PEERS, QUICK, REPORT_GLOBAL, configQuery, type BenchConfig, type PageReport, type PeerName, type Percentiles } from './protocol.js';
+import { ERROR_GLOBAL, FULL, PEERS, QUICK, REPORT_GLOBAL, configQuery, type BenchConfig, type FrameBudget, type PageReport, type PeerName, type Percentiles } from './protocol.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -96,7 +96,7 @@ export async function runInChromium(config: BenchConfig, log: (line: string) => 
     await page.goto(`${server.url}?${configQuery(config)}`);
     let last = '';
     const started = Date.now();
-    const limitMs = 60_000 + config.passes * PEERS.length * config.seconds * 4000 + config.frames * 200;
+    const limitMs = 60_000 + config.passes * PEERS.length * config.seconds * 4000 + config.frames * 400;
     for (;;) {
       const state = await page.evaluate(() => ({ done: document.body.dataset.done === '1', error: document.body.dataset.error === '1', status: document.getElementById('status')?.textContent ?? '' }));
       if (state.status !== last) {
@@ -140,18 +140,14 @@ export function toJson(r: RunReport, quick: boolean): Record<string, unknown> {
       pickup_after_idle: pc(r.engineRoundTripParts.afterIdle.pickup),
       delivery_after_idle: pc(r.engineRoundTripParts.afterIdle.delivery),
     },
-    frame_budget_ms: {
-      jobs_per_frame: r.frameBudgetMs.jobsPerFrame,
-      p50: r3(r.frameBudgetMs.p50),
-      p99: r3(r.frameBudgetMs.p99),
-      max: r3(r.frameBudgetMs.max),
-      refused: r.frameBudgetMs.refused,
-    },
+    frame_budget_ms: frameJson(r.frameBudgetMs),
+    frame_budget_paced_ms: frameJson(r.frameBudgetPacedMs),
     ratios: {
       engine_vs_comlink: r1(rate('engine') / rate('comlink')),
       engine_vs_workerpool: r1(rate('engine') / rate('workerpool')),
       engine_vs_postmessage: r1(rate('engine') / rate('postmessage')),
       round_trip_p99_engine_vs_comlink: r3(r.peers.engine.roundTripUs.p99 / r.peers.comlink.roundTripUs.p99),
+      frame_budget_p99_paced_vs_default: r3(r.frameBudgetPacedMs.p99 / r.frameBudgetMs.p99),
     },
     jobs_checked: { ...byPeer((n) => r.peers[n].verification.ok), engine_bundled: r.engineBundled.verification.ok },
     jobs_lost_or_wrong: PEERS.reduce((s, n) => s + bad(r.peers[n].verification), bad(r.frameVerification) + bad(r.engineBundled.verification)),
@@ -163,6 +159,16 @@ export function toJson(r: RunReport, quick: boolean): Record<string, unknown> {
     seconds: r1(r.seconds),
   };
 }
+
+const frameJson = (f: FrameBudget): Record<string, unknown> => ({
+  jobs_per_frame: f.jobsPerFrame,
+  p50: r3(f.p50),
+  p99: r3(f.p99),
+  max: r3(f.max),
+  refused: f.refused,
+  round_p99s: f.roundP99.map(r3),
+  wakes: { count: f.wakes.count, ms: r3(f.wakes.ms), max_ms: r3(f.wakes.maxMs) },
+});
 
 const bad = (v: { submitted: number; ok: number }): number => v.submitted - v.ok;
 
@@ -184,8 +190,9 @@ function printReport(r: RunReport, out: (line: string) => void): void {
   const parts = r.engineRoundTripParts;
   const part = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)}, p99 ${p.p99.toFixed(1)}`;
   out(`  engine, taken apart: submit to handler ${part(parts.backToBack.pickup)}; publish to poll ${part(parts.backToBack.delivery)}  |  after idle: ${part(parts.afterIdle.pickup)}; ${part(parts.afterIdle.delivery)}`);
-  const fb = r.frameBudgetMs;
-  out(`frame budget, ${fb.jobsPerFrame} COMPUTE_HEAVY jobs per 30 Hz frame: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused)`);
+  for (const [label, fb] of [['default options', r.frameBudgetMs], ['framePacing: true', r.frameBudgetPacedMs]] as const) {
+    out(`frame budget, ${fb.jobsPerFrame} COMPUTE_HEAVY jobs per 30 Hz frame, ${label}: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused; each round's p99: ${fb.roundP99.map((x) => x.toFixed(3)).join(', ')}; ${fb.wakes.count} wake-ups of sleeping workers, ${fb.wakes.ms.toFixed(2)} ms in all)`);
+  }
   const lost = PEERS.reduce((s, n) => s + bad(r.peers[n].verification), bad(r.frameVerification));
   out(`every job checked: ${lost === 0 ? 'all came back exactly once with the right value' : `${lost} lost, duplicated or wrong`}`);
 }
