@@ -39,6 +39,7 @@ import {
   J_SLOT,
   J_SUBMIT_FRAME,
   J_TAG,
+  JOB_HEAD_I,
   JOB_TAIL_I,
   RECORD_I32,
   W_BEAT,
@@ -49,6 +50,8 @@ import { leaveJob, type WorkerLink } from './worker-link.js';
 
 /** Queued work (ms) an awake worker takes on before a sleeping one is woken for more. */
 const AWAKE_SHARE_MS = 1;
+/** How long, ms, a busy frame-pacing lead may go without moving its job head before this thread wakes the siblings it covers for (Dispatcher.checkLead). */
+const LEAD_STALL_MS = 1;
 /** A wake-up (Atomics.notify) that takes longer than this, ms, is counted slow (EngineStats.wakes). */
 export const SLOW_WAKE_MS = 0.25;
 /** Queued work (ms) by which the worker that took the last job may lead the least loaded and still take the next. */
@@ -105,6 +108,8 @@ export class Dispatcher {
   scale = 1;
   /** The frame cadence when EngineOptions.framePacing is on (pacing.ts). */
   cadence: FrameCadence | null = null;
+  /** The lead's job head as checkLead last saw it move, and when: [head, ms, now]. */
+  private readonly leadSeen = new Float64Array([-1, 0, 0]);
   private flushQueued = false;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
@@ -473,9 +478,14 @@ export class Dispatcher {
     // is read before notifying, so a wake landing in between hides no later sleep. Nor
     // does this thread wake it while another worker is awake or already being woken (an
     // awake worker wakes its sleeping siblings that have work: JobRunner.wakeSiblings).
-    const i32 = w.block.i32;
-    const beat = Atomics.load(i32, W_BEAT);
+    const beat = Atomics.load(w.block.i32, W_BEAT);
     if (beat === w.notifiedBeat || this.someoneAwake(w)) return;
+    this.wake(w, beat);
+  }
+
+  /** Notifies sleeping worker `w`, whose beat was `beat` just before; timed (EngineStats.wakes). */
+  private wake(w: WorkerLink, beat: number): void {
+    const i32 = w.block.i32;
     w.notifiedBeat = beat;
     const wk = this.wakes;
     stampAt(wk, 4);
@@ -497,6 +507,35 @@ export class Dispatcher {
     // still idle, so it wakes them (someoneAwake) and this thread need not.
     for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail && ws[i].sleeping) this.publish(ws[i]);
     for (let i = 0; i < ws.length; i++) if (ws[i].jobs.published !== ws[i].jobs.tail) this.publish(ws[i]);
+    if (this.cadence !== null && this.cadence.steady()) this.checkLead();
+  }
+
+  /**
+   * With frame pacing, the lead wakes its sleeping siblings before each of its jobs, so
+   * this thread leaves those wake-ups to it (someoneAwake), however long its queue: a
+   * notify from here can sleep on V8's lock. The one way that fails is a lead inside a
+   * job far longer than its kind's estimate; so at each flush, if the lead is busy and
+   * its job head has not moved for LEAD_STALL_MS, this thread wakes every sibling still
+   * asleep on published work itself (at most once per sleep, as publish does).
+   */
+  private checkLead(): void {
+    const ws = this.workers;
+    const lead = ws[LEAD_BLOCK];
+    const seen = this.leadSeen;
+    const head = Atomics.load(lead.block.i32, JOB_HEAD_I);
+    stampAt(seen, 2);
+    if (head !== seen[0] || !lead.busy) {
+      seen[0] = head;
+      seen[1] = seen[2];
+      return;
+    }
+    if (seen[2] - seen[1] < LEAD_STALL_MS) return;
+    for (let i = 0; i < ws.length; i++) {
+      const x = ws[i];
+      if (x === lead || !x.serving || !x.sleeping || Atomics.load(x.block.i32, JOB_HEAD_I) === x.jobs.published) continue;
+      const beat = Atomics.load(x.block.i32, W_BEAT);
+      if (beat !== x.notifiedBeat) this.wake(x, beat);
+    }
   }
 
   /**
@@ -512,9 +551,9 @@ export class Dispatcher {
       const x = ws[i];
       if (x === w || !x.serving) continue;
       // With frame pacing, the lead (LEAD_BLOCK) looks at its siblings before every job too
-      // (JobRunner.drain), so while its queue is short it covers for them even when busy:
-      // this thread's notify would meet the lead's and theirs on V8's lock.
-      if (x.index === LEAD_BLOCK && this.cadence !== null && this.cadence.steady() && !x.sleeping && x.queuedMs <= AWAKE_SHARE_MS) return true;
+      // (JobRunner.drain), so it covers for them even when busy: this thread's notify
+      // would meet the lead's and theirs on V8's lock (a stalled lead: checkLead).
+      if (x.index === LEAD_BLOCK && this.cadence !== null && this.cadence.steady() && !x.sleeping) return true;
       // Awake and between jobs (it scans before its next job or its next sleep), or
       // being woken by us (it scans on waking). A worker inside a job may not look for
       // a long time, so it does not count.

@@ -9,13 +9,13 @@
  * beginFrame at a steady cadence, so the time of the next frame is known ahead: the lead
  * worker (block 0) dozes through a window around it, in short timed waits that no other
  * thread has to end, and looks as awake and idle as a spinning worker does. It looks at
- * its siblings before every job as well, so the dispatcher leaves their wake-ups to it
- * while its queue is short, busy or not (Dispatcher.someoneAwake). Outside the window it
- * sleeps as any worker does, until the window opens.
+ * its siblings before every job as well, so the dispatcher leaves their wake-ups to it,
+ * busy or not (Dispatcher.someoneAwake), unless its job head stands still for a
+ * millisecond (Dispatcher.checkLead). Outside the window it sleeps as any worker does,
+ * until the window opens.
  *
- * Off by default (EngineOptions.framePacing): the doze's waits take that same lock, and
- * in frames of many heavy jobs the game thread's remaining notifies still meet them now
- * and then. A spin through the window instead took a core from the game thread.
+ * Off by default (EngineOptions.framePacing). A spin through the window instead took a
+ * core from the game thread.
  */
 import { stampAt } from './clock.js';
 import { HF_FRAME_AT, HF_FRAME_PERIOD } from './layout.js';

@@ -11,7 +11,7 @@ import { noopKind } from '../engine/builtin-kinds.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { JobTable } from '../engine/job-table.js';
 import { KindTable } from '../engine/kind-table.js';
-import { HEADER_BYTES, HF_FRAME_AT, HF_FRAME_PERIOD, W_SLEEPING, W_STATE, WS_BUSY, WorkerBlockView, computeLayout, writeHeader } from '../engine/layout.js';
+import { HEADER_BYTES, HF_FRAME_AT, HF_FRAME_PERIOD, JOB_HEAD_I, W_BEAT, W_SLEEPING, W_STATE, WS_BUSY, WS_IDLE, WorkerBlockView, computeLayout, writeHeader } from '../engine/layout.js';
 import { Outcome } from '../engine/outcome.js';
 import { FrameCadence, MAX_PERIOD_MS, nextPeriod, untilFrameWindow } from '../engine/pacing.js';
 import { WorkerLink } from '../engine/worker-link.js';
@@ -127,23 +127,83 @@ describe('pacing: who wakes a sleeping worker', () => {
     return { d, ws, hf };
   }
 
-  it('in a steady cadence, a busy lead with at most 1 ms queued wakes it, not this thread', () => {
-    const { d, ws, hf } = rig();
-    hf[HF_FRAME_PERIOD] = 33;
-    ws[0].queuedMs = 1;
-    d.publish(ws[1]);
-    expect(d.wakes[0]).toBe(0);
+  it('in a steady cadence, a busy lead wakes it, not this thread, however long its queue', () => {
+    for (const queued of [0, 1, 1.5, 40]) {
+      const { d, ws, hf } = rig();
+      hf[HF_FRAME_PERIOD] = 33;
+      ws[0].queuedMs = queued;
+      d.publish(ws[1]);
+      expect(d.wakes[0], `queued ${queued}`).toBe(0);
+    }
   });
 
-  it('a lead with more queued, no cadence, or a lead asleep: this thread wakes it', () => {
-    for (const [period, queued, leadAsleep] of [[33, 1.5, false], [0, 0.1, false], [33, 0.1, true]] as const) {
+  it('no cadence, or a lead asleep: this thread wakes it', () => {
+    for (const [period, leadAsleep] of [[0, false], [33, true]] as const) {
       const { d, ws, hf } = rig();
       hf[HF_FRAME_PERIOD] = period;
-      ws[0].queuedMs = queued;
+      ws[0].queuedMs = 0.1;
       if (leadAsleep) Atomics.store(ws[0].block.i32, W_SLEEPING, 1);
       d.publish(ws[1]);
-      expect(d.wakes[0], `period ${period}, queued ${queued}, lead asleep ${leadAsleep}`).toBe(1);
+      expect(d.wakes[0], `period ${period}, lead asleep ${leadAsleep}`).toBe(1);
     }
+  });
+
+  /** Lets at least `ms` pass on the clock (a loaded machine only makes it longer). */
+  const pass = (ms: number): void => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // waiting
+    }
+  };
+
+  /** Worker 1 asleep with 5 records published that it has not read; the cadence steady. */
+  function stalledRig(): { d: Dispatcher; ws: WorkerLink[] } {
+    const { d, ws, hf } = rig();
+    hf[HF_FRAME_PERIOD] = 33;
+    ws[1].jobs.tail = 5;
+    ws[1].jobs.published = 5;
+    return { d, ws };
+  }
+
+  it('a busy lead whose job head stands still for 1 ms: the next flush wakes the sleeping sibling with work, once per sleep', () => {
+    const { d, ws } = stalledRig();
+    d.flush();
+    expect(d.wakes[0]).toBe(0);
+    pass(1.5);
+    d.flush();
+    expect(d.wakes[0]).toBe(1);
+    pass(1.5);
+    d.flush();
+    // Still the same sleep (its beat has not moved): the notify is on its way.
+    expect(d.wakes[0]).toBe(1);
+    Atomics.add(ws[1].block.i32, W_BEAT, 1);
+    d.flush();
+    expect(d.wakes[0]).toBe(2);
+  });
+
+  it('a lead whose head moves, an idle lead, or a sibling with nothing unread: no wake from the flush', () => {
+    const moving = stalledRig();
+    moving.d.flush();
+    for (let i = 1; i <= 3; i++) {
+      pass(1.5);
+      Atomics.store(moving.ws[0].block.i32, JOB_HEAD_I, i);
+      moving.d.flush();
+    }
+    expect(moving.d.wakes[0]).toBe(0);
+
+    const idle = stalledRig();
+    Atomics.store(idle.ws[0].block.i32, W_STATE, WS_IDLE);
+    idle.d.flush();
+    pass(1.5);
+    idle.d.flush();
+    expect(idle.d.wakes[0]).toBe(0);
+
+    const caughtUp = stalledRig();
+    Atomics.store(caughtUp.ws[1].block.i32, JOB_HEAD_I, 5);
+    caughtUp.d.flush();
+    pass(1.5);
+    caughtUp.d.flush();
+    expect(caughtUp.d.wakes[0]).toBe(0);
   });
 });
 
