@@ -145,42 +145,82 @@ async function heapPerJob(engine: EngineCore, jobs: number): Promise<{ bytesPerJ
   return { bytesPerJob: (after - before) / jobs, gcDuringRun: gcs };
 }
 
+interface FrameBudget {
+  p50: number;
+  p99: number;
+  max: number;
+  results: number;
+  refused: number;
+  /** Each round's p99, ms, in the order run. */
+  roundP99: number[];
+  /** The main thread's wake-ups of sleeping workers over the rounds (EngineStats.wakes). */
+  wakes: number;
+}
+
 /**
  * The frame budget: a 30 Hz loop that submits `perFrame` COMPUTE_HEAVY jobs each frame
  * and polls their results, timing only the engine's calls (beginFrame, poll with a
  * trivial apply, submit) on the main thread. Frames are paced by a timer, as a game's are.
+ * With several engines, they take turns in `rounds` rounds (each round starting with the
+ * next one), so the machine's drift lands on all of them alike; each round ends once its
+ * jobs are back, so the next starts on idle workers.
  */
-async function frameBudget(engine: EngineCore, perFrame: number, frames: number): Promise<{ p50: number; p99: number; max: number; results: number; refused: number }> {
-  const HEAVY = engine.kindId(HEAVY_KIND);
-  const p = new Float64Array([0, HEAVY_ITERATIONS]);
-  const count = new Int32Array(2);
-  const sum = new Float64Array(1);
-  const apply = (r: ResultView): void => {
-    count[0]++;
-    sum[0] += r.values[0];
-  };
-  // The first WARM frames compile the paths and are not counted.
+async function frameBudget(engines: readonly EngineCore[], perFrame: number, frames: number, rounds = 1): Promise<FrameBudget[]> {
+  // The first WARM frames of each engine compile the paths and are not counted.
   const WARM = 30;
-  const ms = new Float64Array(frames);
-  const start = performance.now();
-  for (let f = -WARM; f < frames; f++) {
-    const t0 = performance.now();
-    engine.beginFrame(f + WARM);
-    engine.poll(apply);
-    for (let i = 0; i < perFrame; i++) {
-      p[0] = (f + WARM) * perFrame + i;
-      if (engine.submit(HEAVY, p, i) < 0) count[1]++;
+  const p = new Float64Array([0, HEAVY_ITERATIONS]);
+  const runs = engines.map((engine) => {
+    const count = new Int32Array(2);
+    const sum = new Float64Array(1);
+    return {
+      engine,
+      heavy: engine.kindId(HEAVY_KIND),
+      count,
+      apply: (r: ResultView): void => {
+        count[0]++;
+        sum[0] += r.values[0];
+      },
+      ms: new Float64Array(frames),
+      timed: 0,
+      frame: 0,
+      roundP99: [] as number[],
+      wakes: 0,
+    };
+  });
+  const perRound = Math.ceil(frames / rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < runs.length; k++) {
+      const run = runs[(k + round) % runs.length];
+      const { engine, count, apply, ms } = run;
+      const warm = run.frame === 0 ? WARM : 0;
+      const first = run.timed;
+      const wakes = engine.stats().wakes.count;
+      const start = performance.now();
+      for (let f = -warm; f < perRound && run.timed < frames; f++) {
+        const t0 = performance.now();
+        engine.beginFrame(run.frame);
+        engine.poll(apply);
+        for (let i = 0; i < perFrame; i++) {
+          p[0] = run.frame * perFrame + i;
+          if (engine.submit(run.heavy, p, i) < 0) count[1]++;
+        }
+        if (f >= 0) ms[run.timed++] = performance.now() - t0;
+        run.frame++;
+        await sleep(Math.max(0, start + (f + warm + 1) * FRAME_MS - performance.now()));
+      }
+      while (engine.inFlight > 0) {
+        engine.poll(apply);
+        await sleep(1);
+      }
+      run.wakes += engine.stats().wakes.count - wakes;
+      const part = ms.slice(first, run.timed).sort();
+      if (part.length > 0) run.roundP99.push(Number(part[Math.min(part.length - 1, Math.floor(part.length * 0.99))].toFixed(3)));
     }
-    if (f >= 0) ms[f] = performance.now() - t0;
-    const next = start + (f + WARM + 1) * FRAME_MS;
-    await sleep(Math.max(0, next - performance.now()));
   }
-  while (engine.inFlight > 0) {
-    engine.poll(apply);
-    await sleep(1);
-  }
-  ms.sort();
-  return { p50: ms[Math.floor(frames * 0.5)], p99: ms[Math.min(frames - 1, Math.floor(frames * 0.99))], max: ms[frames - 1], results: count[0], refused: count[1] };
+  return runs.map(({ ms, timed, count, roundP99, wakes }) => {
+    const s = ms.slice(0, timed).sort();
+    return { p50: s[Math.floor(timed * 0.5)], p99: s[Math.min(timed - 1, Math.floor(timed * 0.99))], max: s[timed - 1], results: count[0], refused: count[1], roundP99, wakes };
+  });
 }
 
 /**
@@ -259,13 +299,25 @@ async function main(): Promise<void> {
     log(`round trip, idle engine: p50 ${rt.p50.toFixed(1)} us, p99 ${rt.p99.toFixed(1)} us, max ${rt.max.toFixed(0)} us`);
     const heap = await heapPerJob(engine, quick ? 300_000 : 1_000_000);
     log(`heap per job after warm-up: ${heap.bytesPerJob.toFixed(3)} bytes (${heap.gcDuringRun} GCs during the run${gc ? '' : '; run with --expose-gc for a clean baseline'})`);
-    const fb = await frameBudget(engine, 1000, quick ? 90 : 300);
-    log(`frame budget, 1,000 COMPUTE_HEAVY jobs per 30 Hz frame: engine main-thread time p50 ${fb.p50.toFixed(3)} ms, p99 ${fb.p99.toFixed(3)} ms, max ${fb.max.toFixed(2)} ms (${fb.refused} refused)`);
+    // The same frames with frame pacing on, on as many workers, in turns with these.
+    const paced = await EngineCore.start({ workers, framePacing: true });
+    let fb: FrameBudget;
+    let fbPaced: FrameBudget;
+    try {
+      [fb, fbPaced] = await frameBudget([engine, paced], 1000, quick ? 90 : 300, quick ? 1 : 3);
+    } finally {
+      await paced.shutdown();
+    }
+    for (const [label, f] of [['', fb], [', framePacing: true', fbPaced]] as const) {
+      log(
+        `frame budget, 1,000 COMPUTE_HEAVY jobs per 30 Hz frame${label}: engine main-thread time p50 ${f.p50.toFixed(3)} ms, p99 ${f.p99.toFixed(3)} ms, max ${f.max.toFixed(2)} ms (${f.refused} refused; rounds' p99 ${f.roundP99.join(', ')}; ${f.wakes} wake-ups of sleeping workers)`,
+      );
+    }
     const byDefault = await EngineCore.start({});
     const defaultWorkers = byDefault.workerCount;
-    let fbDefault: Awaited<ReturnType<typeof frameBudget>>;
+    let fbDefault: FrameBudget;
     try {
-      fbDefault = await frameBudget(byDefault, 1000, quick ? 90 : 300);
+      [fbDefault] = await frameBudget([byDefault], 1000, quick ? 90 : 300);
     } finally {
       await byDefault.shutdown();
     }
@@ -340,7 +392,17 @@ async function main(): Promise<void> {
       },
       round_trip_us: { p50: Number(rt.p50.toFixed(2)), p99: Number(rt.p99.toFixed(2)), max: Number(rt.max.toFixed(1)) },
       heap_bytes_per_job: Number(heap.bytesPerJob.toFixed(3)),
-      frame_budget_ms: { jobs_per_frame: 1000, p50: Number(fb.p50.toFixed(3)), p99: Number(fb.p99.toFixed(3)), max: Number(fb.max.toFixed(3)), refused: fb.refused },
+      frame_budget_ms: { jobs_per_frame: 1000, p50: Number(fb.p50.toFixed(3)), p99: Number(fb.p99.toFixed(3)), max: Number(fb.max.toFixed(3)), refused: fb.refused, round_p99s: fb.roundP99, wakes: fb.wakes },
+      frame_budget_paced_ms: {
+        jobs_per_frame: 1000,
+        p50: Number(fbPaced.p50.toFixed(3)),
+        p99: Number(fbPaced.p99.toFixed(3)),
+        max: Number(fbPaced.max.toFixed(3)),
+        refused: fbPaced.refused,
+        round_p99s: fbPaced.roundP99,
+        wakes: fbPaced.wakes,
+        p99_ratio: Number((fbPaced.p99 / fb.p99).toFixed(3)),
+      },
       frame_budget_default_workers_ms: {
         workers: defaultWorkers,
         jobs_per_frame: 1000,
