@@ -108,8 +108,12 @@ export class Dispatcher {
   scale = 1;
   /** The frame cadence when EngineOptions.framePacing is on (pacing.ts). */
   cadence: FrameCadence | null = null;
-  /** The lead's job head as checkLead last saw it move, and when: [head, ms, now]. */
-  private readonly leadSeen = new Float64Array([-1, 0, 0]);
+  /** The lead's job head at the last flush (checkLead). */
+  private leadHead = -1;
+  /** 1 once checkLead has stamped when it first found the lead still (leadStill[0], ms) since leadHead last moved. */
+  private leadStillSince = 0;
+  /** [when the lead was first found still, now], ms. */
+  private readonly leadStill = new Float64Array(2);
   private flushQueued = false;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
@@ -514,22 +518,35 @@ export class Dispatcher {
    * With frame pacing, the lead wakes its sleeping siblings before each of its jobs, so
    * this thread leaves those wake-ups to it (someoneAwake), however long its queue: a
    * notify from here can sleep on V8's lock. The one way that fails is a lead inside a
-   * job far longer than its kind's estimate; so at each flush, if the lead is busy and
-   * its job head has not moved for LEAD_STALL_MS, this thread wakes every sibling still
-   * asleep on published work itself (at most once per sleep, as publish does).
+   * job far longer than its kind's estimate; so at each flush, if the lead is busy, its
+   * job head has not moved for LEAD_STALL_MS and a sibling sleeps on work it has not
+   * read, this thread wakes that sibling itself (at most once per sleep, as publish
+   * does). The clock is read only in that case: flush runs many times a frame, and a
+   * time read in code not yet optimised is a heap number.
    */
   private checkLead(): void {
     const ws = this.workers;
     const lead = ws[LEAD_BLOCK];
-    const seen = this.leadSeen;
     const head = Atomics.load(lead.block.i32, JOB_HEAD_I);
-    stampAt(seen, 2);
-    if (head !== seen[0] || !lead.busy) {
-      seen[0] = head;
-      seen[1] = seen[2];
+    if (head !== this.leadHead || !lead.busy) {
+      this.leadHead = head;
+      this.leadStillSince = 0;
       return;
     }
-    if (seen[2] - seen[1] < LEAD_STALL_MS) return;
+    let waiting: WorkerLink | null = null;
+    for (let i = 0; i < ws.length && waiting === null; i++) {
+      const x = ws[i];
+      if (x !== lead && x.serving && x.sleeping && Atomics.load(x.block.i32, JOB_HEAD_I) !== x.jobs.published && Atomics.load(x.block.i32, W_BEAT) !== x.notifiedBeat) waiting = x;
+    }
+    if (waiting === null) return;
+    const still = this.leadStill;
+    if (this.leadStillSince === 0) {
+      stampAt(still, 0);
+      this.leadStillSince = 1;
+      return;
+    }
+    stampAt(still, 1);
+    if (still[1] - still[0] < LEAD_STALL_MS) return;
     for (let i = 0; i < ws.length; i++) {
       const x = ws[i];
       if (x === lead || !x.serving || !x.sleeping || Atomics.load(x.block.i32, JOB_HEAD_I) === x.jobs.published) continue;

@@ -167,6 +167,8 @@ describe('pacing: who wakes a sleeping worker', () => {
 
   it('a busy lead whose job head stands still for 1 ms: the next flush wakes the sleeping sibling with work, once per sleep', () => {
     const { d, ws } = stalledRig();
+    // The first flush sees the lead's head; the next finds it still and notes the time.
+    d.flush();
     d.flush();
     expect(d.wakes[0]).toBe(0);
     pass(1.5);
@@ -194,12 +196,14 @@ describe('pacing: who wakes a sleeping worker', () => {
     const idle = stalledRig();
     Atomics.store(idle.ws[0].block.i32, W_STATE, WS_IDLE);
     idle.d.flush();
+    idle.d.flush();
     pass(1.5);
     idle.d.flush();
     expect(idle.d.wakes[0]).toBe(0);
 
     const caughtUp = stalledRig();
     Atomics.store(caughtUp.ws[1].block.i32, JOB_HEAD_I, 5);
+    caughtUp.d.flush();
     caughtUp.d.flush();
     pass(1.5);
     caughtUp.d.flush();

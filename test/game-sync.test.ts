@@ -16,14 +16,21 @@ import { codeOf, pollUntil, resultsIn } from './fixtures/engine.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
+/** The same with frame pacing on (the default): for the allocation test's paced flushes. */
+let paced: EngineCore;
 let runner: KindRunner;
 
 beforeAll(async () => {
-  engine = await EngineCore.start({ workers: 2 });
+  // Tests below assert which worker ran what. With frame pacing the lead may be awake at a
+  // frame's start, and keeps a flush of little estimated work to itself, depending on
+  // where the test's own frames fall in its window: so this engine does not pace.
+  engine = await EngineCore.start({ workers: 2, framePacing: false });
+  paced = await EngineCore.start({ workers: 2 });
   runner = await KindRunner.create(builtinKinds, { workerIndex: -1, shared: {}, config: {} });
 });
 afterAll(async () => {
   await engine?.shutdown({ timeoutMs: 2000 });
+  await paced?.shutdown({ timeoutMs: 2000 });
 });
 
 
@@ -555,8 +562,14 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     expect(log).toEqual([1, 2]);
   });
 
-  test.each([false, true])('the per-frame path allocates nothing once warm (requests in bundles: %s)', async (bundle) => {
-    const sync = new FrameSync(engine, runner, { policy: 'deterministic', applyAfterFrames: 2 });
+  test.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('the per-frame path allocates nothing once warm (requests in bundles: %s, frame pacing: %s)', async (bundle, pacing) => {
+    const e = pacing ? paced : engine;
+    const sync = new FrameSync(e, runner, { policy: 'deterministic', applyAfterFrames: 2 });
     // A typed-array accumulator: a plain `let` number would box a double per update.
     const sum = new Float64Array(1);
     const ch = sync.addChannel({ kind: 'noop', keys: 256, bundle, apply: (c, key) => { sum[0] += c.values[key * MAX_RESULTS]; } });
@@ -564,9 +577,16 @@ describe(`frame sync on a 2-worker engine (seed ${SEED})`, () => {
     // Frames are spaced by Atomics.wait (no allocation, no event-loop turn) so workers
     // deliver most results and the engine's own fallback path is rarely taken.
     const pause = new Int32Array(new SharedArrayBuffer(4));
+    // Paced: ten frames 5 ms apart set a cadence first, which the quick frames after them
+    // (under 2 ms apart: catch-up steps) leave standing, so every flush looks at the lead.
+    const base = pacing ? 10 : 0;
+    for (let f = 0; f < base; f++) {
+      Atomics.wait(pause, 0, 0, 5);
+      sync.beginFrame(f);
+    }
     const frame = (f: number): void => {
       Atomics.wait(pause, 0, 0, 0.2);
-      sync.beginFrame(f);
+      sync.beginFrame(base + f);
       for (let key = 0; key < 256; key += 2) {
         p[0] = f; p[1] = key;
         sync.request(ch, (key + f) & 255, p, 2);
