@@ -128,11 +128,9 @@ export interface EngineOptions {
    * lost its core), and a frame's first jobs start at once. In the game (4 workers, frames
    * of about 11 jobs) the game thread's wake-ups fell from 45-62 ms to under 1 ms in 3,000
    * frames and the results back within their own frame rose from 3 % to 42-45 %. With 1,000
-   * heavy jobs a frame on 4 workers the p99 was about as without (0.34-0.79 ms against
+   * heavy jobs a frame on 4 workers the p99 was about as without (0.38-0.79 ms against
    * 0.34-0.56) and the worst frame lower. A lead busy in one job for over 1 ms leaves the
-   * wake-ups back to the game's thread at its next flush. An engine whose beginFrame is
-   * not called at a steady cadence never paces. Default true; false leaves every worker
-   * asleep between frames until the game's thread wakes one.
+   * wake-ups back to the game's thread at its next flush. Default false.
    */
   framePacing?: boolean;
   /**

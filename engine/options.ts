@@ -182,7 +182,7 @@ export function resolveOptions(o: EngineOptions | undefined): ResolvedOptions {
   const maxRespawnsPerMinute = int('maxRespawnsPerMinute', opts.maxRespawnsPerMinute, 30, 0, 1_000_000);
   const arenaGuards = opts.arenaGuards ?? false;
   if (typeof arenaGuards !== 'boolean') bad(`options.arenaGuards must be true or false, got ${shownValue(arenaGuards)}`);
-  const framePacing = opts.framePacing ?? true;
+  const framePacing = opts.framePacing ?? false;
   if (typeof framePacing !== 'boolean') bad(`options.framePacing must be true or false, got ${shownValue(framePacing)}`);
   const backgroundWorkers = int('backgroundWorkers', opts.backgroundWorkers, Math.max(1, workers - 1), 1, 64);
   if (opts.kindModules !== undefined && !Array.isArray(opts.kindModules)) bad('options.kindModules must be an array');

@@ -14,7 +14,7 @@
  * millisecond (Dispatcher.checkLead). Outside the window it sleeps as any worker does,
  * until the window opens.
  *
- * On by default (EngineOptions.framePacing). A spin through the window instead took a
+ * Off by default (EngineOptions.framePacing). A spin through the window instead took a
  * core from the game thread.
  */
 import { stampAt } from './clock.js';

@@ -36,7 +36,7 @@ export interface RunOptions extends GameOptions {
   extraKindModules?: readonly string[];
   /** EngineOptions.backgroundWorkers of the game's engine. */
   backgroundWorkers?: number;
-  /** EngineOptions.framePacing of the game's engine (default true, as the engine's). */
+  /** EngineOptions.framePacing of the game's engine. Default true: its frames hold a few jobs each. */
   framePacing?: boolean;
   /**
    * Called with the game's engine before the first frame (to start work beside the game);

@@ -214,8 +214,7 @@ describe('pacing: who wakes a sleeping worker', () => {
 describe('pacing: real workers through a steady cadence', () => {
   it('every job of every frame has one outcome while the lead dozes between frames, and is killed and respawned', async () => {
     const seed = seedFromEnv();
-    // framePacing is on by default.
-    const engine = await EngineCore.start({ workers: 2, heartbeatMs: 20, kindModules: [fixtureKinds] });
+    const engine = await EngineCore.start({ workers: 2, heartbeatMs: 20, framePacing: true, kindModules: [fixtureKinds] });
     const events: string[] = [];
     engine.onEvent = (ev): void => {
       events.push(ev.type);
@@ -231,9 +230,9 @@ describe('pacing: real workers through a steady cadence', () => {
     }
   });
 
-  it('with framePacing: false the same frames run with every worker left asleep until woken', async () => {
+  it('without framePacing (the default) the same frames run with every worker left asleep until woken', async () => {
     const seed = seedFromEnv();
-    const engine = await EngineCore.start({ workers: 2, framePacing: false, kindModules: [fixtureKinds] });
+    const engine = await EngineCore.start({ workers: 2, kindModules: [fixtureKinds] });
     try {
       await steadyFrames(engine, seed, 20, -1);
     } catch (err) {

@@ -23,7 +23,7 @@ export interface BenchConfig {
   readonly roundTrips: number;
   /** Round trips timed per peer with the system left idle (asleep) before each. */
   readonly sleepyRoundTrips: number;
-  /** 30 Hz frames timed for the frame budget, after a warm-up, per engine (frame pacing on, off). */
+  /** 30 Hz frames timed for the frame budget, after a warm-up, per engine (frame pacing off, on). */
   readonly frames: number;
   /** Rounds the frames come in, the two engines taking turns. */
   readonly frameRounds: number;
@@ -148,10 +148,10 @@ export interface PageReport {
    * (publish, wake-up), `delivery` the result's publish to the poll that saw it.
    */
   readonly engineRoundTripParts: Readonly<Record<'backToBack' | 'afterIdle', { readonly pickup: Percentiles; readonly delivery: Percentiles }>>;
-  /** The engine's main-thread time per 30 Hz frame (beginFrame + poll + submits), ms, with the default options (frame pacing on). */
+  /** The engine's main-thread time per 30 Hz frame (beginFrame + poll + submits), ms, with the default options. */
   readonly frameBudgetMs: FrameBudget;
-  /** The same with EngineOptions.framePacing false, in rounds taking turns with the default engine's. */
-  readonly frameBudgetPacingOffMs: FrameBudget;
+  /** The same with EngineOptions.framePacing on, in rounds taking turns with the default engine's. */
+  readonly frameBudgetPacedMs: FrameBudget;
   /** Every frame-budget job of both engines: exactly once, with the handler's own value. */
   readonly frameVerification: Verification;
   /** Wall time of the page's whole run, s. */
