@@ -16,16 +16,17 @@ import { codeOf, pollUntil, resultsIn } from './fixtures/engine.js';
 
 const SEED = Number(process.env.GAME_SEED ?? 12345);
 let engine: EngineCore;
-/** The same with frame pacing on (the default): for the allocation test's paced flushes. */
+/** The same with frame pacing on: for the allocation test's paced flushes. */
 let paced: EngineCore;
 let runner: KindRunner;
 
 beforeAll(async () => {
   // Tests below assert which worker ran what. With frame pacing the lead may be awake at a
   // frame's start, and keeps a flush of little estimated work to itself, depending on
-  // where the test's own frames fall in its window: so this engine does not pace.
+  // where the test's own frames fall in its window: so this engine does not pace (the
+  // default, said here because the placement depends on it).
   engine = await EngineCore.start({ workers: 2, framePacing: false });
-  paced = await EngineCore.start({ workers: 2 });
+  paced = await EngineCore.start({ workers: 2, framePacing: true });
   runner = await KindRunner.create(builtinKinds, { workerIndex: -1, shared: {}, config: {} });
 });
 afterAll(async () => {
