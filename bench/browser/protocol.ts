@@ -129,8 +129,8 @@ export interface FrameBudget extends Percentiles {
   readonly frames: number;
   /** Each round's p99, in the order run. */
   readonly roundP99: readonly number[];
-  /** The page thread's wake-ups of sleeping workers in the rounds (EngineStats.wakes): how many, their time in all and the longest, ms. */
-  readonly wakes: { readonly count: number; readonly ms: number; readonly maxMs: number };
+  /** The page thread's wake-ups of sleeping workers in the rounds (EngineStats.wakes): how many, and their time in all, ms. */
+  readonly wakes: { readonly count: number; readonly ms: number };
 }
 
 /** What the page leaves on `window.framejobsBench`. */

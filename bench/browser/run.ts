@@ -167,7 +167,7 @@ const frameJson = (f: FrameBudget): Record<string, unknown> => ({
   max: r3(f.max),
   refused: f.refused,
   round_p99s: f.roundP99.map(r3),
-  wakes: { count: f.wakes.count, ms: r3(f.wakes.ms), max_ms: r3(f.wakes.maxMs) },
+  wakes: { count: f.wakes.count, ms: r3(f.wakes.ms) },
 });
 
 const bad = (v: { submitted: number; ok: number }): number => v.submitted - v.ok;
