@@ -127,7 +127,7 @@ export interface EngineOptions {
    * Atomics.notify can sleep on V8's process-wide lock whenever a thread holding it has
    * lost its core), and a frame's first jobs start at once. In the game (4 workers, frames
    * of about 11 jobs) the game thread's wake-ups fell from 45-62 ms to under 1 ms in 3,000
-   * frames and the results back within their own frame rose from 3 % to 42-53 %. With 1,000
+   * frames and the results back within their own frame rose from 3 % to 38-53 %. With 1,000
    * heavy jobs a frame on 4 workers (two cores) the p99 was mostly as without, but some
    * rounds of 100 frames lost it (1.2-3.1 ms against 0.3-0.4), the game thread waiting for
    * a core or running slower with no wake-up of its own: hence off by default. With one
