@@ -56,7 +56,7 @@ export interface Platform {
    * ends in a wake-up, and a waking thread may take the core of a thread of the same
    * priority: a Node worker runs below the game loop (workerNice), so its doze can wake
    * often; a browser worker cannot be lowered, and 0.2 ms dozes there cost the page p99
-   * 3-4.5 ms in a frame of 1,000 jobs against 0.9-1.4 ms without pacing
+   * 2.8-4.5 ms in a frame of 1,000 jobs against 0.9-1.4 ms without pacing
    * (`npm run bench:browser`), where 1 ms dozes cost less than no pacing.
    */
   readonly leadDozeMs: number;
