@@ -533,12 +533,9 @@ export class Dispatcher {
       this.leadStillSince = 0;
       return;
     }
-    let waiting: WorkerLink | null = null;
-    for (let i = 0; i < ws.length && waiting === null; i++) {
-      const x = ws[i];
-      if (x !== lead && x.serving && x.sleeping && Atomics.load(x.block.i32, JOB_HEAD_I) !== x.jobs.published && Atomics.load(x.block.i32, W_BEAT) !== x.notifiedBeat) waiting = x;
-    }
-    if (waiting === null) return;
+    let waiting = false;
+    for (let i = 0; i < ws.length && !waiting; i++) waiting = ws[i] !== lead && this.sleepsOnUnread(ws[i]) && Atomics.load(ws[i].block.i32, W_BEAT) !== ws[i].notifiedBeat;
+    if (!waiting) return;
     const still = this.leadStill;
     if (this.leadStillSince === 0) {
       stampAt(still, 0);
@@ -549,10 +546,16 @@ export class Dispatcher {
     if (still[1] - still[0] < LEAD_STALL_MS) return;
     for (let i = 0; i < ws.length; i++) {
       const x = ws[i];
-      if (x === lead || !x.serving || !x.sleeping || Atomics.load(x.block.i32, JOB_HEAD_I) === x.jobs.published) continue;
+      if (x === lead || !this.sleepsOnUnread(x)) continue;
+      // Read once, before the notify, as in publish.
       const beat = Atomics.load(x.block.i32, W_BEAT);
       if (beat !== x.notifiedBeat) this.wake(x, beat);
     }
+  }
+
+  /** True when live worker `x` sleeps with published records it has not read (checkLead). */
+  private sleepsOnUnread(x: WorkerLink): boolean {
+    return x.serving && x.sleeping && Atomics.load(x.block.i32, JOB_HEAD_I) !== x.jobs.published;
   }
 
   /**
